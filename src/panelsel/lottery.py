@@ -1,0 +1,119 @@
+"""Lotteries over panels of people: expansion from types, marginals and the seeded draw.
+
+Expansion
+---------
+A count vector says how many members of each type a panel takes, not which.  To turn a lottery
+over count vectors into a lottery over panels of named people in which every member of a type
+has the same probability, each count vector is split by *systematic sampling* with one shared
+uniform number ``V`` in [0, 1): the members of type ``t`` (``n`` people in input order, ``c`` to
+select) are those at positions ``floor((m + V) * n / c)`` for ``m = 0 .. c-1``.  Every member
+is then selected for exactly a fraction ``c / n`` of the values of ``V``.  The selection of
+type ``t`` only changes when ``V`` crosses a multiple of ``1 / d_t`` with
+``d_t = n / gcd(n, c)``, so the count vector becomes one panel per interval between the
+union of those breakpoints, with probability the interval's length (exact rational
+arithmetic, no sampling).
+
+The draw
+--------
+Panels are put in a canonical order (lexicographic by sorted member indices); the draw takes
+``u = rng.random()`` from a :class:`numpy.random.Generator` seeded with the recorded seed and
+picks the first panel whose cumulative probability exceeds ``u``.  Same lottery and seed, same
+panel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from panelsel.algorithms.leximin import TypeLottery
+from panelsel.model import Model
+
+LOTTERY_PRUNE = 1e-12
+"""Panels with a smaller probability are dropped (and the rest renormalised)."""
+
+
+@dataclass
+class Lottery:
+    """A probability distribution over panels of people.
+
+    Attributes
+    ----------
+    panels : list of ndarray of int
+        Each panel's members as sorted 0-based row indices into the pool.
+    probabilities : ndarray of float
+        One per panel, summing to 1.
+    """
+
+    panels: list[npt.NDArray[np.intp]]
+    probabilities: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.panels)
+
+    def marginals(self, n: int) -> npt.NDArray[np.float64]:
+        """Each person's selection probability: the total probability of panels with them."""
+        out = np.zeros(n, dtype=np.float64)
+        for members, p in zip(self.panels, self.probabilities, strict=True):
+            out[members] += p
+        return out
+
+
+def _type_selection(size: int, count: int, interval: int, denom: int) -> npt.NDArray[np.intp]:
+    """Positions selected within a type when ``V`` is in ``[interval/denom, (interval+1)/denom)``."""
+    m = np.arange(count, dtype=np.int64)
+    # floor((m + V) * n / c) with V = (2*interval + 1) / (2*denom), in integers
+    num = ((2 * interval + 1) + 2 * m * denom) * size
+    return (num // (2 * denom * count)).astype(np.intp)
+
+
+def expand_counts(model: Model, counts: npt.NDArray[np.int64], probability: float
+                  ) -> list[tuple[npt.NDArray[np.intp], float]]:
+    """Split one count vector into panels of people with equal chances within each type."""
+    sizes = model.type_sizes
+    full = [model.type_members[t] for t in np.flatnonzero(counts == sizes) if counts[t] > 0]
+    split = [int(t) for t in np.flatnonzero((counts > 0) & (counts < sizes))]
+    denoms = {t: int(sizes[t]) // math.gcd(int(sizes[t]), int(counts[t])) for t in split}
+    points = sorted({Fraction(i, d) for d in set(denoms.values()) for i in range(d)}
+                    | {Fraction(0)})
+    points.append(Fraction(1))
+    out = []
+    base = np.concatenate(full) if full else np.zeros(0, dtype=np.intp)
+    for lo, hi in zip(points[:-1], points[1:], strict=True):
+        mid = (lo + hi) / 2
+        parts = [base]
+        for t in split:
+            d = denoms[t]
+            pos = _type_selection(int(sizes[t]), int(counts[t]), math.floor(mid * d), d)
+            parts.append(model.type_members[t][pos])
+        members = np.sort(np.concatenate(parts)).astype(np.intp)
+        out.append((members, probability * float(hi - lo)))
+    return out
+
+
+def expand(model: Model, type_lottery: TypeLottery) -> Lottery:
+    """Turn a lottery over count vectors into a canonical lottery over panels of people."""
+    merged: dict[bytes, tuple[npt.NDArray[np.intp], float]] = {}
+    for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True):
+        if p <= LOTTERY_PRUNE:
+            continue
+        for members, q in expand_counts(model, counts, float(p)):
+            key = members.tobytes()
+            old = merged.get(key)
+            merged[key] = (members, q + (old[1] if old else 0.0))
+    items = [v for v in merged.values() if v[1] > LOTTERY_PRUNE]
+    items.sort(key=lambda v: tuple(v[0].tolist()))
+    probs = np.array([v[1] for v in items], dtype=np.float64)
+    return Lottery(panels=[v[0] for v in items], probabilities=probs / probs.sum())
+
+
+def draw(lottery: Lottery, rng: np.random.Generator) -> int:
+    """Index of the panel drawn with ``rng`` (one ``rng.random()`` call, inverse CDF)."""
+    u = rng.random()
+    cumulative = np.cumsum(lottery.probabilities)
+    index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+    return min(index, len(lottery) - 1)

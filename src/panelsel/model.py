@@ -1,0 +1,260 @@
+"""The numeric model: who has which quota value, the bounds, interchangeable types, households.
+
+:func:`build_model` checks the quota spec against the pool (columns exist, every value of a
+single-valued category has a quota) and turns both into arrays.
+
+Types
+-----
+Two registrants with the same quota values, neither of them in a household that the household
+rule can constrain, are interchangeable: swapping them maps quota-satisfying panels to
+quota-satisfying panels.  The LEXIMIN optimum is unique, hence symmetric under such swaps, so
+both get the same selection probability.  The solvers therefore work with *types* (groups of
+interchangeable people) and integer counts per type, and expand to people at the end
+(:func:`panelsel.lottery.expand_counts`).  A registrant in a household with more members than
+``max_per_household`` forms a type of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from panelsel.errors import BadInputError, InfeasibleQuotasError
+from panelsel.pool import Pool, normalise
+from panelsel.quotas import QuotaSpec
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One (category, value) pair with its inclusive seat bounds."""
+
+    category: str
+    value: str
+    min: int
+    max: int
+    pool_count: int
+
+
+@dataclass
+class Model:
+    """Everything the algorithms need, as arrays.
+
+    Attributes
+    ----------
+    n, k : int
+        Pool size and panel size.
+    features : list of Feature
+        The constrained (category, value) pairs.
+    person_features : ndarray of uint8, shape (n, F)
+        1 where a person has a feature.
+    type_of : ndarray of int, shape (n,)
+        The type of each person.
+    type_members : list of ndarray
+        The people of each type, in input order.
+    type_features : ndarray of uint8, shape (T, F)
+        The feature row shared by a type's members.
+    households : list of ndarray
+        The types (all singletons) of each household that the household rule constrains.
+    max_per_household : int
+        The household bound (meaningful when ``households`` is non-empty).
+    quota_columns : list of int
+        The pool columns of the categories, for outputs (household columns, being addresses,
+        are deliberately not included).
+    """
+
+    n: int
+    k: int
+    features: list[Feature]
+    person_features: npt.NDArray[np.uint8]
+    type_of: npt.NDArray[np.intp]
+    type_members: list[npt.NDArray[np.intp]]
+    type_features: npt.NDArray[np.uint8]
+    households: list[npt.NDArray[np.intp]] = field(default_factory=list)
+    max_per_household: int = 0
+    quota_columns: list[int] = field(default_factory=list)
+
+    @property
+    def n_types(self) -> int:
+        return len(self.type_members)
+
+    @property
+    def type_sizes(self) -> npt.NDArray[np.intp]:
+        return np.array([len(m) for m in self.type_members], dtype=np.intp)
+
+    @property
+    def feature_min(self) -> npt.NDArray[np.int64]:
+        return np.array([f.min for f in self.features], dtype=np.int64)
+
+    @property
+    def feature_max(self) -> npt.NDArray[np.int64]:
+        return np.array([min(f.max, self.k) for f in self.features], dtype=np.int64)
+
+    def panel_violations(self, members: npt.ArrayLike) -> list[str]:
+        """Every quota (and household) rule a set of people breaks; empty when it is valid."""
+        idx = np.asarray(members, dtype=np.intp)
+        problems = []
+        if len(idx) != self.k or len(np.unique(idx)) != len(idx):
+            problems.append(f"{len(np.unique(idx))} distinct members instead of {self.k}")
+        counts = self.person_features[idx].sum(axis=0) if len(idx) else np.zeros(
+            len(self.features), dtype=np.int64)
+        for f, c in zip(self.features, counts, strict=True):
+            if not f.min <= c <= f.max:
+                problems.append(f"{f.category}={f.value}: {c} not in [{f.min}, {f.max}]")
+        chosen = set(idx.tolist())
+        for h in self.households:
+            people = [int(self.type_members[t][0]) for t in h]
+            inside = sum(p in chosen for p in people)
+            if inside > self.max_per_household:
+                problems.append(f"household of {people}: {inside} selected, "
+                                f"above {self.max_per_household}")
+        return problems
+
+    def count_violations(self, counts: npt.ArrayLike) -> list[str]:
+        """Like :meth:`panel_violations`, for a vector of counts per type."""
+        c = np.asarray(counts, dtype=np.int64)
+        members = np.concatenate(
+            [self.type_members[t][: c[t]] for t in range(self.n_types) if c[t] > 0]
+            or [np.zeros(0, dtype=np.intp)])
+        if np.any(c < 0) or np.any(c > self.type_sizes):
+            return ["a type count is out of range"]
+        return self.panel_violations(members)
+
+
+def _split(cell: str, sep: str) -> list[str]:
+    return [p for p in (normalise(x) for x in cell.split(sep)) if p]
+
+
+def build_model(pool: Pool, spec: QuotaSpec) -> Model:
+    """Check ``spec`` against ``pool`` and build the :class:`Model`.
+
+    Raises
+    ------
+    BadInputError
+        A quota column is missing, or a registrant has a value of a single-valued category
+        that has no quota.
+    """
+    n, k = len(pool), spec.panel_size
+    qfile = str(spec.path)
+    features: list[Feature] = []
+    columns: list[npt.NDArray[np.uint8]] = []
+    quota_columns: list[int] = []
+    for cat in spec.categories:
+        ci = pool.find_column(cat.column, purpose=f"category {cat.name!r}", source=qfile)
+        quota_columns.append(ci)
+        cells = pool.column(ci)
+        index = {normalise(q.value): j for j, q in enumerate(cat.quotas)}
+        has = np.zeros((n, len(cat.quotas)), dtype=np.uint8)
+        if cat.multi_value is None:
+            for r, cell in enumerate(cells):
+                key = normalise(cell)
+                j = index.get(key)
+                if j is None:
+                    listed = ", ".join(repr(q.value) for q in cat.quotas)
+                    if not key:
+                        raise BadInputError(
+                            "is blank", file=str(pool.path), row=pool.line_numbers[r],
+                            column=pool.columns[ci],
+                            hint=f"fill in one of {listed}, or remove the registrant")
+                    raise BadInputError(
+                        f"has no quota in {qfile} (category {cat.name!r} lists {listed})",
+                        file=str(pool.path), row=pool.line_numbers[r], column=pool.columns[ci],
+                        value=cell.strip(),
+                        hint=f"add a quota for {cell.strip()!r} under categories -> {cat.name} "
+                        "-> quotas (for example {min: 0, max: 2}), or correct the cell")
+                has[r, j] = 1
+        else:
+            for r, cell in enumerate(cells):
+                for part in _split(cell, cat.multi_value):
+                    j = index.get(part)
+                    if j is not None:
+                        has[r, j] = 1
+        for j, q in enumerate(cat.quotas):
+            features.append(Feature(cat.name, q.value, q.min, q.max, int(has[:, j].sum())))
+        columns.append(has)
+    person_features = np.concatenate(columns, axis=1) if columns else np.zeros(
+        (n, 0), dtype=np.uint8)
+
+    # households the rule can bind: more members than allowed
+    binding_of = np.full(n, -1, dtype=np.intp)
+    households_people: list[list[int]] = []
+    m = 0
+    if spec.households is not None:
+        m = spec.households.max_per_household
+        hcols = [pool.find_column(c, purpose="the household rule", source=qfile)
+                 for c in spec.households.columns]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for r, row in enumerate(pool.rows):
+            key = tuple(normalise(row[c]) for c in hcols)
+            if all(key):  # a blank address puts nobody in a household
+                groups.setdefault(key, []).append(r)
+        for people in groups.values():
+            if len(people) > m:
+                for p in people:
+                    binding_of[p] = len(households_people)
+                households_people.append(people)
+
+    # types: identical feature rows, people in binding households alone
+    keys: dict[bytes, int] = {}
+    type_of = np.empty(n, dtype=np.intp)
+    members: list[list[int]] = []
+    for r in range(n):
+        key = person_features[r].tobytes() if binding_of[r] < 0 else b"person:%d" % r
+        t = keys.get(key)
+        if t is None:
+            t = keys[key] = len(members)
+            members.append([])
+        members[t].append(r)
+        type_of[r] = t
+    type_members = [np.array(ms, dtype=np.intp) for ms in members]
+    type_features = person_features[[ms[0] for ms in members]]
+    households = [type_of[np.array(h, dtype=np.intp)] for h in households_people]
+    return Model(n=n, k=k, features=features, person_features=person_features,
+                 type_of=type_of, type_members=type_members, type_features=type_features,
+                 households=households, max_per_household=m, quota_columns=quota_columns)
+
+
+def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:
+    """Reasons, found without a solver, why no panel can meet the quotas (empty if none)."""
+    reasons = []
+    k, n = model.k, model.n
+    if k > n:
+        reasons.append(f"the panel size {k} is larger than the pool ({n} registrants)")
+    for f in model.features:
+        if f.min > f.pool_count:
+            reasons.append(f"{f.category} = {f.value}: the minimum is {f.min} but only "
+                           f"{f.pool_count} registrant(s) have this value")
+        if f.min > k:
+            reasons.append(f"{f.category} = {f.value}: the minimum {f.min} is above the panel "
+                           f"size {k}")
+    for cat in spec.categories:
+        if cat.multi_value is not None:
+            continue
+        feats = [f for f in model.features if f.category == cat.name]
+        total_min = sum(f.min for f in feats)
+        if total_min > k:
+            reasons.append(f"{cat.name}: the minimums add up to {total_min}, above the panel "
+                           f"size {k}")
+        reachable = sum(min(f.max, f.pool_count) for f in feats)
+        if reachable < k:
+            reasons.append(f"{cat.name}: at most {reachable} seats can be filled (each value's "
+                           f"maximum, or its number of registrants if smaller), below the panel "
+                           f"size {k}")
+    if model.households:
+        in_binding = sum(len(h) for h in model.households)
+        capacity = (n - in_binding) + model.max_per_household * len(model.households)
+        if capacity < k:
+            reasons.append(f"with at most {model.max_per_household} per household only "
+                           f"{capacity} registrants can be selected together, below {k}")
+    return reasons
+
+
+def check_feasible_cheaply(model: Model, spec: QuotaSpec) -> None:
+    """Raise :class:`InfeasibleQuotasError` when :func:`cheap_infeasibility` finds a reason."""
+    reasons = cheap_infeasibility(model, spec)
+    if reasons:
+        raise InfeasibleQuotasError(
+            "the quotas cannot be met:", reasons=reasons,
+            hint="lower the minimums or raise the maximums named above, or recruit more "
+            "registrants of the kinds that are short")

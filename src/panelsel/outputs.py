@@ -1,0 +1,81 @@
+"""All-or-nothing output folders and the files written into them.
+
+Files are written into a fresh temporary folder beside the destination and moved into place
+only when every file is complete, so a failure (or an interrupt) leaves either the previous
+state or the complete new output, never a partial folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from panelsel.errors import BadInputError
+
+
+def check_destination(out: Path, *, force: bool) -> None:
+    """Refuse a destination that is a file, or a non-empty folder without ``force``."""
+    if out.exists() and not out.is_dir():
+        raise BadInputError("the output path exists and is not a folder", file=str(out),
+                            hint="choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise BadInputError("the output folder exists and is not empty", file=str(out),
+                            hint="choose another --out, or pass --force to replace it")
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``out`` in one rename."""
+    out = Path(out).absolute()
+    check_destination(out, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        check_destination(out, force=force)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "previous")
+        os.rename(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterator[Sequence[Any]] | list[Any]
+              ) -> None:
+    """Write a UTF-8 CSV with a header row."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a JSON object one key per line, list items one per line, each item compact.
+
+    Large lotteries stay readable line by line (one panel a line) without the size of fully
+    indented JSON.
+    """
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            inner = ",\n".join(f"  {dump(v)}" for v in value)
+            lines.append(f" {dump(key)}: [\n{inner}\n ]")
+        else:
+            lines.append(f" {dump(key)}: {dump(value)}")
+    with path.open("w", encoding="utf-8") as f:
+        f.write("{\n" + ",\n".join(lines) + "\n}\n")
