@@ -126,8 +126,11 @@ def _split(cell: str, sep: str) -> list[str]:
     return [p for p in (normalise(x) for x in cell.split(sep)) if p]
 
 
-def build_model(pool: Pool, spec: QuotaSpec) -> Model:
+def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> Model:
     """Check ``spec`` against ``pool`` and build the :class:`Model`.
+
+    With ``compress_types=False`` every registrant is a type of their own (the plain
+    per-person formulation, used to cross-check the compressed one).
 
     Raises
     ------
@@ -200,7 +203,8 @@ def build_model(pool: Pool, spec: QuotaSpec) -> Model:
     type_of = np.empty(n, dtype=np.intp)
     members: list[list[int]] = []
     for r in range(n):
-        key = person_features[r].tobytes() if binding_of[r] < 0 else b"person:%d" % r
+        alone = binding_of[r] >= 0 or not compress_types
+        key = b"person:%d" % r if alone else person_features[r].tobytes()
         t = keys.get(key)
         if t is None:
             t = keys[key] = len(members)

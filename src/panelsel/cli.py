@@ -1,0 +1,112 @@
+"""The ``panelsel`` command: parse arguments, call one library function, render with rich."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from panelsel import __version__
+from panelsel.errors import PanelselError
+from panelsel.pool import parse_delimiter
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 1
+
+app = typer.Typer(
+    name="panelsel",
+    help="Stratified random panel selection (sortition) with maximally fair lotteries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"panelsel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Stratified random panel selection (sortition) with maximally fair lotteries."""
+
+
+def _fail(error: BaseException, as_json: bool) -> typer.Exit:
+    from panelsel import console
+
+    if isinstance(error, PanelselError):
+        console.print_error(error, as_json=as_json)
+        return typer.Exit(error.exit_code)
+    if isinstance(error, KeyboardInterrupt):
+        console.stderr.print("Interrupted: nothing was written.")
+        return typer.Exit(EXIT_INTERRUPTED)
+    if os.environ.get("PANELSEL_DEBUG"):
+        raise error
+    console.stderr.print(f"[bold red]Internal error:[/] {type(error).__name__}: ", end="")
+    console.stderr.print(str(error), markup=False)
+    console.stderr.print("Nothing was written. Rerun with PANELSEL_DEBUG=1 for details, and "
+                         "please report it.")
+    if as_json:
+        console.print_json({"error": {"kind": "internal", "message": str(error),
+                                      "exit_code": EXIT_INTERNAL}})
+    return typer.Exit(EXIT_INTERNAL)
+
+
+@app.command()
+def select(
+    registrants: Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")],
+    quotas: Annotated[Path, typer.Argument(
+        help="Quota file: YAML, or a Sortition Foundation categories CSV.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "panelsel-out"),
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0)] = None,
+    algorithm: Annotated[str, typer.Option(help="Lottery algorithm.")] = "leximin",
+    solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
+    panel_size: Annotated[int | None, typer.Option(
+        help="Panel size (required with a categories CSV; overrides the YAML).")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="Column with unique ids (default: 'id' if present, else row numbers).")] = None,
+    delimiter: Annotated[str, typer.Option(
+        help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")] = ",",
+    encoding: Annotated[str, typer.Option(
+        help="Registrants CSV encoding.")] = "utf-8-sig",
+    time_limit: Annotated[float | None, typer.Option(
+        help="Seconds allowed to the solvers; exit 4 when they run out.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a non-empty output folder.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout instead of the summary.")] = False,
+) -> None:
+    """Compute the fair lottery, draw one panel and write the outputs."""
+    from panelsel import console
+    from panelsel.select import select as run_select
+
+    try:
+        with console.progress_bar(not json_output) as progress:
+            result = run_select(
+                registrants, quotas, out=out, seed=seed, algorithm=algorithm, solver=solver,
+                delimiter=parse_delimiter(delimiter), encoding=encoding, id_column=id_column,
+                panel_size=panel_size, force=force, time_limit=time_limit, progress=progress)
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(result.as_dict())
+    else:
+        console.render_selection(result)
+
+
+def main() -> None:
+    """Entry point of the ``panelsel`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interrupted outside a command
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,93 @@
+"""Terminal rendering with rich: the only module that imports it.
+
+Everything here takes finished library results and draws them; no logic a library caller
+would need lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from panelsel.colgen import ProgressFn
+from panelsel.errors import PanelselError
+from panelsel.select import SelectionResult
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """One JSON object on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(error: PanelselError, *, as_json: bool) -> None:
+    """The error on stderr (and, with ``--json``, as an object on stdout)."""
+    title = {"bad_input": "Bad input", "infeasible": "Quotas cannot be met",
+             "solver": "Solver failure"}.get(error.kind, "Error")
+    stderr.print(f"[bold red]{title}:[/] ", end="")
+    stderr.print(error.message, markup=False)
+    if error.hint:
+        stderr.print("[bold]fix:[/] ", end="")
+        stderr.print(error.hint, markup=False)
+    if as_json:
+        print_json({"error": error.as_dict()})
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressFn]:
+    """A progress callback drawing rich bars on stderr (a no-op when not a terminal)."""
+    if not enabled or not stderr.is_terminal:
+        yield lambda stage, done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr, transient=True) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.2f}%"
+
+
+def render_selection(result: SelectionResult) -> None:
+    """The human summary of a selection."""
+    table = Table(title=f"Panel of {result.k} from {result.n} registrants "
+                  f"({result.algorithm}, {result.solver})", title_justify="left")
+    for name, justify in (("category", "left"), ("value", "left"), ("pool", "right"),
+                          ("quota", "right"), ("panel", "right"), ("expected", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    last = None
+    for f in result.features:
+        table.add_row(f.category if f.category != last else "", f.value, str(f.pool),
+                      f"{f.min}–{f.max}", str(f.panel), f"{f.expected:.2f}",
+                      end_section=False)
+        last = f.category
+    stdout.print(table)
+    fig = result.probability_figures()
+    stdout.print(
+        f"Selection probability: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
+        f"max {_pct(fig['max'])}; equal share k/n = {_pct(fig['equal_share'])}")
+    stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
+    how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
+    stdout.print(f"Seed: {result.seed} ({how})")
+    for note in result.notes:
+        stdout.print(f"[yellow]Note:[/] {note}")
+    stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
+    for path in result.files.values():
+        stdout.print(f"  {path}")
