@@ -14,8 +14,9 @@ EXAMPLE = REPO / "examples" / "wellbeing"
 BENCHDATA = REPO.parent / "shared" / "benchdata"
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]], delimiter: str = ","
-              ) -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[object]], delimiter: str = ","
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=delimiter)
         w.writerow(header)
@@ -27,12 +28,18 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], delimiter
 def small_pool(tmp_path: Path) -> Path:
     """12 people, 6 female / 6 male, 7 postgraduate / 5 undergraduate."""
     rows = [
-        ["p1", "Ann", "Female", "PG"], ["p2", "Bo", "Female", "PG"],
-        ["p3", "Cy", "Female", "UG"], ["p4", "Di", "Female", "UG"],
-        ["p5", "Ed", "Male", "PG"], ["p6", "Flo", "Male", "PG"],
-        ["p7", "Gus", "Male", "UG"], ["p8", "Hal", "Male", "PG"],
-        ["p9", "Ida", "Female", "PG"], ["p10", "Jo", "Male", "UG"],
-        ["p11", "Kim", "Female", "PG"], ["p12", "Lu", "Male", "UG"],
+        ["p1", "Ann", "Female", "PG"],
+        ["p2", "Bo", "Female", "PG"],
+        ["p3", "Cy", "Female", "UG"],
+        ["p4", "Di", "Female", "UG"],
+        ["p5", "Ed", "Male", "PG"],
+        ["p6", "Flo", "Male", "PG"],
+        ["p7", "Gus", "Male", "UG"],
+        ["p8", "Hal", "Male", "PG"],
+        ["p9", "Ida", "Female", "PG"],
+        ["p10", "Jo", "Male", "UG"],
+        ["p11", "Kim", "Female", "PG"],
+        ["p12", "Lu", "Male", "UG"],
     ]
     return write_csv(tmp_path / "pool.csv", ["id", "name", "gender", "level"], rows)
 

@@ -94,7 +94,7 @@ def test_missing_file_and_missing_id_column(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="does not exist"):
         load_pool(tmp_path / "nope.csv")
     path = write_csv(tmp_path / "p.csv", ["ID number", "g"], [["a", "F"]])
-    with pytest.raises(BadInputError, match="(?s)no column 'student_id'.*'ID number'"):
+    with pytest.raises(BadInputError, match=r"(?s)no column 'student_id'.*'ID number'"):
         load_pool(path, id_column="student_id")
     # a case / space difference in the column name is tolerated
     assert load_pool(path, id_column="id number").ids == ["a"]

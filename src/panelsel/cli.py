@@ -33,8 +33,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Stratified random panel selection (sortition) with maximally fair lotteries."""
 
@@ -52,39 +56,50 @@ def _fail(error: BaseException, as_json: bool) -> typer.Exit:
         raise error
     console.stderr.print(f"[bold red]Internal error:[/] {type(error).__name__}: ", end="")
     console.stderr.print(str(error), markup=False)
-    console.stderr.print("Nothing was written. Rerun with PANELSEL_DEBUG=1 for details, and "
-                         "please report it.")
+    console.stderr.print(
+        "Nothing was written. Rerun with PANELSEL_DEBUG=1 for details, and please report it."
+    )
     if as_json:
-        console.print_json({"error": {"kind": "internal", "message": str(error),
-                                      "exit_code": EXIT_INTERNAL}})
+        console.print_json(
+            {"error": {"kind": "internal", "message": str(error), "exit_code": EXIT_INTERNAL}}
+        )
     return typer.Exit(EXIT_INTERNAL)
 
 
 @app.command()
 def select(
     registrants: Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")],
-    quotas: Annotated[Path, typer.Argument(
-        help="Quota file: YAML, or a Sortition Foundation categories CSV.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
-        "panelsel-out"),
-    seed: Annotated[int | None, typer.Option(
-        help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0)] = None,
+    quotas: Annotated[
+        Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("panelsel-out"),
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
+    ] = None,
     algorithm: Annotated[str, typer.Option(help="Lottery algorithm.")] = "leximin",
     solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
-    panel_size: Annotated[int | None, typer.Option(
-        help="Panel size (required with a categories CSV; overrides the YAML).")] = None,
-    id_column: Annotated[str | None, typer.Option(
-        help="Column with unique ids (default: 'id' if present, else row numbers).")] = None,
-    delimiter: Annotated[str, typer.Option(
-        help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")] = ",",
-    encoding: Annotated[str, typer.Option(
-        help="Registrants CSV encoding.")] = "utf-8-sig",
-    time_limit: Annotated[float | None, typer.Option(
-        help="Seconds allowed to the solvers; exit 4 when they run out.")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace a non-empty output folder.")] = False,
-    json_output: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON object on stdout instead of the summary.")] = False,
+    panel_size: Annotated[
+        int | None,
+        typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
+    ] = None,
+    delimiter: Annotated[
+        str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")
+    ] = ",",
+    encoding: Annotated[str, typer.Option(help="Registrants CSV encoding.")] = "utf-8-sig",
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty output folder.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout instead of the summary.")
+    ] = False,
 ) -> None:
     """Compute the fair lottery, draw one panel and write the outputs."""
     from panelsel import console
@@ -93,9 +108,20 @@ def select(
     try:
         with console.progress_bar(not json_output) as progress:
             result = run_select(
-                registrants, quotas, out=out, seed=seed, algorithm=algorithm, solver=solver,
-                delimiter=parse_delimiter(delimiter), encoding=encoding, id_column=id_column,
-                panel_size=panel_size, force=force, time_limit=time_limit, progress=progress)
+                registrants,
+                quotas,
+                out=out,
+                seed=seed,
+                algorithm=algorithm,
+                solver=solver,
+                delimiter=parse_delimiter(delimiter),
+                encoding=encoding,
+                id_column=id_column,
+                panel_size=panel_size,
+                force=force,
+                time_limit=time_limit,
+                progress=progress,
+            )
     except (Exception, KeyboardInterrupt) as error:
         raise _fail(error, json_output) from None
     if json_output:

@@ -94,7 +94,7 @@ def _silence_highs_banner() -> None:
     with contextlib.suppress(ImportError), _stdout_fd_silenced():
         import highspy
 
-        highspy.Highs()
+        highspy.Highs()  # type: ignore[no-untyped-call]
 
 
 def highs_available() -> bool:
@@ -122,8 +122,9 @@ class SolverConfig:
         if self.name not in SOLVERS:
             from panelsel.errors import BadInputError
 
-            raise BadInputError(f"unknown solver {self.name!r}",
-                                hint=f"choose one of: {', '.join(SOLVERS)}")
+            raise BadInputError(
+                f"unknown solver {self.name!r}", hint=f"choose one of: {', '.join(SOLVERS)}"
+            )
         if self.name == "highs" and not highs_available():
             self.name = "cbc"
             self.fallback_note = "highspy is not installed; CBC was used instead of HiGHS"
@@ -134,8 +135,9 @@ class SolverConfig:
         left = self.time_limit - (time.monotonic() - self.started)
         if left <= 0:
             raise SolverError(
-                f"the time limit of {self.time_limit:g} s ran out before the lottery was "
-                "computed", hint="raise --time-limit, or simplify the quotas")
+                f"the time limit of {self.time_limit:g} s ran out before the lottery was computed",
+                hint="raise --time-limit, or simplify the quotas",
+            )
         return left
 
     def pulp_solver(self, *, mip: bool) -> Any:
@@ -148,12 +150,24 @@ class SolverConfig:
             if left is not None:
                 opts["timeLimit"] = left
             return pulp.HiGHS(**opts)
-        cbc = pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=left,
-                                gapRel=MIP_REL_GAP if mip else None, gapAbs=0.0 if mip else None)
-        if not cbc.available():
-            raise SolverError("the CBC solver is not available",
-                              hint="reinstall PuLP (it ships CBC), or use --solver highs")
-        return cbc
+        opts = {
+            "msg": False,
+            "mip": mip,
+            "timeLimit": left,
+            "gapRel": MIP_REL_GAP if mip else None,
+            "gapAbs": 0.0 if mip else None,
+        }
+        # PuLP 3 ships a CBC binary (PULP_CBC_CMD); otherwise a cbc on the PATH (COIN_CMD)
+        bundled = pulp.PULP_CBC_CMD(**opts, _skip_v4_deprecation=True)
+        if bundled.available():
+            return bundled
+        on_path = pulp.COIN_CMD(**opts)
+        if on_path.available():
+            return on_path
+        raise SolverError(
+            "the CBC solver is not available",
+            hint="reinstall PuLP 3 (it ships CBC), install cbc, or use --solver highs",
+        )
 
 
 def solve(problem: pulp.LpProblem, config: SolverConfig, *, mip: bool, what: str) -> None:
@@ -171,8 +185,10 @@ def solve(problem: pulp.LpProblem, config: SolverConfig, *, mip: bool, what: str
         with _stdout_fd_silenced():
             problem.solve(solver)
     except pulp.PulpSolverError as exc:
-        raise SolverError(f"the {config.name} solver failed on the {what}: {exc}",
-                          hint="try the other solver with --solver") from None
+        raise SolverError(
+            f"the {config.name} solver failed on the {what}: {exc}",
+            hint="try the other solver with --solver",
+        ) from None
     status = pulp.LpStatus.get(problem.status, str(problem.status))
     if problem.status == pulp.LpStatusOptimal and problem.sol_status == pulp.LpSolutionOptimal:
         return
@@ -181,13 +197,18 @@ def solve(problem: pulp.LpProblem, config: SolverConfig, *, mip: bool, what: str
             "no panel meets all the quotas together (each quota can be met on its own, but "
             "not all at once)",
             hint="loosen the quotas of categories whose values are strongly linked in the pool "
-            "(run with fewer categories to find which)")
+            "(run with fewer categories to find which)",
+        )
     if config.time_limit is not None and time.monotonic() - config.started >= config.time_limit:
-        raise SolverError(f"the time limit of {config.time_limit:g} s ran out in the {what}",
-                          hint="raise --time-limit")
-    raise SolverError(f"the {config.name} solver returned status {status!r} "
-                      f"(solution status {problem.sol_status}) for the {what}",
-                      hint="try the other solver with --solver")
+        raise SolverError(
+            f"the time limit of {config.time_limit:g} s ran out in the {what}",
+            hint="raise --time-limit",
+        )
+    raise SolverError(
+        f"the {config.name} solver returned status {status!r} "
+        f"(solution status {problem.sol_status}) for the {what}",
+        hint="try the other solver with --solver",
+    )
 
 
 # --------------------------------------------------------------------------- pricing
@@ -204,8 +225,10 @@ class PricingILP:
         self.config = config
         sizes = model.type_sizes
         prob = pulp.LpProblem("pricing", pulp.LpMaximize)
-        x = [pulp.LpVariable(f"c{t}", lowBound=0, upBound=int(sizes[t]), cat=pulp.LpInteger)
-             for t in range(model.n_types)]
+        x = [
+            prob.add_variable(f"c{t}", lowBound=0, upBound=int(sizes[t]), cat=pulp.LpInteger)
+            for t in range(model.n_types)
+        ]
         prob += pulp.lpSum(x) == model.k, "panel_size"
         tf = model.type_features
         for j, f in enumerate(model.features):
@@ -224,19 +247,24 @@ class PricingILP:
     def best(self, weights: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], float]:
         """The valid count vector of largest weight and that weight."""
         self.calls += 1
-        self.problem.setObjective(pulp.lpSum(
-            float(w) * v for w, v in zip(weights, self.x, strict=True) if w != 0.0)
-            or pulp.lpSum(self.x))
+        self.problem.setObjective(
+            pulp.lpSum(float(w) * v for w, v in zip(weights, self.x, strict=True) if w != 0.0)
+            or pulp.lpSum(self.x)
+        )
         solve(self.problem, self.config, mip=True, what="pricing problem")
         raw = np.array([v.varValue if v.varValue is not None else np.nan for v in self.x])
         if np.any(np.isnan(raw)) or np.any(np.abs(raw - np.round(raw)) > INTEGRALITY_TOLERANCE):
-            raise SolverError("the solver returned a fractional panel in the pricing problem",
-                              hint="try the other solver with --solver")
+            raise SolverError(
+                "the solver returned a fractional panel in the pricing problem",
+                hint="try the other solver with --solver",
+            )
         counts = np.round(raw).astype(np.int64)
         problems = self.model.count_violations(counts)
         if problems:
-            raise SolverError("the solver returned a panel that breaks the quotas: "
-                              + "; ".join(problems[:3]), hint="try the other solver with --solver")
+            raise SolverError(
+                "the solver returned a panel that breaks the quotas: " + "; ".join(problems[:3]),
+                hint="try the other solver with --solver",
+            )
         return counts, float(weights @ counts)
 
 
@@ -266,8 +294,9 @@ class ColumnSet:
         return np.array(self.columns, dtype=np.int64).reshape(len(self.columns), self.n_types)
 
 
-def initial_columns(pricing: PricingILP, progress: ProgressFn = _no_progress
-                    ) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
+def initial_columns(
+    pricing: PricingILP, progress: ProgressFn = _no_progress
+) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
     """Greedy cover: panels that together contain every type that any valid panel contains.
 
     Returns the columns and a mask of the types that no valid panel contains (their
@@ -295,15 +324,19 @@ def initial_columns(pricing: PricingILP, progress: ProgressFn = _no_progress
 # --------------------------------------------------------------------------- masters
 
 
-def type_shares(columns: npt.NDArray[np.int64], sizes: npt.NDArray[np.intp]
-                ) -> npt.NDArray[np.float64]:
+def type_shares(
+    columns: npt.NDArray[np.int64], sizes: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
     """Each column's selection probability per member of each type: ``c[t] / |t|``."""
     return columns / sizes[None, :].astype(np.float64)
 
 
-def fit_lottery(columns: npt.NDArray[np.int64], sizes: npt.NDArray[np.intp],
-                targets: npt.NDArray[np.float64], config: SolverConfig
-                ) -> npt.NDArray[np.float64]:
+def fit_lottery(
+    columns: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.intp],
+    targets: npt.NDArray[np.float64],
+    config: SolverConfig,
+) -> npt.NDArray[np.float64]:
     """A distribution over ``columns`` giving every type at least its target probability.
 
     Solves ``min sum_t |t| s_t`` s.t. ``sum_r p_r = 1``, ``sum_r p_r c_rt/|t| + s_t >=
@@ -313,21 +346,26 @@ def fit_lottery(columns: npt.NDArray[np.int64], sizes: npt.NDArray[np.intp],
     shares = type_shares(columns, sizes)
     n_cols, n_types = shares.shape
     prob = pulp.LpProblem("fit_lottery", pulp.LpMinimize)
-    p = [pulp.LpVariable(f"p{r}", lowBound=0) for r in range(n_cols)]
-    s = [pulp.LpVariable(f"s{t}", lowBound=0) for t in range(n_types)]
+    p = [prob.add_variable(f"p{r}", lowBound=0) for r in range(n_cols)]
+    s = [prob.add_variable(f"s{t}", lowBound=0) for t in range(n_types)]
     prob += pulp.lpSum(float(sizes[t]) * s[t] for t in range(n_types))
     prob += pulp.lpSum(p) == 1, "total"
     for t in range(n_types):
         nz = np.flatnonzero(shares[:, t])
-        prob += (pulp.lpSum(float(shares[r, t]) * p[r] for r in nz) + s[t]
-                 >= float(targets[t])), f"target_{t}"
+        prob += (
+            (pulp.lpSum(float(shares[r, t]) * p[r] for r in nz) + s[t] >= float(targets[t])),
+            f"target_{t}",
+        )
     solve(prob, config, mip=False, what="final lottery LP")
     shortfall = float(sum((v.varValue or 0.0) * sizes[t] for t, v in enumerate(s)))
     if shortfall > FINAL_SLACK_TOLERANCE:
-        raise SolverError(f"the final lottery falls short of the computed probabilities by "
-                          f"{shortfall:.2e} in total", hint="try the other solver with --solver")
+        raise SolverError(
+            f"the final lottery falls short of the computed probabilities by "
+            f"{shortfall:.2e} in total",
+            hint="try the other solver with --solver",
+        )
     probs = np.array([max(0.0, v.varValue or 0.0) for v in p])
     total = probs.sum()
     if not total > 0:
         raise SolverError("the final lottery LP returned no probability mass")
-    return probs / total
+    return np.asarray(probs / total, dtype=np.float64)

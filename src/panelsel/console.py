@@ -32,13 +32,16 @@ def print_json(data: Any) -> None:
 
 def print_error(error: PanelselError, *, as_json: bool) -> None:
     """The error on stderr (and, with ``--json``, as an object on stdout)."""
-    title = {"bad_input": "Bad input", "infeasible": "Quotas cannot be met",
-             "solver": "Solver failure"}.get(error.kind, "Error")
+    title = {
+        "bad_input": "Bad input",
+        "infeasible": "Quotas cannot be met",
+        "solver": "Solver failure",
+    }.get(error.kind, "Error")
     stderr.print(f"[bold red]{title}:[/] ", end="")
-    stderr.print(error.message, markup=False)
+    stderr.print(error.message, markup=False, soft_wrap=True)
     if error.hint:
         stderr.print("[bold]fix:[/] ", end="")
-        stderr.print(error.hint, markup=False)
+        stderr.print(error.hint, markup=False, soft_wrap=True)
     if as_json:
         print_json({"error": error.as_dict()})
 
@@ -49,8 +52,14 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn]:
     if not enabled or not stderr.is_terminal:
         yield lambda stage, done, total: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=stderr, transient=True) as bars:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as bars:
         tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int) -> None:
@@ -67,22 +76,38 @@ def _pct(p: float) -> str:
 
 def render_selection(result: SelectionResult) -> None:
     """The human summary of a selection."""
-    table = Table(title=f"Panel of {result.k} from {result.n} registrants "
-                  f"({result.algorithm}, {result.solver})", title_justify="left")
-    for name, justify in (("category", "left"), ("value", "left"), ("pool", "right"),
-                          ("quota", "right"), ("panel", "right"), ("expected", "right")):
+    table = Table(
+        title=f"Panel of {result.k} from {result.n} registrants "
+        f"({result.algorithm}, {result.solver})",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("category", "left"),
+        ("value", "left"),
+        ("pool", "right"),
+        ("quota", "right"),
+        ("panel", "right"),
+        ("expected", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     last = None
     for f in result.features:
-        table.add_row(f.category if f.category != last else "", f.value, str(f.pool),
-                      f"{f.min}–{f.max}", str(f.panel), f"{f.expected:.2f}",
-                      end_section=False)
+        table.add_row(
+            f.category if f.category != last else "",
+            f.value,
+            str(f.pool),
+            f"{f.min}–{f.max}",
+            str(f.panel),
+            f"{f.expected:.2f}",
+            end_section=False,
+        )
         last = f.category
     stdout.print(table)
     fig = result.probability_figures()
     stdout.print(
         f"Selection probability: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
-        f"max {_pct(fig['max'])}; equal share k/n = {_pct(fig['equal_share'])}")
+        f"max {_pct(fig['max'])}; equal share k/n = {_pct(fig['equal_share'])}"
+    )
     stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")

@@ -23,6 +23,7 @@ panel.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -64,26 +65,28 @@ class Lottery:
 
 
 def _type_selection(size: int, count: int, interval: int, denom: int) -> npt.NDArray[np.intp]:
-    """Positions selected within a type when ``V`` is in ``[interval/denom, (interval+1)/denom)``."""
+    """Positions selected in a type while ``V`` is in ``[interval, interval + 1) / denom``."""
     m = np.arange(count, dtype=np.int64)
     # floor((m + V) * n / c) with V = (2*interval + 1) / (2*denom), in integers
     num = ((2 * interval + 1) + 2 * m * denom) * size
     return (num // (2 * denom * count)).astype(np.intp)
 
 
-def expand_counts(model: Model, counts: npt.NDArray[np.int64], probability: float
-                  ) -> list[tuple[npt.NDArray[np.intp], float]]:
+def expand_counts(
+    model: Model, counts: npt.NDArray[np.int64], probability: float
+) -> list[tuple[npt.NDArray[np.intp], float]]:
     """Split one count vector into panels of people with equal chances within each type."""
     sizes = model.type_sizes
     full = [model.type_members[t] for t in np.flatnonzero(counts == sizes) if counts[t] > 0]
     split = [int(t) for t in np.flatnonzero((counts > 0) & (counts < sizes))]
     denoms = {t: int(sizes[t]) // math.gcd(int(sizes[t]), int(counts[t])) for t in split}
-    points = sorted({Fraction(i, d) for d in set(denoms.values()) for i in range(d)}
-                    | {Fraction(0)})
+    points = sorted(
+        {Fraction(i, d) for d in set(denoms.values()) for i in range(d)} | {Fraction(0)}
+    )
     points.append(Fraction(1))
     out = []
     base = np.concatenate(full) if full else np.zeros(0, dtype=np.intp)
-    for lo, hi in zip(points[:-1], points[1:], strict=True):
+    for lo, hi in itertools.pairwise(points):
         mid = (lo + hi) / 2
         parts = [base]
         for t in split:

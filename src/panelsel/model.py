@@ -97,8 +97,11 @@ class Model:
         problems = []
         if len(idx) != self.k or len(np.unique(idx)) != len(idx):
             problems.append(f"{len(np.unique(idx))} distinct members instead of {self.k}")
-        counts = self.person_features[idx].sum(axis=0) if len(idx) else np.zeros(
-            len(self.features), dtype=np.int64)
+        counts = (
+            self.person_features[idx].sum(axis=0)
+            if len(idx)
+            else np.zeros(len(self.features), dtype=np.int64)
+        )
         for f, c in zip(self.features, counts, strict=True):
             if not f.min <= c <= f.max:
                 problems.append(f"{f.category}={f.value}: {c} not in [{f.min}, {f.max}]")
@@ -107,8 +110,9 @@ class Model:
             people = [int(self.type_members[t][0]) for t in h]
             inside = sum(p in chosen for p in people)
             if inside > self.max_per_household:
-                problems.append(f"household of {people}: {inside} selected, "
-                                f"above {self.max_per_household}")
+                problems.append(
+                    f"household of {people}: {inside} selected, above {self.max_per_household}"
+                )
         return problems
 
     def count_violations(self, counts: npt.ArrayLike) -> list[str]:
@@ -116,7 +120,8 @@ class Model:
         c = np.asarray(counts, dtype=np.int64)
         members = np.concatenate(
             [self.type_members[t][: c[t]] for t in range(self.n_types) if c[t] > 0]
-            or [np.zeros(0, dtype=np.intp)])
+            or [np.zeros(0, dtype=np.intp)]
+        )
         if np.any(c < 0) or np.any(c > self.type_sizes):
             return ["a type count is out of range"]
         return self.panel_violations(members)
@@ -157,15 +162,21 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
                     listed = ", ".join(repr(q.value) for q in cat.quotas)
                     if not key:
                         raise BadInputError(
-                            "is blank", file=str(pool.path), row=pool.line_numbers[r],
+                            "is blank",
+                            file=str(pool.path),
+                            row=pool.line_numbers[r],
                             column=pool.columns[ci],
-                            hint=f"fill in one of {listed}, or remove the registrant")
+                            hint=f"fill in one of {listed}, or remove the registrant",
+                        )
                     raise BadInputError(
                         f"has no quota in {qfile} (category {cat.name!r} lists {listed})",
-                        file=str(pool.path), row=pool.line_numbers[r], column=pool.columns[ci],
+                        file=str(pool.path),
+                        row=pool.line_numbers[r],
+                        column=pool.columns[ci],
                         value=cell.strip(),
                         hint=f"add a quota for {cell.strip()!r} under categories -> {cat.name} "
-                        "-> quotas (for example {min: 0, max: 2}), or correct the cell")
+                        "-> quotas (for example {min: 0, max: 2}), or correct the cell",
+                    )
                 has[r, j] = 1
         else:
             for r, cell in enumerate(cells):
@@ -176,8 +187,9 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
         for j, q in enumerate(cat.quotas):
             features.append(Feature(cat.name, q.value, q.min, q.max, int(has[:, j].sum())))
         columns.append(has)
-    person_features = np.concatenate(columns, axis=1) if columns else np.zeros(
-        (n, 0), dtype=np.uint8)
+    person_features = (
+        np.concatenate(columns, axis=1) if columns else np.zeros((n, 0), dtype=np.uint8)
+    )
 
     # households the rule can bind: more members than allowed
     binding_of = np.full(n, -1, dtype=np.intp)
@@ -185,13 +197,15 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
     m = 0
     if spec.households is not None:
         m = spec.households.max_per_household
-        hcols = [pool.find_column(c, purpose="the household rule", source=qfile)
-                 for c in spec.households.columns]
+        hcols = [
+            pool.find_column(c, purpose="the household rule", source=qfile)
+            for c in spec.households.columns
+        ]
         groups: dict[tuple[str, ...], list[int]] = {}
         for r, row in enumerate(pool.rows):
-            key = tuple(normalise(row[c]) for c in hcols)
-            if all(key):  # a blank address puts nobody in a household
-                groups.setdefault(key, []).append(r)
+            address = tuple(normalise(row[c]) for c in hcols)
+            if all(address):  # a blank household cell puts nobody in a household
+                groups.setdefault(address, []).append(r)
         for people in groups.values():
             if len(people) > m:
                 for p in people:
@@ -204,19 +218,28 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
     members: list[list[int]] = []
     for r in range(n):
         alone = binding_of[r] >= 0 or not compress_types
-        key = b"person:%d" % r if alone else person_features[r].tobytes()
-        t = keys.get(key)
+        type_key = b"person:%d" % r if alone else person_features[r].tobytes()
+        t = keys.get(type_key)
         if t is None:
-            t = keys[key] = len(members)
+            t = keys[type_key] = len(members)
             members.append([])
         members[t].append(r)
         type_of[r] = t
     type_members = [np.array(ms, dtype=np.intp) for ms in members]
     type_features = person_features[[ms[0] for ms in members]]
     households = [type_of[np.array(h, dtype=np.intp)] for h in households_people]
-    return Model(n=n, k=k, features=features, person_features=person_features,
-                 type_of=type_of, type_members=type_members, type_features=type_features,
-                 households=households, max_per_household=m, quota_columns=quota_columns)
+    return Model(
+        n=n,
+        k=k,
+        features=features,
+        person_features=person_features,
+        type_of=type_of,
+        type_members=type_members,
+        type_features=type_features,
+        households=households,
+        max_per_household=m,
+        quota_columns=quota_columns,
+    )
 
 
 def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:
@@ -227,30 +250,38 @@ def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:
         reasons.append(f"the panel size {k} is larger than the pool ({n} registrants)")
     for f in model.features:
         if f.min > f.pool_count:
-            reasons.append(f"{f.category} = {f.value}: the minimum is {f.min} but only "
-                           f"{f.pool_count} registrant(s) have this value")
+            reasons.append(
+                f"{f.category} = {f.value}: the minimum is {f.min} but only "
+                f"{f.pool_count} registrant(s) have this value"
+            )
         if f.min > k:
-            reasons.append(f"{f.category} = {f.value}: the minimum {f.min} is above the panel "
-                           f"size {k}")
+            reasons.append(
+                f"{f.category} = {f.value}: the minimum {f.min} is above the panel size {k}"
+            )
     for cat in spec.categories:
         if cat.multi_value is not None:
             continue
         feats = [f for f in model.features if f.category == cat.name]
         total_min = sum(f.min for f in feats)
         if total_min > k:
-            reasons.append(f"{cat.name}: the minimums add up to {total_min}, above the panel "
-                           f"size {k}")
+            reasons.append(
+                f"{cat.name}: the minimums add up to {total_min}, above the panel size {k}"
+            )
         reachable = sum(min(f.max, f.pool_count) for f in feats)
         if reachable < k:
-            reasons.append(f"{cat.name}: at most {reachable} seats can be filled (each value's "
-                           f"maximum, or its number of registrants if smaller), below the panel "
-                           f"size {k}")
+            reasons.append(
+                f"{cat.name}: at most {reachable} seats can be filled (each value's "
+                f"maximum, or its number of registrants if smaller), below the panel "
+                f"size {k}"
+            )
     if model.households:
         in_binding = sum(len(h) for h in model.households)
         capacity = (n - in_binding) + model.max_per_household * len(model.households)
         if capacity < k:
-            reasons.append(f"with at most {model.max_per_household} per household only "
-                           f"{capacity} registrants can be selected together, below {k}")
+            reasons.append(
+                f"with at most {model.max_per_household} per household only "
+                f"{capacity} registrants can be selected together, below {k}"
+            )
     return reasons
 
 
@@ -259,6 +290,8 @@ def check_feasible_cheaply(model: Model, spec: QuotaSpec) -> None:
     reasons = cheap_infeasibility(model, spec)
     if reasons:
         raise InfeasibleQuotasError(
-            "the quotas cannot be met:", reasons=reasons,
+            "the quotas cannot be met:",
+            reasons=reasons,
             hint="lower the minimums or raise the maximums named above, or recruit more "
-            "registrants of the kinds that are short")
+            "registrants of the kinds that are short",
+        )

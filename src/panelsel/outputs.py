@@ -23,11 +23,15 @@ from panelsel.errors import BadInputError
 def check_destination(out: Path, *, force: bool) -> None:
     """Refuse a destination that is a file, or a non-empty folder without ``force``."""
     if out.exists() and not out.is_dir():
-        raise BadInputError("the output path exists and is not a folder", file=str(out),
-                            hint="choose another --out")
+        raise BadInputError(
+            "the output path exists and is not a folder", file=str(out), hint="choose another --out"
+        )
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise BadInputError("the output folder exists and is not empty", file=str(out),
-                            hint="choose another --out, or pass --force to replace it")
+        raise BadInputError(
+            "the output folder exists and is not empty",
+            file=str(out),
+            hint="choose another --out, or pass --force to replace it",
+        )
 
 
 @contextlib.contextmanager
@@ -52,8 +56,7 @@ def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
         raise
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterator[Sequence[Any]] | list[Any]
-              ) -> None:
+def write_csv(path: Path, header: Sequence[str], rows: Iterator[Sequence[Any]] | list[Any]) -> None:
     """Write a UTF-8 CSV with a header row."""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
@@ -67,6 +70,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     Large lotteries stay readable line by line (one panel a line) without the size of fully
     indented JSON.
     """
+
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 

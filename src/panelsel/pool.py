@@ -162,16 +162,22 @@ def load_pool(
     """
     path = Path(path)
     if not path.exists():
-        raise BadInputError("the registrants file does not exist", file=str(path),
-                            hint="check the path (it is relative to the current folder)")
+        raise BadInputError(
+            "the registrants file does not exist",
+            file=str(path),
+            hint="check the path (it is relative to the current folder)",
+        )
     if path.is_dir():
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     text = _decode(path, data, encoding)
     if not text.strip():
-        raise BadInputError("the registrants file is empty", file=str(path),
-                            hint="export the registrants with a header row and one row per person")
+        raise BadInputError(
+            "the registrants file is empty",
+            file=str(path),
+            hint="export the registrants with a header row and one row per person",
+        )
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -181,8 +187,9 @@ def load_pool(
     except StopIteration:  # pragma: no cover - text.strip() was non-empty
         raise BadInputError("the registrants file has no header row", file=str(path)) from None
     except csv.Error as exc:
-        raise BadInputError(f"the header cannot be read as CSV: {exc}", file=str(path),
-                            row=reader.line_num) from None
+        raise BadInputError(
+            f"the header cannot be read as CSV: {exc}", file=str(path), row=reader.line_num
+        ) from None
     header_line = reader.line_num
     columns = [c.strip() for c in header]
     seen: dict[str, int] = {}
@@ -190,15 +197,20 @@ def load_pool(
         if c in seen:
             raise BadInputError(
                 f"the header has two columns called {c!r} (columns {seen[c] + 1} and {i + 1})",
-                file=str(path), row=header_line,
-                hint="rename one of them so that every column name is unique")
+                file=str(path),
+                row=header_line,
+                hint="rename one of them so that every column name is unique",
+            )
         seen[c] = i
     if len(columns) == 1 and delimiter == "," and any(s in header[0] for s in ";\t"):
         sep = ";" if ";" in header[0] else "tab"
         raise BadInputError(
             f"the header has a single column {header[0]!r}; the file seems to be separated "
             f"by {sep!r}, not commas",
-            file=str(path), row=header_line, hint=f"pass --delimiter {sep!r}")
+            file=str(path),
+            row=header_line,
+            hint=f"pass --delimiter {sep!r}",
+        )
 
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -209,21 +221,37 @@ def load_pool(
             if len(row) != len(columns):
                 raise BadInputError(
                     f"this row has {len(row)} cells but the header has {len(columns)} columns",
-                    file=str(path), row=reader.line_num,
+                    file=str(path),
+                    row=reader.line_num,
                     hint="check for a missing or extra delimiter, or an unquoted "
-                    f"{delimiter!r} inside a cell; quote such cells with double quotes")
+                    f"{delimiter!r} inside a cell; quote such cells with double quotes",
+                )
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
-        raise BadInputError(f"the row cannot be read as CSV: {exc}", file=str(path),
-                            row=reader.line_num,
-                            hint="check the quoting of this row") from None
+        raise BadInputError(
+            f"the row cannot be read as CSV: {exc}",
+            file=str(path),
+            row=reader.line_num,
+            hint="check the quoting of this row",
+        ) from None
     if not rows:
-        raise BadInputError("the registrants file has a header but no registrants",
-                            file=str(path), hint="add one row per registrant below the header")
+        raise BadInputError(
+            "the registrants file has a header but no registrants",
+            file=str(path),
+            hint="add one row per registrant below the header",
+        )
 
-    pool = Pool(path=path, columns=columns, rows=rows, ids=[], id_column=None,
-                line_numbers=lines, sha256=digest, _index=dict(seen))
+    pool = Pool(
+        path=path,
+        columns=columns,
+        rows=rows,
+        ids=[],
+        id_column=None,
+        line_numbers=lines,
+        sha256=digest,
+        _index=dict(seen),
+    )
     if id_column is None and ID_DEFAULT_COLUMN in seen:
         id_column = ID_DEFAULT_COLUMN
     if id_column is None:
@@ -233,22 +261,30 @@ def load_pool(
     col = pool.find_column(id_column, purpose="the registrants' ids")
     pool.id_column = columns[col]
     first_seen: dict[str, int] = {}
-    ids = []
+    ids: list[str] = []
     for r, row in enumerate(rows):
         value = row[col].strip()
         if not value:
             raise BadInputError(
-                "the id is blank", file=str(path), row=lines[r], column=columns[col],
-                hint="give every registrant a unique id, or remove the row")
+                "the id is blank",
+                file=str(path),
+                row=lines[r],
+                column=columns[col],
+                hint="give every registrant a unique id, or remove the row",
+            )
         key = value.casefold()
         if key in first_seen:
             other = first_seen[key]
             same = "the same id" if ids[other] == value else "ids that differ only in case"
             raise BadInputError(
                 f"{same} as row {lines[other]} ({ids[other]!r})",
-                file=str(path), row=lines[r], column=columns[col], value=value,
+                file=str(path),
+                row=lines[r],
+                column=columns[col],
+                value=value,
                 hint="ids must be unique (ignoring case and surrounding spaces); fix or remove "
-                "the duplicate")
+                "the duplicate",
+            )
         first_seen[key] = r
         ids.append(value)
     pool.ids = ids

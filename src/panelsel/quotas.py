@@ -90,10 +90,13 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
-                "while reading the quotas", None,
-                "YAML aliases (*name) are not supported in quota files", event.start_mark)
+                "while reading the quotas",
+                None,
+                "YAML aliases (*name) are not supported in quota files",
+                event.start_mark,
+            )
         return super().compose_node(parent, index)
 
 
@@ -103,8 +106,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> _LineDi
     result.start_line = node.start_mark.line + 1
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise yaml.MarkedYAMLError("while reading a mapping", node.start_mark,
-                                       "a key must be a plain text", key_node.start_mark)
+            raise yaml.MarkedYAMLError(
+                "while reading a mapping",
+                node.start_mark,
+                "a key must be a plain text",
+                key_node.start_mark,
+            )
         key = str(key_node.value)
         line = key_node.start_mark.line + 1
         if key in result:
@@ -120,32 +127,39 @@ class _DuplicateKey(Exception):
         self.key, self.line, self.first = key, line, first
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping  # type: ignore[arg-type]
-)
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _yaml_error(path: Path, message: str, line: int | None = None, hint: str | None = None
-                ) -> BadInputError:
+def _yaml_error(
+    path: Path, message: str, line: int | None = None, hint: str | None = None
+) -> BadInputError:
     where = f"{path}, line {line}" if line else str(path)
     return BadInputError(f"{where}: {message}", hint=hint)
 
 
 def _load_yaml(path: Path, text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except _DuplicateKey as exc:
-        raise _yaml_error(path, f"the key {exc.key!r} appears twice (first on line {exc.first})",
-                          exc.line, "remove or merge one of the two entries") from None
+        raise _yaml_error(
+            path,
+            f"the key {exc.key!r} appears twice (first on line {exc.first})",
+            exc.line,
+            "remove or merge one of the two entries",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or "malformed YAML"
         if "could not determine a constructor" in problem:
             problem = "tags such as !!python/... are not allowed in a quota file"
-        raise _yaml_error(path, f"this is not valid quota YAML: {problem}", line,
-                          "check the indentation and punctuation near that line; quote values "
-                          "that contain ':' or '#'") from None
+        raise _yaml_error(
+            path,
+            f"this is not valid quota YAML: {problem}",
+            line,
+            "check the indentation and punctuation near that line; quote values "
+            "that contain ':' or '#'",
+        ) from None
     except yaml.YAMLError as exc:
         raise _yaml_error(path, f"this is not valid YAML: {exc}") from None
 
@@ -165,14 +179,18 @@ def _check_keys(path: Path, mapping: Any, allowed: tuple[str, ...], where: str) 
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise _yaml_error(
-                path, f"unknown key {key!r} in {where}", _line_of(mapping, key),
-                f"{hint}the keys allowed there are: {', '.join(allowed)}")
+                path,
+                f"unknown key {key!r} in {where}",
+                _line_of(mapping, key),
+                f"{hint}the keys allowed there are: {', '.join(allowed)}",
+            )
 
 
 def _expect_mapping(path: Path, value: Any, where: str, line: int | None) -> _LineDict:
     if not isinstance(value, dict):
-        raise _yaml_error(path, f"{where} must be a mapping (key: value lines), "
-                          f"not {_describe(value)}", line)
+        raise _yaml_error(
+            path, f"{where} must be a mapping (key: value lines), not {_describe(value)}", line
+        )
     return value  # type: ignore[return-value]
 
 
@@ -197,56 +215,82 @@ def _parse_int(path: Path, value: Any, where: str, line: int | None, *, minimum:
         hint = "write a whole number"
         if isinstance(value, float):
             hint = "seat counts are whole numbers; round it"
-        raise _yaml_error(path, f"{where} must be a whole number, not {_describe(value)}",
-                          line, hint)
+        raise _yaml_error(
+            path, f"{where} must be a whole number, not {_describe(value)}", line, hint
+        )
     if value < minimum:
-        raise _yaml_error(path, f"{where} must be at least {minimum}, not {value}", line,
-                          "counts cannot be negative" if minimum == 0 else None)
+        raise _yaml_error(
+            path,
+            f"{where} must be at least {minimum}, not {value}",
+            line,
+            "counts cannot be negative" if minimum == 0 else None,
+        )
     return value
 
 
-def _parse_bound(path: Path, value: Any, where: str, line: int | None, k: int,
-                 rounding: str) -> int:
+def _parse_bound(
+    path: Path, value: Any, where: str, line: int | None, k: int, rounding: str
+) -> int:
     """An int count, or a percentage of the panel size rounded down ("floor") or up."""
     if isinstance(value, str):
         m = _PERCENT.match(value)
         if m:
             pct = Fraction(m.group(1))
             if pct > 100:
-                raise _yaml_error(path, f"{where} is {value!r}, a percentage over 100", line,
-                                  "percentages are of the panel size and at most 100%")
+                raise _yaml_error(
+                    path,
+                    f"{where} is {value!r}, a percentage over 100",
+                    line,
+                    "percentages are of the panel size and at most 100%",
+                )
             share = pct * k / 100
             return math.floor(share) if rounding == "floor" else math.ceil(share)
         if not _INTEGER.match(value):
             raise _yaml_error(
-                path, f"{where} is {value!r}, which is neither a count nor a percentage", line,
-                "write a whole number of seats (6) or a percentage of the panel ('50%')")
+                path,
+                f"{where} is {value!r}, which is neither a count nor a percentage",
+                line,
+                "write a whole number of seats (6) or a percentage of the panel ('50%')",
+            )
     if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-        raise _yaml_error(path, f"{where} is {value}, a negative count", line,
-                          "seat counts must be 0 or more")
+        raise _yaml_error(
+            path, f"{where} is {value}, a negative count", line, "seat counts must be 0 or more"
+        )
     return _parse_int(path, value, where, line)
 
 
-def _value_quota(path: Path, cat: str, value: str, spec: Any, line: int | None,
-                 k: int) -> ValueQuota:
+def _value_quota(
+    path: Path, cat: str, value: str, spec: Any, line: int | None, k: int
+) -> ValueQuota:
     where = f"the quota for {cat}: {value}"
     if isinstance(spec, dict):
         _check_keys(path, spec, RANGE_KEYS, where)
-        lo = (_parse_bound(path, spec["min"], f"{where} min", _line_of(spec, "min"), k, "floor")
-              if "min" in spec else 0)
-        hi = (_parse_bound(path, spec["max"], f"{where} max", _line_of(spec, "max"), k, "ceil")
-              if "max" in spec else k)
+        lo = (
+            _parse_bound(path, spec["min"], f"{where} min", _line_of(spec, "min"), k, "floor")
+            if "min" in spec
+            else 0
+        )
+        hi = (
+            _parse_bound(path, spec["max"], f"{where} max", _line_of(spec, "max"), k, "ceil")
+            if "max" in spec
+            else max(k, lo)
+        )  # a min above k is infeasible, not malformed
     elif isinstance(spec, str) and _PERCENT.match(spec):
         lo = _parse_bound(path, spec, where, line, k, "floor")
         hi = _parse_bound(path, spec, where, line, k, "ceil")
     elif spec is None:
-        raise _yaml_error(path, f"{where} is empty", line,
-                          "give a count (6), a percentage ('50%') or {min: a, max: b}")
+        raise _yaml_error(
+            path,
+            f"{where} is empty",
+            line,
+            "give a count (6), a percentage ('50%') or {min: a, max: b}",
+        )
     else:
         lo = hi = _parse_bound(path, spec, where, line, k, "floor")
     if lo > hi:
-        raise _yaml_error(path, f"{where} has min {lo} above max {hi}", line,
-                          "make min at most max")
+        raise _yaml_error(
+            path, f"{where} has min {lo} above max {hi}", line, "make min at most max"
+        )
     return ValueQuota(value=value, min=lo, max=hi, line=line)
 
 
@@ -255,12 +299,20 @@ def _check_unique_values(path: Path, cat: str, quotas: list[ValueQuota]) -> None
     for q in quotas:
         key = normalise(q.value)
         if not key:
-            raise _yaml_error(path, f"category {cat!r} has a quota for a blank value", q.line,
-                              "remove it; blank cells are not a category value")
+            raise _yaml_error(
+                path,
+                f"category {cat!r} has a quota for a blank value",
+                q.line,
+                "remove it; blank cells are not a category value",
+            )
         if key in seen:
             raise _yaml_error(
-                path, f"category {cat!r} lists {seen[key].value!r} and {q.value!r}, which are "
-                "the same value once case and spaces are ignored", q.line, "keep one of them")
+                path,
+                f"category {cat!r} lists {seen[key].value!r} and {q.value!r}, which are "
+                "the same value once case and spaces are ignored",
+                q.line,
+                "keep one of them",
+            )
         seen[key] = q
 
 
@@ -270,31 +322,46 @@ def _check_unique_values(path: Path, cat: str, quotas: list[ValueQuota]) -> None
 def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
     doc = _load_yaml(path, text)
     if doc is None:
-        raise _yaml_error(path, "the quota file is empty",
-                          hint="see the README for the quota file format")
+        raise _yaml_error(
+            path, "the quota file is empty", hint="see the README for the quota file format"
+        )
     doc = _expect_mapping(path, doc, "the quota file", 1)
     _check_keys(path, doc, TOP_KEYS, "the quota file")
     if panel_size is None:
         if "panel_size" not in doc:
-            raise _yaml_error(path, "panel_size is missing", 1,
-                              "add a line 'panel_size: 10' (the number of seats), "
-                              "or pass --panel-size")
-        k = _parse_int(path, doc["panel_size"], "panel_size", _line_of(doc, "panel_size"),
-                       minimum=1)
+            raise _yaml_error(
+                path,
+                "panel_size is missing",
+                1,
+                "add a line 'panel_size: 10' (the number of seats), or pass --panel-size",
+            )
+        k = _parse_int(
+            path, doc["panel_size"], "panel_size", _line_of(doc, "panel_size"), minimum=1
+        )
     else:
         k = panel_size
     id_column = doc.get("id_column")
     if id_column is not None and (not isinstance(id_column, str) or not id_column.strip()):
-        raise _yaml_error(path, f"id_column must be a column name, not {_describe(id_column)}",
-                          _line_of(doc, "id_column"))
+        raise _yaml_error(
+            path,
+            f"id_column must be a column name, not {_describe(id_column)}",
+            _line_of(doc, "id_column"),
+        )
     if "categories" not in doc:
-        raise _yaml_error(path, "categories is missing", 1,
-                          "add a 'categories:' mapping with at least one category")
-    cats_doc = _expect_mapping(path, doc["categories"], "categories",
-                               _line_of(doc, "categories"))
+        raise _yaml_error(
+            path,
+            "categories is missing",
+            1,
+            "add a 'categories:' mapping with at least one category",
+        )
+    cats_doc = _expect_mapping(path, doc["categories"], "categories", _line_of(doc, "categories"))
     if not cats_doc:
-        raise _yaml_error(path, "categories is empty", _line_of(doc, "categories"),
-                          "add at least one category with its quotas")
+        raise _yaml_error(
+            path,
+            "categories is empty",
+            _line_of(doc, "categories"),
+            "add at least one category with its quotas",
+        )
     categories = []
     for name, body in cats_doc.items():
         line = _line_of(cats_doc, name)
@@ -302,49 +369,85 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
         _check_keys(path, body, CATEGORY_KEYS, f"category {name!r}")
         column = body.get("column", name)
         if not isinstance(column, str) or not column.strip():
-            raise _yaml_error(path, f"the column of category {name!r} must be a column name",
-                              _line_of(body, "column"))
+            raise _yaml_error(
+                path,
+                f"the column of category {name!r} must be a column name",
+                _line_of(body, "column"),
+            )
         sep = body.get("multi_value")
         if sep is not None and (not isinstance(sep, str) or len(sep) == 0):
-            raise _yaml_error(path, f"multi_value of category {name!r} must be a separator "
-                              "such as ';'", _line_of(body, "multi_value"))
+            raise _yaml_error(
+                path,
+                f"multi_value of category {name!r} must be a separator such as ';'",
+                _line_of(body, "multi_value"),
+            )
         if "quotas" not in body:
-            raise _yaml_error(path, f"category {name!r} has no quotas", line,
-                              "add 'quotas:' with one entry per value")
-        qdoc = _expect_mapping(path, body["quotas"], f"the quotas of {name!r}",
-                               _line_of(body, "quotas"))
+            raise _yaml_error(
+                path,
+                f"category {name!r} has no quotas",
+                line,
+                "add 'quotas:' with one entry per value",
+            )
+        qdoc = _expect_mapping(
+            path, body["quotas"], f"the quotas of {name!r}", _line_of(body, "quotas")
+        )
         if not qdoc:
             raise _yaml_error(path, f"category {name!r} has no quotas", line)
-        quotas = [_value_quota(path, name, str(v), s, _line_of(qdoc, v), k)
-                  for v, s in qdoc.items()]
+        quotas = [
+            _value_quota(path, name, str(v), s, _line_of(qdoc, v), k) for v, s in qdoc.items()
+        ]
         _check_unique_values(path, name, quotas)
-        categories.append(Category(name=str(name), column=column.strip(), quotas=tuple(quotas),
-                                   multi_value=sep, line=line))
+        categories.append(
+            Category(
+                name=str(name),
+                column=column.strip(),
+                quotas=tuple(quotas),
+                multi_value=sep,
+                line=line,
+            )
+        )
     households = None
     if "households" in doc:
         households = _parse_households(path, doc["households"], _line_of(doc, "households"))
-    return QuotaSpec(path=path, format="yaml", panel_size=k, categories=tuple(categories),
-                     id_column=id_column.strip() if id_column else None, households=households)
+    return QuotaSpec(
+        path=path,
+        format="yaml",
+        panel_size=k,
+        categories=tuple(categories),
+        id_column=id_column.strip() if id_column else None,
+        households=households,
+    )
 
 
 def _parse_households(path: Path, doc: Any, line: int | None) -> Households:
     doc = _expect_mapping(path, doc, "households", line)
     _check_keys(path, doc, HOUSEHOLD_KEYS, "households")
     if "columns" in doc and "column" in doc:
-        raise _yaml_error(path, "households has both 'column' and 'columns'", line,
-                          "keep one of them")
+        raise _yaml_error(
+            path, "households has both 'column' and 'columns'", line, "keep one of them"
+        )
     cols: Any = doc.get("columns", doc.get("column"))
     if isinstance(cols, str):
         cols = [cols]
-    if not isinstance(cols, list) or not cols or not all(
-            isinstance(c, str) and c.strip() for c in cols):
-        raise _yaml_error(path, "households needs 'columns: [Address, Postcode]' "
-                          "(or 'column: Address')", line)
+    if (
+        not isinstance(cols, list)
+        or not cols
+        or not all(isinstance(c, str) and c.strip() for c in cols)
+    ):
+        raise _yaml_error(
+            path, "households needs 'columns: [Address, Postcode]' (or 'column: Address')", line
+        )
     if "max_per_household" not in doc:
-        raise _yaml_error(path, "households needs max_per_household", line,
-                          "add 'max_per_household: 1'")
-    m = _parse_int(path, doc["max_per_household"], "max_per_household",
-                   _line_of(doc, "max_per_household"), minimum=1)
+        raise _yaml_error(
+            path, "households needs max_per_household", line, "add 'max_per_household: 1'"
+        )
+    m = _parse_int(
+        path,
+        doc["max_per_household"],
+        "max_per_household",
+        _line_of(doc, "max_per_household"),
+        minimum=1,
+    )
     return Households(columns=tuple(c.strip() for c in cols), max_per_household=m)
 
 
@@ -354,8 +457,10 @@ def _parse_households(path: Path, doc: Any, line: int | None) -> Households:
 def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
     if panel_size is None:
         raise BadInputError(
-            "a categories CSV does not say the panel size", file=str(path),
-            hint="pass --panel-size K (the number of seats)")
+            "a categories CSV does not say the panel size",
+            file=str(path),
+            hint="pass --panel-size K (the number of seats)",
+        )
     k = panel_size
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -367,14 +472,20 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
     for key in needed:
         if key not in header:
             raise BadInputError(
-                f"the categories CSV has no {key!r} column", file=str(path), row=1,
-                hint="its header must be category,feature,min,max")
+                f"the categories CSV has no {key!r} column",
+                file=str(path),
+                row=1,
+                hint="its header must be category,feature,min,max",
+            )
         col[key] = header.index(key)
     value_cols = [c for c in SF_VALUE_COLUMNS if c in header]
     if not value_cols:
-        raise BadInputError("the categories CSV has no 'feature' (or 'name'/'value') column",
-                            file=str(path), row=1,
-                            hint="its header must be category,feature,min,max")
+        raise BadInputError(
+            "the categories CSV has no 'feature' (or 'name'/'value') column",
+            file=str(path),
+            row=1,
+            hint="its header must be category,feature,min,max",
+        )
     col["feature"] = header.index(value_cols[0])
     grouped: dict[str, list[ValueQuota]] = {}
     for row in reader:
@@ -382,29 +493,49 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
             continue
         line = reader.line_num
         if len(row) <= max(col.values()):
-            raise BadInputError(f"this row has {len(row)} cells, fewer than the header",
-                                file=str(path), row=line)
+            raise BadInputError(
+                f"this row has {len(row)} cells, fewer than the header", file=str(path), row=line
+            )
         cat = row[col["category"]].strip()
         value = row[col["feature"]].strip()
         if not cat or not value:
-            raise BadInputError("the category or the feature is blank", file=str(path),
-                                row=line, hint="fill both in, or remove the row")
+            raise BadInputError(
+                "the category or the feature is blank",
+                file=str(path),
+                row=line,
+                hint="fill both in, or remove the row",
+            )
         bounds = []
         for key in ("min", "max"):
             cell = row[col[key]].strip()
             try:
                 number = int(cell)
             except ValueError:
-                raise BadInputError("is not a whole number", file=str(path), row=line,
-                                    column=key, value=cell,
-                                    hint="min and max are whole numbers of seats") from None
+                raise BadInputError(
+                    "is not a whole number",
+                    file=str(path),
+                    row=line,
+                    column=key,
+                    value=cell,
+                    hint="min and max are whole numbers of seats",
+                ) from None
             if number < 0:
-                raise BadInputError("is a negative count", file=str(path), row=line,
-                                    column=key, value=cell, hint="use 0 or more")
+                raise BadInputError(
+                    "is a negative count",
+                    file=str(path),
+                    row=line,
+                    column=key,
+                    value=cell,
+                    hint="use 0 or more",
+                )
             bounds.append(number)
         if bounds[0] > bounds[1]:
-            raise BadInputError(f"min {bounds[0]} is above max {bounds[1]}", file=str(path),
-                                row=line, hint="make min at most max")
+            raise BadInputError(
+                f"min {bounds[0]} is above max {bounds[1]}",
+                file=str(path),
+                row=line,
+                hint="make min at most max",
+            )
         grouped.setdefault(cat, []).append(ValueQuota(value, bounds[0], bounds[1], line))
     if not grouped:
         raise BadInputError("the categories CSV has a header but no rows", file=str(path))
@@ -418,8 +549,9 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
 # --------------------------------------------------------------------------- entry point
 
 
-def load_quotas(path: str | Path, *, panel_size: int | None = None,
-                id_column: str | None = None) -> QuotaSpec:
+def load_quotas(
+    path: str | Path, *, panel_size: int | None = None, id_column: str | None = None
+) -> QuotaSpec:
     """Read a quota file, YAML (``.yaml``/``.yml``) or Sortition Foundation CSV (``.csv``).
 
     Parameters
@@ -438,29 +570,42 @@ def load_quotas(path: str | Path, *, panel_size: int | None = None,
     """
     path = Path(path)
     if not path.exists():
-        raise BadInputError("the quota file does not exist", file=str(path),
-                            hint="check the path (it is relative to the current folder)")
+        raise BadInputError(
+            "the quota file does not exist",
+            file=str(path),
+            hint="check the path (it is relative to the current folder)",
+        )
     if path.is_dir():
         raise BadInputError("this is a folder, not a quota file", file=str(path))
     if panel_size is not None and panel_size <= 0:
-        raise BadInputError(f"the panel size must be at least 1, not {panel_size}",
-                            hint="pass a positive --panel-size")
+        raise BadInputError(
+            f"the panel size must be at least 1, not {panel_size}",
+            hint="pass a positive --panel-size",
+        )
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise BadInputError("the quota file is not UTF-8 text", file=str(path), row=line,
-                            hint="save it as UTF-8") from None
+        raise BadInputError(
+            "the quota file is not UTF-8 text", file=str(path), row=line, hint="save it as UTF-8"
+        ) from None
     if not text.strip():
-        raise BadInputError("the quota file is empty", file=str(path),
-                            hint="see the README for the quota file format")
+        raise BadInputError(
+            "the quota file is empty",
+            file=str(path),
+            hint="see the README for the quota file format",
+        )
     if path.suffix.lower() == ".csv":
         spec = _parse_sf_csv(path, text, panel_size)
     else:
         spec = _parse_yaml(path, text, panel_size)
     return QuotaSpec(
-        path=spec.path, format=spec.format, panel_size=spec.panel_size,
+        path=spec.path,
+        format=spec.format,
+        panel_size=spec.panel_size,
         categories=spec.categories,
         id_column=id_column if id_column is not None else spec.id_column,
-        households=spec.households, sha256=hashlib.sha256(data).hexdigest())
+        households=spec.households,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

@@ -78,8 +78,12 @@ class SelectionResult:
 
     def probability_figures(self) -> dict[str, float]:
         p = self.probabilities
-        return {"min": float(p.min()), "median": float(np.median(p)), "max": float(p.max()),
-                "equal_share": self.equal_share}
+        return {
+            "min": float(p.min()),
+            "median": float(np.median(p)),
+            "max": float(p.max()),
+            "equal_share": self.equal_share,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """The machine-readable summary printed by ``--json``."""
@@ -107,61 +111,106 @@ def _check_lottery(model: Model, lottery: Lottery, marginals: npt.NDArray[np.flo
     for members in lottery.panels:
         problems = model.panel_violations(members)
         if problems:
-            raise SolverError("internal check failed: a panel of the lottery breaks the quotas "
-                              f"({'; '.join(problems[:3])})",
-                              hint="please report this; try the other solver with --solver")
+            raise SolverError(
+                "internal check failed: a panel of the lottery breaks the quotas "
+                f"({'; '.join(problems[:3])})",
+                hint="please report this; try the other solver with --solver",
+            )
     if abs(marginals.sum() - model.k) > MARGINAL_SUM_TOLERANCE:
-        raise SolverError(f"internal check failed: probabilities sum to {marginals.sum():.9f}, "
-                          f"not {model.k}", hint="please report this")
+        raise SolverError(
+            f"internal check failed: probabilities sum to {marginals.sum():.9f}, not {model.k}",
+            hint="please report this",
+        )
 
 
-def _feature_summary(model: Model, panel: list[int], marginals: npt.NDArray[np.float64]
-                     ) -> list[FeatureSummary]:
+def _feature_summary(
+    model: Model, panel: list[int], marginals: npt.NDArray[np.float64]
+) -> list[FeatureSummary]:
     in_panel = model.person_features[panel].sum(axis=0)
     expected = marginals @ model.person_features
-    return [FeatureSummary(f.category, f.value, f.pool_count, f.min, min(f.max, model.k),
-                           int(in_panel[j]), float(expected[j]))
-            for j, f in enumerate(model.features)]
+    return [
+        FeatureSummary(
+            f.category,
+            f.value,
+            f.pool_count,
+            f.min,
+            min(f.max, model.k),
+            int(in_panel[j]),
+            float(expected[j]),
+        )
+        for j, f in enumerate(model.features)
+    ]
 
 
-def _write(tmp: Path, pool: Pool, spec: QuotaSpec, model: Model, lottery: Lottery,
-           marginals: npt.NDArray[np.float64], selected: int, seed: int, algorithm: str,
-           solver: str, stats: dict[str, Any], notes: list[str]) -> dict[str, Path]:
+def _write(
+    tmp: Path,
+    pool: Pool,
+    spec: QuotaSpec,
+    model: Model,
+    lottery: Lottery,
+    marginals: npt.NDArray[np.float64],
+    selected: int,
+    seed: int,
+    algorithm: str,
+    solver: str,
+    stats: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Path]:
     chosen = set(lottery.panels[selected].tolist())
-    files = {name: tmp / name for name in
-             ("panel.csv", "remaining.csv", "probabilities.csv", "lottery.json")}
-    write_csv(files["panel.csv"], pool.columns,
-              [row for i, row in enumerate(pool.rows) if i in chosen])
-    write_csv(files["remaining.csv"], pool.columns,
-              [row for i, row in enumerate(pool.rows) if i not in chosen])
+    files = {
+        name: tmp / name
+        for name in ("panel.csv", "remaining.csv", "probabilities.csv", "lottery.json")
+    }
+    write_csv(
+        files["panel.csv"], pool.columns, [row for i, row in enumerate(pool.rows) if i in chosen]
+    )
+    write_csv(
+        files["remaining.csv"],
+        pool.columns,
+        [row for i, row in enumerate(pool.rows) if i not in chosen],
+    )
     share = model.k / model.n
     quota_cols = [pool.columns[c] for c in model.quota_columns]
     id_header = "id" if "id" not in quota_cols else "registrant_id"
-    write_csv(files["probabilities.csv"],
-              [id_header, "probability", "equal_share", "selected", *quota_cols],
-              ([pool.ids[i], format(float(marginals[i]), ".12g"), format(share, ".12g"),
-                int(i in chosen), *(pool.rows[i][c] for c in model.quota_columns)]
-               for i in range(model.n)))
+    write_csv(
+        files["probabilities.csv"],
+        [id_header, "probability", "equal_share", "selected", *quota_cols],
+        (
+            [
+                pool.ids[i],
+                format(float(marginals[i]), ".12g"),
+                format(share, ".12g"),
+                int(i in chosen),
+                *(pool.rows[i][c] for c in model.quota_columns),
+            ]
+            for i in range(model.n)
+        ),
+    )
     ids = pool.ids
-    write_json(files["lottery.json"], {
-        "format": LOTTERY_FORMAT,
-        "version": __version__,
-        "algorithm": algorithm,
-        "solver": solver,
-        "seed": seed,
-        "draw_rule": "u = numpy.random.default_rng(seed).random(); selected = first panel "
-                     "(in the order listed) whose cumulative probability exceeds u",
-        "panel_size": model.k,
-        "pool_size": model.n,
-        "id_column": pool.id_column,
-        "inputs": {str(pool.path): pool.sha256, str(spec.path): spec.sha256},
-        "selected": selected,
-        "selected_members": [ids[i] for i in lottery.panels[selected]],
-        "stats": stats,
-        "notes": notes,
-        "panels": [{"members": [ids[i] for i in members], "probability": float(p)}
-                   for members, p in zip(lottery.panels, lottery.probabilities, strict=True)],
-    })
+    write_json(
+        files["lottery.json"],
+        {
+            "format": LOTTERY_FORMAT,
+            "version": __version__,
+            "algorithm": algorithm,
+            "solver": solver,
+            "seed": seed,
+            "draw_rule": "u = numpy.random.default_rng(seed).random(); selected = first panel "
+            "(in the order listed) whose cumulative probability exceeds u",
+            "panel_size": model.k,
+            "pool_size": model.n,
+            "id_column": pool.id_column,
+            "inputs": {str(pool.path): pool.sha256, str(spec.path): spec.sha256},
+            "selected": selected,
+            "selected_members": [ids[i] for i in lottery.panels[selected]],
+            "stats": stats,
+            "notes": notes,
+            "panels": [
+                {"members": [ids[i] for i in members], "probability": float(p)}
+                for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
+            ],
+        },
+    )
     return files
 
 
@@ -214,8 +263,9 @@ def select(
     started = time.monotonic()
     progress = progress or _no_progress
     if algorithm not in ALGORITHMS:
-        raise BadInputError(f"unknown algorithm {algorithm!r}",
-                            hint=f"choose one of: {', '.join(ALGORITHMS)}")
+        raise BadInputError(
+            f"unknown algorithm {algorithm!r}", hint=f"choose one of: {', '.join(ALGORITHMS)}"
+        )
     if seed is not None and seed < 0:
         raise BadInputError(f"the seed must be 0 or more, not {seed}")
     if time_limit is not None and time_limit <= 0:
@@ -223,8 +273,7 @@ def select(
     out = Path(out)
     check_destination(out, force=force)
     spec = load_quotas(quotas, panel_size=panel_size, id_column=id_column)
-    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter,
-                     encoding=encoding)
+    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
     model = build_model(pool, spec)
     check_feasible_cheaply(model, spec)
 
@@ -241,17 +290,41 @@ def select(
     selected = draw(lottery, np.random.default_rng(seed))
     panel = sorted(lottery.panels[selected].tolist())
     notes = [config.fallback_note] if config.fallback_note else []
-    stats: dict[str, Any] = {"types": model.n_types, **type_lottery.stats,
-                             "panels": len(lottery)}
+    stats: dict[str, Any] = {"types": model.n_types, **type_lottery.stats, "panels": len(lottery)}
 
     progress("writing outputs", 0, 1)
     with atomic_directory(out, force=force) as tmp:
-        written = _write(tmp, pool, spec, model, lottery, marginals, selected, seed, algorithm,
-                         config.name, stats, notes)
+        written = _write(
+            tmp,
+            pool,
+            spec,
+            model,
+            lottery,
+            marginals,
+            selected,
+            seed,
+            algorithm,
+            config.name,
+            stats,
+            notes,
+        )
     files = {name: out / path.name for name, path in written.items()}
     return SelectionResult(
-        out=out, files=files, seed=seed, seed_was_given=seed_given, algorithm=algorithm,
-        solver=config.name, n=model.n, k=model.k, n_types=model.n_types,
-        selected_index=selected, panel=panel, probabilities=marginals, lottery=lottery,
-        features=_feature_summary(model, panel, marginals), stats=stats,
-        seconds=time.monotonic() - started, notes=notes)
+        out=out,
+        files=files,
+        seed=seed,
+        seed_was_given=seed_given,
+        algorithm=algorithm,
+        solver=config.name,
+        n=model.n,
+        k=model.k,
+        n_types=model.n_types,
+        selected_index=selected,
+        panel=panel,
+        probabilities=marginals,
+        lottery=lottery,
+        features=_feature_summary(model, panel, marginals),
+        stats=stats,
+        seconds=time.monotonic() - started,
+        notes=notes,
+    )

@@ -47,7 +47,6 @@ from panelsel.colgen import (
     DUAL_FIX_TOLERANCE,
     FIX_SLACK,
     PRICING_TOLERANCE,
-    ColumnSet,
     PricingILP,
     ProgressFn,
     SolverConfig,
@@ -84,17 +83,20 @@ class TypeLottery:
 class _RestrictedDual:
     """The level's dual LP over the columns found so far; columns are appended in place."""
 
-    def __init__(self, shares: npt.NDArray[np.float64], fixed: npt.NDArray[np.float64],
-                 config: SolverConfig) -> None:
+    def __init__(
+        self, shares: npt.NDArray[np.float64], fixed: npt.NDArray[np.float64], config: SolverConfig
+    ) -> None:
         n_types = shares.shape[1]
         unfixed = np.isnan(fixed)
         self.config = config
         self.problem = pulp.LpProblem("leximin_dual", pulp.LpMinimize)
-        self.yhat = pulp.LpVariable("yhat")
-        self.y = [pulp.LpVariable(f"y{t}", lowBound=0) for t in range(n_types)]
+        self.yhat = self.problem.add_variable("yhat")
+        self.y = [self.problem.add_variable(f"y{t}", lowBound=0) for t in range(n_types)]
         self.problem += self.yhat - pulp.lpSum(
             float(max(0.0, fixed[t] - FIX_SLACK)) * self.y[t]
-            for t in np.flatnonzero(~unfixed) if fixed[t] > FIX_SLACK)
+            for t in np.flatnonzero(~unfixed)
+            if fixed[t] > FIX_SLACK
+        )
         self.problem += pulp.lpSum(self.y[t] for t in np.flatnonzero(unfixed)) == 1, "unfixed"
         self.n = 0
         for row in shares:
@@ -102,8 +104,10 @@ class _RestrictedDual:
 
     def add(self, share_row: npt.NDArray[np.float64]) -> None:
         nz = np.flatnonzero(share_row)
-        self.problem += (pulp.lpSum(float(share_row[t]) * self.y[t] for t in nz)
-                         <= self.yhat), f"panel_{self.n}"
+        self.problem += (
+            (pulp.lpSum(float(share_row[t]) * self.y[t] for t in nz) <= self.yhat),
+            f"panel_{self.n}",
+        )
         self.n += 1
 
     def solve(self) -> tuple[npt.NDArray[np.float64], float, float]:
@@ -160,6 +164,14 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
     progress("LEXIMIN levels", model.n_types, model.n_types)
     matrix = cols.matrix()
     probs = fit_lottery(matrix, sizes, fixed, config)
-    return TypeLottery(columns=matrix, probabilities=probs, targets=fixed,
-                       stats={"levels": levels, "columns": len(cols),
-                              "pricing_calls": pricing.calls, "lp_solves": lp_solves})
+    return TypeLottery(
+        columns=matrix,
+        probabilities=probs,
+        targets=fixed,
+        stats={
+            "levels": levels,
+            "columns": len(cols),
+            "pricing_calls": pricing.calls,
+            "lp_solves": lp_solves,
+        },
+    )

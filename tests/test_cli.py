@@ -1,0 +1,369 @@
+"""The command line, through typer's CliRunner: outputs, exit codes and messages."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+
+from .conftest import BENCHDATA, EXAMPLE, SMALL_QUOTAS, write_csv
+
+REGISTRANTS = str(EXAMPLE / "registrants.csv")
+QUOTAS = str(EXAMPLE / "quotas.yaml")
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_select_example_writes_all_outputs(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    code, stdout, _ = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--seed", "12345"
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "lottery.json",
+        "panel.csv",
+        "probabilities.csv",
+        "remaining.csv",
+    ]
+    pool = read_rows(Path(REGISTRANTS))
+    panel, remaining = read_rows(out / "panel.csv"), read_rows(out / "remaining.csv")
+    assert len(pool) == 45 and len(panel) == 10 and len(remaining) == 35
+    assert list(panel[0]) == list(pool[0])  # all input columns, input spelling
+    ids = [r["student_id"] for r in pool]
+    chosen = {r["student_id"] for r in panel}
+    assert [r["student_id"] for r in panel] == [i for i in ids if i in chosen]  # input order
+    assert [r["student_id"] for r in remaining] == [i for i in ids if i not in chosen]
+    # quotas of the example hold in the drawn panel
+    assert sum(r["Gender"] == "Female" for r in panel) == 5
+    assert sum(r["Level of study"] == "Postgraduate" for r in panel) == 6
+    for service in (
+        "Counselling",
+        "Mental health advice",
+        "Disability support",
+        "Wellbeing workshops",
+    ):
+        assert sum(service in r["Services accessed"].split(";") for r in panel) >= 3
+    houses = [(r["Address"], r["Postcode"]) for r in panel]
+    assert len(set(houses)) == len(houses)
+
+    probs = read_rows(out / "probabilities.csv")
+    assert list(probs[0]) == [
+        "id",
+        "probability",
+        "equal_share",
+        "selected",
+        "Gender",
+        "Level of study",
+        "Services accessed",
+    ]
+    assert [r["id"] for r in probs] == ids
+    assert sum(float(r["probability"]) for r in probs) == pytest.approx(10, abs=1e-6)
+    assert {r["id"] for r in probs if r["selected"] == "1"} == chosen
+    assert all(float(r["equal_share"]) == pytest.approx(10 / 45) for r in probs)
+
+    lottery = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert lottery["algorithm"] == "leximin" and lottery["seed"] == 12345
+    assert lottery["panel_size"] == 10
+    assert set(lottery["selected_members"]) == chosen
+    assert set(lottery["panels"][lottery["selected"]]["members"]) == chosen
+    assert sum(p["probability"] for p in lottery["panels"]) == pytest.approx(1)
+    assert all(isinstance(m, str) for p in lottery["panels"] for m in p["members"])
+    assert set(lottery["inputs"]) == {REGISTRANTS, QUOTAS}
+    # the marginals in probabilities.csv are those of the lottery
+    marg: dict[str, float] = dict.fromkeys(ids, 0.0)
+    for p in lottery["panels"]:
+        for m in p["members"]:
+            marg[m] += p["probability"]
+    for r in probs:
+        assert float(r["probability"]) == pytest.approx(marg[r["id"]], abs=1e-9)
+
+    assert "Seed: 12345 (given)" in stdout
+    assert "Selection probability: min" in stdout
+    assert "Mental health advice" in stdout
+
+
+def test_private_columns_stay_out_of_derived_outputs(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code, stdout, _ = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--seed", "1", "--json"
+    )
+    assert code == 0
+    text = (out / "probabilities.csv").read_text() + (out / "lottery.json").read_text()
+    for private in ("@example.ac.uk", "Castle Street", "Ines Khan"):
+        assert private not in text
+        assert private not in stdout
+
+
+def test_same_seed_same_panel_and_fresh_seed_recorded(runner: CliRunner, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert (
+            run(
+                runner,
+                "select",
+                REGISTRANTS,
+                QUOTAS,
+                "--out",
+                str(tmp_path / name),
+                "--seed",
+                "777",
+            )[0]
+            == 0
+        )
+    assert (tmp_path / "a" / "panel.csv").read_text() == (tmp_path / "b" / "panel.csv").read_text()
+    code, stdout, _ = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(tmp_path / "c"))
+    assert code == 0
+    seed = json.loads((tmp_path / "c" / "lottery.json").read_text())["seed"]
+    assert f"Seed: {seed} (fresh; pass --seed to reproduce)" in stdout
+    assert (
+        run(
+            runner, "select", REGISTRANTS, QUOTAS, "--out", str(tmp_path / "d"), "--seed", str(seed)
+        )[0]
+        == 0
+    )
+    assert (tmp_path / "c" / "panel.csv").read_text() == (tmp_path / "d" / "panel.csv").read_text()
+
+
+def test_json_output_is_one_object(runner: CliRunner, tmp_path: Path) -> None:
+    code, stdout, _ = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--out", str(tmp_path / "o"), "--seed", "5", "--json"
+    )
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["seed"] == 5 and data["panel_size"] == 10 and data["pool_size"] == 45
+    assert set(data["files"]) == {"panel.csv", "remaining.csv", "probabilities.csv", "lottery.json"}
+    assert data["probability"]["min"] <= data["probability"]["median"] <= data["probability"]["max"]
+    assert data["probability"]["equal_share"] == pytest.approx(10 / 45)
+
+
+def test_existing_output_is_refused_then_replaced_with_force(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    code, _, stderr = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out))
+    assert code == 2
+    assert "the output folder exists and is not empty" in stderr and "--force" in stderr
+    assert (out / "keep.txt").exists()
+    code, _, _ = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--force")
+    assert code == 0
+    assert not (out / "keep.txt").exists() and (out / "panel.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no temporary folders left
+
+
+@pytest.mark.skipif(not BENCHDATA.is_dir(), reason=f"no shared benchdata at {BENCHDATA}")
+def test_sortition_foundation_format(runner: CliRunner, tmp_path: Path) -> None:
+    folder = BENCHDATA / "example_small_20"
+    out = tmp_path / "o"
+    code, stdout, _ = run(
+        runner,
+        "select",
+        str(folder / "respondents.csv"),
+        str(folder / "categories.csv"),
+        "--panel-size",
+        "20",
+        "--out",
+        str(out),
+        "--seed",
+        "3",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(stdout)["probability"]["min"] == pytest.approx(0.1, abs=1e-6)
+    probs = read_rows(out / "probabilities.csv")
+    assert [r["id"] for r in probs] == [str(i) for i in range(200)]
+    assert len(read_rows(out / "panel.csv")) == 20
+
+
+def test_cbc_solver_and_semicolon_delimiter(
+    runner: CliRunner, tmp_path: Path, small_pool: Path, small_quotas: Path
+) -> None:
+    rows = read_rows(small_pool)
+    semi = write_csv(
+        tmp_path / "semi.csv", list(rows[0]), [list(r.values()) for r in rows], delimiter=";"
+    )
+    code, stdout, _ = run(
+        runner,
+        "select",
+        str(semi),
+        str(small_quotas),
+        "--delimiter",
+        ";",
+        "--solver",
+        "cbc",
+        "--out",
+        str(tmp_path / "o"),
+        "--seed",
+        "1",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(stdout)["solver"] == "cbc"
+
+
+def _error(
+    runner: CliRunner, tmp_path: Path, pool: Path, quotas: Path, *extra: str
+) -> tuple[int, str]:
+    out = tmp_path / "never"
+    code, stdout, stderr = run(runner, "select", str(pool), str(quotas), "--out", str(out), *extra)
+    assert not out.exists()
+    assert stdout == ""
+    return code, stderr
+
+
+@pytest.mark.parametrize(
+    ("pool_text", "message"),
+    [
+        ("", "the registrants file is empty"),
+        ("id,name,gender,level\n", "header but no registrants"),
+        ("name,gender,level\nA,Female,PG\n", None),  # no id column: row numbers, fine
+        ("id,name,gender\np1,A,Female\n", "no column 'level' for category 'level'"),
+        (
+            "id,name,gender,level\np1,A,Female,PG\np1,B,Male,UG\n",
+            "row 3, column 'id', value 'p1': the same id as row 2",
+        ),
+        ("id,name,gender,level\n ,A,Female,PG\n", "row 2, column 'id': the id is blank"),
+        (
+            "id,name,gender,level\np1,A,Female,PG\np2,B,Other,UG\n",
+            "row 3, column 'gender', value 'Other': has no quota",
+        ),
+        ("id,name,gender,level\np1,A,,PG\n", "row 2, column 'gender': is blank"),
+    ],
+)
+def test_bad_pool_exit_2(
+    runner: CliRunner, tmp_path: Path, small_quotas: Path, pool_text: str, message: str | None
+) -> None:
+    pool = tmp_path / "pool.csv"
+    pool.write_text(pool_text, encoding="utf-8")
+    code, stderr = _error(runner, tmp_path, pool, small_quotas)
+    if message is None:
+        assert code == 3  # one registrant cannot fill a panel of 4
+        return
+    assert code == 2, stderr
+    assert message in stderr
+    assert str(pool) in stderr
+    assert "fix:" in stderr
+
+
+@pytest.mark.parametrize(
+    ("quota_text", "message"),
+    [
+        (
+            "panel_size: 0\ncategories: {gender: {quotas: {Female: 1}}}\n",
+            "panel_size must be at least 1",
+        ),
+        (SMALL_QUOTAS.replace("UG: {min: 1}", "UG: {min: 3, max: 1}"), "min 3 above max 1"),
+        (SMALL_QUOTAS.replace("UG: {min: 1}", "UG: -1"), "a negative count"),
+        (SMALL_QUOTAS.replace('Male: "50%"', 'Male: "120%"'), "a percentage over 100"),
+        (SMALL_QUOTAS + "extra: 1\n", "unknown key 'extra' in the quota file"),
+        ("panel_size: [4\n", "this is not valid quota YAML"),
+        (
+            SMALL_QUOTAS.replace("  level:", "  level:\n    column: Year"),
+            "no column 'Year' for category 'level'",
+        ),
+    ],
+)
+def test_bad_quotas_exit_2(
+    runner: CliRunner, tmp_path: Path, small_pool: Path, quota_text: str, message: str
+) -> None:
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(quota_text, encoding="utf-8")
+    code, stderr = _error(runner, tmp_path, small_pool, quotas)
+    assert code == 2, stderr
+    assert message in stderr
+
+
+def test_missing_files_exit_2(
+    runner: CliRunner, tmp_path: Path, small_pool: Path, small_quotas: Path
+) -> None:
+    code, stderr = _error(runner, tmp_path, tmp_path / "nope.csv", small_quotas)
+    assert code == 2 and "the registrants file does not exist" in stderr
+    code, stderr = _error(runner, tmp_path, small_pool, tmp_path / "nope.yaml")
+    assert code == 2 and "the quota file does not exist" in stderr
+    code, stderr = _error(runner, tmp_path, small_pool, small_quotas, "--panel-size", "-1")
+    assert code == 2 and "panel size must be at least 1" in stderr
+
+
+@pytest.mark.parametrize(
+    ("quota_text", "message"),
+    [
+        (
+            SMALL_QUOTAS.replace("UG: {min: 1}", "UG: {min: 6}"),
+            "level = UG: the minimum is 6 but only 5 registrant(s) have this value",
+        ),
+        (
+            SMALL_QUOTAS.replace(
+                "PG: {min: 2, max: 3}, UG: {min: 1}", "PG: {min: 3, max: 3}, UG: {min: 2}"
+            ),
+            "level: the minimums add up to 5, above the panel size 4",
+        ),
+        (
+            SMALL_QUOTAS.replace(
+                "PG: {min: 2, max: 3}, UG: {min: 1}", "PG: {min: 1, max: 2}, UG: {max: 1}"
+            ),
+            "level: at most 3 seats can be filled",
+        ),
+        (
+            SMALL_QUOTAS.replace("panel_size: 4", "panel_size: 20"),
+            "the panel size 20 is larger than the pool (12 registrants)",
+        ),
+    ],
+)
+def test_infeasible_exit_3(
+    runner: CliRunner, tmp_path: Path, small_pool: Path, quota_text: str, message: str
+) -> None:
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(quota_text, encoding="utf-8")
+    code, stderr = _error(runner, tmp_path, small_pool, quotas)
+    assert code == 3, stderr
+    assert "Quotas cannot be met" in stderr
+    assert message in stderr
+
+
+def test_infeasible_json_error_on_stdout(
+    runner: CliRunner, tmp_path: Path, small_pool: Path
+) -> None:
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(SMALL_QUOTAS.replace("panel_size: 4", "panel_size: 20"), "utf-8")
+    code, stdout, _ = run(
+        runner, "select", str(small_pool), str(quotas), "--out", str(tmp_path / "o"), "--json"
+    )
+    assert code == 3
+    error = json.loads(stdout)["error"]
+    assert error["kind"] == "infeasible" and error["exit_code"] == 3
+    assert any("larger than the pool" in r for r in error["reasons"])
+
+
+def test_solver_time_limit_exit_4(runner: CliRunner, tmp_path: Path) -> None:
+    code, stderr = _error(runner, tmp_path, Path(REGISTRANTS), Path(QUOTAS), "--time-limit", "1e-9")
+    assert code == 4
+    assert "Solver failure" in stderr and "time limit" in stderr
+
+
+def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, stderr = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--algorithm", "magic", "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "unknown algorithm 'magic'" in stderr
+    code, _, stderr = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--solver", "gurobi", "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "unknown solver 'gurobi'" in stderr
+    assert not (tmp_path / "o").exists()
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("panelsel ")
