@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from panelsel.algorithms import leximin
-from panelsel.colgen import SolverConfig
 from panelsel.errors import InfeasibleQuotasError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import build_model
 from panelsel.pool import load_pool
 from panelsel.quotas import load_quotas
+from panelsel.solvers import SolverConfig
 
 from .conftest import BENCHDATA, write_csv
 

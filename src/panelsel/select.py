@@ -18,13 +18,14 @@ import numpy.typing as npt
 
 from panelsel import __version__
 from panelsel.algorithms import ALGORITHMS
-from panelsel.colgen import ProgressFn, SolverConfig
+from panelsel.colgen import ProgressFn
 from panelsel.errors import BadInputError, SolverError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
 from panelsel.quotas import QuotaSpec, load_quotas
+from panelsel.solvers import SolverConfig
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
 MARGINAL_SUM_TOLERANCE = 1e-6

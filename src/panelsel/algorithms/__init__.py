@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from panelsel.algorithms.leximin import TypeLottery, leximin
-from panelsel.colgen import ProgressFn, SolverConfig
+from panelsel.colgen import ProgressFn
 from panelsel.model import Model
+from panelsel.solvers import SolverConfig
 
 Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 

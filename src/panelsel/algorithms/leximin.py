@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pulp
 
 from panelsel.colgen import (
     DUAL_FIX_TOLERANCE,
@@ -49,13 +48,12 @@ from panelsel.colgen import (
     PRICING_TOLERANCE,
     PricingILP,
     ProgressFn,
-    SolverConfig,
     fit_lottery,
     initial_columns,
-    solve,
     type_shares,
 )
 from panelsel.model import Model
+from panelsel.solvers import INFINITY, SolverConfig
 
 
 @dataclass
@@ -81,39 +79,34 @@ class TypeLottery:
 
 
 class _RestrictedDual:
-    """The level's dual LP over the columns found so far; columns are appended in place."""
+    """The dual LP over the columns found so far, kept alive across levels.
 
-    def __init__(
-        self, shares: npt.NDArray[np.float64], fixed: npt.NDArray[np.float64], config: SolverConfig
-    ) -> None:
-        n_types = shares.shape[1]
-        unfixed = np.isnan(fixed)
-        self.config = config
-        self.problem = pulp.LpProblem("leximin_dual", pulp.LpMinimize)
-        self.yhat = self.problem.add_variable("yhat")
-        self.y = [self.problem.add_variable(f"y{t}", lowBound=0) for t in range(n_types)]
-        self.problem += self.yhat - pulp.lpSum(
-            float(max(0.0, fixed[t] - FIX_SLACK)) * self.y[t]
-            for t in np.flatnonzero(~unfixed)
-            if fixed[t] > FIX_SLACK
-        )
-        self.problem += pulp.lpSum(self.y[t] for t in np.flatnonzero(unfixed)) == 1, "unfixed"
-        self.n = 0
-        for row in shares:
-            self.add(row)
+    Variable 0 is ``yhat``, variable ``1 + t`` is ``y_t``; row 0 is ``sum_{t unfixed} y_t = 1``
+    and row ``1 + r`` is ``sum_t c_rt/|t| y_t - yhat <= 0`` for column ``r``.  Fixing a type
+    changes its cost and drops it from row 0; with HiGHS the next solve starts from the
+    previous basis.
+    """
+
+    def __init__(self, n_types: int, config: SolverConfig) -> None:
+        self.n_types = n_types
+        self.lp = config.backend(maximize=False, name="LEXIMIN dual LP")
+        self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
+        self.lp.add_vars(np.zeros(n_types), np.full(n_types, INFINITY), np.zeros(n_types))
+        self.lp.add_row(1.0, 1.0, np.arange(1, n_types + 1), np.ones(n_types))
 
     def add(self, share_row: npt.NDArray[np.float64]) -> None:
         nz = np.flatnonzero(share_row)
-        self.problem += (
-            (pulp.lpSum(float(share_row[t]) * self.y[t] for t in nz) <= self.yhat),
-            f"panel_{self.n}",
-        )
-        self.n += 1
+        self.lp.add_row(-INFINITY, 0.0, np.r_[0, nz + 1], np.r_[-1.0, share_row[nz]])
+
+    def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
+        for t in types:
+            self.lp.set_coeff(0, int(t) + 1, 0.0)
+        if value > FIX_SLACK:
+            self.lp.set_costs(types + 1, np.full(len(types), -(value - FIX_SLACK)))
 
     def solve(self) -> tuple[npt.NDArray[np.float64], float, float]:
-        solve(self.problem, self.config, mip=False, what="LEXIMIN dual LP")
-        y = np.array([max(0.0, v.varValue or 0.0) for v in self.y])
-        return y, float(self.yhat.varValue or 0.0), float(pulp.value(self.problem.objective))
+        x, objective = self.lp.solve()
+        return np.maximum(x[1:], 0.0), float(x[0]), objective
 
 
 def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
@@ -143,13 +136,17 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
     pricing = PricingILP(model, config)
     cols, uncoverable = initial_columns(pricing, progress)
     fixed = np.full(model.n_types, np.nan)
-    fixed[uncoverable] = 0.0
+    dual = _RestrictedDual(model.n_types, config)
+    for row in type_shares(cols.matrix(), sizes):
+        dual.add(row)
+    if uncoverable.any():
+        fixed[uncoverable] = 0.0
+        dual.fix(np.flatnonzero(uncoverable), 0.0)
     levels = lp_solves = 0
     while np.isnan(fixed).any():
         levels += 1
         progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
         unfixed = np.isnan(fixed)
-        dual = _RestrictedDual(type_shares(cols.matrix(), sizes), fixed, config)
         while True:
             y, yhat, z = dual.solve()
             lp_solves += 1
@@ -160,7 +157,9 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
         if not to_fix.any():  # numerically flat duals: fix the heaviest unfixed type
             to_fix = unfixed & (y >= y[unfixed].max())
-        fixed[to_fix] = min(1.0, max(0.0, z))
+        value_fixed = min(1.0, max(0.0, z))
+        fixed[to_fix] = value_fixed
+        dual.fix(np.flatnonzero(to_fix), value_fixed)
     progress("LEXIMIN levels", model.n_types, model.n_types)
     matrix = cols.matrix()
     probs = fit_lottery(matrix, sizes, fixed, config)

@@ -1,0 +1,5 @@
+"""``python -m panelsel`` runs the command line."""
+
+from panelsel.cli import main
+
+main()
