@@ -42,6 +42,8 @@ DUAL_FIX_TOLERANCE = 1e-7
 FIX_SLACK = 1e-9
 FINAL_SLACK_TOLERANCE = 1e-6
 INTEGRALITY_TOLERANCE = 1e-5
+COLUMNS_PER_ROUND = 20
+"""At most this many one-swap neighbours join each pricing round's best panel."""
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -111,6 +113,68 @@ class PricingILP:
                 hint="try the other solver with --solver",
             )
         return counts, float(weights @ counts)
+
+
+class SwapNeighbours:
+    """More columns from one: valid panels one swap (one seat, type ``a`` -> type ``b``) away.
+
+    After the pricing ILP has found the best panel for the current duals, the panels that
+    differ from it by one swap and still violate the master's bound are good columns too;
+    adding several per round cuts the number of pricing rounds.  Checking them is cheap
+    array arithmetic over the feature counts.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.tf = model.type_features.astype(np.int64)
+        self.sizes = model.type_sizes
+        self.lo = model.feature_min
+        self.hi = model.feature_max
+        self.household = np.full(model.n_types, -1, dtype=np.intp)
+        for h, types in enumerate(model.households):
+            self.household[types] = h
+        self.n_households = len(model.households)
+        self.max_per_household = model.max_per_household
+
+    def find(
+        self,
+        counts: npt.NDArray[np.int64],
+        weights: npt.NDArray[np.float64],
+        threshold: float,
+        limit: int,
+    ) -> list[npt.NDArray[np.int64]]:
+        """Up to ``limit`` valid one-swap panels of weight above ``threshold``, best first."""
+        if limit <= 0:
+            return []
+        feature_counts = counts @ self.tf
+        value = float(weights @ counts)
+        room = counts < self.sizes
+        load = np.zeros(self.n_households + 1, dtype=np.int64)
+        np.add.at(load, self.household, counts)  # index -1 collects people in no household
+        found: list[tuple[float, int, int]] = []
+        for a in np.flatnonzero(counts > 0):
+            gain = value + weights - weights[a]
+            candidates = room & (gain > threshold)
+            candidates[a] = False
+            if not candidates.any():
+                continue
+            idx = np.flatnonzero(candidates)
+            new = feature_counts[None, :] - self.tf[a][None, :] + self.tf[idx]
+            ok = np.all((new >= self.lo) & (new <= self.hi), axis=1)
+            hb = self.household[idx]
+            if self.n_households:
+                crowded = (hb >= 0) & (
+                    load[hb] + 1 - (hb == self.household[a]) > self.max_per_household
+                )
+                ok &= ~crowded
+            found.extend((float(gain[b]), int(a), int(b)) for b in idx[ok])
+        found.sort(key=lambda item: -item[0])
+        out = []
+        for _, src, dst in found[:limit]:
+            c = counts.copy()
+            c[src] -= 1
+            c[dst] += 1
+            out.append(c)
+        return out
 
 
 # --------------------------------------------------------------------------- columns

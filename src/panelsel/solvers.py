@@ -104,10 +104,23 @@ class SolverConfig:
         return self.time_limit is not None and (time.monotonic() - self.started >= self.time_limit)
 
     def backend(
-        self, *, maximize: bool, name: str, infeasible_means_quotas: bool = False
+        self,
+        *,
+        maximize: bool,
+        name: str,
+        infeasible_means_quotas: bool = False,
+        primal_simplex: bool = False,
     ) -> Backend:
-        cls = HighsBackend if self.name == "highs" else PulpBackend
-        return cls(
+        """A new model; ``primal_simplex`` suits LPs that grow by columns (HiGHS only)."""
+        if self.name == "highs":
+            return HighsBackend(
+                self,
+                maximize=maximize,
+                name=name,
+                infeasible_means_quotas=infeasible_means_quotas,
+                primal_simplex=primal_simplex,
+            )
+        return PulpBackend(
             self, maximize=maximize, name=name, infeasible_means_quotas=infeasible_means_quotas
         )
 
@@ -156,6 +169,15 @@ class Backend:
     ) -> None:
         raise NotImplementedError
 
+    def add_column(
+        self, lower: float, upper: float, cost: float, rows: npt.ArrayLike, values: npt.ArrayLike
+    ) -> None:
+        """A new variable with its coefficients in existing rows."""
+        raise NotImplementedError
+
+    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
+        raise NotImplementedError
+
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         raise NotImplementedError
 
@@ -163,8 +185,15 @@ class Backend:
         raise NotImplementedError
 
     def solve(self) -> tuple[npt.NDArray[np.float64], float]:
-        """Solve; return the variable values and the objective, or raise."""
+        """Solve; return the variable values and the objective, or raise.
+
+        After an LP solve, :attr:`row_duals` holds the rows' dual values (HiGHS's sign
+        convention, which CBC through PuLP shares: for a maximisation, a binding ``>=`` row
+        has a dual <= 0).
+        """
         raise NotImplementedError
+
+    row_duals: npt.NDArray[np.float64] = np.zeros(0)
 
     def _fail(self, status: str) -> SolverError:
         if self.config.timed_out():
@@ -188,6 +217,7 @@ class HighsBackend(Backend):
         maximize: bool,
         name: str,
         infeasible_means_quotas: bool = False,
+        primal_simplex: bool = False,
     ) -> None:
         super().__init__(
             config, maximize=maximize, name=name, infeasible_means_quotas=infeasible_means_quotas
@@ -206,6 +236,10 @@ class HighsBackend(Backend):
         self.h.setOptionValue("threads", 1)
         self.h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         self.h.setOptionValue("mip_abs_gap", 0.0)
+        self.primal_simplex = primal_simplex
+        self.restarts = 0
+        if primal_simplex:  # added columns keep the basis primal feasible
+            self.h.setOptionValue("simplex_strategy", 4)
         self.h.changeObjectiveSense(
             highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         )
@@ -238,6 +272,16 @@ class HighsBackend(Backend):
         val = np.asarray(value, dtype=np.float64)
         self.h.addRow(lower, upper, len(idx), idx, val)
 
+    def add_column(
+        self, lower: float, upper: float, cost: float, rows: npt.ArrayLike, values: npt.ArrayLike
+    ) -> None:
+        idx = np.asarray(rows, dtype=np.int32)
+        self.h.addCol(cost, lower, upper, len(idx), idx, np.asarray(values, dtype=np.float64))
+        self.n_vars += 1
+
+    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
+        self.h.changeRowBounds(row, lower, upper)
+
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         idx = np.asarray(index, dtype=np.int32)
         self.h.changeColsCost(len(idx), idx, np.asarray(cost, dtype=np.float64))
@@ -253,8 +297,20 @@ class HighsBackend(Backend):
             self.h.run()
         status = self.h.getModelStatus()
         ms = self._hs.HighsModelStatus
+        if status not in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit) and self.primal_simplex:
+            # a warm-started primal simplex can stall on a degenerate LP: solve it afresh
+            self.h.clearSolver()
+            self.h.setOptionValue("simplex_strategy", 1)
+            with _stdout_fd_silenced():
+                self.h.run()
+            self.h.setOptionValue("simplex_strategy", 4)
+            status = self.h.getModelStatus()
+            self.restarts += 1
         if status == ms.kOptimal:
-            x = np.array(self.h.getSolution().col_value, dtype=np.float64)
+            solution = self.h.getSolution()
+            x = np.array(solution.col_value, dtype=np.float64)
+            if not self.integer:
+                self.row_duals = np.array(solution.row_dual, dtype=np.float64)
             return x, float(self.h.getInfo().objective_function_value)
         if status == ms.kInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()
@@ -302,6 +358,17 @@ class PulpBackend(Backend):
             zip(np.asarray(index).tolist(), np.asarray(value, float).tolist(), strict=True)
         )
         self.rows.append((float(lower), float(upper), coeffs))
+
+    def add_column(
+        self, lower: float, upper: float, cost: float, rows: npt.ArrayLike, values: npt.ArrayLike
+    ) -> None:
+        col = len(self.lower)
+        self.add_vars([lower], [upper], [cost])
+        for r, v in zip(np.asarray(rows).tolist(), np.asarray(values, float).tolist(), strict=True):
+            self.rows[r][2][col] = v
+
+    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
+        self.rows[row] = (float(lower), float(upper), self.rows[row][2])
 
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         for i, c in zip(np.asarray(index).tolist(), np.asarray(cost, float).tolist(), strict=True):
@@ -355,15 +422,20 @@ class PulpBackend(Backend):
             pulp.lpSum(c * xs[i] for i, c in enumerate(self.cost) if c != 0.0)
             or pulp.LpAffineExpression()
         )
+        names: list[list[str]] = []
         for r, (lo, up, coeffs) in enumerate(self.rows):
             expr = pulp.lpSum(v * xs[i] for i, v in coeffs.items() if v != 0.0)
+            names.append([])
             if lo == up:
                 prob += expr == lo, f"r{r}"
+                names[-1].append(f"r{r}")
                 continue
             if lo != -inf:
                 prob += expr >= lo, f"r{r}_lo"
+                names[-1].append(f"r{r}_lo")
             if up != inf:
                 prob += expr <= up, f"r{r}_up"
+                names[-1].append(f"r{r}_up")
         self.solves += 1
         try:
             with _stdout_fd_silenced():
@@ -374,6 +446,10 @@ class PulpBackend(Backend):
             ) from None
         if prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal:
             x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
+            if not any(self.integer):
+                self.row_duals = np.array(
+                    [sum(prob.get_constraint_by_name(n).pi or 0.0 for n in ns) for ns in names]
+                )
             return x, float(pulp.value(prob.objective) or 0.0)
         if prob.status == pulp.LpStatusInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()

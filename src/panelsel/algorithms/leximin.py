@@ -43,12 +43,13 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.colgen import (
+    COLUMNS_PER_ROUND,
     DUAL_FIX_TOLERANCE,
     FIX_SLACK,
     PRICING_TOLERANCE,
     PricingILP,
     ProgressFn,
-    fit_lottery,
+    SwapNeighbours,
     initial_columns,
     type_shares,
 )
@@ -78,35 +79,41 @@ class TypeLottery:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-class _RestrictedDual:
-    """The dual LP over the columns found so far, kept alive across levels.
+class _RestrictedMaster:
+    """The level's LP over the columns found so far, kept alive across levels.
 
-    Variable 0 is ``yhat``, variable ``1 + t`` is ``y_t``; row 0 is ``sum_{t unfixed} y_t = 1``
-    and row ``1 + r`` is ``sum_t c_rt/|t| y_t - yhat <= 0`` for column ``r``.  Fixing a type
-    changes its cost and drops it from row 0; with HiGHS the next solve starts from the
-    previous basis.
+    Primal form: variable 0 is ``z``, variable ``1 + r`` the probability of column ``r``.
+    Row 0 is ``sum_r p_r = 1``; row ``1 + t`` is ``sum_r c_rt/|t| p_r - z >= 0`` while type
+    ``t`` is unfixed and ``sum_r c_rt/|t| p_r >= pi_t - FIX_SLACK`` once fixed.  The duals of
+    these rows are the ``yhat`` and ``y_t`` of the dual LP in the module notes.  Columns join
+    as new variables, so with HiGHS every solve starts from the previous basis; a basis has
+    one entry per type, not per column.
     """
 
     def __init__(self, n_types: int, config: SolverConfig) -> None:
         self.n_types = n_types
-        self.lp = config.backend(maximize=False, name="LEXIMIN dual LP")
+        self.lp = config.backend(maximize=True, name="LEXIMIN master LP", primal_simplex=True)
         self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
-        self.lp.add_vars(np.zeros(n_types), np.full(n_types, INFINITY), np.zeros(n_types))
-        self.lp.add_row(1.0, 1.0, np.arange(1, n_types + 1), np.ones(n_types))
+        self.lp.add_row(1.0, 1.0, np.zeros(0, dtype=np.intp), np.zeros(0))
+        for _ in range(n_types):
+            self.lp.add_row(0.0, INFINITY, [0], [-1.0])
+        self.n_columns = 0
 
     def add(self, share_row: npt.NDArray[np.float64]) -> None:
         nz = np.flatnonzero(share_row)
-        self.lp.add_row(-INFINITY, 0.0, np.r_[0, nz + 1], np.r_[-1.0, share_row[nz]])
+        self.lp.add_column(0.0, INFINITY, 0.0, np.r_[0, nz + 1], np.r_[1.0, share_row[nz]])
+        self.n_columns += 1
 
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
         for t in types:
-            self.lp.set_coeff(0, int(t) + 1, 0.0)
-        if value > FIX_SLACK:
-            self.lp.set_costs(types + 1, np.full(len(types), -(value - FIX_SLACK)))
+            self.lp.set_coeff(int(t) + 1, 0, 0.0)
+            self.lp.set_row_bounds(int(t) + 1, value - FIX_SLACK, INFINITY)
 
-    def solve(self) -> tuple[npt.NDArray[np.float64], float, float]:
-        x, objective = self.lp.solve()
-        return np.maximum(x[1:], 0.0), float(x[0]), objective
+    def solve(self) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
+        """Duals ``y`` (per type), ``yhat``, the optimum ``z`` and the column probabilities."""
+        x, z = self.lp.solve()
+        duals = self.lp.row_duals
+        return np.maximum(-duals[1:], 0.0), float(duals[0]), z, x[1:]
 
 
 def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
@@ -134,35 +141,47 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
     """
     sizes = model.type_sizes
     pricing = PricingILP(model, config)
+    neighbours = SwapNeighbours(model)
     cols, uncoverable = initial_columns(pricing, progress)
     fixed = np.full(model.n_types, np.nan)
-    dual = _RestrictedDual(model.n_types, config)
+    master = _RestrictedMaster(model.n_types, config)
     for row in type_shares(cols.matrix(), sizes):
-        dual.add(row)
+        master.add(row)
     if uncoverable.any():
         fixed[uncoverable] = 0.0
-        dual.fix(np.flatnonzero(uncoverable), 0.0)
+        master.fix(np.flatnonzero(uncoverable), 0.0)
+    probs = np.zeros(0)
     levels = lp_solves = 0
     while np.isnan(fixed).any():
         levels += 1
         progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
         unfixed = np.isnan(fixed)
         while True:
-            y, yhat, z = dual.solve()
+            y, yhat, z, probs = master.solve()
             lp_solves += 1
-            counts, value = pricing.best(y / sizes)
+            weights = y / sizes
+            counts, value = pricing.best(weights)
             if value <= yhat + PRICING_TOLERANCE or not cols.add(counts):
                 break
-            dual.add(type_shares(counts[None, :], sizes)[0])
+            master.add(type_shares(counts[None, :], sizes)[0])
+            for extra in neighbours.find(
+                counts, weights, yhat + PRICING_TOLERANCE, COLUMNS_PER_ROUND
+            ):
+                if cols.add(extra):
+                    master.add(type_shares(extra[None, :], sizes)[0])
         to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
         if not to_fix.any():  # numerically flat duals: fix the heaviest unfixed type
             to_fix = unfixed & (y >= y[unfixed].max())
         value_fixed = min(1.0, max(0.0, z))
         fixed[to_fix] = value_fixed
-        dual.fix(np.flatnonzero(to_fix), value_fixed)
+        master.fix(np.flatnonzero(to_fix), value_fixed)
     progress("LEXIMIN levels", model.n_types, model.n_types)
+    if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
+        probs = np.zeros(len(cols))
+        probs[0] = 1.0
+    probs = np.maximum(probs, 0.0)
+    probs = probs / probs.sum()
     matrix = cols.matrix()
-    probs = fit_lottery(matrix, sizes, fixed, config)
     return TypeLottery(
         columns=matrix,
         probabilities=probs,
