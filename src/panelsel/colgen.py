@@ -44,6 +44,10 @@ FINAL_SLACK_TOLERANCE = 1e-6
 INTEGRALITY_TOLERANCE = 1e-5
 COLUMNS_PER_ROUND = 20
 """At most this many one-swap neighbours join each pricing round's best panel."""
+HEURISTIC_STARTS = 3
+"""Before the pricing ILP, look for violated columns one swap away from this many of the
+current lottery's heaviest panels; the ILP runs only when none is found (and so still
+decides that a level is optimal)."""
 
 ProgressFn = Callable[[str, int, int], None]
 

@@ -46,6 +46,7 @@ from panelsel.colgen import (
     COLUMNS_PER_ROUND,
     DUAL_FIX_TOLERANCE,
     FIX_SLACK,
+    HEURISTIC_STARTS,
     PRICING_TOLERANCE,
     PricingILP,
     ProgressFn,
@@ -151,7 +152,7 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         fixed[uncoverable] = 0.0
         master.fix(np.flatnonzero(uncoverable), 0.0)
     probs = np.zeros(0)
-    levels = lp_solves = 0
+    levels = lp_solves = heuristic_rounds = 0
     while np.isnan(fixed).any():
         levels += 1
         progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
@@ -160,15 +161,25 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
             y, yhat, z, probs = master.solve()
             lp_solves += 1
             weights = y / sizes
-            counts, value = pricing.best(weights)
-            if value <= yhat + PRICING_TOLERANCE or not cols.add(counts):
+            threshold = yhat + PRICING_TOLERANCE
+            # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
+            found = []
+            for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
+                found += neighbours.find(cols.columns[r], weights, threshold, COLUMNS_PER_ROUND)
+            if found:
+                heuristic_rounds += 1
+            else:  # exact pricing decides optimality
+                counts, value = pricing.best(weights)
+                if value <= threshold:
+                    break
+                found = [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
+            added = 0
+            for column in found:
+                if cols.add(column):
+                    master.add(type_shares(column[None, :], sizes)[0])
+                    added += 1
+            if not added:  # nothing new although violated: numerical trouble, stop the level
                 break
-            master.add(type_shares(counts[None, :], sizes)[0])
-            for extra in neighbours.find(
-                counts, weights, yhat + PRICING_TOLERANCE, COLUMNS_PER_ROUND
-            ):
-                if cols.add(extra):
-                    master.add(type_shares(extra[None, :], sizes)[0])
         to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
         if not to_fix.any():  # numerically flat duals: fix the heaviest unfixed type
             to_fix = unfixed & (y >= y[unfixed].max())
@@ -190,6 +201,7 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
             "levels": levels,
             "columns": len(cols),
             "pricing_calls": pricing.calls,
+            "heuristic_rounds": heuristic_rounds,
             "lp_solves": lp_solves,
         },
     )
