@@ -8,6 +8,16 @@ writing, as a user sees them.
 Usage::
 
     python -m benchmarks [--shared ../shared/benchdata] [--solver highs]
+                         [--generated 500,2000,10000] [--time-limit 600]
+                         [--peer-python PATH]
+
+With ``--peer-python`` (an interpreter that can import sortition_algorithms, for example
+``pip install -e '.[peer]'`` or a separate venv), sortition-algorithms' LEXIMIN runs on the
+same pools in the same run (``benchmarks/peer.py``; pools with a categories CSV only) and the
+table shows its time and the ratio.
+
+Generated pools come from :mod:`benchmarks.generate` (seed 0): n registrants, k seats and
+6 (n = 500), 8 (n >= 2000) correlated categories with quotas at population shares ± 5%.
 """
 
 from __future__ import annotations
@@ -20,6 +30,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
+
+from benchmarks import generate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,11 +77,43 @@ def run_panelsel(pool: Path, quotas: Path, extra: list[str]) -> dict[str, object
         return {"seconds": seconds, "peak_mib": peak_kib / 1024, "data": data}
 
 
+def run_peer(python: str, pool: Path, quotas: Path, k: int, limit: float, ours: float) -> str:
+    """sortition-algorithms' LEXIMIN in its own process: seconds, min probability, ratio."""
+    cmd = [python, str(REPO / "benchmarks" / "peer.py"), str(pool), str(quotas), str(k)]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{'>' + format(limit, '.0f'):>8} {'-':>9} {'>' + format(limit / ours, '.0f'):>7}"
+    wall = time.monotonic() - start
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    data = json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-200:]}
+    if "error" in data:
+        return f"{'failed':>8} ({data['error'][:60]})"
+    return f"{wall:>8.2f} {data['min_probability']:>9.5f} {wall / ours:>6.1f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "benchdata")
     parser.add_argument("--solver", default="highs")
+    parser.add_argument(
+        "--generated",
+        default="500,2000",
+        help="comma-separated pool sizes to generate (500, 2000, 10000)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=600.0,
+        help="panelsel --time-limit for each run, seconds",
+    )
+    parser.add_argument(
+        "--peer-python", default=None, help="python that can import sortition_algorithms (optional)"
+    )
+    parser.add_argument("--peer-time-limit", type=float, default=1800.0)
     args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory()
     cases = [
         (
             "examples/wellbeing",
@@ -89,26 +135,52 @@ def main() -> None:
             )
         else:
             print(f"skipping {name}: {folder} not found", file=sys.stderr)
+    shapes = {500: (22, 6), 2000: (100, 8), 10000: (150, 8)}
+    for size in (int(x) for x in args.generated.split(",") if x.strip()):
+        k, n_categories = shapes.get(size, (max(10, size // 20), 8))
+        pool, quotas = generate.write(
+            Path(scratch.name) / f"gen{size}", *generate.generate(size, k, n_categories, seed=0)
+        )
+        cases.append((f"generated {size}/{k}/{n_categories}", pool, quotas, []))
+    peer_quotas: dict[str, tuple[Path, int]] = {}
+    for name, _, quotas, extra in cases:
+        csv_quotas = quotas.with_name("categories.csv")
+        if csv_quotas.exists():
+            k = int(extra[1]) if extra else int(yaml.safe_load(quotas.read_text())["panel_size"])
+            peer_quotas[name] = (csv_quotas, k)
     header = (
-        f"{'pool':<20} {'n':>6} {'k':>4} {'cats':>4} {'types':>6} {'algorithm':<9} "
+        f"{'pool':<24} {'n':>6} {'k':>4} {'cats':>4} {'types':>6} {'algorithm':<9} "
         f"{'seconds':>8} {'peak MiB':>8} {'min prob':>9}"
     )
+    if args.peer_python:
+        header += f" {'peer s':>8} {'peer min':>9} {'ratio':>7}"
     print(f"panelsel benchmarks, solver {args.solver}, {os.cpu_count()} cores")
     print(header)
     print("-" * len(header))
     for name, pool, quotas, extra in cases:
-        r = run_panelsel(pool, quotas, [*extra, "--solver", args.solver])
+        r = run_panelsel(
+            pool, quotas, [*extra, "--solver", args.solver, "--time-limit", str(args.time_limit)]
+        )
         if "error" in r:
-            print(f"{name:<20} error after {r['seconds']:.2f} s: {r['error']}")
+            print(f"{name:<24} error after {r['seconds']:.2f} s: {r['error']}", flush=True)
             continue
         d = r["data"]
         assert isinstance(d, dict)
         cats = len({q["category"] for q in d["quotas"]})
-        print(
-            f"{name:<20} {d['pool_size']:>6} {d['panel_size']:>4} {cats:>4} {d['types']:>6} "
+        line = (
+            f"{name:<24} {d['pool_size']:>6} {d['panel_size']:>4} {cats:>4} {d['types']:>6} "
             f"{d['algorithm']:<9} {r['seconds']:>8.2f} {r['peak_mib']:>8.0f} "
             f"{d['probability']['min']:>9.5f}"
         )
+        if args.peer_python and name in peer_quotas:
+            line += " " + run_peer(
+                args.peer_python,
+                pool,
+                *peer_quotas[name],
+                args.peer_time_limit,
+                float(r["seconds"]),
+            )
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,18 @@ def write(
         w.writerows(rows)
     quotas = folder / "quotas.yaml"
     quotas.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    # the same quotas as a Sortition Foundation categories CSV, for peers that read only that
+    categories = doc["categories"]
+    assert isinstance(categories, dict)
+    with (folder / "categories.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["category", "feature", "min", "max"])
+        for name, body in categories.items():
+            if body.get("multi_value"):
+                continue
+            k = int(doc["panel_size"])  # type: ignore[call-overload]
+            for value, q in body["quotas"].items():
+                w.writerow([name, value, q.get("min", 0), q.get("max", k)])
     return pool, quotas
 
 

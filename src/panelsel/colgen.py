@@ -42,9 +42,12 @@ DUAL_FIX_TOLERANCE = 1e-7
 FIX_SLACK = 1e-9
 FINAL_SLACK_TOLERANCE = 1e-6
 INTEGRALITY_TOLERANCE = 1e-5
-COLUMNS_PER_ROUND = 20
+COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
-HEURISTIC_STARTS = 3
+HEURISTIC_STARTS = 5
+WALK_COLUMNS_PER_TYPE = 0
+WALK_COLUMNS_MAX = 2000
+"""Initial columns from the random walk: this many per type, at most ``WALK_COLUMNS_MAX``."""
 """Before the pricing ILP, look for violated columns one swap away from this many of the
 current lottery's heaviest panels; the ILP runs only when none is found (and so still
 decides that a level is optimal)."""
@@ -181,6 +184,71 @@ class SwapNeighbours:
         return out
 
 
+class RandomWalk:
+    """Many diverse valid panels, cheaply: a random walk of one-person swaps.
+
+    From a valid panel, each step proposes to swap a uniformly random selected person for a
+    uniformly random unselected one and accepts when the quotas and the household rule still
+    hold.  The proposal is symmetric, so the walk tends to the uniform distribution over valid
+    panels, whose average gives everyone similar chances: a good start for the master LP,
+    which otherwise needs many pricing rounds to leave a degenerate corner.  The walk works
+    on types (a seat holds a type label), and its generator is passed in, so a run is
+    reproducible.
+    """
+
+    def __init__(self, model: Model, rng: np.random.Generator) -> None:
+        self.tf = model.type_features.astype(np.int64)
+        self.lo = model.feature_min
+        self.hi = model.feature_max
+        self.sizes = model.type_sizes
+        self.household = np.full(model.n_types, -1, dtype=np.intp)
+        for h, types in enumerate(model.households):
+            self.household[types] = h
+        self.max_per_household = model.max_per_household
+        self.n_households = len(model.households)
+        self.rng = rng
+
+    def sample(
+        self, start: npt.NDArray[np.int64], n_columns: int, thin: int
+    ) -> list[npt.NDArray[np.int64]]:
+        """``n_columns`` panels, one every ``thin`` proposals, starting from ``start``."""
+        T = len(self.sizes)
+        selected = np.repeat(np.arange(T), start)
+        unselected = np.repeat(np.arange(T), self.sizes - start)
+        if len(selected) == 0 or len(unselected) == 0:
+            return []
+        counts = start.copy()
+        fc = counts @ self.tf
+        load = np.zeros(self.n_households + 1, dtype=np.int64)
+        np.add.at(load, self.household, counts)
+        tf, lo, hi, hh = self.tf, self.lo, self.hi, self.household
+        out: list[npt.NDArray[np.int64]] = []
+        batch = thin * 64
+        while len(out) < n_columns:
+            ii = self.rng.integers(len(selected), size=batch)
+            jj = self.rng.integers(len(unselected), size=batch)
+            for step in range(batch):
+                i, j = ii[step], jj[step]
+                a, b = selected[i], unselected[j]
+                if a != b:
+                    new = fc - tf[a] + tf[b]
+                    ok = bool(np.all(new >= lo) and np.all(new <= hi))
+                    if ok and hh[b] >= 0 and hh[b] != hh[a]:
+                        ok = load[hh[b]] + 1 <= self.max_per_household
+                    if ok:
+                        selected[i], unselected[j] = b, a
+                        counts[a] -= 1
+                        counts[b] += 1
+                        fc = new
+                        load[hh[a]] -= 1
+                        load[hh[b]] += 1
+                if (step + 1) % thin == 0:
+                    out.append(counts.copy())
+                    if len(out) >= n_columns:
+                        break
+        return out
+
+
 # --------------------------------------------------------------------------- columns
 
 
@@ -208,9 +276,13 @@ class ColumnSet:
 
 
 def initial_columns(
-    pricing: PricingILP, progress: ProgressFn = _no_progress
+    pricing: PricingILP,
+    rng: np.random.Generator,
+    progress: ProgressFn = _no_progress,
+    walk_columns: int = 0,
 ) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
-    """Greedy cover: panels that together contain every type that any valid panel contains.
+    """A first valid panel, ``walk_columns`` more from a :class:`RandomWalk`, then a greedy
+    cover: panels that together contain every type that any valid panel contains.
 
     Returns the columns and a mask of the types that no valid panel contains (their
     selection probability is 0 under every lottery).  Raises
@@ -219,8 +291,13 @@ def initial_columns(
     model = pricing.model
     sizes = model.type_sizes.astype(np.float64)
     cols = ColumnSet(model.n_types)
-    covered = np.zeros(model.n_types, dtype=bool)
-    while True:
+    first, _ = pricing.best(np.zeros(model.n_types))
+    cols.add(first)
+    if walk_columns > 0:
+        for column in RandomWalk(model, rng).sample(first, walk_columns, thin=model.k):
+            cols.add(column)
+    covered = cols.matrix().max(axis=0) > 0
+    while not covered.all():
         weights = np.where(covered, 0.0, 1.0 / sizes)
         counts, value = pricing.best(weights)
         newly = (counts > 0) & ~covered
@@ -229,8 +306,6 @@ def initial_columns(
         if not newly.any() or value <= PRICING_TOLERANCE:
             break
         covered |= newly
-        if covered.all():
-            break
     return cols, ~covered
 
 

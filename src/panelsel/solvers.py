@@ -195,8 +195,8 @@ class Backend:
 
     row_duals: npt.NDArray[np.float64] = np.zeros(0)
 
-    def _fail(self, status: str) -> SolverError:
-        if self.config.timed_out():
+    def _fail(self, status: str, time_limit: bool = False) -> SolverError:
+        if time_limit or self.config.timed_out():
             return SolverError(
                 f"the time limit of {self.config.time_limit:g} s ran out in the {self.name}",
                 hint="raise --time-limit",
@@ -291,7 +291,10 @@ class HighsBackend(Backend):
 
     def solve(self) -> tuple[npt.NDArray[np.float64], float]:
         left = self.config.remaining()
-        self.h.setOptionValue("time_limit", INFINITY if left is None else left)
+        # HiGHS measures its time limit on a clock that runs across the object's solves
+        self.h.setOptionValue(
+            "time_limit", INFINITY if left is None else self.h.getRunTime() + left
+        )
         self.solves += 1
         with _stdout_fd_silenced():
             self.h.run()
@@ -314,7 +317,7 @@ class HighsBackend(Backend):
             return x, float(self.h.getInfo().objective_function_value)
         if status == ms.kInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()
-        raise self._fail(self.h.modelStatusToString(status))
+        raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
 
 
 class PulpBackend(Backend):

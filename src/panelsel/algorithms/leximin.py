@@ -48,6 +48,8 @@ from panelsel.colgen import (
     FIX_SLACK,
     HEURISTIC_STARTS,
     PRICING_TOLERANCE,
+    WALK_COLUMNS_MAX,
+    WALK_COLUMNS_PER_TYPE,
     PricingILP,
     ProgressFn,
     SwapNeighbours,
@@ -56,6 +58,10 @@ from panelsel.colgen import (
 )
 from panelsel.model import Model
 from panelsel.solvers import INFINITY, SolverConfig
+
+HEURISTIC_SEED = 20210811
+"""Seed of the generator behind the start columns when none is passed (a fixed value, so
+that the lottery depends on the inputs only)."""
 
 
 @dataclass
@@ -117,7 +123,12 @@ class _RestrictedMaster:
         return np.maximum(-duals[1:], 0.0), float(duals[0]), z, x[1:]
 
 
-def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
+def leximin(
+    model: Model,
+    config: SolverConfig,
+    progress: ProgressFn,
+    rng: np.random.Generator | None = None,
+) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
     Parameters
@@ -128,6 +139,9 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         Solver choice and deadline.
     progress
         Called as ``progress(stage, done, total)``.
+    rng
+        Drives the random-walk start columns only (never the draw); by default a generator
+        seeded with ``HEURISTIC_SEED``, so the same inputs give the same lottery.
 
     Returns
     -------
@@ -140,10 +154,13 @@ def leximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
     SolverError
         A solver failed or the deadline passed.
     """
+    if rng is None:
+        rng = np.random.default_rng(HEURISTIC_SEED)
     sizes = model.type_sizes
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
-    cols, uncoverable = initial_columns(pricing, progress)
+    walk = min(WALK_COLUMNS_MAX, WALK_COLUMNS_PER_TYPE * model.n_types)
+    cols, uncoverable = initial_columns(pricing, rng, progress, walk_columns=walk)
     fixed = np.full(model.n_types, np.nan)
     master = _RestrictedMaster(model.n_types, config)
     for row in type_shares(cols.matrix(), sizes):
