@@ -178,6 +178,10 @@ class Backend:
     def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
         raise NotImplementedError
 
+    def delete_vars(self, index: npt.NDArray[np.intp]) -> None:
+        """Remove variables; later ones move down to keep the numbering dense."""
+        raise NotImplementedError
+
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         raise NotImplementedError
 
@@ -282,6 +286,11 @@ class HighsBackend(Backend):
     def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
         self.h.changeRowBounds(row, lower, upper)
 
+    def delete_vars(self, index: npt.NDArray[np.intp]) -> None:
+        idx = np.sort(np.asarray(index, dtype=np.int32))
+        self.h.deleteCols(len(idx), idx)
+        self.n_vars -= len(idx)
+
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         idx = np.asarray(index, dtype=np.int32)
         self.h.changeColsCost(len(idx), idx, np.asarray(cost, dtype=np.float64))
@@ -372,6 +381,19 @@ class PulpBackend(Backend):
 
     def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
         self.rows[row] = (float(lower), float(upper), self.rows[row][2])
+
+    def delete_vars(self, index: npt.NDArray[np.intp]) -> None:
+        gone = set(np.asarray(index).tolist())
+        keep = [i for i in range(len(self.lower)) if i not in gone]
+        new_index = {old: new for new, old in enumerate(keep)}
+        self.lower = [self.lower[i] for i in keep]
+        self.upper = [self.upper[i] for i in keep]
+        self.cost = [self.cost[i] for i in keep]
+        self.integer = [self.integer[i] for i in keep]
+        self.rows = [
+            (lo, up, {new_index[i]: v for i, v in coeffs.items() if i in new_index})
+            for lo, up, coeffs in self.rows
+        ]
 
     def set_costs(self, index: npt.ArrayLike, cost: npt.ArrayLike) -> None:
         for i, c in zip(np.asarray(index).tolist(), np.asarray(cost, float).tolist(), strict=True):

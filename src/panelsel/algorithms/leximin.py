@@ -59,6 +59,11 @@ from panelsel.colgen import (
 from panelsel.model import Model
 from panelsel.solvers import INFINITY, SolverConfig
 
+PRUNE_KEEP_PER_TYPE = 2
+PRUNE_KEEP_BASE = 100
+"""When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
+columns, unused ones are dropped down to that number (a basis needs at most types + 1)."""
+
 HEURISTIC_SEED = 20210811
 """Seed of the generator behind the start columns when none is passed (a fixed value, so
 that the lottery depends on the inputs only)."""
@@ -97,19 +102,54 @@ class _RestrictedMaster:
     one entry per type, not per column.
     """
 
-    def __init__(self, n_types: int, config: SolverConfig) -> None:
-        self.n_types = n_types
+    def __init__(self, sizes: npt.NDArray[np.intp], config: SolverConfig) -> None:
+        self.sizes = sizes
+        n_types = len(sizes)
         self.lp = config.backend(maximize=True, name="LEXIMIN master LP", primal_simplex=True)
         self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
         self.lp.add_row(1.0, 1.0, np.zeros(0, dtype=np.intp), np.zeros(0))
         for _ in range(n_types):
             self.lp.add_row(0.0, INFINITY, [0], [-1.0])
-        self.n_columns = 0
+        self.columns: list[npt.NDArray[np.int64]] = []
+        self._active: set[bytes] = set()
+        self.pruned = 0
 
-    def add(self, share_row: npt.NDArray[np.float64]) -> None:
+    def add(self, counts: npt.NDArray[np.int64]) -> bool:
+        """Add a column unless it is already in the master; say whether it was added."""
+        key = counts.tobytes()
+        if key in self._active:
+            return False
+        self._active.add(key)
+        self.columns.append(counts)
+        share_row = type_shares(counts[None, :], self.sizes)[0]
         nz = np.flatnonzero(share_row)
         self.lp.add_column(0.0, INFINITY, 0.0, np.r_[0, nz + 1], np.r_[1.0, share_row[nz]])
-        self.n_columns += 1
+        return True
+
+    def prune(
+        self, probs: npt.NDArray[np.float64], y: npt.NDArray[np.float64], yhat: float, keep: int
+    ) -> npt.NDArray[np.float64]:
+        """Drop unused columns of most negative reduced cost until ``keep`` remain.
+
+        Only columns with probability 0 in the current solution go, so the solution stays
+        optimal; a dropped column that becomes useful again is found again by pricing.
+        Returns ``probs`` for the remaining columns.
+        """
+        excess = len(self.columns) - keep
+        if excess <= 0:
+            return probs
+        reduced = type_shares(np.array(self.columns), self.sizes) @ y - yhat
+        unused = np.flatnonzero(probs <= 0.0)
+        drop = unused[np.argsort(reduced[unused])[:excess]]
+        if len(drop) == 0:
+            return probs
+        self.lp.delete_vars(drop + 1)
+        mask = np.ones(len(self.columns), dtype=bool)
+        mask[drop] = False
+        self.columns = [c for c, k in zip(self.columns, mask, strict=True) if k]
+        self._active = {c.tobytes() for c in self.columns}
+        self.pruned += len(drop)
+        return probs[mask]
 
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
         for t in types:
@@ -162,14 +202,15 @@ def leximin(
     walk = min(WALK_COLUMNS_MAX, WALK_COLUMNS_PER_TYPE * model.n_types)
     cols, uncoverable = initial_columns(pricing, rng, progress, walk_columns=walk)
     fixed = np.full(model.n_types, np.nan)
-    master = _RestrictedMaster(model.n_types, config)
-    for row in type_shares(cols.matrix(), sizes):
-        master.add(row)
+    master = _RestrictedMaster(sizes, config)
+    for column in cols.columns:
+        master.add(column)
     if uncoverable.any():
         fixed[uncoverable] = 0.0
         master.fix(np.flatnonzero(uncoverable), 0.0)
+    keep = PRUNE_KEEP_PER_TYPE * model.n_types + PRUNE_KEEP_BASE
     probs = np.zeros(0)
-    levels = lp_solves = heuristic_rounds = 0
+    levels = lp_solves = heuristic_rounds = found_total = 0
     while np.isnan(fixed).any():
         levels += 1
         progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
@@ -177,12 +218,14 @@ def leximin(
         while True:
             y, yhat, z, probs = master.solve()
             lp_solves += 1
+            if len(master.columns) > 2 * keep:
+                probs = master.prune(probs, y, yhat, keep)
             weights = y / sizes
             threshold = yhat + PRICING_TOLERANCE
             # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
             found = []
             for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
-                found += neighbours.find(cols.columns[r], weights, threshold, COLUMNS_PER_ROUND)
+                found += neighbours.find(master.columns[r], weights, threshold, COLUMNS_PER_ROUND)
             if found:
                 heuristic_rounds += 1
             else:  # exact pricing decides optimality
@@ -190,11 +233,8 @@ def leximin(
                 if value <= threshold:
                     break
                 found = [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
-            added = 0
-            for column in found:
-                if cols.add(column):
-                    master.add(type_shares(column[None, :], sizes)[0])
-                    added += 1
+            added = sum(master.add(column) for column in found)
+            found_total += added
             if not added:  # nothing new although violated: numerical trouble, stop the level
                 break
         to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
@@ -205,18 +245,19 @@ def leximin(
         master.fix(np.flatnonzero(to_fix), value_fixed)
     progress("LEXIMIN levels", model.n_types, model.n_types)
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
-        probs = np.zeros(len(cols))
+        probs = np.zeros(len(master.columns))
         probs[0] = 1.0
     probs = np.maximum(probs, 0.0)
     probs = probs / probs.sum()
-    matrix = cols.matrix()
+    matrix = np.array(master.columns, dtype=np.int64).reshape(len(master.columns), -1)
     return TypeLottery(
         columns=matrix,
         probabilities=probs,
         targets=fixed,
         stats={
             "levels": levels,
-            "columns": len(cols),
+            "columns": len(cols) + found_total,
+            "columns_pruned": master.pruned,
             "pricing_calls": pricing.calls,
             "heuristic_rounds": heuristic_rounds,
             "lp_solves": lp_solves,
