@@ -18,12 +18,10 @@ Tolerances
 ``DUAL_FIX_TOLERANCE``
     A type whose dual weight exceeds this is fixed at the current level (LEXIMIN).
 ``FIX_SLACK``
-    In the LEXIMIN dual, fixed probabilities enter as ``value - FIX_SLACK`` so that solver
-    round-off cannot make the restricted master unbounded.  The final fit uses the exact
-    values, with explicit slack variables instead.
-``FINAL_SLACK_TOLERANCE``
-    The largest total shortfall (summed over people) tolerated when the final lottery is
-    fitted to the computed probabilities.
+    In the LEXIMIN master, fixed probabilities are kept as ``>= value - FIX_SLACK`` so that
+    solver round-off cannot make the restricted master infeasible.
+``INTEGRALITY_TOLERANCE``
+    The largest distance from an integer accepted in a pricing solution before rounding.
 """
 
 from __future__ import annotations
@@ -40,14 +38,10 @@ from panelsel.solvers import INFINITY, SolverConfig
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
 FIX_SLACK = 1e-9
-FINAL_SLACK_TOLERANCE = 1e-6
 INTEGRALITY_TOLERANCE = 1e-5
 COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
 HEURISTIC_STARTS = 5
-WALK_COLUMNS_PER_TYPE = 0
-WALK_COLUMNS_MAX = 2000
-"""Initial columns from the random walk: this many per type, at most ``WALK_COLUMNS_MAX``."""
 """Before the pricing ILP, look for violated columns one swap away from this many of the
 current lottery's heaviest panels; the ILP runs only when none is found (and so still
 decides that a level is optimal)."""
@@ -59,7 +53,6 @@ __all__ = [
     "PricingILP",
     "ProgressFn",
     "SolverConfig",
-    "fit_lottery",
     "initial_columns",
     "type_shares",
 ]
@@ -184,71 +177,6 @@ class SwapNeighbours:
         return out
 
 
-class RandomWalk:
-    """Many diverse valid panels, cheaply: a random walk of one-person swaps.
-
-    From a valid panel, each step proposes to swap a uniformly random selected person for a
-    uniformly random unselected one and accepts when the quotas and the household rule still
-    hold.  The proposal is symmetric, so the walk tends to the uniform distribution over valid
-    panels, whose average gives everyone similar chances: a good start for the master LP,
-    which otherwise needs many pricing rounds to leave a degenerate corner.  The walk works
-    on types (a seat holds a type label), and its generator is passed in, so a run is
-    reproducible.
-    """
-
-    def __init__(self, model: Model, rng: np.random.Generator) -> None:
-        self.tf = model.type_features.astype(np.int64)
-        self.lo = model.feature_min
-        self.hi = model.feature_max
-        self.sizes = model.type_sizes
-        self.household = np.full(model.n_types, -1, dtype=np.intp)
-        for h, types in enumerate(model.households):
-            self.household[types] = h
-        self.max_per_household = model.max_per_household
-        self.n_households = len(model.households)
-        self.rng = rng
-
-    def sample(
-        self, start: npt.NDArray[np.int64], n_columns: int, thin: int
-    ) -> list[npt.NDArray[np.int64]]:
-        """``n_columns`` panels, one every ``thin`` proposals, starting from ``start``."""
-        T = len(self.sizes)
-        selected = np.repeat(np.arange(T), start)
-        unselected = np.repeat(np.arange(T), self.sizes - start)
-        if len(selected) == 0 or len(unselected) == 0:
-            return []
-        counts = start.copy()
-        fc = counts @ self.tf
-        load = np.zeros(self.n_households + 1, dtype=np.int64)
-        np.add.at(load, self.household, counts)
-        tf, lo, hi, hh = self.tf, self.lo, self.hi, self.household
-        out: list[npt.NDArray[np.int64]] = []
-        batch = thin * 64
-        while len(out) < n_columns:
-            ii = self.rng.integers(len(selected), size=batch)
-            jj = self.rng.integers(len(unselected), size=batch)
-            for step in range(batch):
-                i, j = ii[step], jj[step]
-                a, b = selected[i], unselected[j]
-                if a != b:
-                    new = fc - tf[a] + tf[b]
-                    ok = bool(np.all(new >= lo) and np.all(new <= hi))
-                    if ok and hh[b] >= 0 and hh[b] != hh[a]:
-                        ok = load[hh[b]] + 1 <= self.max_per_household
-                    if ok:
-                        selected[i], unselected[j] = b, a
-                        counts[a] -= 1
-                        counts[b] += 1
-                        fc = new
-                        load[hh[a]] -= 1
-                        load[hh[b]] += 1
-                if (step + 1) % thin == 0:
-                    out.append(counts.copy())
-                    if len(out) >= n_columns:
-                        break
-        return out
-
-
 # --------------------------------------------------------------------------- columns
 
 
@@ -276,13 +204,10 @@ class ColumnSet:
 
 
 def initial_columns(
-    pricing: PricingILP,
-    rng: np.random.Generator,
-    progress: ProgressFn = _no_progress,
-    walk_columns: int = 0,
+    pricing: PricingILP, progress: ProgressFn = _no_progress
 ) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
-    """A first valid panel, ``walk_columns`` more from a :class:`RandomWalk`, then a greedy
-    cover: panels that together contain every type that any valid panel contains.
+    """A first valid panel, then a greedy cover: panels that together contain every type
+    that any valid panel contains.
 
     Returns the columns and a mask of the types that no valid panel contains (their
     selection probability is 0 under every lottery).  Raises
@@ -293,9 +218,6 @@ def initial_columns(
     cols = ColumnSet(model.n_types)
     first, _ = pricing.best(np.zeros(model.n_types))
     cols.add(first)
-    if walk_columns > 0:
-        for column in RandomWalk(model, rng).sample(first, walk_columns, thin=model.k):
-            cols.add(column)
     covered = cols.matrix().max(axis=0) > 0
     while not covered.all():
         weights = np.where(covered, 0.0, 1.0 / sizes)
@@ -317,39 +239,3 @@ def type_shares(
 ) -> npt.NDArray[np.float64]:
     """Each column's selection probability per member of each type: ``c[t] / |t|``."""
     return columns / sizes[None, :].astype(np.float64)
-
-
-def fit_lottery(
-    columns: npt.NDArray[np.int64],
-    sizes: npt.NDArray[np.intp],
-    targets: npt.NDArray[np.float64],
-    config: SolverConfig,
-) -> npt.NDArray[np.float64]:
-    """A distribution over ``columns`` giving every type at least its target probability.
-
-    Solves ``min sum_t |t| s_t`` s.t. ``sum_r p_r = 1``, ``sum_r p_r c_rt/|t| + s_t >=
-    target_t``, ``p, s >= 0`` and checks that the total shortfall is below
-    ``FINAL_SLACK_TOLERANCE``.
-    """
-    shares = type_shares(columns, sizes)
-    n_cols, n_types = shares.shape
-    lp = config.backend(maximize=False, name="final lottery LP")
-    lp.add_vars(np.zeros(n_cols), np.full(n_cols, INFINITY), np.zeros(n_cols))
-    lp.add_vars(np.zeros(n_types), np.full(n_types, INFINITY), sizes.astype(np.float64))
-    lp.add_row(1.0, 1.0, np.arange(n_cols), np.ones(n_cols))
-    for t in range(n_types):
-        nz = np.flatnonzero(shares[:, t])
-        lp.add_row(float(targets[t]), INFINITY, np.r_[nz, n_cols + t], np.r_[shares[nz, t], 1.0])
-    x, _ = lp.solve()
-    shortfall = float(x[n_cols:] @ sizes)
-    if shortfall > FINAL_SLACK_TOLERANCE:
-        raise SolverError(
-            f"the final lottery falls short of the computed probabilities by "
-            f"{shortfall:.2e} in total",
-            hint="try the other solver with --solver",
-        )
-    probs = np.maximum(x[:n_cols], 0.0)
-    total = probs.sum()
-    if not total > 0:
-        raise SolverError("the final lottery LP returned no probability mass")
-    return np.asarray(probs / total, dtype=np.float64)

@@ -1,27 +1,26 @@
-"""LEXIMIN: the lottery that maximises the smallest selection probability, then the next, ...
+r"""LEXIMIN: the lottery that maximises the smallest selection probability, then the next, ...
 
 Algorithm
 ---------
 Column generation as in Flanigan et al. (2021), over count vectors of interchangeable types
-(:mod:`panelsel.model`).  At each level the restricted *dual* LP
+(:mod:`panelsel.model`).  At each level the restricted master LP
 
 .. math::
 
-    \\min\\ \\hat y - \\sum_{t \\in F} \\pi_t y_t \\quad\\text{s.t.}\\quad
-    \\sum_{t \\notin F} y_t = 1,\\quad
-    \\sum_t \\frac{c_{rt}}{|t|} y_t \\le \\hat y \\ \\ \\forall r,\\quad y \\ge 0
+    \max z \quad\text{s.t.}\quad \sum_r p_r = 1,\quad
+    \sum_r \frac{c_{rt}}{|t|} p_r \ge z \ (t \notin F),\quad
+    \sum_r \frac{c_{rt}}{|t|} p_r \ge \pi_t \ (t \in F),\quad p \ge 0
 
 is solved over the panels ``r`` found so far, where ``F`` is the set of types whose
-probability :math:`\\pi_t` is already fixed.  The pricing ILP then looks for a valid panel
-violating a constraint (``sum_t c_t y_t/|t| > yhat``); if one exists it is added, otherwise the
-dual is optimal for all panels, its value ``z`` is the largest probability that every unfixed
-type can get together, and every unfixed type with positive dual weight is fixed at ``z``
-(complementary slackness: such types have probability exactly ``z`` in every optimal primal
-solution).  At least one type is fixed per level, so the loop ends.  Finally
-:func:`~panelsel.colgen.fit_lottery` finds a distribution over the panels that realises the
-fixed probabilities.
-
-Types that no valid panel contains are fixed at 0 before the first level.
+probability :math:`\pi_t` is already fixed.  Its row duals are the ``yhat`` (first row) and
+``y_t`` of the dual LP in the paper.  Pricing looks for a valid panel with
+``sum_t c_t y_t/|t| > yhat``: first among one-swap neighbours of the heaviest panels of the
+current solution (cheap), then by the pricing ILP, which alone may declare the level optimal.
+When no such panel exists, ``z`` is the largest probability all unfixed types can get
+together, and every unfixed type with positive dual weight is fixed at ``z``
+(complementary slackness: such types have probability exactly ``z`` in every optimal
+solution).  At least one type is fixed per level, so the loop ends; the master's last
+solution is the lottery.  Types that no valid panel contains are fixed at 0 first.
 
 References
 ----------
@@ -48,8 +47,6 @@ from panelsel.colgen import (
     FIX_SLACK,
     HEURISTIC_STARTS,
     PRICING_TOLERANCE,
-    WALK_COLUMNS_MAX,
-    WALK_COLUMNS_PER_TYPE,
     PricingILP,
     ProgressFn,
     SwapNeighbours,
@@ -63,10 +60,6 @@ PRUNE_KEEP_PER_TYPE = 2
 PRUNE_KEEP_BASE = 100
 """When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
 columns, unused ones are dropped down to that number (a basis needs at most types + 1)."""
-
-HEURISTIC_SEED = 20210811
-"""Seed of the generator behind the start columns when none is passed (a fixed value, so
-that the lottery depends on the inputs only)."""
 
 
 @dataclass
@@ -167,7 +160,6 @@ def leximin(
     model: Model,
     config: SolverConfig,
     progress: ProgressFn,
-    rng: np.random.Generator | None = None,
 ) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
@@ -179,9 +171,6 @@ def leximin(
         Solver choice and deadline.
     progress
         Called as ``progress(stage, done, total)``.
-    rng
-        Drives the random-walk start columns only (never the draw); by default a generator
-        seeded with ``HEURISTIC_SEED``, so the same inputs give the same lottery.
 
     Returns
     -------
@@ -194,13 +183,10 @@ def leximin(
     SolverError
         A solver failed or the deadline passed.
     """
-    if rng is None:
-        rng = np.random.default_rng(HEURISTIC_SEED)
     sizes = model.type_sizes
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
-    walk = min(WALK_COLUMNS_MAX, WALK_COLUMNS_PER_TYPE * model.n_types)
-    cols, uncoverable = initial_columns(pricing, rng, progress, walk_columns=walk)
+    cols, uncoverable = initial_columns(pricing, progress)
     fixed = np.full(model.n_types, np.nan)
     master = _RestrictedMaster(sizes, config)
     for column in cols.columns:
