@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import itertools
 import tempfile
 from dataclasses import dataclass
@@ -292,3 +293,26 @@ def test_example_small_20_matches_published_leximin_curve() -> None:
     assert len(ours) == len(published) == 200
     assert np.abs(ours - published).max() < 1e-3
     assert ours.sum() == pytest.approx(20, abs=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(inst=instances(min_n=6, max_n=9))
+def test_column_pruning_keeps_the_optimum(
+    monkeypatch: pytest.MonkeyPatch, solver: str, inst: Instance
+) -> None:
+    # force the master to drop unused columns at almost every round
+    module = importlib.import_module("panelsel.algorithms.leximin")
+    monkeypatch.setattr(module, "PRUNE_KEEP_PER_TYPE", 0)
+    monkeypatch.setattr(module, "PRUNE_KEEP_BASE", 1)
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    expected = brute_force_leximin(inst.n, feasible)
+    with tempfile.TemporaryDirectory() as d:
+        pool, quotas = inst.write(Path(d))
+        lottery, marginals = solve(pool, quotas, compress=False, solver=solver)
+        check_lottery(inst, lottery, marginals)
+        np.testing.assert_allclose(marginals, expected, atol=TOL)

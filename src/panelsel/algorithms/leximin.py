@@ -59,7 +59,8 @@ from panelsel.solvers import INFINITY, SolverConfig
 PRUNE_KEEP_PER_TYPE = 2
 PRUNE_KEEP_BASE = 100
 """When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
-columns, unused ones are dropped down to that number (a basis needs at most types + 1)."""
+columns, unused ones are dropped down to that number (a basis needs at most types + 1),
+at most once per strict rise of the level's value (no cycling)."""
 
 
 @dataclass
@@ -201,11 +202,15 @@ def leximin(
         levels += 1
         progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
         unfixed = np.isnan(fixed)
+        # prune only after the level's value rose since the last prune: finitely many
+        # prunes per level, so dropped columns cannot cycle back forever
+        pruned_at = -np.inf
         while True:
             y, yhat, z, probs = master.solve()
             lp_solves += 1
-            if len(master.columns) > 2 * keep:
+            if len(master.columns) > 2 * keep and z > pruned_at + PRICING_TOLERANCE:
                 probs = master.prune(probs, y, yhat, keep)
+                pruned_at = z
             weights = y / sizes
             threshold = yhat + PRICING_TOLERANCE
             # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
