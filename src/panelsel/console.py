@@ -106,7 +106,7 @@ def render_selection(result: SelectionResult) -> None:
     fig = result.probability_figures()
     stdout.print(
         f"Selection probability: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
-        f"max {_pct(fig['max'])}; equal share k/n = {_pct(fig['equal_share'])}"
+        f"max {_pct(fig['max'])} (k/n {_pct(fig['equal_share'])})"
     )
     stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"

@@ -290,7 +290,7 @@ def check_feasible_cheaply(model: Model, spec: QuotaSpec) -> None:
     reasons = cheap_infeasibility(model, spec)
     if reasons:
         raise InfeasibleQuotasError(
-            "the quotas cannot be met:",
+            "the pool and the quotas conflict:",
             reasons=reasons,
             hint="lower the minimums or raise the maximums named above, or recruit more "
             "registrants of the kinds that are short",
