@@ -54,11 +54,13 @@ __all__ = [
     "ProgressFn",
     "SolverConfig",
     "initial_columns",
+    "no_progress",
     "type_shares",
 ]
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
+    """A progress callback that does nothing."""
     return None
 
 
@@ -204,7 +206,7 @@ class ColumnSet:
 
 
 def initial_columns(
-    pricing: PricingILP, progress: ProgressFn = _no_progress
+    pricing: PricingILP, progress: ProgressFn = no_progress
 ) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
     """A first valid panel, then a greedy cover: panels that together contain every type
     that any valid panel contains.

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from panelsel import __version__
 from panelsel.algorithms import ALGORITHMS
-from panelsel.colgen import ProgressFn
+from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import BadInputError, SolverError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, check_feasible_cheaply
@@ -32,10 +32,6 @@ MARGINAL_SUM_TOLERANCE = 1e-6
 """How far the sum of selection probabilities may be from k before the run is refused."""
 
 SEED_BITS = 63
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass
@@ -262,7 +258,7 @@ def select(
         Nothing is written in any of these cases.
     """
     started = time.monotonic()
-    progress = progress or _no_progress
+    progress = progress or no_progress
     if algorithm not in ALGORITHMS:
         raise BadInputError(
             f"unknown algorithm {algorithm!r}", hint=f"choose one of: {', '.join(ALGORITHMS)}"
