@@ -56,10 +56,6 @@ from panelsel.colgen import (
 from panelsel.model import Model
 from panelsel.solvers import INFINITY, SolverConfig
 
-EXACT_EVERY = 5
-"""Every this many rounds the pricing ILP runs even when the heuristic found columns: its
-best panel is a deep column the one-swap heuristic cannot reach."""
-
 PRUNE_KEEP_PER_TYPE = 2
 PRUNE_KEEP_BASE = 100
 """When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
@@ -221,13 +217,13 @@ def leximin(
             found = []
             for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
                 found += neighbours.find(master.columns[r], weights, threshold, COLUMNS_PER_ROUND)
-            if found and lp_solves % EXACT_EVERY:
+            if found:
                 heuristic_rounds += 1
-            else:  # exact pricing decides optimality (and now and then adds a deep column)
+            else:  # exact pricing decides optimality
                 counts, value = pricing.best(weights)
                 if value <= threshold:
                     break
-                found += [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
+                found = [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
             added = sum(master.add(column) for column in found)
             found_total += added
             if not added:  # nothing new although violated: numerical trouble, stop the level
