@@ -1,4 +1,4 @@
-"""The shared column-generation core: pricing ILP, restricted master LPs, solver adapters.
+"""The shared column-generation core: the pricing ILP, neighbour columns and column sets.
 
 Columns are *count vectors*: for each type of interchangeable registrants (see
 :mod:`panelsel.model`), how many of its members a panel takes.  A count vector ``c`` is a
