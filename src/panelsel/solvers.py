@@ -153,6 +153,10 @@ class Backend:
         self.name = name
         self.infeasible_means_quotas = infeasible_means_quotas
         self.solves = 0
+        self._start()
+
+    def _start(self) -> None:
+        """Set up the empty model (for subclasses)."""
 
     def add_vars(
         self,
@@ -332,17 +336,7 @@ class HighsBackend(Backend):
 class PulpBackend(Backend):
     """The same model kept as arrays and handed to CBC through PuLP on each solve."""
 
-    def __init__(
-        self,
-        config: SolverConfig,
-        *,
-        maximize: bool,
-        name: str,
-        infeasible_means_quotas: bool = False,
-    ) -> None:
-        super().__init__(
-            config, maximize=maximize, name=name, infeasible_means_quotas=infeasible_means_quotas
-        )
+    def _start(self) -> None:
         self.lower: list[float] = []
         self.upper: list[float] = []
         self.cost: list[float] = []
