@@ -56,6 +56,7 @@ __all__ = [
     "initial_columns",
     "no_progress",
     "type_shares",
+    "types_to_fix",
 ]
 
 
@@ -234,6 +235,18 @@ def initial_columns(
 
 
 # --------------------------------------------------------------------------- masters
+
+
+def types_to_fix(
+    y: npt.NDArray[np.float64], unfixed: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """The unfixed types to fix at the end of a LEXIMIN level: those with a positive dual
+    (complementary slackness: they have the level's value in every optimal solution), or,
+    when the duals are numerically flat, the heaviest ones, so that every level fixes one."""
+    to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
+    if not to_fix.any():
+        to_fix = unfixed & (y >= y[unfixed].max())
+    return to_fix
 
 
 def type_shares(

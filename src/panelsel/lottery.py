@@ -13,6 +13,17 @@ type ``t`` only changes when ``V`` crosses a multiple of ``1 / d_t`` with
 union of those breakpoints, with probability the interval's length (exact rational
 arithmetic, no sampling).
 
+Exact lotteries
+---------------
+When the algorithm gives integer weights in units of ``1/D`` (:mod:`panelsel.decompose`), a
+cheaper expansion is exact: lay the ``D`` units out in order (each count vector repeated as
+many times as its weight) and let every type hand out its seats round-robin, each unit taking
+the next ``c`` members of the type in cyclic order.  A type whose seats over all units are a
+multiple ``q`` of its size then has every member selected in exactly ``q`` units, so every
+member's probability is ``q / D``, and the lottery has at most ``D`` panels instead of up to
+one per breakpoint per count vector.  It is used when that divisibility holds and ``D`` is
+at most ``MAX_CYCLIC_UNITS``; otherwise the systematic expansion above.
+
 The draw
 --------
 Panels are put in a canonical order (lexicographic by sorted member indices); the draw takes
@@ -36,6 +47,10 @@ from panelsel.model import Model
 
 LOTTERY_PRUNE = 1e-12
 """Panels with a smaller probability are dropped (and the rest renormalised)."""
+MAX_CYCLIC_UNITS = 20_000
+MAX_CYCLIC_SEATS = 5_000_000
+"""The round-robin expansion is used up to this many units (``1/D`` slices of probability)
+and seats in all units; beyond, systematic sampling per count vector."""
 
 
 @dataclass
@@ -98,16 +113,55 @@ def expand_counts(
     return out
 
 
+def _cyclic_panels(
+    model: Model, type_lottery: TypeLottery
+) -> list[tuple[npt.NDArray[np.intp], float]] | None:
+    """The round-robin expansion of an exact lottery, or None where it does not apply."""
+    weights, denom = type_lottery.weights, type_lottery.denominator
+    if weights is None or denom is None:
+        return None
+    columns = type_lottery.columns
+    sizes = model.type_sizes.astype(np.int64)
+    seats = weights @ columns  # seats of each type over all units
+    if (
+        int(weights.sum()) != denom
+        or denom > MAX_CYCLIC_UNITS
+        or denom * model.k > MAX_CYCLIC_SEATS
+        or np.any(seats % sizes)
+    ):
+        return None
+    offset = np.zeros(model.n_types, dtype=np.int64)
+    out = []
+    for counts, units in zip(columns, weights.tolist(), strict=True):
+        taken = np.flatnonzero(counts)
+        for _ in range(units):
+            parts = [
+                model.type_members[t][(offset[t] + np.arange(counts[t])) % sizes[t]]
+                for t in taken.tolist()
+            ]
+            offset[taken] += counts[taken]
+            members = np.sort(np.concatenate(parts)).astype(np.intp)
+            out.append((members, 1.0 / denom))
+    return out
+
+
 def expand(model: Model, type_lottery: TypeLottery) -> Lottery:
     """Turn a lottery over count vectors into a canonical lottery over panels of people."""
     merged: dict[bytes, tuple[npt.NDArray[np.intp], float]] = {}
-    for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True):
-        if p <= LOTTERY_PRUNE:
-            continue
-        for members, q in expand_counts(model, counts, float(p)):
-            key = members.tobytes()
-            old = merged.get(key)
-            merged[key] = (members, q + (old[1] if old else 0.0))
+    cyclic = _cyclic_panels(model, type_lottery)
+    if cyclic is not None:
+        pieces = cyclic
+    else:
+        pieces = [
+            piece
+            for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True)
+            if p > LOTTERY_PRUNE
+            for piece in expand_counts(model, counts, float(p))
+        ]
+    for members, q in pieces:
+        key = members.tobytes()
+        old = merged.get(key)
+        merged[key] = (members, q + (old[1] if old else 0.0))
     items = [v for v in merged.values() if v[1] > LOTTERY_PRUNE]
     items.sort(key=lambda v: tuple(v[0].tolist()))
     probs = np.array([v[1] for v in items], dtype=np.float64)

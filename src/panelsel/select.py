@@ -287,7 +287,12 @@ def select(
     selected = draw(lottery, np.random.default_rng(seed))
     panel = sorted(lottery.panels[selected].tolist())
     notes = [config.fallback_note] if config.fallback_note else []
-    stats: dict[str, Any] = {"types": model.n_types, **type_lottery.stats, "panels": len(lottery)}
+    stats: dict[str, Any] = {
+        "types": model.n_types,
+        "method": type_lottery.method,
+        **type_lottery.stats,
+        "panels": len(lottery),
+    }
 
     progress("writing outputs", 0, 1)
     with atomic_directory(out, force=force) as tmp:

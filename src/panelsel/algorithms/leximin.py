@@ -43,7 +43,6 @@ import numpy.typing as npt
 
 from panelsel.colgen import (
     COLUMNS_PER_ROUND,
-    DUAL_FIX_TOLERANCE,
     FIX_SLACK,
     HEURISTIC_STARTS,
     PRICING_TOLERANCE,
@@ -52,9 +51,18 @@ from panelsel.colgen import (
     SwapNeighbours,
     initial_columns,
     type_shares,
+    types_to_fix,
 )
+from panelsel.decompose import decompose
 from panelsel.model import Model
+from panelsel.relaxation import relaxed_leximin
 from panelsel.solvers import INFINITY, SolverConfig
+
+RELAXATION_METHOD = "LP relaxation bound attained"
+COLUMN_GENERATION_METHOD = "column generation"
+DECOMPOSITION_SEED = 0
+"""The decomposition's random category orders come from a generator with this seed, so the
+lottery depends on the inputs only (the draw has its own, recorded seed)."""
 
 PRUNE_KEEP_PER_TYPE = 2
 PRUNE_KEEP_BASE = 100
@@ -77,12 +85,20 @@ class TypeLottery:
         The per-person probability the algorithm computed for each type.
     stats : dict
         Iteration counts for reports and benchmarks.
+    method : str
+        How optimality was reached: ``RELAXATION_METHOD`` (the LP relaxation's bound attained
+        exactly) or ``COLUMN_GENERATION_METHOD``.
+    weights, denominator : ndarray of int and int, or None
+        For an exact lottery, ``probabilities == weights / denominator`` in integers.
     """
 
     columns: npt.NDArray[np.int64]
     probabilities: npt.NDArray[np.float64]
     targets: npt.NDArray[np.float64]
     stats: dict[str, int] = field(default_factory=dict)
+    method: str = COLUMN_GENERATION_METHOD
+    weights: npt.NDArray[np.int64] | None = None
+    denominator: int | None = None
 
 
 class _RestrictedMaster:
@@ -161,6 +177,8 @@ def leximin(
     model: Model,
     config: SolverConfig,
     progress: ProgressFn,
+    *,
+    use_relaxation: bool = True,
 ) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
@@ -172,6 +190,11 @@ def leximin(
         Solver choice and deadline.
     progress
         Called as ``progress(stage, done, total)``.
+    use_relaxation
+        First compute the LEXIMIN of the LP relaxation and try to realise it exactly
+        (:mod:`panelsel.relaxation`, :mod:`panelsel.decompose`); fall back to column
+        generation, seeded with the valid panels found, when that fails.  ``False`` goes
+        straight to column generation (tests use it to cross-check the two paths).
 
     Returns
     -------
@@ -185,9 +208,35 @@ def leximin(
         A solver failed or the deadline passed.
     """
     sizes = model.type_sizes
+    seeds = np.zeros((0, model.n_types), dtype=np.int64)
+    relaxation_levels = exchanges = 0
+    if use_relaxation:
+        progress("LP relaxation", 0, 1)
+        bound = relaxed_leximin(model, config)
+        progress("exact decomposition", 0, 1)
+        attempt = decompose(model, bound.probabilities, np.random.default_rng(DECOMPOSITION_SEED))
+        if attempt.exact:
+            return TypeLottery(
+                columns=attempt.panels,
+                probabilities=attempt.probabilities,
+                targets=bound.probabilities,
+                stats={
+                    "levels": bound.levels,
+                    "columns": len(attempt.panels),
+                    "exchanges": attempt.exchanges,
+                    "lp_solves": bound.levels,
+                    "pricing_calls": 0,
+                },
+                method=RELAXATION_METHOD,
+                weights=attempt.weights,
+                denominator=attempt.denominator,
+            )
+        seeds, relaxation_levels, exchanges = attempt.panels, bound.levels, attempt.exchanges
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
     cols, uncoverable = initial_columns(pricing, progress)
+    for column in seeds:
+        cols.add(column)
     fixed = np.full(model.n_types, np.nan)
     master = _RestrictedMaster(sizes, config)
     for column in cols.columns:
@@ -228,9 +277,7 @@ def leximin(
             found_total += added
             if not added:  # nothing new although violated: numerical trouble, stop the level
                 break
-        to_fix = unfixed & (y > DUAL_FIX_TOLERANCE)
-        if not to_fix.any():  # numerically flat duals: fix the heaviest unfixed type
-            to_fix = unfixed & (y >= y[unfixed].max())
+        to_fix = types_to_fix(y, unfixed)
         value_fixed = min(1.0, max(0.0, z))
         fixed[to_fix] = value_fixed
         master.fix(np.flatnonzero(to_fix), value_fixed)
@@ -251,6 +298,7 @@ def leximin(
             "columns_pruned": master.pruned,
             "pricing_calls": pricing.calls,
             "heuristic_rounds": heuristic_rounds,
-            "lp_solves": lp_solves,
+            "lp_solves": lp_solves + relaxation_levels,
+            "exchanges": exchanges,
         },
     )

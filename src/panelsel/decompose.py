@@ -1,0 +1,358 @@
+r"""Realise target probabilities exactly as a lottery over valid panels, without an LP.
+
+Given a target probability per type (here: the LEXIMIN of the LP relaxation,
+:mod:`panelsel.relaxation`), we look for panels and weights whose weighted average count of
+every type ``t`` is exactly ``|t| * target[t]`` and whose every panel meets the quotas.
+
+Method
+------
+1. *Rational targets.*  Each target is recognised as a fraction (the smallest denominator
+   within ``RATIONAL_TOLERANCE``); with ``D`` the common denominator, type ``t`` needs
+   ``X_t = |t| * target_t * D`` expected seats in units of ``1/D``, an integer, and
+   ``sum_t X_t = k * D``.
+2. *Systematic design.*  Types are put in a serpentine order of their quota values (category
+   by category, in a random category order, alternating direction in nested blocks, so that
+   consecutive types are alike).  Type ``t`` owns the interval ``[C_{t-1}, C_t)`` of the
+   cumulative sums of ``X``; the panel for the integer start ``u`` in ``[0, D)`` takes, of
+   each type, as many seats as the points ``u + 1/2 + m D`` (``m = 0 .. k-1``) that fall in
+   its interval.  Each type then gets ``floor`` or ``ceil`` of its expected count in every
+   panel, and exactly ``X_t / D`` on average; the panel only changes where ``u`` crosses some
+   ``C_t mod D``, so the design is at most ``T + 1`` panels, weighted by interval lengths.
+   Because the order is sorted by quota values, every panel is close to proportional; it may
+   still miss some quotas by a few seats.
+3. *Repair by exchanges.*  While a panel ``a`` breaks a quota (or the household rule), look
+   for another panel ``b`` and types ``i`` in ``a`` and ``j`` in ``b`` such that moving one
+   seat of ``i`` from ``a`` to ``b`` and one seat of ``j`` from ``b`` to ``a`` lowers the
+   total violation of the two panels.  If ``a`` and ``b`` have the same weight the exchange
+   leaves every type's expected count unchanged; if not, the heavier panel is first split in
+   two copies, one with the lighter panel's weight.  Each exchange lowers the weighted total
+   violation by at least one unit, so repair ends; it gives up after ``MAX_REPAIR_FACTOR``
+   exchanges per panel.
+
+When repair succeeds the lottery is exact by construction (integer arithmetic throughout)
+and every panel is checked again with :meth:`panelsel.model.Model.count_violations`.  When it
+fails, the valid panels found are still good starting columns for column generation.
+
+Notes
+-----
+This is dependent rounding in the spirit of systematic sampling (Madow 1949) and of the
+balanced sampling literature (Deville & Tillé 2004, "Efficient balanced sampling: the cube
+method"); the exchange repair is specific to panelsel.  The design is deterministic given the
+``numpy.random.Generator`` it is passed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from panelsel.model import Model
+
+RATIONAL_TOLERANCE = 1e-7
+"""A target is replaced by the fraction of smallest denominator within this distance (LP
+solvers return optimal values to about 1e-9 with HiGHS, 1e-8 with CBC)."""
+MAX_DENOMINATOR = 10**6
+"""Targets that are no fraction with a denominator up to this are rounded to multiples of
+``1 / FALLBACK_DENOMINATOR`` instead."""
+FALLBACK_DENOMINATOR = 2**30
+MAX_REPAIR_FACTOR = 20
+"""Repair gives up after this many exchanges per panel of the design (plus 1,000)."""
+
+__all__ = ["Decomposition", "decompose", "rational_counts"]
+
+
+@dataclass
+class Decomposition:
+    """The outcome of one attempt.
+
+    Attributes
+    ----------
+    panels : ndarray of int, shape (R, T)
+        Valid count vectors (all of the design's panels when ``exact``, otherwise the valid
+        ones only).
+    weights : ndarray of int, shape (R,)
+        Their weights in units of ``1 / denominator`` (summing to ``denominator`` when
+        ``exact``).
+    denominator : int
+    exact : bool
+        Whether every panel of the design is valid, so that the lottery attains the targets.
+    exchanges : int
+        Exchanges made by the repair.
+    """
+
+    panels: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.int64]
+    denominator: int
+    exact: bool
+    exchanges: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def probabilities(self) -> npt.NDArray[np.float64]:
+        return self.weights / float(self.denominator)
+
+
+def _simple_fraction(value: float) -> Fraction | None:
+    """The fraction of smallest denominator (up to MAX_DENOMINATOR) near ``value``."""
+    exact = Fraction(value)
+    limit = 10
+    while limit <= MAX_DENOMINATOR:
+        f = exact.limit_denominator(limit)
+        if abs(float(f) - value) <= RATIONAL_TOLERANCE:
+            return f
+        limit *= 10
+    return None
+
+
+def rational_counts(
+    sizes: npt.NDArray[np.intp], targets: npt.NDArray[np.float64], k: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Integer expected seats ``X`` (units of ``1/D``) with ``sum(X) == k * D``, and ``D``."""
+    fractions: dict[float, Fraction | None] = {}
+    for v in np.unique(targets):
+        fractions[float(v)] = _simple_fraction(float(v))
+    if all(f is not None for f in fractions.values()):
+        denom = math.lcm(*(f.denominator for f in fractions.values() if f is not None))
+    else:
+        denom = FALLBACK_DENOMINATOR
+    if denom * k >= 2**62 // max(1, int(sizes.max(initial=1))):
+        denom = FALLBACK_DENOMINATOR
+    wanted = [
+        Fraction(int(s)) * (fractions[float(v)] or Fraction(float(v))) * denom
+        for s, v in zip(sizes, targets, strict=True)
+    ]
+    counts = np.array([math.floor(w + Fraction(1, 2)) for w in wanted], dtype=np.int64)
+    caps = sizes.astype(np.int64) * denom
+    counts = np.clip(counts, 0, caps)
+    # make the total exact: move single units where rounding lost the most
+    short = k * denom - int(counts.sum())
+    if short:
+        error = np.array([float(w - int(c)) for w, c in zip(wanted, counts, strict=True)])
+        order = np.argsort(-error) if short > 0 else np.argsort(error)
+        step = 1 if short > 0 else -1
+        for t in order:
+            if short == 0:
+                break
+            if 0 <= counts[t] + step <= caps[t]:
+                counts[t] += step
+                short -= step
+    return counts, denom
+
+
+def _serpentine_order(model: Model, rng: np.random.Generator) -> npt.NDArray[np.intp]:
+    """Types sorted by quota values, categories in random order, nested blocks alternating."""
+    tf = model.type_features.astype(np.int64)
+    categories = list(dict.fromkeys(f.category for f in model.features))
+    keys = []
+    for c in rng.permutation(len(categories)):
+        cols = [j for j, f in enumerate(model.features) if f.category == categories[c]]
+        bits = tf[:, cols] @ (np.int64(1) << np.arange(len(cols), dtype=np.int64))
+        keys.append(np.unique(bits, return_inverse=True)[1])
+
+    def arrange(ids: npt.NDArray[np.intp], level: int) -> list[int]:
+        if level == len(keys) or len(ids) <= 1:
+            return [int(i) for i in rng.permutation(ids)]
+        values = keys[level][ids]
+        out: list[int] = []
+        for q, v in enumerate(np.unique(values)):
+            block = arrange(ids[values == v], level + 1)
+            out += block if q % 2 == 0 else block[::-1]
+        return out
+
+    return np.array(arrange(np.arange(model.n_types), 0), dtype=np.intp)
+
+
+def _systematic_design(
+    X: npt.NDArray[np.int64], denom: int, order: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The design's panels (count vectors) and integer weights, for types in ``order``."""
+    cum = np.cumsum(X[order])
+    prev = cum - X[order]
+    starts = np.unique(np.r_[0, np.mod(cum, denom)])
+    weights = np.diff(np.r_[starts, denom]).astype(np.int64)
+    panels = np.zeros((len(starts), len(X)), dtype=np.int64)
+    for r, u in enumerate(starts):
+        # points u + 1/2 + m*denom in [prev, cum): ceil((cum-u)/D) - ceil((prev-u)/D)
+        panels[r, order] = (-((u - cum) // denom)) - (-((u - prev) // denom))
+    return panels, weights
+
+
+class _Repair:
+    """Exchange repair of a design (see the module notes)."""
+
+    def __init__(self, model: Model) -> None:
+        self.tf = model.type_features.astype(np.int64)
+        self.sizes = model.type_sizes.astype(np.int64)
+        self.lo = model.feature_min
+        self.hi = model.feature_max
+        self.cap = model.max_per_household
+        self.house = np.full(model.n_types, -1, dtype=np.intp)
+        for h, types in enumerate(model.households):
+            self.house[types] = h
+        self.n_houses = len(model.households)
+
+    def _feature_violation(self, counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        v: npt.NDArray[np.int64] = np.maximum(self.lo - counts, 0).sum(-1) + np.maximum(
+            counts - self.hi, 0
+        ).sum(-1)
+        return v
+
+    def _load(self, panel: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        load = np.zeros(self.n_houses + 1, dtype=np.int64)
+        np.add.at(load, self.house, panel)  # index -1 collects people in no household
+        load[-1] = 0
+        return load
+
+    def _violation(self, fc: npt.NDArray[np.int64], load: npt.NDArray[np.int64]) -> int:
+        return int(self._feature_violation(fc)) + int(np.maximum(load - self.cap, 0).sum())
+
+    def _house_change(
+        self, load: npt.NDArray[np.int64], out: npt.NDArray[np.intp], into: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.int64]:
+        """Change of a panel's household excess when a seat moves from ``out`` to ``into``."""
+        ho, hi = self.house[out][:, None], self.house[into][None, :]
+        dec = (ho >= 0) & (load[ho] > self.cap)
+        inc = (hi >= 0) & (load[hi] >= self.cap)
+        change: npt.NDArray[np.int64] = np.where(ho == hi, 0, inc.astype(np.int64) - dec)
+        return change
+
+    def run(
+        self,
+        panels: npt.NDArray[np.int64],
+        weights: npt.NDArray[np.int64],
+        rng: np.random.Generator,
+    ) -> tuple[list[npt.NDArray[np.int64]], list[int], bool, int]:
+        P = [p.copy() for p in panels]
+        w = [int(x) for x in weights]
+        fc = [p @ self.tf for p in P]
+        load = [self._load(p) for p in P]
+        viol = [self._violation(f, h) for f, h in zip(fc, load, strict=True)]
+        budget = MAX_REPAIR_FACTOR * len(P) + 1000
+        exchanges = 0
+        while exchanges < budget:
+            bad = [a for a in range(len(P)) if viol[a] > 0]
+            if not bad:
+                return P, w, True, exchanges
+            a = max(bad, key=lambda r: viol[r])
+            move = self._find(a, P, fc, load, viol, rng)
+            if move is None:
+                return P, w, False, exchanges
+            b, i, j = move
+            if w[a] != w[b]:  # split the heavier panel so that the exchange is weight-neutral
+                heavy, light = (a, b) if w[a] > w[b] else (b, a)
+                P.append(P[heavy].copy())
+                w.append(w[heavy] - w[light])
+                fc.append(fc[heavy].copy())
+                load.append(load[heavy].copy())
+                viol.append(viol[heavy])
+                w[heavy] = w[light]
+            P[a][i] -= 1
+            P[a][j] += 1
+            P[b][j] -= 1
+            P[b][i] += 1
+            for r in (a, b):
+                fc[r] = P[r] @ self.tf
+                load[r] = self._load(P[r])
+                viol[r] = self._violation(fc[r], load[r])
+            exchanges += 1
+        return P, w, False, exchanges
+
+    def _find(
+        self,
+        a: int,
+        P: list[npt.NDArray[np.int64]],
+        fc: list[npt.NDArray[np.int64]],
+        load: list[npt.NDArray[np.int64]],
+        viol: list[int],
+        rng: np.random.Generator,
+    ) -> tuple[int, int, int] | None:
+        """The first improving exchange for panel ``a`` over partners in random order."""
+        in_a = np.flatnonzero(P[a] > 0)
+        lacking = fc[a] < self.lo
+        excess = fc[a] > self.hi
+        crowded = np.zeros(self.n_houses + 1, dtype=bool)
+        crowded[:-1] = load[a][:-1] > self.cap
+        for b in rng.permutation(len(P)):
+            if b == a:
+                continue
+            in_b = np.flatnonzero(P[b] > 0)
+            out = in_a[P[b][in_a] < self.sizes[in_a]]
+            into = in_b[P[a][in_b] < self.sizes[in_b]]
+            # an exchange that helps a must bring in a lacking value or take out an excess one
+            # (or leave a crowded household); try the smaller of those two blocks
+            helpful_in = into[(self.tf[into][:, lacking] > 0).any(axis=1)]
+            helpful_out = out[(self.tf[out][:, excess] > 0).any(axis=1) | crowded[self.house[out]]]
+            if len(helpful_in):
+                out_set, in_set = out, helpful_in
+            elif len(helpful_out):
+                out_set, in_set = helpful_out, into
+            else:
+                continue
+            if len(out_set) == 0 or len(in_set) == 0:
+                continue
+            delta = self.tf[in_set][None, :, :] - self.tf[out_set][:, None, :]
+            after = self._feature_violation(fc[a] + delta) + self._feature_violation(fc[b] - delta)
+            if self.n_houses:
+                after = after + np.maximum(load[a] - self.cap, 0).sum()
+                after = after + self._house_change(load[a], out_set, in_set)
+                after = after + np.maximum(load[b] - self.cap, 0).sum()
+                after = after + self._house_change(load[b], in_set, out_set).T
+            gain = after - viol[a] - viol[b]
+            gain = np.where(out_set[:, None] == in_set[None, :], 1, gain)
+            best = np.unravel_index(int(np.argmin(gain)), gain.shape)
+            if gain[best] < 0:
+                return int(b), int(out_set[best[0]]), int(in_set[best[1]])
+        return None
+
+
+def decompose(
+    model: Model,
+    targets: npt.NDArray[np.float64],
+    rng: np.random.Generator,
+    attempts: int = 3,
+) -> Decomposition:
+    """Try to realise ``targets`` (per-person probability of each type) exactly.
+
+    Up to ``attempts`` designs (different category orders) are built and repaired.  Returns
+    the first exact decomposition, or, if none is found, the valid panels of all attempts
+    with ``exact=False``.
+    """
+    X, denom = rational_counts(model.type_sizes, targets, model.k)
+    repair = _Repair(model)
+    valid: list[npt.NDArray[np.int64]] = []
+    total_exchanges = 0
+    for _ in range(attempts):
+        order = _serpentine_order(model, rng)
+        panels, weights = _systematic_design(X, denom, order)
+        P, w, ok, exchanges = repair.run(panels, weights, rng)
+        total_exchanges += exchanges
+        if ok and not any(model.count_violations(p) for p in P):
+            realised = np.sum([p * wt for p, wt in zip(P, w, strict=True)], axis=0)
+            if not np.array_equal(realised, X):  # exchanges keep this invariant
+                raise AssertionError("the repaired design lost its expected counts")
+            merged: dict[bytes, tuple[npt.NDArray[np.int64], int]] = {}
+            for p, wt in zip(P, w, strict=True):
+                key = p.tobytes()
+                prior = merged.get(key)
+                merged[key] = (p, wt + (prior[1] if prior else 0))
+            keys = sorted(merged)
+            return Decomposition(
+                panels=np.array([merged[key][0] for key in keys], dtype=np.int64),
+                weights=np.array([merged[key][1] for key in keys], dtype=np.int64),
+                denominator=denom,
+                exact=True,
+                exchanges=total_exchanges,
+            )
+        valid += [p for p in P if not model.count_violations(p)]
+    n_types = model.n_types
+    return Decomposition(
+        panels=np.array(valid, dtype=np.int64).reshape(len(valid), n_types),
+        weights=np.zeros(len(valid), dtype=np.int64),
+        denominator=denom,
+        exact=False,
+        exchanges=total_exchanges,
+    )
