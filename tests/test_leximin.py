@@ -127,11 +127,17 @@ def instances(draw: st.DrawFn, min_n: int = 4, max_n: int = 9) -> Instance:
 
 
 def solve(
-    pool: Path, quotas: Path, *, compress: bool = True, solver: str = "highs"
+    pool: Path,
+    quotas: Path,
+    *,
+    compress: bool = True,
+    solver: str = "highs",
+    relaxation: bool = True,
 ) -> tuple[Lottery, np.ndarray]:
     spec = load_quotas(quotas)
     model = build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=compress)
-    lottery = expand(model, leximin(model, SolverConfig(solver), lambda *_: None))
+    type_lottery = leximin(model, SolverConfig(solver), lambda *_: None, use_relaxation=relaxation)
+    lottery = expand(model, type_lottery)
     return lottery, lottery.marginals(model.n)
 
 
@@ -202,8 +208,9 @@ def test_leximin_matches_brute_force(inst: Instance) -> None:
     expected = brute_force_leximin(inst.n, feasible)
     with tempfile.TemporaryDirectory() as d:
         pool, quotas = inst.write(Path(d))
-        for compress in (True, False):
-            lottery, marginals = solve(pool, quotas, compress=compress)
+        # the relaxation shortcut with and without types, and column generation alone
+        for compress, relaxation in ((True, True), (False, True), (True, False)):
+            lottery, marginals = solve(pool, quotas, compress=compress, relaxation=relaxation)
             check_lottery(inst, lottery, marginals)
             np.testing.assert_allclose(marginals, expected, atol=TOL)
 
@@ -232,9 +239,10 @@ def test_type_compression_gives_the_same_marginals(inst: Instance) -> None:
         np.testing.assert_allclose(compressed, plain, atol=TOL)
 
 
-def test_cbc_and_highs_agree(small_pool: Path, small_quotas: Path) -> None:
-    _, highs = solve(small_pool, small_quotas, solver="highs")
-    _, cbc = solve(small_pool, small_quotas, solver="cbc")
+@pytest.mark.parametrize("relaxation", [True, False])
+def test_cbc_and_highs_agree(small_pool: Path, small_quotas: Path, relaxation: bool) -> None:
+    _, highs = solve(small_pool, small_quotas, solver="highs", relaxation=relaxation)
+    _, cbc = solve(small_pool, small_quotas, solver="cbc", relaxation=relaxation)
     np.testing.assert_allclose(highs, cbc, atol=TOL)
     # the pool of the fixture: 2 F-UG, 4 F-PG, 3 M-PG, 3 M-UG, k = 4, 2 F + 2 M, PG 2..3
     assert highs.sum() == pytest.approx(4)
@@ -313,6 +321,6 @@ def test_column_pruning_keeps_the_optimum(
     expected = brute_force_leximin(inst.n, feasible)
     with tempfile.TemporaryDirectory() as d:
         pool, quotas = inst.write(Path(d))
-        lottery, marginals = solve(pool, quotas, compress=False, solver=solver)
+        lottery, marginals = solve(pool, quotas, compress=False, solver=solver, relaxation=False)
         check_lottery(inst, lottery, marginals)
         np.testing.assert_allclose(marginals, expected, atol=TOL)

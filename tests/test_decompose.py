@@ -1,0 +1,152 @@
+"""The LP-relaxation bound, its exact decomposition into valid panels, and the fallback."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from panelsel.algorithms.leximin import COLUMN_GENERATION_METHOD, RELAXATION_METHOD, leximin
+from panelsel.decompose import RATIONAL_TOLERANCE, decompose, rational_counts
+from panelsel.lottery import expand
+from panelsel.model import Model, build_model
+from panelsel.pool import load_pool
+from panelsel.quotas import load_quotas
+from panelsel.relaxation import relaxed_leximin
+from panelsel.solvers import SolverConfig
+
+from .conftest import EXAMPLE
+from .test_leximin import TOL, Instance, brute_force_leximin, check_lottery, instances
+
+
+def _model(inst: Instance, folder: Path, compress: bool = True) -> Model:
+    pool, quotas = inst.write(folder)
+    spec = load_quotas(quotas)
+    return build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=compress)
+
+
+# the smallest instance hypothesis found where the relaxation's LEXIMIN is not attainable:
+# 1 F + 1 M, 1 PG + 1 UG and exactly one person with service "a" among k = 2 leaves one
+# valid panel ({0, 3}), while fractions of people can meet the quotas in many ways
+GAP = Instance(
+    gender=["F", "F", "M", "M", "F", "F"],
+    level=["UG", "PG", "UG", "PG", "PG", "UG"],
+    services=[[], [], [], ["a"], [], ["a"]],
+    house=[""] * 6,
+    k=2,
+    quotas={"gender": {"F": (1, 1), "M": (1, 1)}, "level": {"PG": (1, 1), "UG": (1, 1)}},
+    max_per_household=None,
+)
+GAP.quotas["services"] = {"a": (1, 1)}
+
+
+def test_unattainable_relaxation_falls_back_to_column_generation(tmp_path: Path) -> None:
+    model = _model(GAP, tmp_path)
+    bound = relaxed_leximin(model, SolverConfig())
+    assert bound.probabilities.min() > 0  # fractions of everyone fit the quotas
+    result = leximin(model, SolverConfig(), lambda *_: None)
+    assert result.method == COLUMN_GENERATION_METHOD
+    lottery = expand(model, result)
+    marginals = lottery.marginals(model.n)
+    np.testing.assert_allclose(marginals, [1, 0, 0, 1, 0, 0], atol=TOL)
+    feasible = [p for p in itertools.combinations(range(GAP.n), GAP.k) if GAP.valid(p)]
+    assert feasible == [(0, 3)]
+    check_lottery(GAP, lottery, marginals)
+
+
+def test_example_is_solved_by_the_relaxation() -> None:
+    spec = load_quotas(EXAMPLE / "quotas.yaml")
+    model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)
+    result = leximin(model, SolverConfig(), lambda *_: None)
+    assert result.method == RELAXATION_METHOD
+    assert result.stats["pricing_calls"] == 0
+    assert result.weights is not None and result.denominator is not None
+    assert int(result.weights.sum()) == result.denominator
+    plain = leximin(model, SolverConfig(), lambda *_: None, use_relaxation=False)
+    assert plain.method == COLUMN_GENERATION_METHOD
+    fast = expand(model, result).marginals(model.n)
+    slow = expand(model, plain).marginals(model.n)
+    np.testing.assert_allclose(fast, slow, atol=TOL)
+    assert sorted(set(np.round(fast, 6))) == pytest.approx(
+        [2 / 13, 27 / 143, 266 / 715, 74 / 143, 17 / 22], abs=1e-6
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(min_n=4, max_n=9))
+def test_relaxation_bounds_the_leximin_from_above(inst: Instance) -> None:
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    exact = np.sort(brute_force_leximin(inst.n, feasible))
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d), compress=False)
+        bound = np.sort(relaxed_leximin(model, SolverConfig()).probabilities)
+    # lexicographically: equal up to the first place where the bound is strictly larger
+    diff = bound - exact
+    first = np.flatnonzero(np.abs(diff) > 1e-6)
+    if len(first):
+        assert diff[first[0]] > 0, (bound, exact)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(min_n=8, max_n=40))
+def test_exact_decompositions_are_valid_and_hit_the_targets(inst: Instance) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d))
+        targets = relaxed_leximin(model, SolverConfig()).probabilities
+        result = decompose(model, targets, np.random.default_rng(0))
+        sizes = model.type_sizes
+        X, denom = rational_counts(sizes, targets, model.k)
+        assert int(X.sum()) == model.k * denom
+        for counts in result.panels:  # exact or not, what it returns is valid
+            assert not model.count_violations(counts)
+        if result.exact:
+            assert int(result.weights.sum()) == result.denominator == denom
+            assert np.array_equal(result.weights @ result.panels, X)
+            realised = (result.weights @ result.panels) / (denom * sizes)
+            np.testing.assert_allclose(realised, targets, atol=RATIONAL_TOLERANCE)
+            lottery = expand(model, leximin(model, SolverConfig(), lambda *_: None))
+            marginals = lottery.marginals(model.n)
+            check_lottery(inst, lottery, marginals)
+            for t, people in enumerate(model.type_members):
+                np.testing.assert_allclose(marginals[people], targets[t], atol=1e-7)
+
+
+def test_rational_counts_recognise_fractions_and_keep_the_total() -> None:
+    sizes = np.array([3, 3, 7])
+    targets = np.array([1 / 3, 2 / 3 + 3e-9, 1 / 7])  # LP round-off on the second
+    X, denom = rational_counts(sizes, targets, k=4)
+    assert denom == 21
+    assert X.tolist() == [21, 42, 21]  # 3 * 1/3 * 21, 3 * 2/3 * 21, 7 * 1/7 * 21
+    assert Fraction(int(X.sum()), denom) == 4
+
+
+def test_round_robin_expansion_gives_every_member_the_same_share(tmp_path: Path) -> None:
+    # one type of 5 people, k = 2 seats: units of 1/5, each member in exactly 2 of 5 panels
+    from panelsel.algorithms.leximin import TypeLottery
+
+    inst = Instance(
+        gender=["F"] * 5,
+        level=["PG"] * 5,
+        services=[[]] * 5,
+        house=[""] * 5,
+        k=2,
+        quotas={"gender": {"F": (2, 2)}, "level": {"PG": (2, 2)}},
+        max_per_household=None,
+    )
+    model = _model(inst, tmp_path)
+    exact = TypeLottery(
+        columns=np.array([[2]]),
+        probabilities=np.array([1.0]),
+        targets=np.array([0.4]),
+        weights=np.array([5]),
+        denominator=5,
+    )
+    lottery = expand(model, exact)
+    assert [p.tolist() for p in lottery.panels] == [[0, 1], [0, 4], [1, 2], [2, 3], [3, 4]]
+    np.testing.assert_allclose(lottery.probabilities, [0.2] * 5)
+    np.testing.assert_allclose(lottery.marginals(5), [0.4] * 5)
