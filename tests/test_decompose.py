@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import tempfile
 from fractions import Fraction
@@ -11,7 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from panelsel.algorithms.leximin import COLUMN_GENERATION_METHOD, RELAXATION_METHOD, leximin
+from panelsel.algorithms.leximin import (
+    COLUMN_GENERATION_METHOD,
+    RELAXATION_CG_METHOD,
+    RELAXATION_METHOD,
+    leximin,
+)
 from panelsel.decompose import RATIONAL_TOLERANCE, decompose, rational_counts
 from panelsel.lottery import expand
 from panelsel.model import Model, build_model
@@ -150,3 +156,39 @@ def test_round_robin_expansion_gives_every_member_the_same_share(tmp_path: Path)
     assert [p.tolist() for p in lottery.panels] == [[0, 1], [0, 4], [1, 2], [2, 3], [3, 4]]
     np.testing.assert_allclose(lottery.probabilities, [0.2] * 5)
     np.testing.assert_allclose(lottery.marginals(5), [0.4] * 5)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_bound_reached_by_column_generation_when_no_exact_design(
+    monkeypatch: pytest.MonkeyPatch, solver: str
+) -> None:
+    # without exact designs the quantised designs' panels seed an LP aimed at the bound
+    monkeypatch.setattr("panelsel.decompose.MAX_EXACT_DENOMINATOR", 0)
+    spec = load_quotas(EXAMPLE / "quotas.yaml")
+    model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)
+    result = leximin(model, SolverConfig(solver), lambda *_: None)
+    assert result.method == RELAXATION_CG_METHOD
+    plain = leximin(model, SolverConfig(solver), lambda *_: None, use_relaxation=False)
+    fast = expand(model, result).marginals(model.n)
+    slow = expand(model, plain).marginals(model.n)
+    np.testing.assert_allclose(fast, slow, atol=TOL)
+    assert fast.sum() == pytest.approx(model.k, abs=1e-9)
+
+
+def test_interior_first_solve_reaches_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("panelsel.decompose.MAX_EXACT_DENOMINATOR", 0)
+    # (the package exports the function under the module's name: fetch the module itself)
+    monkeypatch.setattr(
+        importlib.import_module("panelsel.algorithms.leximin"), "INTERIOR_COLUMNS", 0
+    )
+    spec = load_quotas(EXAMPLE / "quotas.yaml")
+    model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)
+    result = leximin(model, SolverConfig(), lambda *_: None)
+    assert result.method == RELAXATION_CG_METHOD
+    lottery = expand(model, result)
+    for members in lottery.panels:
+        assert not model.panel_violations(members)
+    marginals = lottery.marginals(model.n)
+    bound = relaxed_leximin(model, SolverConfig()).probabilities
+    for t, people in enumerate(model.type_members):
+        np.testing.assert_allclose(marginals[people], bound[t], atol=1e-6)

@@ -30,8 +30,19 @@ Method
    exchanges per panel.
 
 When repair succeeds the lottery is exact by construction (integer arithmetic throughout)
-and every panel is checked again with :meth:`panelsel.model.Model.count_violations`.  When it
-fails, the valid panels found are still good starting columns for column generation.
+and every panel is checked again with :meth:`panelsel.model.Model.count_violations`.
+
+4. *Quantised designs.*  When the common denominator is large (targets like 0.0433695...,
+   ratios of large integers; every panel of the design then has its own weight and repair
+   would have to split them over and over), or when exact repair fails, designs over
+   ``QUANTISED_SLOTS`` equally likely panels are built with the targets rounded to whole
+   seats along the order, and repaired the same way.  Their average is within rounding of
+   the targets, not on them, so they are returned as starting columns for an LP that reaches
+   the targets exactly (:func:`panelsel.algorithms.leximin.leximin`).
+
+Exchange gains are computed without building panels: a seat exchange moves each feature
+count by at most one, so the change in violation is a sum of per-feature steps (one
+matrix product per candidate partner).
 
 Notes
 -----
@@ -59,6 +70,15 @@ MAX_DENOMINATOR = 10**6
 """Targets that are no fraction with a denominator up to this are rounded to multiples of
 ``1 / FALLBACK_DENOMINATOR`` instead."""
 FALLBACK_DENOMINATOR = 2**30
+MAX_EXACT_DENOMINATOR = 10_000
+"""Exact designs are tried only when the targets' common denominator is at most this: with a
+larger one the design's panels all have different weights and repair must split them."""
+QUANTISED_SLOTS = 200
+QUANTISED_PANELS_PER_TYPE = 1.5
+MAX_QUANTISED_DESIGNS = 20
+"""Otherwise designs of ``QUANTISED_SLOTS`` equally likely panels with the targets rounded to
+whole seats, enough for about ``QUANTISED_PANELS_PER_TYPE`` panels per type (an LP needs at
+least one column per type to hit every target), at most ``MAX_QUANTISED_DESIGNS``."""
 MAX_REPAIR_FACTOR = 20
 """Repair gives up after this many exchanges per panel of the design (plus 1,000)."""
 
@@ -186,6 +206,7 @@ class _Repair:
 
     def __init__(self, model: Model) -> None:
         self.tf = model.type_features.astype(np.int64)
+        self.tf_float = self.tf.astype(np.float64)
         self.sizes = model.type_sizes.astype(np.int64)
         self.lo = model.feature_min
         self.hi = model.feature_max
@@ -194,6 +215,14 @@ class _Repair:
         for h, types in enumerate(model.households):
             self.house[types] = h
         self.n_houses = len(model.households)
+
+    def _steps(
+        self, counts: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per feature, the change in violation when a panel gains / loses one seat of it."""
+        up = np.where(counts < self.lo, -1.0, np.where(counts >= self.hi, 1.0, 0.0))
+        down = np.where(counts > self.hi, -1.0, np.where(counts <= self.lo, 1.0, 0.0))
+        return up, down
 
     def _feature_violation(self, counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         v: npt.NDArray[np.int64] = np.maximum(self.lo - counts, 0).sum(-1) + np.maximum(
@@ -276,6 +305,7 @@ class _Repair:
         excess = fc[a] > self.hi
         crowded = np.zeros(self.n_houses + 1, dtype=bool)
         crowded[:-1] = load[a][:-1] > self.cap
+        a_up, a_down = self._steps(fc[a])
         for b in rng.permutation(len(P)):
             if b == a:
                 continue
@@ -294,19 +324,40 @@ class _Repair:
                 continue
             if len(out_set) == 0 or len(in_set) == 0:
                 continue
-            delta = self.tf[in_set][None, :, :] - self.tf[out_set][:, None, :]
-            after = self._feature_violation(fc[a] + delta) + self._feature_violation(fc[b] - delta)
+            # each feature moves by at most one seat, so the change in violation is a sum
+            # over features of +1/-1 steps: two matrix-vector products and one product
+            b_up, b_down = self._steps(fc[b])
+            tf_out, tf_in = self.tf_float[out_set], self.tf_float[in_set]
+            gain = (
+                (tf_in @ (a_up + b_down))[None, :]
+                + (tf_out @ (a_down + b_up))[:, None]
+                - (tf_out * (a_up + a_down + b_up + b_down)) @ tf_in.T
+            )
             if self.n_houses:
-                after = after + np.maximum(load[a] - self.cap, 0).sum()
-                after = after + self._house_change(load[a], out_set, in_set)
-                after = after + np.maximum(load[b] - self.cap, 0).sum()
-                after = after + self._house_change(load[b], in_set, out_set).T
-            gain = after - viol[a] - viol[b]
+                gain = gain + self._house_change(load[a], out_set, in_set)
+                gain = gain + self._house_change(load[b], in_set, out_set).T
             gain = np.where(out_set[:, None] == in_set[None, :], 1, gain)
             best = np.unravel_index(int(np.argmin(gain)), gain.shape)
-            if gain[best] < 0:
+            if gain[best] < -0.5:  # integer-valued
                 return int(b), int(out_set[best[0]]), int(in_set[best[1]])
         return None
+
+
+def _quantised_counts(
+    sizes: npt.NDArray[np.intp],
+    targets: npt.NDArray[np.float64],
+    k: int,
+    slots: int,
+    order: npt.NDArray[np.intp],
+) -> npt.NDArray[np.int64]:
+    """Seats per type over ``slots`` equally likely panels, rounded along ``order`` so that
+    running totals stay within one seat of the targets and the total is ``k * slots``."""
+    wanted = sizes[order] * targets[order] * slots
+    running = np.round(np.cumsum(wanted) * (k * slots) / max(wanted.sum(), 1e-300))
+    seats = np.diff(np.r_[0, running.astype(np.int64)])
+    counts = np.zeros(len(sizes), dtype=np.int64)
+    counts[order] = np.clip(seats, 0, sizes[order].astype(np.int64) * slots)
+    return counts
 
 
 def decompose(
@@ -317,15 +368,20 @@ def decompose(
 ) -> Decomposition:
     """Try to realise ``targets`` (per-person probability of each type) exactly.
 
-    Up to ``attempts`` designs (different category orders) are built and repaired.  Returns
-    the first exact decomposition, or, if none is found, the valid panels of all attempts
-    with ``exact=False``.
+    When the targets have a common denominator of at most ``MAX_EXACT_DENOMINATOR``, up to
+    ``attempts`` exact designs (different category orders) are built and repaired, and the
+    first that repairs fully is returned with ``exact=True``.  Otherwise, or when none
+    repairs, designs over ``QUANTISED_SLOTS`` equally likely panels
+    whose seats are the targets rounded to whole seats are repaired instead, and their valid
+    panels are returned with ``exact=False``: their average is within rounding of the
+    targets, which makes them good starting columns for an LP that reaches the targets
+    exactly (:func:`panelsel.algorithms.leximin.leximin`).
     """
     X, denom = rational_counts(model.type_sizes, targets, model.k)
     repair = _Repair(model)
     valid: list[npt.NDArray[np.int64]] = []
     total_exchanges = 0
-    for _ in range(attempts):
+    for _ in range(attempts if denom <= MAX_EXACT_DENOMINATOR else 0):
         order = _serpentine_order(model, rng)
         panels, weights = _systematic_design(X, denom, order)
         P, w, ok, exchanges = repair.run(panels, weights, rng)
@@ -347,6 +403,16 @@ def decompose(
                 exact=True,
                 exchanges=total_exchanges,
             )
+        valid += [p for p in P if not model.count_violations(p)]
+    designs = math.ceil(QUANTISED_PANELS_PER_TYPE * model.n_types / QUANTISED_SLOTS)
+    for _ in range(min(max(designs, 1), MAX_QUANTISED_DESIGNS)):
+        order = _serpentine_order(model, rng)
+        seats = _quantised_counts(model.type_sizes, targets, model.k, QUANTISED_SLOTS, order)
+        if int(seats.sum()) != model.k * QUANTISED_SLOTS:  # clipped at a type's size
+            break
+        panels, weights = _systematic_design(seats, QUANTISED_SLOTS, order)
+        P, w, ok, exchanges = repair.run(panels, weights, rng)
+        total_exchanges += exchanges
         valid += [p for p in P if not model.count_violations(p)]
     n_types = model.n_types
     return Decomposition(

@@ -203,6 +203,10 @@ class Backend:
 
     row_duals: npt.NDArray[np.float64] = np.zeros(0)
 
+    def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
+        """Solve by an interior-point method where the backend has one (HiGHS)."""
+        return self.solve()
+
     def _fail(self, status: str, time_limit: bool = False) -> SolverError:
         if time_limit or self.config.timed_out():
             return SolverError(
@@ -331,6 +335,21 @@ class HighsBackend(Backend):
         if status == ms.kInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()
         raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
+
+    def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
+        """One solve by the interior-point method without crossover, then back to simplex.
+
+        Much faster than simplex on a large, dense LP solved once from scratch (an interior
+        solution spreads probability over more columns but is as valid); later solves start
+        the simplex method afresh.
+        """
+        self.h.setOptionValue("solver", "ipm")
+        self.h.setOptionValue("run_crossover", "off")
+        try:
+            return self.solve()
+        finally:
+            self.h.setOptionValue("solver", "simplex")
+            self.h.setOptionValue("run_crossover", "on")
 
 
 class PulpBackend(Backend):

@@ -22,6 +22,23 @@ together, and every unfixed type with positive dual weight is fixed at ``z``
 solution).  At least one type is fixed per level, so the loop ends; the master's last
 solution is the lottery.  Types that no valid panel contains are fixed at 0 first.
 
+The LP-relaxation shortcut
+--------------------------
+Before any column generation, the LEXIMIN of the LP relaxation of the quotas is computed
+(:mod:`panelsel.relaxation`): it is lexicographically at least the LEXIMIN of any lottery,
+so a lottery that attains it is optimal.  Then:
+
+1. :mod:`panelsel.decompose` tries to realise it exactly with a systematic design repaired
+   by weight-neutral seat exchanges (no LP at all; method ``RELAXATION_METHOD``).  On pools
+   whose quotas are loose enough that everyone gets ``k/n`` this is the whole computation.
+2. Otherwise the valid panels of quantised designs seed the master above with the bound as
+   a fixed aim (rows ``sum_r c_rt/|t| p_r >= z * bound_t``), solved first by the
+   interior-point method when it has many columns, and column generation adds panels until
+   ``z >= 1 - ATTAIN_TOLERANCE`` (``RELAXATION_CG_METHOD``).
+3. If the pricing ILP proves that ``z`` cannot reach 1, the bound is not attainable (the
+   relaxation has a gap) and the level-by-level algorithm above runs on the same master,
+   keeping its columns (``COLUMN_GENERATION_METHOD``).
+
 References
 ----------
 .. [1] B. Flanigan, P. Gölz, A. Gupta, B. Hennig, A. D. Procaccia, "Fair algorithms for
@@ -59,6 +76,13 @@ from panelsel.relaxation import relaxed_leximin
 from panelsel.solvers import INFINITY, SolverConfig
 
 RELAXATION_METHOD = "LP relaxation bound attained"
+RELAXATION_CG_METHOD = "LP relaxation bound attained by column generation"
+INTERIOR_COLUMNS = 500
+"""With more starting columns than this, the first solve towards the bound uses the
+interior-point method (HiGHS): the LP is dense, and simplex needs thousands of pivots."""
+ATTAIN_TOLERANCE = 1e-7
+"""The bound counts as attained when the master gives every type at least ``1 - this``
+times its bound (so probabilities are within ``1e-7`` of it)."""
 COLUMN_GENERATION_METHOD = "column generation"
 DECOMPOSITION_SEED = 0
 """The decomposition's random category orders come from a generator with this seed, so the
@@ -161,14 +185,24 @@ class _RestrictedMaster:
         self.pruned += len(drop)
         return probs[mask]
 
+    def aim(self, targets: npt.NDArray[np.float64]) -> None:
+        """Make the master ``max z`` with ``sum_r c_rt/|t| p_r >= z * targets[t]`` for every
+        type (all ones: the plain first level)."""
+        for t, target in enumerate(targets.tolist()):
+            self.lp.set_coeff(t + 1, 0, -target)
+            self.lp.set_row_bounds(t + 1, 0.0, INFINITY)
+
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
         for t in types:
             self.lp.set_coeff(int(t) + 1, 0, 0.0)
             self.lp.set_row_bounds(int(t) + 1, value - FIX_SLACK, INFINITY)
 
-    def solve(self) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
-        """Duals ``y`` (per type), ``yhat``, the optimum ``z`` and the column probabilities."""
-        x, z = self.lp.solve()
+    def solve(
+        self, interior: bool = False
+    ) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
+        """Duals ``y`` (per type), ``yhat``, the optimum ``z`` and the column probabilities
+        (``interior``: by the interior-point method, for a first solve of many columns)."""
+        x, z = self.lp.solve_interior() if interior else self.lp.solve()
         duals = self.lp.row_duals
         return np.maximum(-duals[1:], 0.0), float(duals[0]), z, x[1:]
 
@@ -208,13 +242,17 @@ def leximin(
         A solver failed or the deadline passed.
     """
     sizes = model.type_sizes
-    seeds = np.zeros((0, model.n_types), dtype=np.int64)
+    T = model.n_types
+    pricing = PricingILP(model, config)
+    search = _Search(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
+    master = _RestrictedMaster(sizes, config)
     relaxation_levels = exchanges = 0
     if use_relaxation:
         progress("LP relaxation", 0, 1)
         bound = relaxed_leximin(model, config)
         progress("exact decomposition", 0, 1)
         attempt = decompose(model, bound.probabilities, np.random.default_rng(DECOMPOSITION_SEED))
+        relaxation_levels, exchanges = bound.levels, attempt.exchanges
         if attempt.exact:
             return TypeLottery(
                 columns=attempt.panels,
@@ -231,74 +269,137 @@ def leximin(
                 weights=attempt.weights,
                 denominator=attempt.denominator,
             )
-        seeds, relaxation_levels, exchanges = attempt.panels, bound.levels, attempt.exchanges
-    pricing = PricingILP(model, config)
-    neighbours = SwapNeighbours(model)
+        # reach the bound with an LP over the designs' valid panels, adding columns as needed
+        progress("reaching the LP bound", 0, 1)
+        for column in attempt.panels:
+            master.add(column)
+        if not master.columns:
+            master.add(pricing.best(np.zeros(T))[0])
+        master.aim(bound.probabilities)
+        _, _, z, probs = search.run(
+            master, stop_at=1.0 - ATTAIN_TOLERANCE, interior=len(master.columns) > INTERIOR_COLUMNS
+        )
+        if z >= 1.0 - ATTAIN_TOLERANCE:
+            return _lottery(
+                master,
+                probs,
+                bound.probabilities,
+                {
+                    "levels": bound.levels,
+                    "exchanges": exchanges,
+                    "lp_solves": bound.levels + search.lp_solves,
+                    **search.stats(master),
+                },
+                RELAXATION_CG_METHOD,
+            )
+        master.aim(np.ones(T))  # the bound is out of reach: plain levels, same columns
     cols, uncoverable = initial_columns(pricing, progress)
-    for column in seeds:
-        cols.add(column)
-    fixed = np.full(model.n_types, np.nan)
-    master = _RestrictedMaster(sizes, config)
     for column in cols.columns:
         master.add(column)
+    fixed = np.full(T, np.nan)
     if uncoverable.any():
         fixed[uncoverable] = 0.0
         master.fix(np.flatnonzero(uncoverable), 0.0)
-    keep = PRUNE_KEEP_PER_TYPE * model.n_types + PRUNE_KEEP_BASE
     probs = np.zeros(0)
-    levels = lp_solves = heuristic_rounds = found_total = 0
+    levels = 0
     while np.isnan(fixed).any():
         levels += 1
-        progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), model.n_types)
+        progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), T)
         unfixed = np.isnan(fixed)
-        # prune only after the level's value rose since the last prune: finitely many
-        # prunes per level, so dropped columns cannot cycle back forever
+        y, _, z, probs = search.run(master)
+        to_fix = types_to_fix(y, unfixed)
+        value_fixed = min(1.0, max(0.0, z))
+        fixed[to_fix] = value_fixed
+        master.fix(np.flatnonzero(to_fix), value_fixed)
+    progress("LEXIMIN levels", T, T)
+    if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
+        probs = np.zeros(len(master.columns))
+        probs[0] = 1.0
+    return _lottery(
+        master,
+        probs,
+        fixed,
+        {
+            "levels": levels,
+            "lp_solves": search.lp_solves + relaxation_levels,
+            "exchanges": exchanges,
+            **search.stats(master),
+        },
+        COLUMN_GENERATION_METHOD,
+    )
+
+
+def _lottery(
+    master: _RestrictedMaster,
+    probs: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64],
+    stats: dict[str, int],
+    method: str,
+) -> TypeLottery:
+    probs = np.maximum(probs, 0.0)
+    probs = probs / probs.sum()
+    matrix = np.array(master.columns, dtype=np.int64).reshape(len(master.columns), -1)
+    return TypeLottery(
+        columns=matrix, probabilities=probs, targets=targets, stats=stats, method=method
+    )
+
+
+class _Search:
+    """Column generation on a restricted master: cheap neighbour columns first, the pricing
+    ILP when they run out (it alone proves that no column can raise ``z``)."""
+
+    def __init__(self, pricing: PricingILP, neighbours: SwapNeighbours, keep: int) -> None:
+        self.pricing = pricing
+        self.neighbours = neighbours
+        self.keep = keep
+        self.lp_solves = self.heuristic_rounds = self.found = 0
+
+    def stats(self, master: _RestrictedMaster) -> dict[str, int]:
+        return {
+            "columns": len(master.columns) + master.pruned,
+            "columns_pruned": master.pruned,
+            "pricing_calls": self.pricing.calls,
+            "heuristic_rounds": self.heuristic_rounds,
+        }
+
+    def run(
+        self, master: _RestrictedMaster, stop_at: float = np.inf, interior: bool = False
+    ) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
+        """Add columns until none can raise the master's ``z`` or ``z >= stop_at``; return
+        the last solution's ``y``, ``yhat``, ``z`` and column probabilities (``interior``:
+        the first solve by the interior-point method)."""
+        sizes = master.sizes
+        # prune only after the value rose since the last prune: finitely many prunes per
+        # call, so dropped columns cannot cycle back forever
         pruned_at = -np.inf
         while True:
-            y, yhat, z, probs = master.solve()
-            lp_solves += 1
-            if len(master.columns) > 2 * keep and z > pruned_at + PRICING_TOLERANCE:
-                probs = master.prune(probs, y, yhat, keep)
+            y, yhat, z, probs = master.solve(interior)
+            interior = False
+            self.lp_solves += 1
+            if z >= stop_at:
+                return y, yhat, z, probs
+            if len(master.columns) > 2 * self.keep and z > pruned_at + PRICING_TOLERANCE:
+                probs = master.prune(probs, y, yhat, self.keep)
                 pruned_at = z
             weights = y / sizes
             threshold = yhat + PRICING_TOLERANCE
             # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
             found = []
             for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
-                found += neighbours.find(master.columns[r], weights, threshold, COLUMNS_PER_ROUND)
+                found += self.neighbours.find(
+                    master.columns[r], weights, threshold, COLUMNS_PER_ROUND
+                )
             if found:
-                heuristic_rounds += 1
+                self.heuristic_rounds += 1
             else:  # exact pricing decides optimality
-                counts, value = pricing.best(weights)
+                counts, value = self.pricing.best(weights)
                 if value <= threshold:
-                    break
-                found = [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
+                    return y, yhat, z, probs
+                found = [
+                    counts,
+                    *self.neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND),
+                ]
             added = sum(master.add(column) for column in found)
-            found_total += added
-            if not added:  # nothing new although violated: numerical trouble, stop the level
-                break
-        to_fix = types_to_fix(y, unfixed)
-        value_fixed = min(1.0, max(0.0, z))
-        fixed[to_fix] = value_fixed
-        master.fix(np.flatnonzero(to_fix), value_fixed)
-    progress("LEXIMIN levels", model.n_types, model.n_types)
-    if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
-        probs = np.zeros(len(master.columns))
-        probs[0] = 1.0
-    probs = np.maximum(probs, 0.0)
-    probs = probs / probs.sum()
-    matrix = np.array(master.columns, dtype=np.int64).reshape(len(master.columns), -1)
-    return TypeLottery(
-        columns=matrix,
-        probabilities=probs,
-        targets=fixed,
-        stats={
-            "levels": levels,
-            "columns": len(cols) + found_total,
-            "columns_pruned": master.pruned,
-            "pricing_calls": pricing.calls,
-            "heuristic_rounds": heuristic_rounds,
-            "lp_solves": lp_solves + relaxation_levels,
-            "exchanges": exchanges,
-        },
-    )
+            self.found += added
+            if not added:  # nothing new although violated: numerical trouble, stop here
+                return y, yhat, z, probs
