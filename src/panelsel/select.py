@@ -98,6 +98,7 @@ class SelectionResult:
             "probability": self.probability_figures(),
             "quotas": [f.__dict__ for f in self.features],
             "seconds": round(self.seconds, 3),
+            "stats": self.stats,
             "notes": self.notes,
             "version": __version__,
         }
