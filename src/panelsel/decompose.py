@@ -55,6 +55,7 @@ method"); the exchange repair is specific to panelsel.  The design is determinis
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -79,6 +80,8 @@ MAX_QUANTISED_DESIGNS = 20
 """Otherwise designs of ``QUANTISED_SLOTS`` equally likely panels with the targets rounded to
 whole seats, enough for about ``QUANTISED_PANELS_PER_TYPE`` panels per type (an LP needs at
 least one column per type to hit every target), at most ``MAX_QUANTISED_DESIGNS``."""
+DEADLINE_EVERY = 50
+"""Repair checks the deadline every this many exchanges."""
 MAX_REPAIR_FACTOR = 20
 """Repair gives up after this many exchanges per panel of the design (plus 1,000)."""
 
@@ -254,6 +257,7 @@ class _Repair:
         panels: npt.NDArray[np.int64],
         weights: npt.NDArray[np.int64],
         rng: np.random.Generator,
+        deadline: Callable[[], object],
     ) -> tuple[list[npt.NDArray[np.int64]], list[int], bool, int]:
         P = [p.copy() for p in panels]
         w = [int(x) for x in weights]
@@ -263,6 +267,8 @@ class _Repair:
         budget = MAX_REPAIR_FACTOR * len(P) + 1000
         exchanges = 0
         while exchanges < budget:
+            if exchanges % DEADLINE_EVERY == 0:
+                deadline()
             bad = [a for a in range(len(P)) if viol[a] > 0]
             if not bad:
                 return P, w, True, exchanges
@@ -365,6 +371,7 @@ def decompose(
     targets: npt.NDArray[np.float64],
     rng: np.random.Generator,
     attempts: int = 3,
+    deadline: Callable[[], object] = lambda: None,
 ) -> Decomposition:
     """Try to realise ``targets`` (per-person probability of each type) exactly.
 
@@ -376,6 +383,9 @@ def decompose(
     panels are returned with ``exact=False``: their average is within rounding of the
     targets, which makes them good starting columns for an LP that reaches the targets
     exactly (:func:`panelsel.algorithms.leximin.leximin`).
+
+    ``deadline`` is called every ``DEADLINE_EVERY`` exchanges and may raise to stop (the
+    solver configuration's ``remaining``, which raises ``SolverError`` once time is up).
     """
     X, denom = rational_counts(model.type_sizes, targets, model.k)
     repair = _Repair(model)
@@ -384,7 +394,7 @@ def decompose(
     for _ in range(attempts if denom <= MAX_EXACT_DENOMINATOR else 0):
         order = _serpentine_order(model, rng)
         panels, weights = _systematic_design(X, denom, order)
-        P, w, ok, exchanges = repair.run(panels, weights, rng)
+        P, w, ok, exchanges = repair.run(panels, weights, rng, deadline)
         total_exchanges += exchanges
         if ok and not any(model.count_violations(p) for p in P):
             realised = np.sum([p * wt for p, wt in zip(P, w, strict=True)], axis=0)
@@ -411,7 +421,7 @@ def decompose(
         if int(seats.sum()) != model.k * QUANTISED_SLOTS:  # clipped at a type's size
             break
         panels, weights = _systematic_design(seats, QUANTISED_SLOTS, order)
-        P, w, ok, exchanges = repair.run(panels, weights, rng)
+        P, w, ok, exchanges = repair.run(panels, weights, rng, deadline)
         total_exchanges += exchanges
         valid += [p for p in P if not model.count_violations(p)]
     n_types = model.n_types

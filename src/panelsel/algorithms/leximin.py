@@ -251,7 +251,12 @@ def leximin(
         progress("LP relaxation", 0, 1)
         bound = relaxed_leximin(model, config)
         progress("exact decomposition", 0, 1)
-        attempt = decompose(model, bound.probabilities, np.random.default_rng(DECOMPOSITION_SEED))
+        attempt = decompose(
+            model,
+            bound.probabilities,
+            np.random.default_rng(DECOMPOSITION_SEED),
+            deadline=config.remaining,
+        )
         relaxation_levels, exchanges = bound.levels, attempt.exchanges
         if attempt.exact:
             return TypeLottery(
