@@ -19,6 +19,7 @@ from panelsel.algorithms.leximin import (
     leximin,
 )
 from panelsel.decompose import RATIONAL_TOLERANCE, decompose, rational_counts
+from panelsel.errors import SolverError
 from panelsel.lottery import expand
 from panelsel.model import Model, build_model
 from panelsel.pool import load_pool
@@ -192,3 +193,18 @@ def test_interior_first_solve_reaches_the_same_bound(monkeypatch: pytest.MonkeyP
     bound = relaxed_leximin(model, SolverConfig()).probabilities
     for t, people in enumerate(model.type_members):
         np.testing.assert_allclose(marginals[people], bound[t], atol=1e-6)
+
+
+def test_decompose_stops_when_the_deadline_passes() -> None:
+    spec = load_quotas(EXAMPLE / "quotas.yaml")
+    model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)
+    targets = relaxed_leximin(model, SolverConfig()).probabilities
+    calls: list[int] = []
+
+    def deadline() -> None:
+        calls.append(1)
+        raise SolverError("the time limit of 1 s ran out", hint="raise --time-limit")
+
+    with pytest.raises(SolverError, match="time limit"):
+        decompose(model, targets, np.random.default_rng(0), deadline=deadline)
+    assert calls == [1]
