@@ -132,9 +132,7 @@ class SwapNeighbours:
         self.sizes = model.type_sizes
         self.lo = model.feature_min
         self.hi = model.feature_max
-        self.household = np.full(model.n_types, -1, dtype=np.intp)
-        for h, types in enumerate(model.households):
-            self.household[types] = h
+        self.household = model.type_household
         self.n_households = len(model.households)
         self.max_per_household = model.max_per_household
 

@@ -214,9 +214,7 @@ class _Repair:
         self.lo = model.feature_min
         self.hi = model.feature_max
         self.cap = model.max_per_household
-        self.house = np.full(model.n_types, -1, dtype=np.intp)
-        for h, types in enumerate(model.households):
-            self.house[types] = h
+        self.house = model.type_household
         self.n_houses = len(model.households)
 
     def _steps(

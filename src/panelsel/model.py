@@ -91,6 +91,14 @@ class Model:
     def feature_max(self) -> npt.NDArray[np.int64]:
         return np.array([min(f.max, self.k) for f in self.features], dtype=np.int64)
 
+    @property
+    def type_household(self) -> npt.NDArray[np.intp]:
+        """The index in ``households`` of each type's household, or -1 for none."""
+        house = np.full(self.n_types, -1, dtype=np.intp)
+        for h, types in enumerate(self.households):
+            house[types] = h
+        return house
+
     def panel_violations(self, members: npt.ArrayLike) -> list[str]:
         """Every quota (and household) rule a set of people breaks; empty when it is valid."""
         idx = np.asarray(members, dtype=np.intp)
