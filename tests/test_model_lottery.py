@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from panelsel.algorithms.leximin import TypeLottery
+from panelsel.colgen import TypeLottery
 from panelsel.errors import InfeasibleQuotasError
 from panelsel.lottery import Lottery, draw, expand, expand_counts
 from panelsel.model import build_model, check_feasible_cheaply

@@ -42,7 +42,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.algorithms.leximin import TypeLottery
+from panelsel.colgen import TypeLottery
 from panelsel.model import Model
 
 LOTTERY_PRUNE = 1e-12

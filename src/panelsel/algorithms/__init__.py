@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from panelsel.algorithms.leximin import TypeLottery, leximin
-from panelsel.colgen import ProgressFn
+from panelsel.algorithms.leximin import leximin
+from panelsel.colgen import ProgressFn, TypeLottery
 from panelsel.model import Model
 from panelsel.solvers import SolverConfig
 

@@ -53,27 +53,25 @@ optimum by at most the LP tolerances (tests check 1e-6 against brute force).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-import numpy.typing as npt
 
 from panelsel.colgen import (
-    COLUMNS_PER_ROUND,
-    FIX_SLACK,
-    HEURISTIC_STARTS,
-    PRICING_TOLERANCE,
+    PRUNE_KEEP_BASE,
+    PRUNE_KEEP_PER_TYPE,
+    ColumnSearch,
     PricingILP,
     ProgressFn,
+    RestrictedMaster,
     SwapNeighbours,
+    TypeLottery,
     initial_columns,
-    type_shares,
+    master_lottery,
     types_to_fix,
 )
 from panelsel.decompose import decompose
 from panelsel.model import Model
 from panelsel.relaxation import relaxed_leximin
-from panelsel.solvers import INFINITY, SolverConfig
+from panelsel.solvers import SolverConfig
 
 RELAXATION_METHOD = "LP relaxation bound attained"
 RELAXATION_CG_METHOD = "LP relaxation bound attained by column generation"
@@ -87,124 +85,6 @@ COLUMN_GENERATION_METHOD = "column generation"
 DECOMPOSITION_SEED = 0
 """The decomposition's random category orders come from a generator with this seed, so the
 lottery depends on the inputs only (the draw has its own, recorded seed)."""
-
-PRUNE_KEEP_PER_TYPE = 2
-PRUNE_KEEP_BASE = 100
-"""When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
-columns, unused ones are dropped down to that number (a basis needs at most types + 1),
-at most once per strict rise of the level's value (no cycling)."""
-
-
-@dataclass
-class TypeLottery:
-    """A lottery over count vectors (panels of types), before expansion to people.
-
-    Attributes
-    ----------
-    columns : ndarray of int, shape (R, T)
-        Count vectors.
-    probabilities : ndarray of float, shape (R,)
-        Their probabilities, summing to 1.
-    targets : ndarray of float, shape (T,)
-        The per-person probability the algorithm computed for each type.
-    stats : dict
-        Iteration counts for reports and benchmarks.
-    method : str
-        How optimality was reached: ``RELAXATION_METHOD`` (the LP relaxation's bound attained
-        exactly) or ``COLUMN_GENERATION_METHOD``.
-    weights, denominator : ndarray of int and int, or None
-        For an exact lottery, ``probabilities == weights / denominator`` in integers.
-    """
-
-    columns: npt.NDArray[np.int64]
-    probabilities: npt.NDArray[np.float64]
-    targets: npt.NDArray[np.float64]
-    stats: dict[str, int] = field(default_factory=dict)
-    method: str = COLUMN_GENERATION_METHOD
-    weights: npt.NDArray[np.int64] | None = None
-    denominator: int | None = None
-
-
-class _RestrictedMaster:
-    """The level's LP over the columns found so far, kept alive across levels.
-
-    Primal form: variable 0 is ``z``, variable ``1 + r`` the probability of column ``r``.
-    Row 0 is ``sum_r p_r = 1``; row ``1 + t`` is ``sum_r c_rt/|t| p_r - z >= 0`` while type
-    ``t`` is unfixed and ``sum_r c_rt/|t| p_r >= pi_t - FIX_SLACK`` once fixed.  The duals of
-    these rows are the ``yhat`` and ``y_t`` of the dual LP in the module notes.  Columns join
-    as new variables, so with HiGHS every solve starts from the previous basis; a basis has
-    one entry per type, not per column.
-    """
-
-    def __init__(self, sizes: npt.NDArray[np.intp], config: SolverConfig) -> None:
-        self.sizes = sizes
-        n_types = len(sizes)
-        self.lp = config.backend(maximize=True, name="LEXIMIN master LP", primal_simplex=True)
-        self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
-        self.lp.add_row(1.0, 1.0, np.zeros(0, dtype=np.intp), np.zeros(0))
-        for _ in range(n_types):
-            self.lp.add_row(0.0, INFINITY, [0], [-1.0])
-        self.columns: list[npt.NDArray[np.int64]] = []
-        self._active: set[bytes] = set()
-        self.pruned = 0
-
-    def add(self, counts: npt.NDArray[np.int64]) -> bool:
-        """Add a column unless it is already in the master; say whether it was added."""
-        key = counts.tobytes()
-        if key in self._active:
-            return False
-        self._active.add(key)
-        self.columns.append(counts)
-        share_row = type_shares(counts[None, :], self.sizes)[0]
-        nz = np.flatnonzero(share_row)
-        self.lp.add_column(0.0, INFINITY, 0.0, np.r_[0, nz + 1], np.r_[1.0, share_row[nz]])
-        return True
-
-    def prune(
-        self, probs: npt.NDArray[np.float64], y: npt.NDArray[np.float64], yhat: float, keep: int
-    ) -> npt.NDArray[np.float64]:
-        """Drop unused columns of most negative reduced cost until ``keep`` remain.
-
-        Only columns with probability 0 in the current solution go, so the solution stays
-        optimal; a dropped column that becomes useful again is found again by pricing.
-        Returns ``probs`` for the remaining columns.
-        """
-        excess = len(self.columns) - keep
-        if excess <= 0:
-            return probs
-        reduced = type_shares(np.array(self.columns), self.sizes) @ y - yhat
-        unused = np.flatnonzero(probs <= 0.0)
-        drop = unused[np.argsort(reduced[unused])[:excess]]
-        if len(drop) == 0:
-            return probs
-        self.lp.delete_vars(drop + 1)
-        mask = np.ones(len(self.columns), dtype=bool)
-        mask[drop] = False
-        self.columns = [c for c, k in zip(self.columns, mask, strict=True) if k]
-        self._active = {c.tobytes() for c in self.columns}
-        self.pruned += len(drop)
-        return probs[mask]
-
-    def aim(self, targets: npt.NDArray[np.float64]) -> None:
-        """Make the master ``max z`` with ``sum_r c_rt/|t| p_r >= z * targets[t]`` for every
-        type (all ones: the plain first level)."""
-        for t, target in enumerate(targets.tolist()):
-            self.lp.set_coeff(t + 1, 0, -target)
-            self.lp.set_row_bounds(t + 1, 0.0, INFINITY)
-
-    def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
-        for t in types:
-            self.lp.set_coeff(int(t) + 1, 0, 0.0)
-            self.lp.set_row_bounds(int(t) + 1, value - FIX_SLACK, INFINITY)
-
-    def solve(
-        self, interior: bool = False
-    ) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
-        """Duals ``y`` (per type), ``yhat``, the optimum ``z`` and the column probabilities
-        (``interior``: by the interior-point method, for a first solve of many columns)."""
-        x, z = self.lp.solve_interior() if interior else self.lp.solve()
-        duals = self.lp.row_duals
-        return np.maximum(-duals[1:], 0.0), float(duals[0]), z, x[1:]
 
 
 def leximin(
@@ -244,8 +124,8 @@ def leximin(
     sizes = model.type_sizes
     T = model.n_types
     pricing = PricingILP(model, config)
-    search = _Search(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
-    master = _RestrictedMaster(sizes, config)
+    search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
+    master = RestrictedMaster(sizes, config)
     relaxation_levels = exchanges = 0
     if use_relaxation:
         progress("LP relaxation", 0, 1)
@@ -285,7 +165,7 @@ def leximin(
             master, stop_at=1.0 - ATTAIN_TOLERANCE, interior=len(master.columns) > INTERIOR_COLUMNS
         )
         if z >= 1.0 - ATTAIN_TOLERANCE:
-            return _lottery(
+            return master_lottery(
                 master,
                 probs,
                 bound.probabilities,
@@ -320,7 +200,7 @@ def leximin(
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
         probs[0] = 1.0
-    return _lottery(
+    return master_lottery(
         master,
         probs,
         fixed,
@@ -332,79 +212,3 @@ def leximin(
         },
         COLUMN_GENERATION_METHOD,
     )
-
-
-def _lottery(
-    master: _RestrictedMaster,
-    probs: npt.NDArray[np.float64],
-    targets: npt.NDArray[np.float64],
-    stats: dict[str, int],
-    method: str,
-) -> TypeLottery:
-    probs = np.maximum(probs, 0.0)
-    probs = probs / probs.sum()
-    matrix = np.array(master.columns, dtype=np.int64).reshape(len(master.columns), -1)
-    return TypeLottery(
-        columns=matrix, probabilities=probs, targets=targets, stats=stats, method=method
-    )
-
-
-class _Search:
-    """Column generation on a restricted master: cheap neighbour columns first, the pricing
-    ILP when they run out (it alone proves that no column can raise ``z``)."""
-
-    def __init__(self, pricing: PricingILP, neighbours: SwapNeighbours, keep: int) -> None:
-        self.pricing = pricing
-        self.neighbours = neighbours
-        self.keep = keep
-        self.lp_solves = self.heuristic_rounds = self.found = 0
-
-    def stats(self, master: _RestrictedMaster) -> dict[str, int]:
-        return {
-            "columns": len(master.columns) + master.pruned,
-            "columns_pruned": master.pruned,
-            "pricing_calls": self.pricing.calls,
-            "heuristic_rounds": self.heuristic_rounds,
-        }
-
-    def run(
-        self, master: _RestrictedMaster, stop_at: float = np.inf, interior: bool = False
-    ) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
-        """Add columns until none can raise the master's ``z`` or ``z >= stop_at``; return
-        the last solution's ``y``, ``yhat``, ``z`` and column probabilities (``interior``:
-        the first solve by the interior-point method)."""
-        sizes = master.sizes
-        # prune only after the value rose since the last prune: finitely many prunes per
-        # call, so dropped columns cannot cycle back forever
-        pruned_at = -np.inf
-        while True:
-            y, yhat, z, probs = master.solve(interior)
-            interior = False
-            self.lp_solves += 1
-            if z >= stop_at:
-                return y, yhat, z, probs
-            if len(master.columns) > 2 * self.keep and z > pruned_at + PRICING_TOLERANCE:
-                probs = master.prune(probs, y, yhat, self.keep)
-                pruned_at = z
-            weights = y / sizes
-            threshold = yhat + PRICING_TOLERANCE
-            # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
-            found = []
-            for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
-                found += self.neighbours.find(
-                    master.columns[r], weights, threshold, COLUMNS_PER_ROUND
-                )
-            if found:
-                self.heuristic_rounds += 1
-            else:  # exact pricing decides optimality
-                counts, value = self.pricing.best(weights)
-                if value <= threshold:
-                    return y, yhat, z, probs
-                found = [
-                    counts,
-                    *self.neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND),
-                ]
-            added = sum(master.add(column) for column in found)
-            self.found += added
-            if not added:  # nothing new although violated: numerical trouble, stop here
-                return y, yhat, z, probs
