@@ -360,6 +360,7 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
         runner, "select", REGISTRANTS, QUOTAS, "--algorithm", "magic", "--out", str(tmp_path / "o")
     )
     assert code == 2 and "unknown algorithm 'magic'" in stderr
+    assert "leximin, maximin" in stderr
     code, _, stderr = run(
         runner, "select", REGISTRANTS, QUOTAS, "--solver", "gurobi", "--out", str(tmp_path / "o")
     )
@@ -367,3 +368,28 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("panelsel ")
+
+
+def test_select_with_maximin(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code, stdout, stderr = run(
+        runner,
+        "select",
+        REGISTRANTS,
+        QUOTAS,
+        "--algorithm",
+        "maximin",
+        "--out",
+        str(out),
+        "--seed",
+        "7",
+        "--json",
+    )
+    assert code == 0, stderr
+    lottery = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert lottery["algorithm"] == "maximin"
+    assert lottery["stats"]["method"] == "column generation, one level"
+    probs = [float(r["probability"]) for r in read_rows(out / "probabilities.csv")]
+    assert sum(probs) == pytest.approx(10, abs=1e-9)
+    assert min(probs) == pytest.approx(2 / 13, abs=1e-6)  # LEXIMIN's first level
+    assert json.loads(stdout)["algorithm"] == "maximin"

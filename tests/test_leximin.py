@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from panelsel.algorithms import leximin
+from panelsel.algorithms import leximin, maximin
 from panelsel.errors import InfeasibleQuotasError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import build_model
@@ -324,3 +324,26 @@ def test_column_pruning_keeps_the_optimum(
         lottery, marginals = solve(pool, quotas, compress=False, solver=solver, relaxation=False)
         check_lottery(inst, lottery, marginals)
         np.testing.assert_allclose(marginals, expected, atol=TOL)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_maximin_reaches_the_brute_force_minimum(inst: Instance) -> None:
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    expected = brute_force_leximin(inst.n, feasible)
+    with tempfile.TemporaryDirectory() as d:
+        pool, quotas = inst.write(Path(d))
+        spec = load_quotas(quotas)
+        model = build_model(load_pool(pool, id_column=spec.id_column), spec)
+        type_lottery = maximin(model, SolverConfig(), lambda *_: None)
+        lottery = expand(model, type_lottery)
+        marginals = lottery.marginals(model.n)
+    check_lottery(inst, lottery, marginals)
+    # the smallest positive probability is LEXIMIN's first level (people no valid panel
+    # contains have 0 under every lottery)
+    positive = expected > TOL
+    assert np.all(marginals[~positive] <= TOL)
+    if positive.any():
+        assert marginals[positive].min() == pytest.approx(expected[positive].min(), abs=TOL)
+    for t, people in enumerate(model.type_members):
+        np.testing.assert_allclose(marginals[people], type_lottery.targets[t], atol=1e-9)

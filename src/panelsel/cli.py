@@ -77,7 +77,9 @@ def select(
         int | None,
         typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
     ] = None,
-    algorithm: Annotated[str, typer.Option(help="Lottery algorithm.")] = "leximin",
+    algorithm: Annotated[
+        str, typer.Option(help="Lottery algorithm: leximin (default) or maximin.")
+    ] = "leximin",
     solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
     panel_size: Annotated[
         int | None,

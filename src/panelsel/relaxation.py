@@ -55,8 +55,13 @@ class Relaxation:
     levels: int
 
 
-def relaxed_leximin(model: Model, config: SolverConfig) -> Relaxation:
+def relaxed_leximin(
+    model: Model, config: SolverConfig, max_levels: int | None = None
+) -> Relaxation:
     """The LEXIMIN probabilities of ``model``'s LP relaxation, per type.
+
+    With ``max_levels``, stop after that many levels; types not fixed by then keep NaN
+    (``max_levels=1`` gives the relaxation's MAXIMIN value, an upper bound on any lottery's).
 
     Raises
     ------
@@ -85,7 +90,7 @@ def relaxed_leximin(model: Model, config: SolverConfig) -> Relaxation:
 
     fixed = np.full(T, np.nan)
     levels = 0
-    while np.isnan(fixed).any():
+    while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1
         unfixed = np.isnan(fixed)
         _, value = lp.solve()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from panelsel.algorithms.leximin import leximin
+from panelsel.algorithms.maximin import maximin
 from panelsel.colgen import ProgressFn, TypeLottery
 from panelsel.model import Model
 from panelsel.solvers import SolverConfig
 
 Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 
-ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin}
+ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin}
 
-__all__ = ["ALGORITHMS", "Algorithm", "TypeLottery", "leximin"]
+__all__ = ["ALGORITHMS", "Algorithm", "TypeLottery", "leximin", "maximin"]

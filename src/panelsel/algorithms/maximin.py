@@ -1,0 +1,91 @@
+"""MAXIMIN: the lottery that maximises the smallest selection probability, and nothing more.
+
+Algorithm
+---------
+The first level of :mod:`panelsel.algorithms.leximin`, on the same column-generation core
+(:mod:`panelsel.colgen`): types that no valid panel contains are fixed at 0, then the
+restricted master ``max z`` subject to every other type's probability being at least ``z``
+is solved with pricing until no panel can raise ``z``, or (when nobody is fixed at 0)
+until ``z`` reaches the LP relaxation's MAXIMIN value (:mod:`panelsel.relaxation`), an
+upper bound, whichever comes first.  The lottery is the master's optimal basic solution
+at that point: it gives the worst-off the best possible chance and makes no promise to
+anybody else, which is what Flanigan et al. (2021) compare LEXIMIN against.
+
+References
+----------
+.. [1] B. Flanigan, P. Gölz, A. Gupta, B. Hennig, A. D. Procaccia, "Fair algorithms for
+   selecting citizens' assemblies", Nature 596, 548-552 (2021).
+
+Notes
+-----
+Tolerances are those of :mod:`panelsel.colgen`; the bound counts as reached within
+``BOUND_TOLERANCE``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from panelsel.colgen import (
+    PRUNE_KEEP_BASE,
+    PRUNE_KEEP_PER_TYPE,
+    ColumnSearch,
+    PricingILP,
+    ProgressFn,
+    RestrictedMaster,
+    SwapNeighbours,
+    TypeLottery,
+    initial_columns,
+    master_lottery,
+    type_shares,
+)
+from panelsel.model import Model
+from panelsel.relaxation import relaxed_leximin
+from panelsel.solvers import SolverConfig
+
+MAXIMIN_METHOD = "column generation, one level"
+BOUND_TOLERANCE = 1e-9
+"""The level stops once ``z`` is within this of the relaxation's MAXIMIN value."""
+
+
+def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
+    """Compute a MAXIMIN lottery of ``model``.
+
+    Raises
+    ------
+    InfeasibleQuotasError
+        No valid panel exists.
+    SolverError
+        A solver failed or the deadline passed.
+    """
+    T = model.n_types
+    progress("LP relaxation", 0, 1)
+    bound = relaxed_leximin(model, config, max_levels=1)
+    first_level = float(np.nanmin(bound.probabilities))
+    pricing = PricingILP(model, config)
+    search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
+    master = RestrictedMaster(model.type_sizes, config)
+    cols, uncoverable = initial_columns(pricing, progress)
+    for column in cols.columns:
+        master.add(column)
+    if uncoverable.any():
+        master.fix(np.flatnonzero(uncoverable), 0.0)
+    progress("MAXIMIN", 0, 1)
+    if uncoverable.all():  # nobody can be selected beyond those forced: any panel will do
+        probs = np.zeros(len(master.columns))
+        probs[0] = 1.0
+    else:
+        # the relaxation bounds the minimum over everyone; with people fixed at 0 the level
+        # is over the others only, which it does not bound
+        stop_at = first_level - BOUND_TOLERANCE if not uncoverable.any() else np.inf
+        _, _, _, probs = search.run(master, stop_at=stop_at)
+    progress("MAXIMIN", 1, 1)
+    lottery = master_lottery(
+        master,
+        probs,
+        np.zeros(T),
+        {"levels": 1, "lp_solves": search.lp_solves + bound.levels, **search.stats(master)},
+        MAXIMIN_METHOD,
+    )
+    lottery.targets = lottery.probabilities @ type_shares(lottery.columns, model.type_sizes)
+    return lottery
