@@ -219,6 +219,12 @@ class Backend:
         )
 
 
+def _option(h: Any, name: str) -> Any:
+    """A HiGHS option's current value (highspy returns a (status, value) pair)."""
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value
+
+
 class HighsBackend(Backend):
     """A persistent highspy model: changes are re-solved from the previous basis."""
 
@@ -250,6 +256,8 @@ class HighsBackend(Backend):
         self.h.setOptionValue("mip_abs_gap", 0.0)
         self.primal_simplex = primal_simplex
         self.restarts = 0
+        self._strategy = _option(self.h, "simplex_strategy")
+        self._solver = _option(self.h, "solver")
         if primal_simplex:  # added columns keep the basis primal feasible
             self.h.setOptionValue("simplex_strategy", 4)
         self.h.changeObjectiveSense(
@@ -317,15 +325,22 @@ class HighsBackend(Backend):
             self.h.run()
         status = self.h.getModelStatus()
         ms = self._hs.HighsModelStatus
-        if status not in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit) and self.primal_simplex:
-            # a warm-started primal simplex can stall on a degenerate LP: solve it afresh
-            self.h.clearSolver()
-            self.h.setOptionValue("simplex_strategy", 1)
-            with _stdout_fd_silenced():
-                self.h.run()
-            self.h.setOptionValue("simplex_strategy", 4)
-            status = self.h.getModelStatus()
-            self.restarts += 1
+        if status not in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
+            # a warm start can stall on a degenerate LP (status "Unknown"): solve afresh
+            # with the dual simplex method, then, for an LP, with the interior-point method
+            for option, value in (("simplex_strategy", 1), ("solver", "ipm")):
+                if option == "solver" and self.integer:
+                    break
+                self.h.clearSolver()
+                self.h.setOptionValue(option, value)
+                with _stdout_fd_silenced():
+                    self.h.run()
+                status = self.h.getModelStatus()
+                self.restarts += 1
+                if status in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
+                    break
+            self.h.setOptionValue("simplex_strategy", 4 if self.primal_simplex else self._strategy)
+            self.h.setOptionValue("solver", self._solver)
         if status == ms.kOptimal:
             solution = self.h.getSolution()
             x = np.array(solution.col_value, dtype=np.float64)
@@ -348,7 +363,7 @@ class HighsBackend(Backend):
         try:
             return self.solve()
         finally:
-            self.h.setOptionValue("solver", "simplex")
+            self.h.setOptionValue("solver", self._solver)
             self.h.setOptionValue("run_crossover", "on")
 
 
