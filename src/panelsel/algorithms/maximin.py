@@ -2,14 +2,17 @@
 
 Algorithm
 ---------
-The first level of :mod:`panelsel.algorithms.leximin`, on the same column-generation core
-(:mod:`panelsel.colgen`): types that no valid panel contains are fixed at 0, then the
-restricted master ``max z`` subject to every other type's probability being at least ``z``
-is solved with pricing until no panel can raise ``z``, or (when nobody is fixed at 0)
-until ``z`` reaches the LP relaxation's MAXIMIN value (:mod:`panelsel.relaxation`), an
-upper bound, whichever comes first.  The lottery is the master's optimal basic solution
-at that point: it gives the worst-off the best possible chance and makes no promise to
-anybody else, which is what Flanigan et al. (2021) compare LEXIMIN against.
+When the LP relaxation's LEXIMIN (:mod:`panelsel.relaxation`) has a single level, every
+MAXIMIN lottery gives everyone that level (the probabilities sum to k), and the exact
+decomposition of :mod:`panelsel.decompose` is returned as in LEXIMIN.  Otherwise this is
+the first level of :mod:`panelsel.algorithms.leximin` on the same column-generation core
+(:mod:`panelsel.colgen`), with the decomposition's valid panels among the starting columns:
+types that no valid panel contains are fixed at 0, then the restricted master ``max z``
+subject to every other type's probability being at least ``z`` is solved with pricing
+until no panel can raise ``z``, or (when nobody is fixed at 0) until ``z`` reaches the
+relaxation's MAXIMIN value, an upper bound.  The lottery is the master's optimal basic
+solution at that point: it gives the worst-off the best possible chance and makes no
+promise to anybody else, which is what Flanigan et al. (2021) compare LEXIMIN against.
 
 References
 ----------
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from panelsel.algorithms.leximin import DECOMPOSITION_SEED, RELAXATION_METHOD
 from panelsel.colgen import (
     PRUNE_KEEP_BASE,
     PRUNE_KEEP_PER_TYPE,
@@ -39,6 +43,7 @@ from panelsel.colgen import (
     master_lottery,
     type_shares,
 )
+from panelsel.decompose import decompose
 from panelsel.model import Model
 from panelsel.relaxation import relaxed_leximin
 from panelsel.solvers import SolverConfig
@@ -60,13 +65,32 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
     """
     T = model.n_types
     progress("LP relaxation", 0, 1)
-    bound = relaxed_leximin(model, config, max_levels=1)
-    first_level = float(np.nanmin(bound.probabilities))
+    bound = relaxed_leximin(model, config)
+    first_level = float(bound.probabilities.min())
+    progress("exact decomposition", 0, 1)
+    attempt = decompose(
+        model,
+        bound.probabilities,
+        np.random.default_rng(DECOMPOSITION_SEED),
+        deadline=config.remaining,
+    )
+    if attempt.exact and bound.levels == 1:
+        # one level: everyone gets the bound's MAXIMIN value, so every MAXIMIN lottery has
+        # these probabilities (they sum to k) and this one is exact
+        return TypeLottery(
+            columns=attempt.panels,
+            probabilities=attempt.probabilities,
+            targets=bound.probabilities,
+            stats={"levels": 1, "lp_solves": bound.levels, "pricing_calls": 0},
+            method=RELAXATION_METHOD,
+            weights=attempt.weights,
+            denominator=attempt.denominator,
+        )
     pricing = PricingILP(model, config)
     search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
     master = RestrictedMaster(model.type_sizes, config)
     cols, uncoverable = initial_columns(pricing, progress)
-    for column in cols.columns:
+    for column in [*cols.columns, *attempt.panels]:  # the designs' valid panels help too
         master.add(column)
     if uncoverable.any():
         master.fix(np.flatnonzero(uncoverable), 0.0)
