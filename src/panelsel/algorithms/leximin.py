@@ -68,9 +68,9 @@ from panelsel.colgen import (
     master_lottery,
     types_to_fix,
 )
-from panelsel.decompose import decompose
+from panelsel.decompose import Decomposition, decompose
 from panelsel.model import Model
-from panelsel.relaxation import relaxed_leximin
+from panelsel.relaxation import Relaxation, relaxed_leximin
 from panelsel.solvers import SolverConfig
 
 RELAXATION_METHOD = "LP relaxation bound attained"
@@ -128,32 +128,10 @@ def leximin(
     master = RestrictedMaster(sizes, config)
     relaxation_levels = exchanges = 0
     if use_relaxation:
-        progress("LP relaxation", 0, 1)
-        bound = relaxed_leximin(model, config)
-        progress("exact decomposition", 0, 1)
-        attempt = decompose(
-            model,
-            bound.probabilities,
-            np.random.default_rng(DECOMPOSITION_SEED),
-            deadline=config.remaining,
-        )
+        bound, attempt = relaxation_attempt(model, config, progress)
         relaxation_levels, exchanges = bound.levels, attempt.exchanges
         if attempt.exact:
-            return TypeLottery(
-                columns=attempt.panels,
-                probabilities=attempt.probabilities,
-                targets=bound.probabilities,
-                stats={
-                    "levels": bound.levels,
-                    "columns": len(attempt.panels),
-                    "exchanges": attempt.exchanges,
-                    "lp_solves": bound.levels,
-                    "pricing_calls": 0,
-                },
-                method=RELAXATION_METHOD,
-                weights=attempt.weights,
-                denominator=attempt.denominator,
-            )
+            return exact_lottery(bound, attempt)
         # reach the bound with an LP over the designs' valid panels, adding columns as needed
         progress("reaching the LP bound", 0, 1)
         for column in attempt.panels:
@@ -211,4 +189,39 @@ def leximin(
             **search.stats(master),
         },
         COLUMN_GENERATION_METHOD,
+    )
+
+
+def relaxation_attempt(
+    model: Model, config: SolverConfig, progress: ProgressFn
+) -> tuple[Relaxation, Decomposition]:
+    """The LP relaxation's LEXIMIN and an attempt to realise it exactly (steps 1 and 2)."""
+    progress("LP relaxation", 0, 1)
+    bound = relaxed_leximin(model, config)
+    progress("exact decomposition", 0, 1)
+    attempt = decompose(
+        model,
+        bound.probabilities,
+        np.random.default_rng(DECOMPOSITION_SEED),
+        deadline=config.remaining,
+    )
+    return bound, attempt
+
+
+def exact_lottery(bound: Relaxation, attempt: Decomposition) -> TypeLottery:
+    """The lottery of an exact decomposition of the bound (``RELAXATION_METHOD``)."""
+    return TypeLottery(
+        columns=attempt.panels,
+        probabilities=attempt.probabilities,
+        targets=bound.probabilities,
+        stats={
+            "levels": bound.levels,
+            "columns": len(attempt.panels),
+            "exchanges": attempt.exchanges,
+            "lp_solves": bound.levels,
+            "pricing_calls": 0,
+        },
+        method=RELAXATION_METHOD,
+        weights=attempt.weights,
+        denominator=attempt.denominator,
     )

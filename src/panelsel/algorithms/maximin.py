@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from panelsel.algorithms.leximin import DECOMPOSITION_SEED, RELAXATION_METHOD
+from panelsel.algorithms.leximin import exact_lottery, relaxation_attempt
 from panelsel.colgen import (
     PRUNE_KEEP_BASE,
     PRUNE_KEEP_PER_TYPE,
@@ -43,9 +43,7 @@ from panelsel.colgen import (
     master_lottery,
     type_shares,
 )
-from panelsel.decompose import decompose
 from panelsel.model import Model
-from panelsel.relaxation import relaxed_leximin
 from panelsel.solvers import SolverConfig
 
 MAXIMIN_METHOD = "column generation, one level"
@@ -64,28 +62,12 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         A solver failed or the deadline passed.
     """
     T = model.n_types
-    progress("LP relaxation", 0, 1)
-    bound = relaxed_leximin(model, config)
+    bound, attempt = relaxation_attempt(model, config, progress)
     first_level = float(bound.probabilities.min())
-    progress("exact decomposition", 0, 1)
-    attempt = decompose(
-        model,
-        bound.probabilities,
-        np.random.default_rng(DECOMPOSITION_SEED),
-        deadline=config.remaining,
-    )
     if attempt.exact and bound.levels == 1:
         # one level: everyone gets the bound's MAXIMIN value, so every MAXIMIN lottery has
         # these probabilities (they sum to k) and this one is exact
-        return TypeLottery(
-            columns=attempt.panels,
-            probabilities=attempt.probabilities,
-            targets=bound.probabilities,
-            stats={"levels": 1, "lp_solves": bound.levels, "pricing_calls": 0},
-            method=RELAXATION_METHOD,
-            weights=attempt.weights,
-            denominator=attempt.denominator,
-        )
+        return exact_lottery(bound, attempt)
     pricing = PricingILP(model, config)
     search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
     master = RestrictedMaster(model.type_sizes, config)
