@@ -256,7 +256,9 @@ class _Repair:
         weights: npt.NDArray[np.int64],
         rng: np.random.Generator,
         deadline: Callable[[], object],
-    ) -> tuple[list[npt.NDArray[np.int64]], list[int], bool, int]:
+    ) -> tuple[list[npt.NDArray[np.int64]], list[int], list[int], int]:
+        """Repair; return the panels, weights, each panel's remaining violation (0: valid)
+        and the number of exchanges."""
         P = [p.copy() for p in panels]
         w = [int(x) for x in weights]
         fc = [p @ self.tf for p in P]
@@ -269,11 +271,11 @@ class _Repair:
                 deadline()
             bad = [a for a in range(len(P)) if viol[a] > 0]
             if not bad:
-                return P, w, True, exchanges
+                return P, w, viol, exchanges
             a = max(bad, key=lambda r: viol[r])
             move = self._find(a, P, fc, load, viol, rng)
             if move is None:
-                return P, w, False, exchanges
+                return P, w, viol, exchanges
             b, i, j = move
             if w[a] != w[b]:  # split the heavier panel so that the exchange is weight-neutral
                 heavy, light = (a, b) if w[a] > w[b] else (b, a)
@@ -292,7 +294,7 @@ class _Repair:
                 load[r] = self._load(P[r])
                 viol[r] = self._violation(fc[r], load[r])
             exchanges += 1
-        return P, w, False, exchanges
+        return P, w, viol, exchanges
 
     def _find(
         self,
@@ -392,9 +394,9 @@ def decompose(
     for _ in range(attempts if denom <= MAX_EXACT_DENOMINATOR else 0):
         order = _serpentine_order(model, rng)
         panels, weights = _systematic_design(X, denom, order)
-        P, w, ok, exchanges = repair.run(panels, weights, rng, deadline)
+        P, w, viol, exchanges = repair.run(panels, weights, rng, deadline)
         total_exchanges += exchanges
-        if ok and not any(model.count_violations(p) for p in P):
+        if not any(viol) and not any(model.count_violations(p) for p in P):
             realised = np.sum([p * wt for p, wt in zip(P, w, strict=True)], axis=0)
             if not np.array_equal(realised, X):  # exchanges keep this invariant
                 raise AssertionError("the repaired design lost its expected counts")
@@ -411,7 +413,7 @@ def decompose(
                 exact=True,
                 exchanges=total_exchanges,
             )
-        valid += [p for p in P if not model.count_violations(p)]
+        valid += [p for p, v in zip(P, viol, strict=True) if v == 0]
     designs = math.ceil(QUANTISED_PANELS_PER_TYPE * model.n_types / QUANTISED_SLOTS)
     for _ in range(min(max(designs, 1), MAX_QUANTISED_DESIGNS)):
         order = _serpentine_order(model, rng)
@@ -419,9 +421,9 @@ def decompose(
         if int(seats.sum()) != model.k * QUANTISED_SLOTS:  # clipped at a type's size
             break
         panels, weights = _systematic_design(seats, QUANTISED_SLOTS, order)
-        P, w, ok, exchanges = repair.run(panels, weights, rng, deadline)
+        P, w, viol, exchanges = repair.run(panels, weights, rng, deadline)
         total_exchanges += exchanges
-        valid += [p for p in P if not model.count_violations(p)]
+        valid += [p for p, v in zip(P, viol, strict=True) if v == 0]
     n_types = model.n_types
     return Decomposition(
         panels=np.array(valid, dtype=np.int64).reshape(len(valid), n_types),
