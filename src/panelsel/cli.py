@@ -78,7 +78,7 @@ def select(
         typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
     ] = None,
     algorithm: Annotated[
-        str, typer.Option(help="Lottery algorithm: leximin (default) or maximin.")
+        str, typer.Option(help="Lottery algorithm: leximin (default), maximin, nash or legacy.")
     ] = "leximin",
     solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
     panel_size: Annotated[

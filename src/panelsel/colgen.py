@@ -293,7 +293,7 @@ class TypeLottery:
     columns: npt.NDArray[np.int64]
     probabilities: npt.NDArray[np.float64]
     targets: npt.NDArray[np.float64]
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
     method: str = "column generation"
     weights: npt.NDArray[np.int64] | None = None
     denominator: int | None = None
@@ -385,7 +385,7 @@ def master_lottery(
     master: RestrictedMaster,
     probs: npt.NDArray[np.float64],
     targets: npt.NDArray[np.float64],
-    stats: dict[str, int],
+    stats: dict[str, float],
     method: str,
 ) -> TypeLottery:
     probs = np.maximum(probs, 0.0)

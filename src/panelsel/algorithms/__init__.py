@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from panelsel.algorithms.leximin import leximin
 from panelsel.algorithms.maximin import maximin
+from panelsel.algorithms.nash import nash
 from panelsel.colgen import ProgressFn, TypeLottery
 from panelsel.model import Model
 from panelsel.solvers import SolverConfig
 
 Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 
-ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin}
+ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin, "nash": nash}
 
-__all__ = ["ALGORITHMS", "Algorithm", "TypeLottery", "leximin", "maximin"]
+__all__ = ["ALGORITHMS", "Algorithm", "TypeLottery", "leximin", "maximin", "nash"]

@@ -1,0 +1,95 @@
+"""NASH welfare against an independent brute force over every feasible panel."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from scipy.optimize import minimize
+
+from panelsel.algorithms import nash
+from panelsel.algorithms.nash import NASH_GAP_TOLERANCE
+from panelsel.lottery import expand
+from panelsel.model import build_model
+from panelsel.pool import load_pool
+from panelsel.quotas import load_quotas
+from panelsel.solvers import SolverConfig
+
+from .test_leximin import Instance, check_lottery, instances
+
+
+def brute_force_nash(n: int, panels: list[tuple[int, ...]]) -> tuple[float, np.ndarray]:
+    """Max of sum_i log pi_i over people some panel contains, by SLSQP over every panel."""
+    inc = np.zeros((n, len(panels)))
+    for j, panel in enumerate(panels):
+        inc[list(panel), j] = 1
+    counted = inc.sum(axis=1) > 0
+    a = inc[counted]
+    m = len(panels)
+
+    def objective(p: np.ndarray) -> tuple[float, np.ndarray]:
+        pi = np.maximum(a @ p, 1e-300)
+        return -float(np.log(pi).sum()), -(a.T @ (1.0 / pi))
+
+    res = minimize(
+        objective,
+        np.full(m, 1.0 / m),
+        jac=True,
+        method="SLSQP",
+        bounds=[(0, 1)] * m,
+        constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1, "jac": lambda p: np.ones(m)}],
+        options={"ftol": 1e-14, "maxiter": 2000},
+    )
+    assert res.success, res.message
+    return -res.fun, inc @ res.x
+
+
+def _solve(inst: Instance, solver: str = "highs") -> tuple[np.ndarray, float]:
+    with tempfile.TemporaryDirectory() as d:
+        pool, quotas = inst.write(Path(d))
+        spec = load_quotas(quotas)
+        model = build_model(load_pool(pool, id_column=spec.id_column), spec)
+        type_lottery = nash(model, SolverConfig(solver), lambda *_: None)
+        lottery = expand(model, type_lottery)
+    marginals = lottery.marginals(model.n)
+    check_lottery(inst, lottery, marginals)
+    return marginals, float(type_lottery.stats["nash_gap"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_nash_matches_brute_force(inst: Instance) -> None:
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    best, expected = brute_force_nash(inst.n, feasible)
+    marginals, gap = _solve(inst)
+    counted = expected > 1e-9
+    assert np.all(marginals[~counted] == 0)
+    ours = float(np.log(marginals[counted]).sum())
+    # the certificate: ours is within the reported gap of the optimum (and SLSQP is no better)
+    assert gap <= NASH_GAP_TOLERANCE
+    assert ours >= best - NASH_GAP_TOLERANCE * counted.sum() - 1e-7
+    assert ours <= best + 1e-6
+    # the optimum's probabilities are unique (strictly concave in them)
+    np.testing.assert_allclose(marginals, expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_nash_on_the_example_trades_the_minimum_for_the_geometric_mean(solver: str) -> None:
+    from panelsel.algorithms import leximin
+
+    from .conftest import EXAMPLE
+
+    spec = load_quotas(EXAMPLE / "quotas.yaml")
+    model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column=spec.id_column), spec)
+    config = SolverConfig(solver)
+    lex = expand(model, leximin(model, config, lambda *_: None)).marginals(model.n)
+    type_lottery = nash(model, config, lambda *_: None)
+    ours = expand(model, type_lottery).marginals(model.n)
+    assert ours.sum() == pytest.approx(model.k, abs=1e-9)
+    assert np.log(ours).sum() > np.log(lex).sum() + 0.5  # a better geometric mean ...
+    assert ours.min() < lex.min() - 0.01  # ... bought with a lower minimum
+    assert type_lottery.stats["nash_gap"] <= NASH_GAP_TOLERANCE
