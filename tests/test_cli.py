@@ -83,7 +83,7 @@ def test_select_example_writes_all_outputs(runner: CliRunner, tmp_path: Path) ->
     assert set(lottery["panels"][lottery["selected"]]["members"]) == chosen
     assert sum(p["probability"] for p in lottery["panels"]) == pytest.approx(1)
     assert all(isinstance(m, str) for p in lottery["panels"] for m in p["members"])
-    assert set(lottery["inputs"]) == {REGISTRANTS, QUOTAS}
+    assert {v["path"] for v in lottery["inputs"].values()} == {REGISTRANTS, QUOTAS}
     # the marginals in probabilities.csv are those of the lottery
     marg: dict[str, float] = dict.fromkeys(ids, 0.0)
     for p in lottery["panels"]:
@@ -360,7 +360,7 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
         runner, "select", REGISTRANTS, QUOTAS, "--algorithm", "magic", "--out", str(tmp_path / "o")
     )
     assert code == 2 and "unknown algorithm 'magic'" in stderr
-    assert "leximin, maximin" in stderr
+    assert "leximin, maximin, nash, legacy" in stderr
     code, _, stderr = run(
         runner, "select", REGISTRANTS, QUOTAS, "--solver", "gurobi", "--out", str(tmp_path / "o")
     )
@@ -393,3 +393,41 @@ def test_select_with_maximin(runner: CliRunner, tmp_path: Path) -> None:
     assert sum(probs) == pytest.approx(10, abs=1e-9)
     assert min(probs) == pytest.approx(2 / 13, abs=1e-6)  # LEXIMIN's first level
     assert json.loads(stdout)["algorithm"] == "maximin"
+
+
+def test_select_with_legacy_labels_estimates(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    args = ["select", REGISTRANTS, QUOTAS, "--algorithm", "legacy", "--samples", "400"]
+    code, stdout, stderr = run(runner, *args, "--out", str(out), "--seed", "3")
+    assert code == 0, stderr
+    assert "estimates over 400 runs" in stdout
+    assert "Monte-Carlo estimates over 400 runs" in " ".join(stdout.split())
+    rows = read_rows(out / "probabilities.csv")
+    assert list(rows[0])[:4] == ["id", "probability_estimate", "ci99_low", "ci99_high"]
+    for r in rows:
+        assert float(r["ci99_low"]) <= float(r["probability_estimate"]) <= float(r["ci99_high"])
+    assert sum(float(r["probability_estimate"]) for r in rows) == pytest.approx(10, abs=1e-9)
+    lottery = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert lottery["estimated"] is True and lottery["samples"] == 400
+    assert sum(p["probability"] for p in lottery["panels"]) == pytest.approx(1)
+    chosen = {r["student_id"] for r in read_rows(out / "panel.csv")}
+    assert set(lottery["selected_members"]) == chosen
+    # same seed, same panel and estimates
+    code, _, _ = run(runner, *args, "--out", str(tmp_path / "again"), "--seed", "3")
+    assert code == 0
+    assert read_rows(tmp_path / "again" / "probabilities.csv") == rows
+    code, _, stderr = run(runner, *args[:-1], "0", "--out", str(tmp_path / "zero"))
+    assert code == 2 and "--samples" in stderr
+
+
+def test_select_with_nash(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code, stdout, stderr = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--algorithm", "nash", "--out", str(out), "--json"
+    )
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["algorithm"] == "nash" and summary["probabilities_estimated"] is False
+    assert summary["stats"]["nash_gap"] <= 1e-7
+    probs = [float(r["probability"]) for r in read_rows(out / "probabilities.csv")]
+    assert sum(probs) == pytest.approx(10, abs=1e-9)

@@ -96,6 +96,10 @@ def select(
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1),
+    ] = 10_000,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a non-empty output folder.")
     ] = False,
@@ -122,6 +126,7 @@ def select(
                 panel_size=panel_size,
                 force=force,
                 time_limit=time_limit,
+                samples=samples,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:

@@ -104,11 +104,22 @@ def render_selection(result: SelectionResult) -> None:
         last = f.category
     stdout.print(table)
     fig = result.probability_figures()
+    label = (
+        f"Selection probability (estimates over {result.samples} runs)"
+        if result.estimated
+        else "Selection probability"
+    )
     stdout.print(
-        f"Selection probability: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
+        f"{label}: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
         f"max {_pct(fig['max'])} (k/n {_pct(fig['equal_share'])})"
     )
-    stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
+    if result.estimated:
+        stdout.print(
+            f"Runs: {result.samples}, {len(result.lottery)} distinct panels; the first run "
+            "is the selected panel"
+        )
+    else:
+        stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")
     for note in result.notes:

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
-from panelsel.algorithms import ALGORITHMS
+from panelsel.algorithms import ALGORITHM_NAMES, ALGORITHMS
+from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
 from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import BadInputError, SolverError
 from panelsel.lottery import Lottery, draw, expand
@@ -28,6 +29,15 @@ from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.solvers import SolverConfig
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
+LOTTERY_DRAW_RULE = (
+    "u = numpy.random.default_rng(seed).random(); selected = first panel (in the order "
+    "listed) whose cumulative probability exceeds u"
+)
+LEGACY_DRAW_RULE = (
+    "the first of the legacy procedure's runs, made with "
+    "numpy.random.default_rng(numpy.random.SeedSequence(seed).spawn(samples)[0]); the panels "
+    "listed are the distinct panels of all runs with their observed frequencies"
+)
 MARGINAL_SUM_TOLERANCE = 1e-6
 """How far the sum of selection probabilities may be from k before the run is refused."""
 
@@ -68,6 +78,8 @@ class SelectionResult:
     stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    estimated: bool = False
+    samples: int = 0
 
     @property
     def equal_share(self) -> float:
@@ -96,12 +108,82 @@ class SelectionResult:
             "panels_in_lottery": len(self.lottery),
             "selected": self.selected_index,
             "probability": self.probability_figures(),
+            "probabilities_estimated": self.estimated,
             "quotas": [f.__dict__ for f in self.features],
             "seconds": round(self.seconds, 3),
             "stats": self.stats,
             "notes": self.notes,
             "version": __version__,
         }
+
+
+@dataclass
+class Computed:
+    """One algorithm's lottery on a model, with the panel the seed draws from it.
+
+    For ``legacy``, ``lottery`` is the empirical distribution of its Monte-Carlo runs and
+    ``probabilities`` are estimates with 99% intervals ``low`` and ``high``.
+    """
+
+    algorithm: str
+    lottery: Lottery
+    probabilities: npt.NDArray[np.float64]
+    selected: int
+    method: str
+    stats: dict[str, Any]
+    seconds: float
+    low: npt.NDArray[np.float64] | None = None
+    high: npt.NDArray[np.float64] | None = None
+
+    @property
+    def estimated(self) -> bool:
+        return self.low is not None
+
+
+def compute(
+    model: Model,
+    algorithm: str,
+    config: SolverConfig,
+    seed: int,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    progress: ProgressFn = no_progress,
+) -> Computed:
+    """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``."""
+    started = time.monotonic()
+    if algorithm == "legacy":
+        est = estimate(model, seed, samples, progress, deadline=config.remaining)
+        lottery = est.lottery
+        marginals = est.probabilities
+        selected = next(
+            i for i, members in enumerate(lottery.panels) if np.array_equal(members, est.drawn)
+        )
+        method = f"Monte-Carlo estimate over {samples} runs"
+        stats: dict[str, Any] = {"method": method, **est.stats}
+        low: npt.NDArray[np.float64] | None = est.low
+        high: npt.NDArray[np.float64] | None = est.high
+    else:
+        type_lottery = ALGORITHMS[algorithm](model, config, progress)
+        progress("expanding lottery", 0, 1)
+        lottery = expand(model, type_lottery)
+        marginals = lottery.marginals(model.n)
+        selected = draw(lottery, np.random.default_rng(seed))
+        method = type_lottery.method
+        stats = {"types": model.n_types, "method": method, **type_lottery.stats}
+        low = high = None
+    _check_lottery(model, lottery, marginals)
+    stats["panels"] = len(lottery)
+    return Computed(
+        algorithm,
+        lottery,
+        marginals,
+        selected,
+        method,
+        stats,
+        time.monotonic() - started,
+        low,
+        high,
+    )
 
 
 def _check_lottery(model: Model, lottery: Lottery, marginals: npt.NDArray[np.float64]) -> None:
@@ -145,15 +227,12 @@ def _write(
     pool: Pool,
     spec: QuotaSpec,
     model: Model,
-    lottery: Lottery,
-    marginals: npt.NDArray[np.float64],
-    selected: int,
+    result: Computed,
     seed: int,
-    algorithm: str,
     solver: str,
-    stats: dict[str, Any],
     notes: list[str],
 ) -> dict[str, Path]:
+    lottery, marginals, selected = result.lottery, result.probabilities, result.selected
     chosen = set(lottery.panels[selected].tolist())
     files = {
         name: tmp / name
@@ -170,14 +249,26 @@ def _write(
     share = model.k / model.n
     quota_cols = [pool.columns[c] for c in model.quota_columns]
     id_header = "id" if "id" not in quota_cols else "registrant_id"
+    if result.low is not None and result.high is not None:
+        low, high = result.low, result.high
+        estimate_header = ["probability_estimate", "ci99_low", "ci99_high"]
+
+        def probability_cells(i: int) -> list[str]:
+            return [_num(marginals[i]), _num(low[i]), _num(high[i])]
+    else:
+        estimate_header = ["probability"]
+
+        def probability_cells(i: int) -> list[str]:
+            return [_num(marginals[i])]
+
     write_csv(
         files["probabilities.csv"],
-        [id_header, "probability", "equal_share", "selected", *quota_cols],
+        [id_header, *estimate_header, "equal_share", "selected", *quota_cols],
         (
             [
                 pool.ids[i],
-                format(float(marginals[i]), ".12g"),
-                format(share, ".12g"),
+                *probability_cells(i),
+                _num(share),
                 int(i in chosen),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
@@ -185,31 +276,38 @@ def _write(
         ),
     )
     ids = pool.ids
-    write_json(
-        files["lottery.json"],
-        {
-            "format": LOTTERY_FORMAT,
-            "version": __version__,
-            "algorithm": algorithm,
-            "solver": solver,
-            "seed": seed,
-            "draw_rule": "u = numpy.random.default_rng(seed).random(); selected = first panel "
-            "(in the order listed) whose cumulative probability exceeds u",
-            "panel_size": model.k,
-            "pool_size": model.n,
-            "id_column": pool.id_column,
-            "inputs": {str(pool.path): pool.sha256, str(spec.path): spec.sha256},
-            "selected": selected,
-            "selected_members": [ids[i] for i in lottery.panels[selected]],
-            "stats": stats,
-            "notes": notes,
-            "panels": [
-                {"members": [ids[i] for i in members], "probability": float(p)}
-                for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
-            ],
+    document: dict[str, Any] = {
+        "format": LOTTERY_FORMAT,
+        "version": __version__,
+        "algorithm": result.algorithm,
+        "solver": solver,
+        "seed": seed,
+        "estimated": result.estimated,
+        "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
+        "panel_size": model.k,
+        "pool_size": model.n,
+        "id_column": pool.id_column,
+        "inputs": {
+            "registrants": {"path": str(pool.path), "sha256": pool.sha256},
+            "quotas": {"path": str(spec.path), "sha256": spec.sha256},
         },
-    )
+        "selected": selected,
+        "selected_members": [ids[i] for i in lottery.panels[selected]],
+        "stats": result.stats,
+        "notes": notes,
+        "panels": [
+            {"members": [ids[i] for i in members], "probability": float(p)}
+            for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
+        ],
+    }
+    if result.estimated:
+        document["samples"] = int(result.stats["samples"])
+    write_json(files["lottery.json"], document)
     return files
+
+
+def _num(x: float) -> str:
+    return format(float(x), ".12g")
 
 
 def select(
@@ -226,6 +324,7 @@ def select(
     panel_size: int | None = None,
     force: bool = False,
     time_limit: float | None = None,
+    samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.
@@ -239,7 +338,7 @@ def select(
     seed
         Seed of the draw; a fresh one is made (and recorded) when None.
     algorithm
-        ``"leximin"``.
+        ``"leximin"`` (default), ``"maximin"``, ``"nash"`` or ``"legacy"``.
     solver
         ``"highs"`` (default) or ``"cbc"``.
     delimiter, encoding
@@ -250,6 +349,8 @@ def select(
         Replace a non-empty output folder.
     time_limit
         Seconds allowed to the solvers in total.
+    samples
+        Runs of the legacy procedure for its Monte-Carlo estimates.
     progress
         Called as ``progress(stage, done, total)`` during long steps.
 
@@ -260,10 +361,13 @@ def select(
     """
     started = time.monotonic()
     progress = progress or no_progress
-    if algorithm not in ALGORITHMS:
+    if algorithm not in ALGORITHM_NAMES:
         raise BadInputError(
-            f"unknown algorithm {algorithm!r}", hint=f"choose one of: {', '.join(ALGORITHMS)}"
+            f"unknown algorithm {algorithm!r}",
+            hint=f"choose one of: {', '.join(ALGORITHM_NAMES)}",
         )
+    if samples < 1:
+        raise BadInputError(f"--samples must be at least 1, not {samples}")
     if seed is not None and seed < 0:
         raise BadInputError(f"the seed must be 0 or more, not {seed}")
     if time_limit is not None and time_limit <= 0:
@@ -276,41 +380,20 @@ def select(
     check_feasible_cheaply(model, spec)
 
     config = SolverConfig(name=solver, time_limit=time_limit)
-    type_lottery = ALGORITHMS[algorithm](model, config, progress)
-    progress("expanding lottery", 0, 1)
-    lottery = expand(model, type_lottery)
-    marginals = lottery.marginals(model.n)
-    _check_lottery(model, lottery, marginals)
-
     seed_given = seed is not None
     if seed is None:
         seed = secrets.randbits(SEED_BITS)
-    selected = draw(lottery, np.random.default_rng(seed))
-    panel = sorted(lottery.panels[selected].tolist())
+    result = compute(model, algorithm, config, seed, samples=samples, progress=progress)
     notes = [config.fallback_note] if config.fallback_note else []
-    stats: dict[str, Any] = {
-        "types": model.n_types,
-        "method": type_lottery.method,
-        **type_lottery.stats,
-        "panels": len(lottery),
-    }
+    if result.estimated:
+        notes.append(
+            f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
+            f"{samples} runs, with 99% confidence intervals in probabilities.csv"
+        )
 
     progress("writing outputs", 0, 1)
     with atomic_directory(out, force=force) as tmp:
-        written = _write(
-            tmp,
-            pool,
-            spec,
-            model,
-            lottery,
-            marginals,
-            selected,
-            seed,
-            algorithm,
-            config.name,
-            stats,
-            notes,
-        )
+        written = _write(tmp, pool, spec, model, result, seed, config.name, notes)
     files = {name: out / path.name for name, path in written.items()}
     return SelectionResult(
         out=out,
@@ -322,12 +405,16 @@ def select(
         n=model.n,
         k=model.k,
         n_types=model.n_types,
-        selected_index=selected,
-        panel=panel,
-        probabilities=marginals,
-        lottery=lottery,
-        features=_feature_summary(model, panel, marginals),
-        stats=stats,
+        selected_index=result.selected,
+        panel=sorted(result.lottery.panels[result.selected].tolist()),
+        probabilities=result.probabilities,
+        lottery=result.lottery,
+        features=_feature_summary(
+            model, result.lottery.panels[result.selected].tolist(), result.probabilities
+        ),
+        stats=result.stats,
         seconds=time.monotonic() - started,
         notes=notes,
+        estimated=result.estimated,
+        samples=samples if result.estimated else 0,
     )

@@ -15,4 +15,16 @@ Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 
 ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin, "nash": nash}
 
-__all__ = ["ALGORITHMS", "Algorithm", "TypeLottery", "leximin", "maximin", "nash"]
+ALGORITHM_NAMES = [*ALGORITHMS, "legacy"]
+"""Every ``--algorithm``: the lottery algorithms and the Monte-Carlo ``legacy`` procedure
+(:mod:`panelsel.algorithms.legacy`), which has no lottery of its own."""
+
+__all__ = [
+    "ALGORITHMS",
+    "ALGORITHM_NAMES",
+    "Algorithm",
+    "TypeLottery",
+    "leximin",
+    "maximin",
+    "nash",
+]

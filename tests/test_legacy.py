@@ -1,0 +1,169 @@
+"""The legacy procedure against an exact enumeration of its random choices on tiny pools."""
+
+from __future__ import annotations
+
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from panelsel.algorithms.legacy import (
+    LegacyProcedure,
+    estimate,
+    legacy_draw,
+    wilson_interval,
+)
+from panelsel.errors import SolverError
+from panelsel.model import Model, build_model
+from panelsel.pool import load_pool
+from panelsel.quotas import load_quotas
+
+from .test_leximin import Instance, check_lottery, instances
+
+
+def _model(inst: Instance, folder: Path) -> Model:
+    pool, quotas = inst.write(folder)
+    spec = load_quotas(quotas)
+    return build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=False)
+
+
+def exact_legacy(inst: Instance) -> dict[tuple[int, ...], Fraction]:
+    """The probability that one attempt ends with each panel (attempts that get stuck make
+    up the rest), by enumerating every random choice; written from the procedure's
+    description, sharing no code with panelsel."""
+    feats: list[tuple[int, int, set[int]]] = []  # (min, max, people with the value)
+    for cat, values in (("gender", inst.gender), ("level", inst.level)):
+        for v, (lo, hi) in inst.quotas[cat].items():
+            feats.append((lo, min(hi, inst.k), {i for i in range(inst.n) if values[i] == v}))
+    for v, (lo, hi) in inst.quotas.get("services", {}).items():
+        feats.append((lo, min(hi, inst.k), {i for i in range(inst.n) if v in inst.services[i]}))
+    out: dict[tuple[int, ...], Fraction] = {}
+
+    def step(remaining: frozenset[int], chosen: tuple[int, ...], prob: Fraction) -> None:
+        if len(chosen) == inst.k:
+            if all(len(people & set(chosen)) >= lo for lo, _, people in feats):
+                key = tuple(sorted(chosen))
+                out[key] = out.get(key, Fraction(0)) + prob
+            return
+        best, best_ratio = None, None
+        for lo, hi, people in feats:
+            have, left = len(people & set(chosen)), len(people & remaining)
+            if lo - have > left:
+                return  # stuck
+            if left and hi > 0:
+                ratio = Fraction(lo - have, left)
+                if best_ratio is None or ratio > best_ratio:
+                    best, best_ratio = people, ratio
+        if best is None:
+            return
+        candidates = sorted(best & remaining)
+        for person in candidates:
+            now = (*chosen, person)
+            gone = {person}
+            for _, hi, people in feats:
+                if person in people and len(people & set(now)) >= hi:
+                    gone |= people
+            if inst.max_per_household is not None and inst.house[person]:
+                mates = {i for i in range(inst.n) if inst.house[i] == inst.house[person]}
+                if len(mates & set(now)) >= inst.max_per_household:
+                    gone |= mates
+            step(remaining - gone, now, prob / len(candidates))
+
+    closed = {i for _, hi, people in feats if hi == 0 for i in people}
+    step(frozenset(range(inst.n)) - closed, (), Fraction(1))
+    return out
+
+
+def conditioned(out: dict[tuple[int, ...], Fraction]) -> dict[tuple[int, ...], Fraction]:
+    """The distribution of finished attempts (restarts condition on finishing)."""
+    total = sum(out.values())
+    return {panel: p / total for panel, p in out.items()}
+
+
+# no shrinking: each example runs thousands of procedures, and shrinking took minutes
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.generate],
+)
+@given(instances(), st.integers(0, 2**32))
+def test_legacy_estimates_cover_the_exact_probabilities(inst: Instance, seed: int) -> None:
+    finished = exact_legacy(inst)
+    exact = conditioned(finished)
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d))
+    order = [(f.min, f.max) for f in model.features]
+    assert len(order) == sum(len(q) for q in inst.quotas.values())
+    if not exact:  # the procedure can never finish: it must say so, not return a panel
+        with pytest.raises(SolverError, match="legacy procedure got stuck"):
+            estimate(model, seed, samples=50)
+        return
+    probs = np.zeros(inst.n)
+    for panel, p in exact.items():
+        probs[list(panel)] += float(p)
+    samples = 4000
+    try:
+        est = estimate(model, seed, samples=samples)
+    except SolverError:
+        # 100 restarts in a row can fail when finishing is rare, and only then
+        assert sum(finished.values()) < Fraction(1, 10)
+        return
+    check_lottery(inst, est.lottery, est.probabilities)
+    assert est.probabilities.sum() == pytest.approx(inst.k, abs=1e-9)
+    assert set(map(tuple, (p.tolist() for p in est.lottery.panels))) <= set(exact)
+    # a wide interval (z = 5) so that the fixed-seed draws of hypothesis cannot fail by chance
+    low, high = wilson_interval(np.round(est.probabilities * samples).astype(np.int64), samples, 5)
+    assert np.all(low - 1e-12 <= probs) and np.all(probs <= high + 1e-12), (
+        probs,
+        est.probabilities,
+    )
+
+
+def test_same_seed_same_panel_and_estimates(small_pool: Path, small_quotas: Path) -> None:
+    spec = load_quotas(small_quotas)
+    model = build_model(load_pool(small_pool, id_column=spec.id_column), spec)
+    a = estimate(model, 7, samples=300)
+    b = estimate(model, 7, samples=300)
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    np.testing.assert_array_equal(a.drawn, b.drawn)
+    np.testing.assert_array_equal(legacy_draw(model, 7), a.drawn)
+    assert a.lottery.panels[0].tolist() == sorted(a.lottery.panels[0].tolist())
+    c = estimate(model, 8, samples=300)
+    assert not np.array_equal(a.probabilities, c.probabilities)
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = wilson_interval(np.array([0, 50, 100]), 100)
+    assert low[0] == 0 and high[0] == pytest.approx(0.0622, abs=1e-4)
+    assert low[1] == pytest.approx(0.3753, abs=1e-4) and high[1] == pytest.approx(0.6247, abs=1e-4)
+    assert high[2] == 1 and low[2] == pytest.approx(0.9378, abs=1e-4)
+
+
+def test_procedure_serves_the_neediest_value_first(tmp_path: Path) -> None:
+    # 1 'X' among 5, min 1 X: the first step's ratio is 1/1 for X, so X is always chosen
+    from .conftest import write_csv
+
+    pool = write_csv(
+        tmp_path / "p.csv",
+        ["id", "g"],
+        [["a", "Y"], ["b", "Y"], ["c", "Y"], ["d", "Y"], ["x", "X"]],
+    )
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text("panel_size: 2\ncategories:\n  g: {quotas: {X: 1, Y: 1}}\n", encoding="utf-8")
+    spec = load_quotas(quotas)
+    model = build_model(load_pool(pool, id_column=spec.id_column), spec)
+    procedure = LegacyProcedure(model)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        panel = procedure.attempt(rng)
+        assert panel is not None and 4 in panel.tolist()
+    est = estimate(model, 0, samples=2000)
+    assert est.probabilities[4] == 1.0
+    assert est.probabilities[:4].sum() == pytest.approx(1.0)
+    # the other seat goes to one of the four Ys uniformly: 1/4 each, 99% intervals cover it
+    assert np.all((est.low[:4] <= 0.25) & (est.high[:4] >= 0.25))
