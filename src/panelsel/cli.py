@@ -137,6 +137,45 @@ def select(
         console.render_selection(result)
 
 
+@app.command()
+def audit(
+    out_dir: Annotated[Path, typer.Argument(help="The folder panelsel select wrote.")],
+    registrants: Annotated[Path, typer.Argument(help="The registrants CSV the selection used.")],
+    quotas: Annotated[Path, typer.Argument(help="The quota file the selection used.")],
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="Registrants CSV delimiter (default: as recorded in lottery.json)."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Registrants CSV encoding (default: as recorded).")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
+    ] = False,
+) -> None:
+    """Re-derive a selection from its files and check it; exit 5 if any check fails."""
+    from panelsel import console
+    from panelsel.audit import EXIT_AUDIT_FAILED
+    from panelsel.audit import audit as run_audit
+
+    try:
+        report = run_audit(
+            out_dir,
+            registrants,
+            quotas,
+            delimiter=parse_delimiter(delimiter) if delimiter else None,
+            encoding=encoding,
+        )
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(report.as_dict())
+    else:
+        console.render_audit(report)
+    if not report.passed:
+        raise typer.Exit(EXIT_AUDIT_FAILED)
+
+
 def main() -> None:
     """Entry point of the ``panelsel`` script."""
     try:

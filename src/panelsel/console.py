@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from panelsel.audit import AuditReport
 from panelsel.colgen import ProgressFn
 from panelsel.errors import PanelselError
 from panelsel.select import SelectionResult
@@ -127,3 +128,20 @@ def render_selection(result: SelectionResult) -> None:
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
+
+
+def render_audit(report: AuditReport) -> None:
+    """One row per audit check, then the verdict."""
+    table = Table(title=f"Audit of {report.out}/ ({report.algorithm})", title_justify="left")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for check in report.checks:
+        mark = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+        table.add_row(check.name, mark, check.detail.replace("[", "\\["))
+    stdout.print(table)
+    failed = [c.name for c in report.checks if not c.passed]
+    if failed:
+        stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}")
+    else:
+        stdout.print(f"[green]Audit passed:[/] all {len(report.checks)} checks")

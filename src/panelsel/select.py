@@ -231,6 +231,7 @@ def _write(
     seed: int,
     solver: str,
     notes: list[str],
+    read_as: tuple[str, str] = (",", DEFAULT_ENCODING),
 ) -> dict[str, Path]:
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
     chosen = set(lottery.panels[selected].tolist())
@@ -288,7 +289,12 @@ def _write(
         "pool_size": model.n,
         "id_column": pool.id_column,
         "inputs": {
-            "registrants": {"path": str(pool.path), "sha256": pool.sha256},
+            "registrants": {
+                "path": str(pool.path),
+                "sha256": pool.sha256,
+                "delimiter": read_as[0],
+                "encoding": read_as[1],
+            },
             "quotas": {"path": str(spec.path), "sha256": spec.sha256},
         },
         "selected": selected,
@@ -393,7 +399,9 @@ def select(
 
     progress("writing outputs", 0, 1)
     with atomic_directory(out, force=force) as tmp:
-        written = _write(tmp, pool, spec, model, result, seed, config.name, notes)
+        written = _write(
+            tmp, pool, spec, model, result, seed, config.name, notes, (delimiter, encoding)
+        )
     files = {name: out / path.name for name, path in written.items()}
     return SelectionResult(
         out=out,

@@ -1,0 +1,573 @@
+"""Re-derive and check a finished selection from its files alone (``panelsel audit``).
+
+The audit trusts nothing written by the run except as a claim to check: it re-reads the
+registrants and the quota file, recomputes what they imply, and compares.  Each check is
+reported as passed or failed with the numbers behind it:
+
+``inputs``
+    The sha256 of the registrants and quota files equal the ones ``lottery.json`` recorded.
+``panels``
+    Every panel of the lottery has exactly ``k`` distinct members, all in the pool, and meets
+    every quota and the household rule (counted here, independently of the code that made
+    the lottery).
+``probabilities``
+    The panels' probabilities are non-negative and sum to 1.
+``marginals``
+    Each registrant's total probability over the panels that contain them equals
+    ``probabilities.csv``, which lists every registrant once.
+``selected``
+    ``panel.csv`` holds exactly the recorded selected members, ``remaining.csv`` everybody
+    else, and the recorded seed draws that panel again by the recorded draw rule.
+``optimality`` (leximin, maximin)
+    A certificate that no lottery has a larger minimum probability: dual weights ``y >= 0``
+    over people, summing to 1, from the maximin LP over the lottery's panels (scipy's
+    ``linprog``), and the largest ``y``-weight of any valid panel (scipy's ``milp``, a
+    separate model of the quotas).  For every lottery, ``min_i pi_i <= sum_i y_i pi_i =
+    E[y(panel)] <= max_panel y(panel)``, so that maximum bounds every lottery's minimum; the
+    check passes when it is within ``CERTIFICATE_TOLERANCE`` of the lottery's minimum.  If a
+    panel beats the bound, it joins the LP and the bound is recomputed (column generation,
+    at most ``CERTIFICATE_ROUNDS`` rounds), so a failure reports a lottery that does better.
+``optimality`` (nash)
+    No valid panel has ``sum_i 1/pi_i`` above ``n (1 + NASH_AUDIT_TOLERANCE)``, which bounds
+    the gap of ``sum_i log pi_i`` to the optimum (:mod:`panelsel.algorithms.nash`).
+
+Legacy runs have no lottery of their own: their panels and frequencies are checked like a
+lottery's, and the seed must reproduce the first run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from panelsel.algorithms.legacy import legacy_draw
+from panelsel.errors import BadInputError
+from panelsel.lottery import Lottery, draw
+from panelsel.model import Model, build_model
+from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
+from panelsel.quotas import load_quotas
+
+EXIT_AUDIT_FAILED = 5
+SUM_TOLERANCE = 1e-9
+"""How far the panel probabilities may sum from 1."""
+MARGINAL_TOLERANCE = 1e-9
+"""How far a marginal may be from ``probabilities.csv`` (written with 12 significant
+digits)."""
+CERTIFICATE_TOLERANCE = 1e-6
+"""The maximin bound may exceed the lottery's minimum by this much."""
+NASH_AUDIT_TOLERANCE = 1e-6
+CERTIFICATE_ROUNDS = 200
+MILP_INTEGRALITY = 1e-6
+
+
+@dataclass
+class Check:
+    """One audit check: its name, outcome and what was measured."""
+
+    name: str
+    passed: bool
+    detail: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AuditReport:
+    out: Path
+    algorithm: str
+    checks: list[Check]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "algorithm": self.algorithm,
+            "passed": self.passed,
+            "checks": [c.__dict__ for c in self.checks],
+        }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise BadInputError(
+            "the selection has no lottery.json",
+            file=str(path),
+            hint="pass the folder that panelsel select wrote (its --out)",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"not valid JSON ({exc})", file=str(path)) from None
+    if not isinstance(data, dict) or not str(data.get("format", "")).startswith(
+        "panelsel-lottery/"
+    ):
+        raise BadInputError("not a panelsel lottery file (no 'format' key)", file=str(path))
+    for key in ("panels", "seed", "panel_size", "selected_members", "algorithm"):
+        if key not in data:
+            raise BadInputError(f"the lottery file lacks the key {key!r}", file=str(path))
+    return data
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    if not path.is_file():
+        raise BadInputError(
+            "the selection folder lacks this file",
+            file=str(path),
+            hint="pass the folder that panelsel select wrote (its --out)",
+        )
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise BadInputError("the file is empty", file=str(path))
+    return rows[0], rows[1:]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_inputs(document: dict[str, Any], registrants: Path, quotas: Path) -> Check:
+    recorded = document.get("inputs", {})
+    problems, figures = [], {}
+    for role, path in (("registrants", registrants), ("quotas", quotas)):
+        actual = sha256_of(path)
+        expected = (recorded.get(role) or {}).get("sha256")
+        figures[role] = {"recorded": expected, "actual": actual}
+        if expected is None:
+            problems.append(f"lottery.json records no sha256 for the {role} file")
+        elif actual != expected:
+            problems.append(
+                f"{path}: sha256 {actual[:12]}… differs from the recorded {str(expected)[:12]}… "
+                f"(the {role} file is not the one the selection used)"
+            )
+    if problems:
+        return Check("inputs", False, "; ".join(problems), figures)
+    return Check("inputs", True, "both files match the sha256 recorded in lottery.json", figures)
+
+
+def _panel_indices(
+    document: dict[str, Any], pool: Pool
+) -> tuple[list[npt.NDArray[np.intp] | None], list[str]]:
+    """Each panel's members as row indices (None when an id is unknown) and the problems."""
+    index = {pid: i for i, pid in enumerate(pool.ids)}
+    panels: list[npt.NDArray[np.intp] | None] = []
+    problems = []
+    for r, panel in enumerate(document["panels"]):
+        members = panel.get("members", []) if isinstance(panel, dict) else []
+        unknown = [m for m in members if str(m) not in index]
+        if unknown:
+            problems.append(f"panel {r}: id {unknown[0]!r} is not in the pool")
+            panels.append(None)
+            continue
+        panels.append(np.array([index[str(m)] for m in members], dtype=np.intp))
+    return panels, problems
+
+
+def _quota_problems(model: Model, members: npt.NDArray[np.intp]) -> list[str]:
+    """Quota and household rules the panel breaks, counted from the feature matrix."""
+    problems = []
+    counts = model.person_features[members].sum(axis=0)
+    for f, c in zip(model.features, counts.tolist(), strict=True):
+        if c < f.min or c > f.max:
+            problems.append(f"{f.category}={f.value} has {c}, quota {f.min}–{f.max}")
+    if model.households:
+        house_of = {
+            int(model.type_members[t][0]): h for h, ts in enumerate(model.households) for t in ts
+        }
+        load: dict[int, int] = {}
+        for m in members.tolist():
+            if m in house_of:
+                load[house_of[m]] = load.get(house_of[m], 0) + 1
+        for h, count in load.items():
+            if count > model.max_per_household:
+                problems.append(
+                    f"household {h} has {count} members, above {model.max_per_household}"
+                )
+    return problems
+
+
+def _check_panels(
+    model: Model, pool: Pool, panels: list[npt.NDArray[np.intp] | None], unknown: list[str]
+) -> Check:
+    problems = list(unknown)
+    for r, members in enumerate(panels):
+        if members is None:
+            continue
+        if len(members) != model.k or len(set(members.tolist())) != len(members):
+            problems.append(
+                f"panel {r}: {len(set(members.tolist()))} distinct members, not {model.k}"
+            )
+            continue
+        for problem in _quota_problems(model, members)[:2]:
+            problems.append(f"panel {r}: {problem}")
+    figures = {"panels": len(panels), "invalid": len(problems), "panel_size": model.k}
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        return Check("panels", False, f"{len(problems)} problem(s): {shown}", figures)
+    return Check(
+        "panels",
+        True,
+        f"all {len(panels)} panels have {model.k} distinct registrants and meet every quota",
+        figures,
+    )
+
+
+def _check_probabilities(probs: npt.NDArray[np.float64]) -> Check:
+    total = float(probs.sum())
+    negative = int((probs < 0).sum())
+    figures = {"sum": total, "negative": negative, "min": float(probs.min(initial=0.0))}
+    ok = negative == 0 and abs(total - 1.0) <= SUM_TOLERANCE and np.all(np.isfinite(probs))
+    if ok:
+        return Check("probabilities", True, f"non-negative, sum {total:.12f}", figures)
+    return Check(
+        "probabilities",
+        False,
+        f"{negative} negative; they sum to {total:.12f}, not 1 (tolerance {SUM_TOLERANCE:g})",
+        figures,
+    )
+
+
+def _check_marginals(
+    out: Path, pool: Pool, marginals: npt.NDArray[np.float64], estimated: bool
+) -> Check:
+    path = out / "probabilities.csv"
+    header, rows = _read_csv(path)
+    column = "probability_estimate" if estimated else "probability"
+    if column not in header:
+        return Check("marginals", False, f"{path}: no column {column!r}")
+    id_col = 0
+    p_col = header.index(column)
+    written: dict[str, float] = {}
+    problems = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            written[row[id_col].strip()] = float(row[p_col])
+        except (IndexError, ValueError):
+            problems.append(f"{path}, row {line}: unreadable probability {row!r}")
+    missing = [pid for pid in pool.ids if pid not in written]
+    extra = len(written) - (len(pool.ids) - len(missing))
+    if missing:
+        problems.append(f"{len(missing)} registrant(s) missing, e.g. {missing[0]!r}")
+    if extra or len(rows) != len(pool.ids):
+        problems.append(f"{len(rows)} rows for {len(pool.ids)} registrants")
+    worst, worst_id = 0.0, None
+    for i, pid in enumerate(pool.ids):
+        if pid in written:
+            diff = abs(written[pid] - float(marginals[i]))
+            if diff > worst:
+                worst, worst_id = diff, pid
+    if worst > MARGINAL_TOLERANCE and worst_id is not None:
+        i = pool.ids.index(worst_id)
+        problems.append(
+            f"id {worst_id!r}: probabilities.csv says {written[worst_id]:.12g}, the lottery "
+            f"gives {marginals[i]:.12g}"
+        )
+    figures = {"largest_difference": worst, "rows": len(rows)}
+    if problems:
+        return Check("marginals", False, "; ".join(problems), figures)
+    return Check(
+        "marginals",
+        True,
+        f"probabilities.csv equals the lottery's marginals for all {len(rows)} registrants "
+        f"(largest difference {worst:.1e})",
+        figures,
+    )
+
+
+def _ids_in(path: Path, pool: Pool) -> list[str]:
+    """The pool ids of a written panel.csv / remaining.csv (matched by id, or by whole row
+    when the ids are row numbers)."""
+    header, rows = _read_csv(path)
+    if pool.id_column is not None and pool.id_column in header:
+        col = header.index(pool.id_column)
+        return [row[col].strip() for row in rows if len(row) > col]
+    by_row: dict[tuple[str, ...], list[str]] = {}
+    for pid, row in zip(pool.ids, pool.rows, strict=True):
+        by_row.setdefault(tuple(row), []).append(pid)
+    out = []
+    for row in rows:
+        candidates = by_row.get(tuple(row))
+        out.append(candidates.pop(0) if candidates else f"<unknown row {row!r}>")
+    return out
+
+
+def _check_selected(
+    out: Path,
+    document: dict[str, Any],
+    model: Model,
+    pool: Pool,
+    lottery: Lottery,
+    panels: list[npt.NDArray[np.intp] | None],
+) -> Check:
+    seed = int(document["seed"])
+    recorded = sorted(str(m) for m in document["selected_members"])
+    in_panel_csv = sorted(_ids_in(out / "panel.csv", pool))
+    in_remaining = set(_ids_in(out / "remaining.csv", pool))
+    problems = []
+    if in_panel_csv != recorded:
+        extra = sorted(set(in_panel_csv) - set(recorded))
+        lacking = sorted(set(recorded) - set(in_panel_csv))
+        problems.append(
+            f"panel.csv differs from lottery.json's selected members (in panel.csv only: "
+            f"{extra}; missing from panel.csv: {lacking})"
+        )
+    if in_remaining != set(pool.ids) - set(recorded) or len(in_remaining) != model.n - model.k:
+        problems.append(
+            f"remaining.csv holds {len(in_remaining)} registrants, not the other "
+            f"{model.n - model.k}"
+        )
+    selected = document.get("selected")
+    if document.get("estimated"):
+        again = sorted(pool.ids[i] for i in legacy_draw(model, seed))
+        rule = "the legacy procedure's first run"
+    else:
+        index = draw(lottery, np.random.default_rng(seed))
+        members = panels[index] if 0 <= index < len(panels) else None
+        again = sorted(pool.ids[i] for i in members) if members is not None else []
+        rule = f"panel #{index}"
+        if index != selected:
+            problems.append(f"the seed draws panel #{index}, lottery.json says #{selected}")
+    if again != recorded:
+        problems.append(f"seed {seed} draws {rule}, whose members are not the recorded ones")
+    if problems:
+        return Check("selected", False, "; ".join(problems), {"seed": seed})
+    return Check(
+        "selected",
+        True,
+        f"panel.csv and remaining.csv match; seed {seed} draws {rule} again",
+        {"seed": seed},
+    )
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+def _panel_milp(model: Model, weights: npt.NDArray[np.float64]) -> tuple[float, list[int]]:
+    """The valid panel of largest total weight, by scipy's MILP over people."""
+    n = model.n
+    lo = [model.k, *(f.min for f in model.features)]
+    hi = [model.k, *(f.max for f in model.features)]
+    house_rows, house_cols = [], []
+    for h, types in enumerate(model.households):
+        for t in types:
+            house_cols.extend(model.type_members[t].tolist())
+            house_rows.extend([h] * len(model.type_members[t]))
+        lo.append(0)
+        hi.append(model.max_per_household)
+    households = sp.csr_matrix(
+        (np.ones(len(house_rows)), (house_rows, house_cols)), shape=(len(model.households), n)
+    )
+    matrix = sp.vstack(
+        [
+            sp.csr_matrix(np.ones((1, n))),
+            sp.csr_matrix(model.person_features.T.astype(np.float64)),
+            households,
+        ]
+    ).tocsr()
+    constraint = LinearConstraint(matrix, lo, hi)
+    res = milp(
+        -weights,
+        constraints=[constraint],
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+    )
+    if res.status != 0 or res.x is None:
+        raise BadInputError(
+            f"the quotas admit no panel in the audit's own model ({res.message})",
+            hint="the quota file may have been edited since the selection",
+        )
+    chosen = np.flatnonzero(res.x > 1 - MILP_INTEGRALITY).tolist()
+    return float(-res.fun), chosen
+
+
+def _maximin_certificate(
+    model: Model, panels: list[npt.NDArray[np.intp]], marginals: npt.NDArray[np.float64]
+) -> Check:
+    n = model.n
+    ours = float(marginals.min())
+    columns = [p for p in panels]
+    if ours <= CERTIFICATE_TOLERANCE:
+        # someone has probability 0: optimal only if no valid panel contains them
+        i = int(np.argmin(marginals))
+        weights = np.zeros(n)
+        weights[i] = 1.0
+        reach, _ = _panel_milp(model, weights)
+        ok = reach < 0.5
+        detail = (
+            f"registrant {i} has probability {ours:.3g} and no valid panel contains them"
+            if ok
+            else f"registrant {i} has probability {ours:.3g} although a valid panel contains "
+            "them: a lottery with a higher minimum may exist"
+        )
+        return Check("optimality", ok, detail, {"minimum": ours, "bound": ours if ok else None})
+    bound = np.inf
+    for _ in range(CERTIFICATE_ROUNDS):
+        r = len(columns)
+        inc = sp.lil_matrix((n, r))
+        for j, members in enumerate(columns):
+            inc[members, j] = 1.0
+        # max z s.t. inc p >= z, sum p = 1, p >= 0; variables (p, z)
+        a_ub = sp.hstack([-inc.tocsr(), sp.csr_matrix(np.ones((n, 1)))])
+        res = linprog(
+            np.r_[np.zeros(r), -1.0],
+            A_ub=a_ub,
+            b_ub=np.zeros(n),
+            A_eq=np.r_[np.ones(r), 0.0][None, :],
+            b_eq=[1.0],
+            bounds=[(0, None)] * r + [(None, None)],
+            method="highs",
+        )
+        if res.status != 0:
+            return Check("optimality", False, f"the certificate LP failed: {res.message}")
+        y = np.maximum(-res.ineqlin.marginals, 0.0)
+        y = y / y.sum()
+        bound, best = _panel_milp(model, y)
+        if bound <= ours + CERTIFICATE_TOLERANCE:
+            return Check(
+                "optimality",
+                True,
+                f"no lottery gives everyone more than {bound:.9f}; this one gives at least "
+                f"{ours:.9f} (dual weights over {int((y > 0).sum())} registrants)",
+                {"minimum": ours, "bound": bound},
+            )
+        columns.append(np.array(best, dtype=np.intp))
+        if -res.fun > ours + CERTIFICATE_TOLERANCE:
+            return Check(
+                "optimality",
+                False,
+                f"a lottery over {r} panels gives everyone at least {-res.fun:.9f}, more than "
+                f"this lottery's minimum {ours:.9f}",
+                {"minimum": ours, "bound": bound, "better": float(-res.fun)},
+            )
+    return Check(
+        "optimality",
+        False,
+        f"no certificate after {CERTIFICATE_ROUNDS} rounds: the best bound found is "
+        f"{bound:.9f}, the lottery's minimum {ours:.9f}",
+        {"minimum": ours, "bound": bound},
+    )
+
+
+def _nash_certificate(model: Model, marginals: npt.NDArray[np.float64]) -> Check:
+    counted = marginals > 0
+    weights = np.where(counted, 1.0 / np.where(counted, marginals, 1.0), 0.0)
+    n = float(counted.sum())
+    best, _ = _panel_milp(model, weights)
+    gap = (best - n) / n
+    figures = {"gap": gap, "counted": int(n)}
+    if gap <= NASH_AUDIT_TOLERANCE:
+        return Check(
+            "optimality",
+            True,
+            f"sum of log probabilities within {max(gap, 0):.1e} x n of the optimum "
+            "(no valid panel has a larger sum of 1/probability)",
+            figures,
+        )
+    return Check(
+        "optimality",
+        False,
+        f"a valid panel has sum of 1/probability {best:.6f} > n = {n:.0f}: the Nash welfare "
+        f"can rise by up to {gap:.2e} x n",
+        figures,
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def audit(
+    out: str | Path,
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> AuditReport:
+    """Check a selection folder against the registrants and quota files.
+
+    Parameters
+    ----------
+    out
+        The folder ``panelsel select`` wrote.
+    registrants, quotas
+        The files the selection claims to have used.
+    delimiter, encoding
+        How to read the registrants (default: as recorded in ``lottery.json``).
+
+    Returns
+    -------
+    AuditReport
+        Every check with its outcome; ``passed`` is True only if all passed.
+
+    Raises
+    ------
+    BadInputError
+        A file is missing or unreadable, so that the audit cannot run.
+    """
+    out = Path(out)
+    registrants, quotas = Path(registrants), Path(quotas)
+    document = _read_json(out / "lottery.json")
+    read_as = document.get("inputs", {}).get("registrants") or {}
+    delimiter = delimiter or read_as.get("delimiter") or ","
+    encoding = encoding or read_as.get("encoding") or DEFAULT_ENCODING
+    recorded_k = int(document["panel_size"])
+    spec = load_quotas(
+        quotas,
+        panel_size=recorded_k if quotas.suffix.lower() == ".csv" else None,
+        id_column=document.get("id_column"),
+    )
+    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
+    model = build_model(pool, spec, compress_types=False)
+    estimated = bool(document.get("estimated"))
+    algorithm = str(document["algorithm"])
+
+    checks = [_check_inputs(document, registrants, quotas)]
+    if model.k != recorded_k:
+        checks.append(
+            Check(
+                "panel size",
+                False,
+                f"the quota file asks for {model.k} seats, lottery.json records {recorded_k}",
+            )
+        )
+    panels, unknown = _panel_indices(document, pool)
+    checks.append(_check_panels(model, pool, panels, unknown))
+    probs = np.array(
+        [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
+    )
+    checks.append(_check_probabilities(probs))
+    known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
+    lottery = Lottery(panels=known, probabilities=probs)
+    marginals = lottery.marginals(model.n)
+    checks.append(_check_marginals(out, pool, marginals, estimated))
+    checks.append(_check_selected(out, document, model, pool, lottery, panels))
+    structure_ok = all(c.passed for c in checks[1:])
+    if algorithm in ("leximin", "maximin") and structure_ok:
+        checks.append(_maximin_certificate(model, known, marginals))
+    elif algorithm == "nash" and structure_ok:
+        checks.append(_nash_certificate(model, marginals))
+    elif algorithm in ("leximin", "maximin", "nash"):
+        checks.append(
+            Check("optimality", False, "not checked: the lottery itself failed a check above")
+        )
+    else:
+        checks.append(
+            Check(
+                "optimality",
+                True,
+                f"not applicable: {algorithm} makes no optimality claim (its probabilities "
+                "are Monte-Carlo estimates)",
+            )
+        )
+    return AuditReport(out=out, algorithm=algorithm, checks=checks)
