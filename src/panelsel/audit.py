@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,21 +286,20 @@ def _check_marginals(
     )
 
 
-def _ids_in(path: Path, pool: Pool) -> list[str]:
-    """The pool ids of a written panel.csv / remaining.csv (matched by id, or by whole row
-    when the ids are row numbers)."""
+def _rows_as_keys(path: Path, pool: Pool) -> Counter[str]:
+    """The registrants of a written panel.csv / remaining.csv as a multiset of keys: their
+    ids, or (when the ids are row numbers, which those files do not carry) their whole rows."""
     header, rows = _read_csv(path)
     if pool.id_column is not None and pool.id_column in header:
         col = header.index(pool.id_column)
-        return [row[col].strip() for row in rows if len(row) > col]
-    by_row: dict[tuple[str, ...], list[str]] = {}
-    for pid, row in zip(pool.ids, pool.rows, strict=True):
-        by_row.setdefault(tuple(row), []).append(pid)
-    out = []
-    for row in rows:
-        candidates = by_row.get(tuple(row))
-        out.append(candidates.pop(0) if candidates else f"<unknown row {row!r}>")
-    return out
+        return Counter(row[col].strip() if len(row) > col else "" for row in rows)
+    return Counter(json.dumps(row) for row in rows)
+
+
+def _pool_keys(pool: Pool, indices: list[int]) -> Counter[str]:
+    if pool.id_column is not None:
+        return Counter(pool.ids[i] for i in indices)
+    return Counter(json.dumps(pool.rows[i]) for i in indices)
 
 
 def _check_selected(
@@ -312,20 +312,26 @@ def _check_selected(
 ) -> Check:
     seed = int(document["seed"])
     recorded = sorted(str(m) for m in document["selected_members"])
-    in_panel_csv = sorted(_ids_in(out / "panel.csv", pool))
-    in_remaining = set(_ids_in(out / "remaining.csv", pool))
+    row_of = {pid: i for i, pid in enumerate(pool.ids)}
+    chosen = [row_of[m] for m in recorded if m in row_of]
+    others = sorted(set(range(model.n)) - set(chosen))
     problems = []
-    if in_panel_csv != recorded:
-        extra = sorted(set(in_panel_csv) - set(recorded))
-        lacking = sorted(set(recorded) - set(in_panel_csv))
+    if len(chosen) != len(recorded):
+        problems.append("lottery.json's selected members include ids not in the pool")
+    in_panel_csv = _rows_as_keys(out / "panel.csv", pool)
+    expected = _pool_keys(pool, chosen)
+    if in_panel_csv != expected:
+        extra = sorted((in_panel_csv - expected).elements())
+        lacking = sorted((expected - in_panel_csv).elements())
         problems.append(
             f"panel.csv differs from lottery.json's selected members (in panel.csv only: "
             f"{extra}; missing from panel.csv: {lacking})"
         )
-    if in_remaining != set(pool.ids) - set(recorded) or len(in_remaining) != model.n - model.k:
+    in_remaining = _rows_as_keys(out / "remaining.csv", pool)
+    if in_remaining != _pool_keys(pool, others):
         problems.append(
-            f"remaining.csv holds {len(in_remaining)} registrants, not the other "
-            f"{model.n - model.k}"
+            f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "
+            f"{len(others)} registrants"
         )
     selected = document.get("selected")
     if document.get("estimated"):
