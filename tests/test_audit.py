@@ -211,3 +211,21 @@ def test_cli_exit_codes(selections: dict[str, Path], copy: Any, tmp_path: Path) 
     result = runner.invoke(app, ["audit", str(tmp_path / "nowhere"), *args])
     assert result.exit_code == 2
     assert "lottery.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pool_without_ids_with_identical_rows(tmp_path: Path) -> None:
+    # ids are row numbers, which panel.csv does not carry: rows are matched as a multiset
+    from .conftest import write_csv
+
+    pool = write_csv(
+        tmp_path / "p.csv", ["g"], [["F"], ["F"], ["F"], ["M"], ["M"], ["M"], ["M"], ["F"]]
+    )
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text("panel_size: 4\ncategories:\n  g: {quotas: {F: 2, M: 2}}\n", encoding="utf-8")
+    select(pool, quotas, out=tmp_path / "o", seed=3)
+    assert audit(tmp_path / "o", pool, quotas).passed
+    rows = _rows(tmp_path / "o" / "panel.csv")
+    rows[1] = ["F"] if rows[1] == ["M"] else ["M"]
+    _write_rows(tmp_path / "o" / "panel.csv", rows)
+    report = audit(tmp_path / "o", pool, quotas)
+    assert [c.name for c in report.checks if not c.passed] == ["selected"]
