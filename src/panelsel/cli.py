@@ -138,6 +138,81 @@ def select(
 
 
 @app.command()
+def compare(
+    registrants: Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")],
+    quotas: Annotated[
+        Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
+    ],
+    algorithms: Annotated[
+        str, typer.Option(help="Comma-separated algorithms to run, in this order.")
+    ] = "leximin,maximin,nash,legacy",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "panelsel-compare"
+    ),
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of legacy's Monte-Carlo runs (fresh and recorded if omitted).", min=0
+        ),
+    ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1),
+    ] = 10_000,
+    solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
+    panel_size: Annotated[
+        int | None,
+        typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
+    ] = None,
+    delimiter: Annotated[
+        str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")
+    ] = ",",
+    encoding: Annotated[str, typer.Option(help="Registrants CSV encoding.")] = "utf-8-sig",
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty output folder.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
+    ] = False,
+) -> None:
+    """Run several algorithms on one pool and compare their selection probabilities."""
+    from panelsel import console
+    from panelsel.compare import compare as run_compare
+
+    try:
+        with console.progress_bar(not json_output) as progress:
+            result = run_compare(
+                registrants,
+                quotas,
+                algorithms=[a.strip() for a in algorithms.split(",") if a.strip()],
+                out=out,
+                seed=seed,
+                samples=samples,
+                solver=solver,
+                delimiter=parse_delimiter(delimiter),
+                encoding=encoding,
+                id_column=id_column,
+                panel_size=panel_size,
+                force=force,
+                time_limit=time_limit,
+                progress=progress,
+            )
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(result.as_dict())
+    else:
+        console.render_comparison(result)
+
+
+@app.command()
 def audit(
     out_dir: Annotated[Path, typer.Argument(help="The folder panelsel select wrote.")],
     registrants: Annotated[Path, typer.Argument(help="The registrants CSV the selection used.")],

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from panelsel.audit import AuditReport
 from panelsel.colgen import ProgressFn
+from panelsel.compare import Comparison
 from panelsel.errors import PanelselError
 from panelsel.select import SelectionResult
 
@@ -145,3 +146,39 @@ def render_audit(report: AuditReport) -> None:
         stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}")
     else:
         stdout.print(f"[green]Audit passed:[/] all {len(report.checks)} checks")
+
+
+def render_comparison(result: Comparison) -> None:
+    """The comparison table: one row per algorithm."""
+    table = Table(
+        title=f"Selection probabilities, panel of {result.k} from {result.n} registrants "
+        f"(k/n {_pct(result.k / result.n)})",
+        title_justify="left",
+    )
+    table.add_column("algorithm")
+    for name in ("min", "p10", "median", "max", "geo mean", "Gini", "< ½k/n", "< 1e-3", "s"):
+        table.add_column(name, justify="right")
+    for curve in result.curves:
+        s = curve.summary
+        table.add_row(
+            f"{s.algorithm} (estimate)" if s.estimated else s.algorithm,
+            _pct(s.minimum),
+            _pct(s.p10),
+            _pct(s.median),
+            _pct(s.maximum),
+            _pct(s.geometric_mean),
+            f"{s.gini:.3f}",
+            str(s.below_half_share),
+            _pct(s.share_below_tiny),
+            f"{s.seconds:.2f}",
+        )
+    stdout.print(table)
+    stdout.print(
+        "< ½k/n: registrants below half the equal share; < 1e-3: share of the pool below "
+        "probability 0.001"
+    )
+    for note in result.notes:
+        stdout.print(f"[yellow]Note:[/] {note}")
+    stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
+    for path in result.files.values():
+        stdout.print(f"  {path}")

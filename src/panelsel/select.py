@@ -26,6 +26,7 @@ from panelsel.model import Model, build_model, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
 from panelsel.quotas import QuotaSpec, load_quotas
+from panelsel.report import Curve, render_html, summarise
 from panelsel.solvers import SolverConfig
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
@@ -139,6 +140,18 @@ class Computed:
     def estimated(self) -> bool:
         return self.low is not None
 
+    def curve(self, k: int) -> Curve:
+        """The report's view of this result."""
+        summary = summarise(
+            self.algorithm,
+            self.probabilities,
+            k,
+            self.seconds,
+            estimated=self.estimated,
+            method=self.method,
+        )
+        return Curve(self.algorithm, self.probabilities, summary, self.low, self.high)
+
 
 def compute(
     model: Model,
@@ -237,7 +250,13 @@ def _write(
     chosen = set(lottery.panels[selected].tolist())
     files = {
         name: tmp / name
-        for name in ("panel.csv", "remaining.csv", "probabilities.csv", "lottery.json")
+        for name in (
+            "panel.csv",
+            "remaining.csv",
+            "probabilities.csv",
+            "lottery.json",
+            "report.html",
+        )
     }
     write_csv(
         files["panel.csv"], pool.columns, [row for i, row in enumerate(pool.rows) if i in chosen]
@@ -309,11 +328,65 @@ def _write(
     if result.estimated:
         document["samples"] = int(result.stats["samples"])
     write_json(files["lottery.json"], document)
+    files["report.html"].write_text(
+        render_html(
+            f"Selection probabilities: {result.algorithm}",
+            model,
+            [result.curve(model.k)],
+            {
+                "algorithm": result.algorithm,
+                "method": result.method,
+                "solver": solver,
+                "seed": str(seed),
+                "registrants sha256": pool.sha256,
+                "quotas sha256": spec.sha256,
+                "panels in lottery": str(len(lottery)),
+                "panelsel": __version__,
+            },
+        ),
+        encoding="utf-8",
+    )
     return files
 
 
 def _num(x: float) -> str:
     return format(float(x), ".12g")
+
+
+def load_inputs(
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    delimiter: str = ",",
+    encoding: str = DEFAULT_ENCODING,
+    id_column: str | None = None,
+    panel_size: int | None = None,
+) -> tuple[QuotaSpec, Pool, Model]:
+    """Read and validate the quota file and the pool, build the model and run the cheap
+    feasibility checks (CSV + YAML -> validated model)."""
+    spec = load_quotas(quotas, panel_size=panel_size, id_column=id_column)
+    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
+    model = build_model(pool, spec)
+    check_feasible_cheaply(model, spec)
+    return spec, pool, model
+
+
+def check_options(
+    algorithms: list[str], samples: int, seed: int | None, time_limit: float | None
+) -> None:
+    """Refuse option values no run can use (exit 2)."""
+    for algorithm in algorithms:
+        if algorithm not in ALGORITHM_NAMES:
+            raise BadInputError(
+                f"unknown algorithm {algorithm!r}",
+                hint=f"choose one of: {', '.join(ALGORITHM_NAMES)}",
+            )
+    if samples < 1:
+        raise BadInputError(f"--samples must be at least 1, not {samples}")
+    if seed is not None and seed < 0:
+        raise BadInputError(f"the seed must be 0 or more, not {seed}")
+    if time_limit is not None and time_limit <= 0:
+        raise BadInputError(f"the time limit must be positive, not {time_limit}")
 
 
 def select(
@@ -367,23 +440,17 @@ def select(
     """
     started = time.monotonic()
     progress = progress or no_progress
-    if algorithm not in ALGORITHM_NAMES:
-        raise BadInputError(
-            f"unknown algorithm {algorithm!r}",
-            hint=f"choose one of: {', '.join(ALGORITHM_NAMES)}",
-        )
-    if samples < 1:
-        raise BadInputError(f"--samples must be at least 1, not {samples}")
-    if seed is not None and seed < 0:
-        raise BadInputError(f"the seed must be 0 or more, not {seed}")
-    if time_limit is not None and time_limit <= 0:
-        raise BadInputError(f"the time limit must be positive, not {time_limit}")
+    check_options([algorithm], samples, seed, time_limit)
     out = Path(out)
     check_destination(out, force=force)
-    spec = load_quotas(quotas, panel_size=panel_size, id_column=id_column)
-    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
-    model = build_model(pool, spec)
-    check_feasible_cheaply(model, spec)
+    spec, pool, model = load_inputs(
+        registrants,
+        quotas,
+        delimiter=delimiter,
+        encoding=encoding,
+        id_column=id_column,
+        panel_size=panel_size,
+    )
 
     config = SolverConfig(name=solver, time_limit=time_limit)
     seed_given = seed is not None

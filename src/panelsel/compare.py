@@ -1,0 +1,187 @@
+"""``panelsel compare``: every algorithm on the same pool, side by side.
+
+Each algorithm runs on the same validated model (with its own solver time limit); the
+figures of :mod:`panelsel.report` summarise each one's selection probabilities, and the
+folder written holds ``report.html`` (all curves in one plot), ``probabilities.csv`` (one
+column per algorithm; legacy's estimates with their 99% intervals) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from panelsel import __version__
+from panelsel.algorithms import ALGORITHM_NAMES
+from panelsel.algorithms.legacy import DEFAULT_SAMPLES
+from panelsel.colgen import ProgressFn, no_progress
+from panelsel.errors import BadInputError
+from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
+from panelsel.pool import DEFAULT_ENCODING, Pool
+from panelsel.report import Curve, render_html
+from panelsel.select import SEED_BITS, Computed, check_options, compute, load_inputs
+from panelsel.solvers import SolverConfig
+
+
+@dataclass
+class Comparison:
+    """The algorithms' results on one pool, in the order run."""
+
+    out: Path
+    files: dict[str, Path]
+    n: int
+    k: int
+    seed: int
+    seed_was_given: bool
+    samples: int
+    solver: str
+    curves: list[Curve]
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "files": {k: str(v) for k, v in self.files.items()},
+            "pool_size": self.n,
+            "panel_size": self.k,
+            "equal_share": self.k / self.n,
+            "seed": self.seed,
+            "samples": self.samples,
+            "solver": self.solver,
+            "algorithms": [c.summary.as_dict() for c in self.curves],
+            "seconds": round(self.seconds, 3),
+            "notes": self.notes,
+            "version": __version__,
+        }
+
+
+def _probability_table(
+    pool: Pool, quota_columns: list[int], results: list[Computed]
+) -> tuple[list[str], list[list[str]]]:
+    names = [pool.columns[c] for c in quota_columns]
+    header = ["id" if "id" not in names else "registrant_id"]
+    for r in results:
+        if r.estimated:
+            header += [
+                f"{r.algorithm}_estimate",
+                f"{r.algorithm}_ci99_low",
+                f"{r.algorithm}_ci99_high",
+            ]
+        else:
+            header.append(r.algorithm)
+    rows = []
+    for i, pid in enumerate(pool.ids):
+        row = [pid]
+        for r in results:
+            row.append(format(float(r.probabilities[i]), ".12g"))
+            if r.low is not None and r.high is not None:
+                row += [format(float(r.low[i]), ".12g"), format(float(r.high[i]), ".12g")]
+        rows.append(row + [pool.rows[i][c] for c in quota_columns])
+    return header + names, rows
+
+
+def compare(
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    algorithms: Sequence[str] = tuple(ALGORITHM_NAMES),
+    out: str | Path = "panelsel-compare",
+    seed: int | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    solver: str = "highs",
+    delimiter: str = ",",
+    encoding: str = DEFAULT_ENCODING,
+    id_column: str | None = None,
+    panel_size: int | None = None,
+    force: bool = False,
+    time_limit: float | None = None,
+    progress: ProgressFn | None = None,
+) -> Comparison:
+    """Run ``algorithms`` on one pool and write the comparison.
+
+    Parameters are those of :func:`panelsel.select.select`, with ``algorithms`` (each at most
+    once) instead of one; ``time_limit`` applies to each algorithm separately, and ``seed``
+    drives legacy's Monte-Carlo runs (the lottery algorithms are deterministic).
+
+    Raises
+    ------
+    BadInputError, InfeasibleQuotasError, SolverError
+        Nothing is written in any of these cases.
+    """
+    started = time.monotonic()
+    progress = progress or no_progress
+    algorithms = list(dict.fromkeys(algorithms))
+    if not algorithms:
+        raise BadInputError(
+            "no algorithm to compare", hint=f"list some of: {', '.join(ALGORITHM_NAMES)}"
+        )
+    check_options(algorithms, samples, seed, time_limit)
+    out = Path(out)
+    check_destination(out, force=force)
+    spec, pool, model = load_inputs(
+        registrants,
+        quotas,
+        delimiter=delimiter,
+        encoding=encoding,
+        id_column=id_column,
+        panel_size=panel_size,
+    )
+    seed_given = seed is not None
+    if seed is None:
+        seed = secrets.randbits(SEED_BITS)
+    results = []
+    notes: list[str] = []
+    for algorithm in algorithms:
+        config = SolverConfig(name=solver, time_limit=time_limit)
+        progress(f"running {algorithm}", 0, 1)
+        results.append(compute(model, algorithm, config, seed, samples=samples, progress=progress))
+        progress(f"running {algorithm}", 1, 1)
+        if config.fallback_note and config.fallback_note not in notes:
+            notes.append(config.fallback_note)
+    curves = [r.curve(model.k) for r in results]
+    if any(r.estimated for r in results):
+        notes.append(
+            f"legacy's probabilities are Monte-Carlo estimates over {samples} runs (seed {seed})"
+        )
+    comparison = Comparison(
+        out=out,
+        files={},
+        n=model.n,
+        k=model.k,
+        seed=seed,
+        seed_was_given=seed_given,
+        samples=samples,
+        solver=solver,
+        curves=curves,
+        notes=notes,
+    )
+    header, rows = _probability_table(pool, model.quota_columns, results)
+    with atomic_directory(out, force=force) as tmp:
+        write_csv(tmp / "probabilities.csv", header, rows)
+        (tmp / "report.html").write_text(
+            render_html(
+                "Selection probabilities: " + ", ".join(algorithms),
+                model,
+                curves,
+                {
+                    "solver": solver,
+                    "seed (legacy runs)": str(seed),
+                    "registrants sha256": pool.sha256,
+                    "quotas sha256": spec.sha256,
+                    "panelsel": __version__,
+                    **{f"method ({r.algorithm})": r.method for r in results},
+                },
+            ),
+            encoding="utf-8",
+        )
+        comparison.files = {
+            name: out / name for name in ("report.html", "probabilities.csv", "summary.json")
+        }
+        comparison.seconds = time.monotonic() - started
+        write_json(tmp / "summary.json", comparison.as_dict())
+    return comparison
