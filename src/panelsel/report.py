@@ -299,7 +299,7 @@ def _values_table(model: Model, curves: list[Curve]) -> str:
         )
     return (
         f'<div class="wide"><table id="values"><thead>{head}</thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></div>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
         '<p class="note">Pool share: fraction of registrants with the value. Panel '
         "share: the expected fraction of seats held by people with it (multi-valued "
         "categories can add up to more than 100%). Mean probability: the average selection "
