@@ -39,6 +39,7 @@ def test_select_example_writes_all_outputs(runner: CliRunner, tmp_path: Path) ->
         "panel.csv",
         "probabilities.csv",
         "remaining.csv",
+        "report.html",
     ]
     pool = read_rows(Path(REGISTRANTS))
     panel, remaining = read_rows(out / "panel.csv"), read_rows(out / "remaining.csv")
@@ -103,7 +104,9 @@ def test_private_columns_stay_out_of_derived_outputs(runner: CliRunner, tmp_path
         runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--seed", "1", "--json"
     )
     assert code == 0
-    text = (out / "probabilities.csv").read_text() + (out / "lottery.json").read_text()
+    text = "".join(
+        (out / name).read_text() for name in ("probabilities.csv", "lottery.json", "report.html")
+    )
     for private in ("@example.ac.uk", "Castle Street", "Ines Khan"):
         assert private not in text
         assert private not in stdout
@@ -145,7 +148,13 @@ def test_json_output_is_one_object(runner: CliRunner, tmp_path: Path) -> None:
     assert code == 0
     data = json.loads(stdout)
     assert data["seed"] == 5 and data["panel_size"] == 10 and data["pool_size"] == 45
-    assert set(data["files"]) == {"panel.csv", "remaining.csv", "probabilities.csv", "lottery.json"}
+    assert set(data["files"]) == {
+        "panel.csv",
+        "remaining.csv",
+        "probabilities.csv",
+        "lottery.json",
+        "report.html",
+    }
     assert data["probability"]["min"] <= data["probability"]["median"] <= data["probability"]["max"]
     assert data["probability"]["equal_share"] == pytest.approx(10 / 45)
 
