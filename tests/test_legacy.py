@@ -22,6 +22,7 @@ from panelsel.model import Model, build_model
 from panelsel.pool import load_pool
 from panelsel.quotas import load_quotas
 
+from .conftest import BENCHDATA
 from .test_leximin import Instance, check_lottery, instances
 
 
@@ -167,3 +168,25 @@ def test_procedure_serves_the_neediest_value_first(tmp_path: Path) -> None:
     assert est.probabilities[:4].sum() == pytest.approx(1.0)
     # the other seat goes to one of the four Ys uniformly: 1/4 each, 99% intervals cover it
     assert np.all((est.low[:4] <= 0.25) & (est.high[:4] >= 0.25))
+
+
+@pytest.mark.skipif(not BENCHDATA.is_dir(), reason=f"no shared benchdata at {BENCHDATA}")
+def test_example_small_20_matches_the_published_legacy_curve() -> None:
+    import csv
+
+    folder = BENCHDATA / "example_small_20"
+    spec = load_quotas(folder / "categories.csv", panel_size=20)
+    model = build_model(load_pool(folder / "respondents.csv"), spec)
+    est = estimate(model, 1, samples=10_000)
+    with (folder / "example_small_20_prob_allocs_data.csv").open(encoding="utf-8") as f:
+        published = sorted(
+            float(r["selection probability"])
+            for r in csv.DictReader(f)
+            if r["algorithm"] == "Legacy"
+        )
+    ours = np.sort(est.probabilities)
+    assert len(ours) == len(published) == 200
+    # both are estimates over 10,000 runs: sorted curves agree to Monte-Carlo noise
+    assert np.abs(ours - np.array(published)).max() < 0.005
+    # the published minimum is 0.0096 (statistics file); ours is of the same size
+    assert 0.005 < ours[0] < 0.015

@@ -76,7 +76,7 @@ def gini(p: npt.NDArray[np.float64]) -> float:
     if n == 0 or total <= 0:
         return 0.0
     i = np.arange(1, n + 1)
-    return float(((2 * i - n - 1) @ x) / (n * total))
+    return max(0.0, float(((2 * i - n - 1) @ x) / (n * total)))  # no -0.000 from round-off
 
 
 def summarise(
