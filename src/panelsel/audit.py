@@ -50,6 +50,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from panelsel.algorithms.legacy import legacy_draw
+from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import BadInputError
 from panelsel.lottery import Lottery, draw
 from panelsel.model import Model, build_model
@@ -499,6 +500,7 @@ def audit(
     *,
     delimiter: str | None = None,
     encoding: str | None = None,
+    progress: ProgressFn = no_progress,
 ) -> AuditReport:
     """Check a selection folder against the registrants and quota files.
 
@@ -510,6 +512,8 @@ def audit(
         The files the selection claims to have used.
     delimiter, encoding
         How to read the registrants (default: as recorded in ``lottery.json``).
+    progress
+        Called as ``progress(stage, done, total)`` after each check.
 
     Returns
     -------
@@ -538,6 +542,8 @@ def audit(
     estimated = bool(document.get("estimated"))
     algorithm = str(document["algorithm"])
 
+    stage = "audit checks"
+    progress(stage, 0, 6)
     checks = [_check_inputs(document, registrants, quotas)]
     if model.k != recorded_k:
         checks.append(
@@ -549,6 +555,7 @@ def audit(
         )
     panels, unknown = _panel_indices(document, pool)
     checks.append(_check_panels(model, pool, panels, unknown))
+    progress(stage, 2, 6)
     probs = np.array(
         [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
     )
@@ -558,6 +565,7 @@ def audit(
     marginals = lottery.marginals(model.n)
     checks.append(_check_marginals(out, pool, marginals, estimated))
     checks.append(_check_selected(out, document, model, pool, lottery, panels))
+    progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its
     # probabilities a distribution; the other files do not matter to it
     structure_ok = all(c.passed for c in checks if c.name in ("panels", "probabilities"))
@@ -578,4 +586,5 @@ def audit(
                 "are Monte-Carlo estimates)",
             )
         )
+    progress(stage, 6, 6)
     return AuditReport(out=out, algorithm=algorithm, checks=checks)

@@ -234,13 +234,15 @@ def audit(
     from panelsel.audit import audit as run_audit
 
     try:
-        report = run_audit(
-            out_dir,
-            registrants,
-            quotas,
-            delimiter=parse_delimiter(delimiter) if delimiter else None,
-            encoding=encoding,
-        )
+        with console.progress_bar(not json_output) as progress:
+            report = run_audit(
+                out_dir,
+                registrants,
+                quotas,
+                delimiter=parse_delimiter(delimiter) if delimiter else None,
+                encoding=encoding,
+                progress=progress,
+            )
     except (Exception, KeyboardInterrupt) as error:
         raise _fail(error, json_output) from None
     if json_output:
