@@ -66,12 +66,35 @@ def _fail(error: BaseException, as_json: bool) -> typer.Exit:
     return typer.Exit(EXIT_INTERNAL)
 
 
+# parameters shared by several commands, declared once
+Registrants = Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")]
+Quotas = Annotated[
+    Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
+]
+Solver = Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")]
+PanelSize = Annotated[
+    int | None,
+    typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
+]
+IdColumn = Annotated[
+    str | None,
+    typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
+]
+Delimiter = Annotated[str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")]
+Encoding = Annotated[str, typer.Option(help="Registrants CSV encoding.")]
+Samples = Annotated[
+    int, typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1)
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout instead of the summary.")
+]
+
+
 @app.command()
 def select(
-    registrants: Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")],
-    quotas: Annotated[
-        Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
-    ],
+    registrants: Registrants,
+    quotas: Quotas,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("panelsel-out"),
     seed: Annotated[
         int | None,
@@ -80,32 +103,17 @@ def select(
     algorithm: Annotated[
         str, typer.Option(help="Lottery algorithm: leximin (default), maximin, nash or legacy.")
     ] = "leximin",
-    solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
-    panel_size: Annotated[
-        int | None,
-        typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
-    ] = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
-    ] = None,
-    delimiter: Annotated[
-        str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")
-    ] = ",",
-    encoding: Annotated[str, typer.Option(help="Registrants CSV encoding.")] = "utf-8-sig",
+    solver: Solver = "highs",
+    panel_size: PanelSize = None,
+    id_column: IdColumn = None,
+    delimiter: Delimiter = ",",
+    encoding: Encoding = "utf-8-sig",
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
-    samples: Annotated[
-        int,
-        typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1),
-    ] = 10_000,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a non-empty output folder.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout instead of the summary.")
-    ] = False,
+    samples: Samples = 10_000,
+    force: Force = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Compute the fair lottery, draw one panel and write the outputs."""
     from panelsel import console
@@ -139,10 +147,8 @@ def select(
 
 @app.command()
 def compare(
-    registrants: Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")],
-    quotas: Annotated[
-        Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
-    ],
+    registrants: Registrants,
+    quotas: Quotas,
     algorithms: Annotated[
         str, typer.Option(help="Comma-separated algorithms to run, in this order.")
     ] = "leximin,maximin,nash,legacy",
@@ -155,32 +161,17 @@ def compare(
             help="Seed of legacy's Monte-Carlo runs (fresh and recorded if omitted).", min=0
         ),
     ] = None,
-    samples: Annotated[
-        int,
-        typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1),
-    ] = 10_000,
-    solver: Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")] = "highs",
-    panel_size: Annotated[
-        int | None,
-        typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
-    ] = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
-    ] = None,
-    delimiter: Annotated[
-        str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")
-    ] = ",",
-    encoding: Annotated[str, typer.Option(help="Registrants CSV encoding.")] = "utf-8-sig",
+    samples: Samples = 10_000,
+    solver: Solver = "highs",
+    panel_size: PanelSize = None,
+    id_column: IdColumn = None,
+    delimiter: Delimiter = ",",
+    encoding: Encoding = "utf-8-sig",
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a non-empty output folder.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
-    ] = False,
+    force: Force = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Run several algorithms on one pool and compare their selection probabilities."""
     from panelsel import console
@@ -224,9 +215,7 @@ def audit(
     encoding: Annotated[
         str | None, typer.Option(help="Registrants CSV encoding (default: as recorded).")
     ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
-    ] = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Re-derive a selection from its files and check it; exit 5 if any check fails."""
     from panelsel import console
