@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panelsel.audit import audit
@@ -16,6 +19,7 @@ from panelsel.cli import app
 from panelsel.select import select
 
 from .conftest import EXAMPLE
+from .test_leximin import Instance, instances
 
 REGISTRANTS = EXAMPLE / "registrants.csv"
 QUOTAS = EXAMPLE / "quotas.yaml"
@@ -229,3 +233,17 @@ def test_pool_without_ids_with_identical_rows(tmp_path: Path) -> None:
     _write_rows(tmp_path / "o" / "panel.csv", rows)
     report = audit(tmp_path / "o", pool, quotas)
     assert [c.name for c in report.checks if not c.passed] == ["selected"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances(min_n=10, max_n=30), seed=st.integers(0, 2**32))
+def test_random_selections_pass_the_audit(inst: Instance, seed: int) -> None:
+    # end to end on random pools: every lottery algorithm's output passes every check,
+    # including the independent optimality certificates
+    with tempfile.TemporaryDirectory() as d:
+        pool, quotas = inst.write(Path(d))
+        for algorithm in ("leximin", "maximin", "nash"):
+            out = Path(d) / algorithm
+            select(pool, quotas, out=out, seed=seed, algorithm=algorithm)
+            report = audit(out, pool, quotas)
+            assert report.passed, (algorithm, [c.detail for c in report.checks if not c.passed])
