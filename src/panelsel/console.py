@@ -10,17 +10,19 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from panelsel.audit import AuditReport
 from panelsel.colgen import ProgressFn
-from panelsel.compare import Comparison
 from panelsel.errors import PanelselError
-from panelsel.select import SelectionResult
+
+if TYPE_CHECKING:  # only for annotations: each command imports what it renders
+    from panelsel.audit import AuditReport
+    from panelsel.compare import Comparison
+    from panelsel.select import SelectionResult
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
