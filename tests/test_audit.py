@@ -247,3 +247,25 @@ def test_random_selections_pass_the_audit(inst: Instance, seed: int) -> None:
             select(pool, quotas, out=out, seed=seed, algorithm=algorithm)
             report = audit(out, pool, quotas)
             assert report.passed, (algorithm, [c.detail for c in report.checks if not c.passed])
+
+
+def test_certificate_by_column_generation_when_the_relaxation_is_not_enough(
+    selections: dict[str, Path], copy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # without the relaxation's bound the certificate comes from dual weights over people
+    # and the MILP, adding panels until no panel beats the lottery's minimum
+    import panelsel.audit as module
+
+    monkeypatch.setattr(module, "_relaxation_bound", lambda model: None)
+    for algorithm in ("leximin", "maximin"):
+        report = audit(selections[algorithm], REGISTRANTS, QUOTAS)
+        assert report.passed, [c.detail for c in report.checks if not c.passed]
+        assert "dual weights over" in report.checks[-1].detail
+        assert report.checks[-1].figures["bound"] == pytest.approx(2 / 13, abs=1e-6)
+    out = copy("nash")
+    doc = _load(out)
+    doc["algorithm"] = "maximin"
+    _save(out, doc)
+    failed = _failed(out)
+    assert set(failed) == {"optimality"}
+    assert "gives everyone at least 0.153846" in failed["optimality"]
