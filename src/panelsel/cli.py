@@ -204,6 +204,68 @@ def compare(
 
 
 @app.command()
+def check(
+    registrants: Registrants,
+    quotas: Quotas,
+    relax_priority: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep some categories' quotas tighter when relaxing: CATEGORY=WEIGHT,... "
+            "(default weight 1), e.g. gender=10,age=1."
+        ),
+    ] = None,
+    relaxed_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the relaxed quota file when the quotas cannot be met "
+            "(default: ./<quota file>.relaxed.yaml, or .csv for a categories CSV)."
+        ),
+    ] = None,
+    solver: Solver = "highs",
+    panel_size: PanelSize = None,
+    id_column: IdColumn = None,
+    delimiter: Delimiter = ",",
+    encoding: Encoding = "utf-8-sig",
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing relaxed quota file.")
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Check the quotas against the pool without drawing; exit 3 if no panel can meet them."""
+    from panelsel import console
+    from panelsel.diagnose import check as run_check
+    from panelsel.errors import EXIT_INFEASIBLE
+
+    try:
+        with console.progress_bar(not json_output) as progress:
+            diagnosis = run_check(
+                registrants,
+                quotas,
+                solver=solver,
+                delimiter=parse_delimiter(delimiter),
+                encoding=encoding,
+                id_column=id_column,
+                panel_size=panel_size,
+                relax_priority=relax_priority,
+                relaxed_out=relaxed_out,
+                force=force,
+                time_limit=time_limit,
+                progress=progress,
+            )
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(diagnosis.as_dict())
+    else:
+        console.render_diagnosis(diagnosis)
+    if not diagnosis.feasible:
+        raise typer.Exit(EXIT_INFEASIBLE)
+
+
+@app.command()
 def audit(
     out_dir: Annotated[Path, typer.Argument(help="The folder panelsel select wrote.")],
     registrants: Annotated[Path, typer.Argument(help="The registrants CSV the selection used.")],

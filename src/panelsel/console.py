@@ -22,6 +22,7 @@ from panelsel.errors import PanelselError
 if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.audit import AuditReport
     from panelsel.compare import Comparison
+    from panelsel.diagnose import Diagnosis
     from panelsel.select import SelectionResult
 
 stdout = Console(highlight=False)
@@ -184,3 +185,64 @@ def render_comparison(result: Comparison) -> None:
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
+
+
+def render_diagnosis(d: Diagnosis) -> None:
+    """The check's table per value, then who can never be selected, or the fix."""
+    table = Table(title=f"Quotas for a panel of {d.k} from {d.n} registrants", title_justify="left")
+    for name, justify in (
+        ("category", "left"),
+        ("value", "left"),
+        ("pool", "right"),
+        ("quota", "right"),
+        ("fillable", "left"),
+        ("panels hold", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    last = None
+    for v in d.values:
+        held = "–" if v.lowest is None else f"{v.lowest}–{v.highest}"
+        table.add_row(
+            v.category if v.category != last else "",
+            v.value,
+            str(v.pool),
+            f"{v.min}–{v.max}",
+            "yes" if v.fillable else "[red]no[/]",
+            held,
+        )
+        last = v.category
+    stdout.print(table)
+    if d.feasible:
+        stdout.print(
+            "[green]Feasible:[/] panels meeting every quota exist. 'panels hold' is the "
+            "smallest and largest count any of them can have."
+        )
+        if d.excluded_count:
+            stdout.print(
+                f"[yellow]{d.excluded_count} registrant(s) can never be selected[/] "
+                "(probability 0 under every lottery):"
+            )
+            for e in d.excluded:
+                shown = ", ".join(e.ids[:20]) + (
+                    f" and {len(e.ids) - 20} more" if len(e.ids) > 20 else ""
+                )
+                stdout.print(f"  {shown}: ", end="")
+                stdout.print(e.reason, markup=False)
+        else:
+            stdout.print("Every registrant is in at least one valid panel.")
+        return
+    stdout.print("[bold red]Infeasible:[/] no panel meets every quota.")
+    for reason in d.reasons:
+        stdout.print("  - ", end="")
+        stdout.print(reason, markup=False)
+    if d.conflict is not None:
+        stdout.print("[bold]Conflict:[/] ", end="")
+        stdout.print(d.conflict.explanation, markup=False)
+    if d.changes is not None:
+        stdout.print(f"[bold]Smallest change[/] ({d.relaxation_cost:g} seat(s) of bounds moved):")
+        for c in d.changes:
+            stdout.print(f"  {c.diff()}", markup=False)
+        if d.relaxed_file is not None:
+            stdout.print(f"Wrote {d.relaxed_file} (the quotas with this change).")
+    elif d.relaxation_note:
+        stdout.print(d.relaxation_note, markup=False)

@@ -268,6 +268,16 @@ def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:
             )
     for cat in spec.categories:
         if cat.multi_value is not None:
+            # k people hold at most the sum of the k largest numbers of values per person
+            cols = [j for j, f in enumerate(model.features) if f.category == cat.name]
+            need = sum(model.features[j].min for j in cols)
+            held = np.sort(model.person_features[:, cols].sum(axis=1))[::-1][:k]
+            if need > int(held.sum()):
+                reasons.append(
+                    f"{cat.name}: the minimums ask for {need} value-seats, but no {k} "
+                    f"registrants hold more than {int(held.sum())} of these values between "
+                    "them"
+                )
             continue
         feats = [f for f in model.features if f.category == cat.name]
         total_min = sum(f.min for f in feats)

@@ -20,9 +20,10 @@ from panelsel import __version__
 from panelsel.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
 from panelsel.colgen import ProgressFn, no_progress
-from panelsel.errors import BadInputError, SolverError
+from panelsel.diagnose import infeasible_error
+from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError
 from panelsel.lottery import Lottery, draw, expand
-from panelsel.model import Model, build_model, check_feasible_cheaply
+from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
 from panelsel.quotas import QuotaSpec, load_quotas
@@ -361,13 +362,16 @@ def load_inputs(
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
     panel_size: int | None = None,
+    cheap_check: bool = True,
 ) -> tuple[QuotaSpec, Pool, Model]:
-    """Read and validate the quota file and the pool, build the model and run the cheap
-    feasibility checks (CSV + YAML -> validated model)."""
+    """Read and validate the quota file and the pool, build the model and (unless
+    ``cheap_check`` is False) run the cheap feasibility checks (CSV + YAML -> validated
+    model)."""
     spec = load_quotas(quotas, panel_size=panel_size, id_column=id_column)
     pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
     model = build_model(pool, spec)
-    check_feasible_cheaply(model, spec)
+    if cheap_check:
+        check_feasible_cheaply(model, spec)
     return spec, pool, model
 
 
@@ -450,13 +454,21 @@ def select(
         encoding=encoding,
         id_column=id_column,
         panel_size=panel_size,
+        cheap_check=False,
     )
 
     config = SolverConfig(name=solver, time_limit=time_limit)
     seed_given = seed is not None
     if seed is None:
         seed = secrets.randbits(SEED_BITS)
-    result = compute(model, algorithm, config, seed, samples=samples, progress=progress)
+    reasons = cheap_infeasibility(model, spec)
+    if reasons:
+        raise infeasible_error(model, spec, config, reasons)
+    try:
+        result = compute(model, algorithm, config, seed, samples=samples, progress=progress)
+    except InfeasibleQuotasError:
+        # say what conflicts and the smallest change that would work, not just "infeasible"
+        raise infeasible_error(model, spec, config, []) from None
     notes = [config.fallback_note] if config.fallback_note else []
     if result.estimated:
         notes.append(

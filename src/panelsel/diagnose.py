@@ -1,0 +1,590 @@
+"""Feasibility diagnosis (``panelsel check``): what the quotas allow, who can never be
+selected, and, when no panel meets them, the smallest change that fixes it and the conflict
+behind it.
+
+Models
+------
+All models are over counts per type (:mod:`panelsel.model`) and go through the solver
+adapters of :mod:`panelsel.solvers`, which check every status.
+
+*Quota ILP.*  ``sum_t c_t = k``, each quota as its own row ``min_j <= sum_t a_tj c_t``
+and ``sum_t a_tj c_t <= max_j`` (two rows, so that a minimum and a maximum can be dropped
+separately) and one row per constrained household.  Dropping a row sets its bounds to
+infinity; a feasibility test is a solve with a zero objective.
+
+*Ranges.*  The smallest and largest count of each value over all valid panels: two solves of
+the quota ILP with the value's count as the objective, skipped when the panels already found
+reach the trivial bound (0, or ``min(max, k, pool count)``).
+
+*Never selectable.*  The greedy cover of :func:`panelsel.colgen.initial_columns` finds the
+types that some valid panel contains; the others have probability 0 under every lottery.
+For each (up to ``MAX_EXPLAINED``), the quota ILP with ``c_t >= 1`` added is infeasible and
+its conflict (below) names the quotas that exclude them.
+
+*Relaxation.*  Slack variables ``u_j, o_j >= 0`` (integer) lower minimum ``j`` by ``u_j``
+and raise maximum ``j`` by ``o_j``; the ILP minimises ``sum_j w_j (u_j + o_j)`` with
+``w_j`` the priority of value ``j``'s category (``--relax-priority``, default 1): the fewest
+(weighted) seats by which bounds must move for a valid panel to exist.
+
+*Conflict.*  Deletion filtering (Chinneck & Dravnieks 1991) over the quota rows: drop each
+row in turn and keep it dropped if the rest is still infeasible.  What remains is an
+irreducible infeasible subset: infeasible, and feasible without any one of its rows.  The
+panel size is never dropped (it is the context: "with k seats").
+
+References
+----------
+.. [1] J. W. Chinneck, E. W. Dravnieks, "Locating minimal infeasible constraint sets in
+   linear programs", ORSA Journal on Computing 3(2), 157-168 (1991).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from panelsel.colgen import PricingILP, ProgressFn, initial_columns, no_progress
+from panelsel.errors import BadInputError, InfeasibleQuotasError
+from panelsel.model import Model, cheap_infeasibility
+from panelsel.pool import Pool
+from panelsel.quotas import QuotaSpec
+from panelsel.solvers import INFINITY, Backend, SolverConfig
+
+MAX_EXPLAINED = 10
+"""Never-selectable types whose excluding quotas are named (the rest are counted)."""
+MAX_IDS_SHOWN = 20
+
+
+@dataclass
+class Rule:
+    """One quota bound as a row of the quota ILP."""
+
+    index: int  # feature index, or -1 for the household rule
+    kind: str  # "min", "max" or "household"
+    bound: int
+    text: str
+
+
+@dataclass
+class ValueReport:
+    category: str
+    value: str
+    pool: int
+    min: int
+    max: int
+    fillable: bool
+    lowest: int | None = None
+    highest: int | None = None
+
+
+@dataclass
+class Exclusion:
+    """Registrants no valid panel contains, and the quotas that exclude them."""
+
+    ids: list[str]
+    reason: str
+
+
+@dataclass
+class QuotaChange:
+    category: str
+    value: str
+    old_min: int
+    old_max: int
+    new_min: int
+    new_max: int
+
+    def diff(self) -> str:
+        parts = []
+        if self.new_min != self.old_min:
+            parts.append(f"min {self.old_min} → {self.new_min}")
+        if self.new_max != self.old_max:
+            parts.append(f"max {self.old_max} → {self.new_max}")
+        return f"{self.category} = {self.value}: " + ", ".join(parts)
+
+
+@dataclass
+class Conflict:
+    """An irreducible infeasible subset of the quota bounds.
+
+    ``items`` are ``(category, value, kind, bound)`` with kind ``"min"``, ``"max"`` or
+    ``"household"`` (category and value empty).
+    """
+
+    rules: list[str]
+    explanation: str
+    items: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+
+@dataclass
+class Diagnosis:
+    """Everything ``panelsel check`` found."""
+
+    feasible: bool
+    n: int
+    k: int
+    values: list[ValueReport]
+    reasons: list[str] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+    excluded_count: int = 0
+    changes: list[QuotaChange] | None = None
+    relaxation_cost: float | None = None
+    relaxation_note: str = ""
+    conflict: Conflict | None = None
+    relaxed_file: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feasible": self.feasible,
+            "pool_size": self.n,
+            "panel_size": self.k,
+            "values": [v.__dict__ for v in self.values],
+            "reasons": self.reasons,
+            "never_selectable": {
+                "count": self.excluded_count,
+                "groups": [e.__dict__ for e in self.excluded],
+            },
+            "relaxation": None
+            if self.changes is None
+            else {
+                "cost": self.relaxation_cost,
+                "changes": [c.__dict__ for c in self.changes],
+                "diff": [c.diff() for c in self.changes],
+                "file": None if self.relaxed_file is None else str(self.relaxed_file),
+            },
+            "relaxation_note": self.relaxation_note or None,
+            "conflict": None if self.conflict is None else self.conflict.__dict__,
+        }
+
+
+# --------------------------------------------------------------------------- models
+
+
+class QuotaILP:
+    """The quota ILP over type counts, each bound a row that can be dropped."""
+
+    def __init__(self, model: Model, config: SolverConfig) -> None:
+        self.model = model
+        lp = config.backend(maximize=True, name="feasibility check", infeasible_means_quotas=True)
+        T = model.n_types
+        lp.add_vars(np.zeros(T), model.type_sizes, np.zeros(T), integer=True)
+        lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
+        self.rules: list[Rule] = []
+        self.rows: list[int] = []
+        self.bounds: list[tuple[float, float]] = []
+        tf = model.type_features
+        row = 1
+        for j, f in enumerate(model.features):
+            members = np.flatnonzero(tf[:, j])
+            ones = np.ones(len(members))
+            if f.min > 0:
+                lp.add_row(float(f.min), INFINITY, members, ones)
+                self._rule(Rule(j, "min", f.min, f"{f.category} = {f.value} ≥ {f.min}"), row)
+                self.bounds.append((float(f.min), INFINITY))
+                row += 1
+            if f.max < min(model.k, f.pool_count):
+                lp.add_row(-INFINITY, float(f.max), members, ones)
+                self._rule(Rule(j, "max", f.max, f"{f.category} = {f.value} ≤ {f.max}"), row)
+                self.bounds.append((-INFINITY, float(f.max)))
+                row += 1
+        if model.households:
+            for types in model.households:
+                lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+            # the household rows act together as one rule
+            self.household_rows = list(range(row, row + len(model.households)))
+            self.rules.append(
+                Rule(
+                    -1,
+                    "household",
+                    model.max_per_household,
+                    f"at most {model.max_per_household} per household",
+                )
+            )
+            self.rows.append(-1)
+            self.bounds.append((-INFINITY, float(model.max_per_household)))
+        else:
+            self.household_rows = []
+        self.lp: Backend = lp
+
+    def _rule(self, rule: Rule, row: int) -> None:
+        self.rules.append(rule)
+        self.rows.append(row)
+
+    def enable(self, active: list[bool]) -> None:
+        """Keep the rules marked True, drop the others."""
+        for r, on in enumerate(active):
+            lo, hi = self.bounds[r] if on else (-INFINITY, INFINITY)
+            if self.rows[r] == -1:
+                for h in self.household_rows:
+                    self.lp.set_row_bounds(h, -INFINITY, hi)
+            else:
+                self.lp.set_row_bounds(self.rows[r], lo, hi)
+
+    def feasible(self) -> bool:
+        self.lp.set_costs(np.arange(self.model.n_types), np.zeros(self.model.n_types))
+        try:
+            self.lp.solve()
+        except InfeasibleQuotasError:
+            return False
+        return True
+
+    def optimise(self, weights: npt.NDArray[np.float64]) -> float:
+        """The largest ``weights @ c`` over valid count vectors (must be feasible)."""
+        self.lp.set_costs(np.arange(self.model.n_types), weights)
+        _, value = self.lp.solve()
+        return value
+
+    def require(self, t: int) -> None:
+        """Add the row ``c_t >= 1`` (select somebody of type ``t``); it is never dropped."""
+        self.lp.add_row(1.0, INFINITY, [t], [1.0])
+
+    def conflict(self) -> list[int]:
+        """Deletion filter: indices of an irreducible infeasible subset of the rules."""
+        active = [True] * len(self.rules)
+        self.enable(active)
+        if self.feasible():
+            return []
+        for r in range(len(self.rules)):
+            active[r] = False
+            self.enable(active)
+            if self.feasible():
+                active[r] = True  # needed: the rest is feasible without it
+        self.enable(active)
+        return [r for r, on in enumerate(active) if on]
+
+
+def _item(model: Model, rule: Rule) -> tuple[str, str, str, int]:
+    if rule.index < 0:
+        return ("", "", rule.kind, rule.bound)
+    f = model.features[rule.index]
+    return (f.category, f.value, rule.kind, rule.bound)
+
+
+def _explain(model: Model, rules: list[Rule]) -> str:
+    """A sentence a convenor understands for a conflicting set of rules."""
+    k = model.k
+    texts = [r.text for r in rules]
+    listed = " and ".join(texts) if len(texts) <= 2 else ", ".join(texts[:-1]) + " and " + texts[-1]
+    mins = [r for r in rules if r.kind == "min"]
+    maxs = [r for r in rules if r.kind == "max"]
+    pf = model.person_features
+    if len(rules) == 2 and len(mins) == 2:
+        a, b = (model.features[r.index] for r in mins)
+        both = int((pf[:, mins[0].index] & pf[:, mins[1].index]).sum())
+        need = mins[0].bound + mins[1].bound - k
+        if need > both:
+            return (
+                f"{listed} cannot both hold with {k} seats: at least {need} seats would need "
+                f"people who are both {a.value} and {b.value}, but only {both} registrant(s) are"
+            )
+    if len(rules) == 1 and len(mins) == 1:
+        f = model.features[mins[0].index]
+        if f.min > f.pool_count:
+            return f"{listed} cannot hold: only {f.pool_count} registrant(s) are {f.value}"
+    if len(rules) == 2 and len(mins) == 1 and len(maxs) == 1:
+        lo, hi = model.features[mins[0].index], model.features[maxs[0].index]
+        both = int((pf[:, mins[0].index] & pf[:, maxs[0].index]).sum())
+        reach = lo.pool_count - both + min(both, hi.max)
+        return (
+            f"{listed} cannot both hold with {k} seats: {lo.value} needs {lo.min} seats but "
+            f"{both} of its {lo.pool_count} registrant(s) are {hi.value}, which may have at "
+            f"most {hi.max}, so at most {reach} can be found"
+        )
+    return f"{listed} cannot all hold together with {k} seats"
+
+
+# --------------------------------------------------------------------------- relaxation
+
+
+def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
+    """``"gender=10,age=1"`` -> weights per category (others 1)."""
+    weights = {c.name: 1.0 for c in spec.categories}
+    if not text:
+        return weights
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in weights:
+            raise BadInputError(
+                f"--relax-priority: {part.strip()!r} does not name a category",
+                hint=f"write CATEGORY=WEIGHT with one of: {', '.join(weights)}",
+            )
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if not weight > 0:
+            raise BadInputError(
+                f"--relax-priority: the weight of {name!r} must be a positive number, "
+                f"not {value.strip()!r}"
+            )
+        weights[name] = weight
+    return weights
+
+
+def minimal_relaxation(
+    model: Model, config: SolverConfig, priorities: Mapping[str, float]
+) -> tuple[list[QuotaChange], float] | None:
+    """The cheapest change of min/max bounds that admits a valid panel, or None when no
+    change of quotas helps (panel size above the pool, or the household rule)."""
+    lp = config.backend(maximize=False, name="quota relaxation", infeasible_means_quotas=True)
+    T, F = model.n_types, len(model.features)
+    lp.add_vars(np.zeros(T), model.type_sizes, np.zeros(T), integer=True)
+    weights = np.array([priorities.get(f.category, 1.0) for f in model.features])
+    # slacks: u_j lowers min j (at most to 0), o_j raises max j (at most to k)
+    lp.add_vars(np.zeros(F), model.feature_min.astype(np.float64), weights, integer=True)
+    lp.add_vars(np.zeros(F), np.full(F, float(model.k)), weights, integer=True)
+    lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
+    tf = model.type_features
+    for j, f in enumerate(model.features):
+        members = np.flatnonzero(tf[:, j])
+        ones = np.ones(len(members))
+        # count + u_j >= min ; count - o_j <= max
+        lp.add_row(float(f.min), INFINITY, np.r_[members, T + j], np.r_[ones, 1.0])
+        lp.add_row(-INFINITY, float(f.max), np.r_[members, T + F + j], np.r_[ones, -1.0])
+    for types in model.households:
+        lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+    try:
+        x, cost = lp.solve()
+    except InfeasibleQuotasError:
+        return None
+    u = np.round(x[T : T + F]).astype(int)
+    o = np.round(x[T + F :]).astype(int)
+    changes = []
+    for j, f in enumerate(model.features):
+        if u[j] or o[j]:
+            changes.append(
+                QuotaChange(f.category, f.value, f.min, f.max, f.min - int(u[j]), f.max + int(o[j]))
+            )
+    return changes, float(cost)
+
+
+def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[str, Any]:
+    """The quota file, as a YAML document, with the changed bounds."""
+    new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
+    categories: dict[str, Any] = {}
+    for cat in spec.categories:
+        entry: dict[str, Any] = {"column": cat.column}
+        if cat.multi_value is not None:
+            entry["multi_value"] = cat.multi_value
+        entry["quotas"] = {
+            q.value: dict(
+                zip(("min", "max"), new.get((cat.name, q.value), (q.min, q.max)), strict=True)
+            )
+            for q in cat.quotas
+        }
+        categories[cat.name] = entry
+    doc: dict[str, Any] = {"panel_size": spec.panel_size}
+    if spec.id_column is not None:
+        doc["id_column"] = spec.id_column
+    doc["categories"] = categories
+    if spec.households is not None:
+        doc["households"] = {
+            "columns": list(spec.households.columns),
+            "max_per_household": spec.households.max_per_household,
+        }
+    return doc
+
+
+def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> None:
+    """Write the relaxed quotas in the input's format (YAML, or a categories CSV)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if spec.format == "csv":
+        new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["category", "feature", "min", "max"])
+            for cat in spec.categories:
+                for q in cat.quotas:
+                    lo, hi = new.get((cat.name, q.value), (q.min, q.max))
+                    writer.writerow([cat.name, q.value, lo, hi])
+    else:
+        header = (
+            f"# {spec.path.name} relaxed by panelsel check: the smallest change of bounds that\n"
+            "# lets a panel meet every quota\n"
+        )
+        body = yaml.safe_dump(
+            relaxed_spec_document(spec, changes),
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=None,
+        )
+        tmp.write_text(header + body, encoding="utf-8")
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def infeasibility_details(
+    model: Model, config: SolverConfig, priorities: Mapping[str, float]
+) -> tuple[tuple[list[QuotaChange], float] | None, Conflict | None]:
+    """The cheapest relaxation and a conflict (irreducible infeasible subset) of the quotas."""
+    relaxation = minimal_relaxation(model, config, priorities)
+    ilp = QuotaILP(model, config)
+    rules = ilp.conflict()
+    conflict = None
+    if rules:
+        chosen = [ilp.rules[r] for r in rules]
+        conflict = Conflict(
+            [r.text for r in chosen], _explain(model, chosen), [_item(model, r) for r in chosen]
+        )
+    return relaxation, conflict
+
+
+def infeasible_error(
+    model: Model, spec: QuotaSpec, config: SolverConfig, reasons: list[str]
+) -> InfeasibleQuotasError:
+    """The error ``select`` raises for infeasible quotas: the cheap reasons, the conflict and
+    the smallest relaxation (as a diff)."""
+    relaxation, conflict = infeasibility_details(model, config, {})
+    lines = list(reasons)
+    if conflict is not None and conflict.explanation not in lines:
+        lines.append(f"conflict: {conflict.explanation}")
+    if relaxation is not None:
+        changes, cost = relaxation
+        lines.append(
+            f"smallest change that admits a panel ({cost:g} seat(s)): "
+            + "; ".join(c.diff() for c in changes)
+        )
+    return InfeasibleQuotasError(
+        "no panel meets all the quotas:" if not reasons else "the pool and the quotas conflict:",
+        reasons=lines,
+        hint=f"run `panelsel check` on these files to write a relaxed copy of {spec.path.name}",
+    )
+
+
+def diagnose(
+    model: Model,
+    spec: QuotaSpec,
+    pool: Pool,
+    config: SolverConfig,
+    *,
+    priorities: Mapping[str, float] | None = None,
+    progress: ProgressFn = no_progress,
+) -> Diagnosis:
+    """Check the quotas against the pool without drawing anything."""
+    priorities = priorities or {}
+    reasons = cheap_infeasibility(model, spec)
+    values = [
+        ValueReport(
+            f.category,
+            f.value,
+            f.pool_count,
+            f.min,
+            min(f.max, model.k),
+            fillable=f.pool_count >= f.min and f.min <= model.k,
+        )
+        for f in model.features
+    ]
+    diagnosis = Diagnosis(feasible=False, n=model.n, k=model.k, values=values, reasons=reasons)
+    ilp = QuotaILP(model, config)
+    progress("feasibility", 0, 1)
+    feasible = not reasons and ilp.feasible()
+    progress("feasibility", 1, 1)
+    if not feasible:
+        relaxation, conflict = infeasibility_details(model, config, priorities)
+        diagnosis.conflict = conflict
+        if relaxation is None:
+            diagnosis.relaxation_note = (
+                "no change of the quotas admits a panel: the panel size or the household rule "
+                "is the obstacle"
+            )
+        else:
+            diagnosis.changes, diagnosis.relaxation_cost = relaxation
+        return diagnosis
+    diagnosis.feasible = True
+    # who can be selected at all: a greedy cover of the types by valid panels
+    pricing = PricingILP(model, config)
+    cover, uncoverable = initial_columns(pricing, progress)
+    seen = cover.matrix() @ model.type_features.astype(np.int64)
+    tf = model.type_features.astype(np.float64)
+    for j, (v, f) in enumerate(zip(values, model.features, strict=True)):
+        progress("value ranges", j, len(values))
+        # the panels found reach a bound no valid panel can pass: no solve needed
+        top, bottom = min(f.max, model.k, f.pool_count), f.min
+        high, low = int(seen[:, j].max()), int(seen[:, j].min())
+        v.highest = high if high >= top else round(ilp.optimise(tf[:, j]))
+        v.lowest = low if low <= bottom else round(-ilp.optimise(-tf[:, j]))
+    progress("value ranges", len(values), len(values))
+    never = np.flatnonzero(uncoverable)
+    diagnosis.excluded_count = int(sum(len(model.type_members[t]) for t in never))
+    groups: dict[str, list[str]] = {}
+    for t in never[:MAX_EXPLAINED].tolist():
+        reason = _exclusion_reason(model, config, t)
+        groups.setdefault(reason, []).extend(pool.ids[i] for i in model.type_members[t])
+    rest = [pool.ids[i] for t in never[MAX_EXPLAINED:].tolist() for i in model.type_members[t]]
+    if rest:
+        groups.setdefault("not analysed (only the first types are)", []).extend(rest)
+    diagnosis.excluded = [Exclusion(ids, reason) for reason, ids in groups.items()]
+    return diagnosis
+
+
+def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
+    """Why no valid panel contains type ``t``: the quotas that conflict with selecting it."""
+    ilp = QuotaILP(model, config)
+    ilp.require(t)
+    rules = ilp.conflict()
+    if not rules:
+        return "no valid panel contains them"
+    chosen = [ilp.rules[r] for r in rules]
+    return " and ".join(r.text for r in chosen) + " leave no room for them"
+
+
+def check(
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    solver: str = "highs",
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    id_column: str | None = None,
+    panel_size: int | None = None,
+    relax_priority: str | None = None,
+    relaxed_out: str | Path | None = None,
+    force: bool = False,
+    time_limit: float | None = None,
+    progress: ProgressFn = no_progress,
+) -> Diagnosis:
+    """``panelsel check``: diagnose, and when infeasible write the relaxed quota file.
+
+    ``relaxed_out`` defaults to ``<quota file stem>.relaxed.<ext>`` in the current folder;
+    an existing file is replaced only with ``force``.
+    """
+    from panelsel.select import load_inputs
+
+    spec, pool, model = load_inputs(
+        registrants,
+        quotas,
+        delimiter=delimiter,
+        encoding=encoding,
+        id_column=id_column,
+        panel_size=panel_size,
+        cheap_check=False,
+    )
+    priorities = parse_priorities(relax_priority, spec)
+    target = (
+        Path(relaxed_out)
+        if relaxed_out is not None
+        else Path(f"{spec.path.stem}.relaxed{spec.path.suffix or '.yaml'}")
+    )
+    if not force and target.exists():
+        raise BadInputError(
+            "the relaxed quota file exists",
+            file=str(target),
+            hint="choose another --relaxed-out, or pass --force to replace it",
+        )
+    config = SolverConfig(name=solver, time_limit=time_limit)
+    diagnosis = diagnose(model, spec, pool, config, priorities=priorities, progress=progress)
+    if diagnosis.changes is not None:
+        write_relaxed(spec, diagnosis.changes, target)
+        diagnosis.relaxed_file = target
+    return diagnosis
