@@ -158,7 +158,7 @@ class SwapNeighbours:
         room = counts < self.sizes
         load = np.zeros(self.n_households + 1, dtype=np.int64)
         np.add.at(load, self.household, counts)  # index -1 collects people in no household
-        found: list[tuple[float, int, int]] = []
+        gains, sources, targets = [], [], []
         for a in np.flatnonzero(counts > 0):
             gain = value + weights - weights[a]
             candidates = room & (gain > threshold)
@@ -174,13 +174,21 @@ class SwapNeighbours:
                     load[hb] + 1 - (hb == self.household[a]) > self.max_per_household
                 )
                 ok &= ~crowded
-            found.extend((float(gain[b]), int(a), int(b)) for b in idx[ok])
-        found.sort(key=lambda item: -item[0])
+            if ok.any():
+                gains.append(gain[idx[ok]])
+                sources.append(np.full(int(ok.sum()), a))
+                targets.append(idx[ok])
+        if not gains:
+            return []
+        gain_all = np.concatenate(gains)
+        src_all, dst_all = np.concatenate(sources), np.concatenate(targets)
+        # the best `limit`, best first (ties in discovery order, as a stable sort gives)
+        order = np.argsort(-gain_all, kind="stable")[:limit]
         out = []
-        for _, src, dst in found[:limit]:
+        for i in order.tolist():
             c = counts.copy()
-            c[src] -= 1
-            c[dst] += 1
+            c[src_all[i]] -= 1
+            c[dst_all[i]] += 1
             out.append(c)
         return out
 
@@ -212,20 +220,26 @@ class ColumnSet:
 
 
 def initial_columns(
-    pricing: PricingILP, progress: ProgressFn = no_progress
+    pricing: PricingILP,
+    progress: ProgressFn = no_progress,
+    known: npt.NDArray[np.int64] | None = None,
 ) -> tuple[ColumnSet, npt.NDArray[np.bool_]]:
     """A first valid panel, then a greedy cover: panels that together contain every type
     that any valid panel contains.
 
-    Returns the columns and a mask of the types that no valid panel contains (their
-    selection probability is 0 under every lottery).  Raises
+    ``known`` (valid count vectors, one per row) start the cover, so that only the types
+    they miss cost pricing calls.  Returns the columns and a mask of the types that no
+    valid panel contains (their selection probability is 0 under every lottery).  Raises
     :class:`~panelsel.errors.InfeasibleQuotasError` when there is no valid panel at all.
     """
     model = pricing.model
     sizes = model.type_sizes.astype(np.float64)
     cols = ColumnSet(model.n_types)
-    first, _ = pricing.best(np.zeros(model.n_types))
-    cols.add(first)
+    for counts in known if known is not None else []:
+        cols.add(counts)
+    if not len(cols):
+        first, _ = pricing.best(np.zeros(model.n_types))
+        cols.add(first)
     covered = cols.matrix().max(axis=0) > 0
     while not covered.all():
         weights = np.where(covered, 0.0, 1.0 / sizes)

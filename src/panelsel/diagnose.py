@@ -12,12 +12,16 @@ and ``sum_t a_tj c_t <= max_j`` (two rows, so that a minimum and a maximum can b
 separately) and one row per constrained household.  Dropping a row sets its bounds to
 infinity; a feasibility test is a solve with a zero objective.
 
-*Ranges.*  The smallest and largest count of each value over all valid panels: two solves of
-the quota ILP with the value's count as the objective, skipped when the panels already found
-reach the trivial bound (0, or ``min(max, k, pool count)``).
+*Ranges.*  The smallest and largest count of each value over all valid panels.  No valid
+panel passes the value's minimum or ``min(max, k, pool count)``; when a known valid panel,
+or one reached from the best of them by improving one-swap steps
+(:class:`~panelsel.colgen.SwapNeighbours`), attains that bound, it is the answer.
+Otherwise the quota ILP with the value's count as the objective decides.
 
-*Never selectable.*  The greedy cover of :func:`panelsel.colgen.initial_columns` finds the
+*Never selectable.*  The greedy cover of :func:`panelsel.colgen.initial_columns`, started
+from the valid panels of the LEXIMIN bound's designs (:mod:`panelsel.decompose`), finds the
 types that some valid panel contains; the others have probability 0 under every lottery.
+The same panels give the value ranges without a solve wherever they reach a trivial bound.
 For each (up to ``MAX_EXPLAINED``), the quota ILP with ``c_t >= 1`` added is infeasible and
 its conflict (below) names the quotas that exclude them.
 
@@ -49,7 +53,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from panelsel.colgen import PricingILP, ProgressFn, initial_columns, no_progress
+from panelsel.algorithms.leximin import relaxation_attempt
+from panelsel.colgen import PricingILP, ProgressFn, SwapNeighbours, initial_columns, no_progress
 from panelsel.errors import BadInputError, InfeasibleQuotasError
 from panelsel.model import Model, cheap_infeasibility
 from panelsel.pool import Pool
@@ -59,6 +64,8 @@ from panelsel.solvers import INFINITY, Backend, SolverConfig
 MAX_EXPLAINED = 10
 """Never-selectable types whose excluding quotas are named (the rest are counted)."""
 MAX_IDS_SHOWN = 20
+MAX_CLIMB = 1000
+"""One-swap steps tried towards a value's extreme count before asking the ILP."""
 
 
 @dataclass
@@ -502,18 +509,26 @@ def diagnose(
             diagnosis.changes, diagnosis.relaxation_cost = relaxation
         return diagnosis
     diagnosis.feasible = True
-    # who can be selected at all: a greedy cover of the types by valid panels
+    # who can be selected at all: a greedy cover of the types by valid panels, started from
+    # the valid panels of the LEXIMIN bound's designs (on most pools they cover everyone,
+    # and no pricing ILP is needed)
+    _, attempt = relaxation_attempt(model, config, progress)
     pricing = PricingILP(model, config)
-    cover, uncoverable = initial_columns(pricing, progress)
-    seen = cover.matrix() @ model.type_features.astype(np.int64)
+    known = attempt.panels if len(attempt.panels) else None
+    cover, uncoverable = initial_columns(pricing, progress, known)
+    panels = cover.matrix()
+    neighbours = SwapNeighbours(model)
     tf = model.type_features.astype(np.float64)
     for j, (v, f) in enumerate(zip(values, model.features, strict=True)):
         progress("value ranges", j, len(values))
-        # the panels found reach a bound no valid panel can pass: no solve needed
+        # a bound no valid panel can pass, reached by a known panel or by one-swap steps
+        # from the best of them, needs no solve; otherwise the ILP decides
         top, bottom = min(f.max, model.k, f.pool_count), f.min
-        high, low = int(seen[:, j].max()), int(seen[:, j].min())
-        v.highest = high if high >= top else round(ilp.optimise(tf[:, j]))
-        v.lowest = low if low <= bottom else round(-ilp.optimise(-tf[:, j]))
+        v.highest = _climb(neighbours, panels, tf[:, j], top)
+        if v.highest is None:
+            v.highest = round(ilp.optimise(tf[:, j]))
+        low = _climb(neighbours, panels, -tf[:, j], -bottom)
+        v.lowest = -low if low is not None else round(-ilp.optimise(-tf[:, j]))
     progress("value ranges", len(values), len(values))
     never = np.flatnonzero(uncoverable)
     diagnosis.excluded_count = int(sum(len(model.type_members[t]) for t in never))
@@ -526,6 +541,29 @@ def diagnose(
         groups.setdefault("not analysed (only the first types are)", []).extend(rest)
     diagnosis.excluded = [Exclusion(ids, reason) for reason, ids in groups.items()]
     return diagnosis
+
+
+def _climb(
+    neighbours: SwapNeighbours,
+    panels: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    target: float,
+) -> int | None:
+    """``target`` if some valid panel reaches ``weights @ c == target`` by one-swap steps
+    from the best known panel (each step strictly better, at most ``MAX_CLIMB`` steps),
+    else None."""
+    values = panels @ weights
+    best = int(np.argmax(values))
+    counts, value = panels[best], float(values[best])
+    for _ in range(MAX_CLIMB):
+        if value >= target - 0.5:
+            return round(target)
+        step = neighbours.find(counts, weights, value + 0.5, 1)
+        if not step:
+            return None
+        counts = step[0]
+        value = float(weights @ counts)
+    return round(target) if value >= target - 0.5 else None
 
 
 def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
