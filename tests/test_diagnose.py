@@ -76,6 +76,12 @@ def test_cheap_check_value_with_too_few_registrants(tmp_path: Path) -> None:
 def test_cheap_check_minimums_above_k(tmp_path: Path) -> None:
     pool, q = _files(tmp_path, "panel_size: 4\n" + _cats("F: {min: 3}, M: {min: 2}"))
     assert _reasons(pool, q) == ["g: the minimums add up to 5, above the panel size 4"]
+    d = check(pool, q, relaxed_out=tmp_path / "r.yaml")
+    assert d.reasons == ["g: the minimums add up to 5, above the panel size 4"]
+    assert d.conflict is not None and d.conflict.explanation == (
+        "g = F ≥ 3 and g = M ≥ 2 cannot both hold: the minimums add up to 5, above 4 seats"
+    )
+    assert d.relaxation_cost == 1
 
 
 def test_cheap_check_maximums_below_k(tmp_path: Path) -> None:

@@ -372,6 +372,7 @@ def decompose(
     rng: np.random.Generator,
     attempts: int = 3,
     deadline: Callable[[], object] = lambda: None,
+    max_designs: int = MAX_QUANTISED_DESIGNS,
 ) -> Decomposition:
     """Try to realise ``targets`` (per-person probability of each type) exactly.
 
@@ -384,8 +385,10 @@ def decompose(
     targets, which makes them good starting columns for an LP that reaches the targets
     exactly (:func:`panelsel.algorithms.leximin.leximin`).
 
-    ``deadline`` is called every ``DEADLINE_EVERY`` exchanges and may raise to stop (the
-    solver configuration's ``remaining``, which raises ``SolverError`` once time is up).
+    ``max_designs`` caps the quantised designs (callers that only want some valid panels
+    use fewer).  ``deadline`` is called every ``DEADLINE_EVERY`` exchanges and may raise to
+    stop (the solver configuration's ``remaining``, which raises ``SolverError`` once time
+    is up).
     """
     X, denom = rational_counts(model.type_sizes, targets, model.k)
     repair = _Repair(model)
@@ -415,7 +418,7 @@ def decompose(
             )
         valid += [p for p, v in zip(P, viol, strict=True) if v == 0]
     designs = math.ceil(QUANTISED_PANELS_PER_TYPE * model.n_types / QUANTISED_SLOTS)
-    for _ in range(min(max(designs, 1), MAX_QUANTISED_DESIGNS)):
+    for _ in range(min(max(designs, 1), max_designs)):
         order = _serpentine_order(model, rng)
         seats = _quantised_counts(model.type_sizes, targets, model.k, QUANTISED_SLOTS, order)
         if int(seats.sum()) != model.k * QUANTISED_SLOTS:  # clipped at a type's size

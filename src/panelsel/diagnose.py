@@ -64,6 +64,9 @@ from panelsel.solvers import INFINITY, Backend, SolverConfig
 MAX_EXPLAINED = 10
 """Never-selectable types whose excluding quotas are named (the rest are counted)."""
 MAX_IDS_SHOWN = 20
+CHECK_DESIGNS = 2
+"""Quantised designs (:mod:`panelsel.decompose`) whose valid panels start the cover when the
+LEXIMIN bound is not realised exactly (LEXIMIN itself uses up to 20)."""
 MAX_CLIMB = 1000
 """One-swap steps tried towards a value's extreme count before asking the ILP."""
 
@@ -281,6 +284,15 @@ def _explain(model: Model, rules: list[Rule]) -> str:
     mins = [r for r in rules if r.kind == "min"]
     maxs = [r for r in rules if r.kind == "max"]
     pf = model.person_features
+    same_category = len({model.features[r.index].category for r in mins}) == 1
+    if len(mins) == len(rules) > 1 and same_category:
+        total = sum(r.bound for r in mins)
+        exclusive = pf[:, [r.index for r in mins]].sum(axis=1).max() <= 1
+        if exclusive and total > k:  # each registrant fills at most one of these minimums
+            together = "both" if len(rules) == 2 else "all"
+            return (
+                f"{listed} cannot {together} hold: the minimums add up to {total}, above {k} seats"
+            )
     if len(rules) == 2 and len(mins) == 2:
         a, b = (model.features[r.index] for r in mins)
         both = int((pf[:, mins[0].index] & pf[:, mins[1].index]).sum())
@@ -512,7 +524,7 @@ def diagnose(
     # who can be selected at all: a greedy cover of the types by valid panels, started from
     # the valid panels of the LEXIMIN bound's designs (on most pools they cover everyone,
     # and no pricing ILP is needed)
-    _, attempt = relaxation_attempt(model, config, progress)
+    _, attempt = relaxation_attempt(model, config, progress, max_designs=CHECK_DESIGNS)
     pricing = PricingILP(model, config)
     known = attempt.panels if len(attempt.panels) else None
     cover, uncoverable = initial_columns(pricing, progress, known)

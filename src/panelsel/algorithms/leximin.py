@@ -68,7 +68,7 @@ from panelsel.colgen import (
     master_lottery,
     types_to_fix,
 )
-from panelsel.decompose import Decomposition, decompose
+from panelsel.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
 from panelsel.model import Model
 from panelsel.relaxation import Relaxation, relaxed_leximin
 from panelsel.solvers import SolverConfig
@@ -193,9 +193,13 @@ def leximin(
 
 
 def relaxation_attempt(
-    model: Model, config: SolverConfig, progress: ProgressFn
+    model: Model,
+    config: SolverConfig,
+    progress: ProgressFn,
+    max_designs: int = MAX_QUANTISED_DESIGNS,
 ) -> tuple[Relaxation, Decomposition]:
-    """The LP relaxation's LEXIMIN and an attempt to realise it exactly (steps 1 and 2)."""
+    """The LP relaxation's LEXIMIN and an attempt to realise it exactly (steps 1 and 2);
+    ``max_designs`` caps the quantised designs tried when it is not exact."""
     progress("LP relaxation", 0, 1)
     bound = relaxed_leximin(model, config)
     progress("exact decomposition", 0, 1)
@@ -204,6 +208,7 @@ def relaxation_attempt(
         bound.probabilities,
         np.random.default_rng(DECOMPOSITION_SEED),
         deadline=config.remaining,
+        max_designs=max_designs,
     )
     return bound, attempt
 
