@@ -347,3 +347,30 @@ def test_diagnosis_matches_brute_force(inst: Instance, priority: str | None) -> 
     for drop in conflict.items:
         fewer = {key: b for key, b in rules.items() if key != drop[:3]}
         assert any(meets(p, fewer, house and drop[2] != "household") for p in panels), drop
+
+
+def test_bundled_infeasible_example_round_trips(tmp_path: Path) -> None:
+    runner = CliRunner(env=RUNNER_ENV)
+    registrants = str(EXAMPLE / "registrants.csv")
+    relaxed = tmp_path / "relaxed.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            registrants,
+            str(EXAMPLE / "quotas-infeasible.yaml"),
+            "--relaxed-out",
+            str(relaxed),
+        ],
+    )
+    assert result.exit_code == 3
+    text = " ".join(result.stdout.split())
+    assert "services = Disability support: min 9 → 8" in text
+    assert (
+        "level = Undergraduate ≤ 4 and services = Disability support ≥ 9 cannot both hold with "
+        "10 seats" in text
+    )
+    result = runner.invoke(app, ["select", registrants, str(relaxed), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["check", registrants, str(relaxed)])
+    assert result.exit_code == 0 and "Feasible" in result.stdout
