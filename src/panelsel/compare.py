@@ -23,7 +23,7 @@ from panelsel.errors import BadInputError
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool
 from panelsel.report import Curve, render_html
-from panelsel.select import SEED_BITS, Computed, check_options, compute, load_inputs
+from panelsel.select import SEED_BITS, Computed, check_options, compute_explained, load_inputs
 from panelsel.solvers import SolverConfig
 
 
@@ -130,6 +130,7 @@ def compare(
         encoding=encoding,
         id_column=id_column,
         panel_size=panel_size,
+        cheap_check=False,
     )
     seed_given = seed is not None
     if seed is None:
@@ -139,7 +140,11 @@ def compare(
     for algorithm in algorithms:
         config = SolverConfig(name=solver, time_limit=time_limit)
         progress(f"running {algorithm}", 0, 1)
-        results.append(compute(model, algorithm, config, seed, samples=samples, progress=progress))
+        results.append(
+            compute_explained(
+                model, spec, algorithm, config, seed, samples=samples, progress=progress
+            )
+        )
         progress(f"running {algorithm}", 1, 1)
         if config.fallback_note and config.fallback_note not in notes:
             notes.append(config.fallback_note)

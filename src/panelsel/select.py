@@ -200,6 +200,28 @@ def compute(
     )
 
 
+def compute_explained(
+    model: Model,
+    spec: QuotaSpec,
+    algorithm: str,
+    config: SolverConfig,
+    seed: int,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    progress: ProgressFn = no_progress,
+) -> Computed:
+    """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
+    that names the conflict and the smallest change that would work, not just "infeasible"
+    (:func:`panelsel.diagnose.infeasible_error`)."""
+    reasons = cheap_infeasibility(model, spec)
+    if reasons:
+        raise infeasible_error(model, spec, config, reasons)
+    try:
+        return compute(model, algorithm, config, seed, samples=samples, progress=progress)
+    except InfeasibleQuotasError:
+        raise infeasible_error(model, spec, config, []) from None
+
+
 def _check_lottery(model: Model, lottery: Lottery, marginals: npt.NDArray[np.float64]) -> None:
     """Refuse to go on with a lottery that is not what it claims: never a wrong panel."""
     for members in lottery.panels:
@@ -461,14 +483,9 @@ def select(
     seed_given = seed is not None
     if seed is None:
         seed = secrets.randbits(SEED_BITS)
-    reasons = cheap_infeasibility(model, spec)
-    if reasons:
-        raise infeasible_error(model, spec, config, reasons)
-    try:
-        result = compute(model, algorithm, config, seed, samples=samples, progress=progress)
-    except InfeasibleQuotasError:
-        # say what conflicts and the smallest change that would work, not just "infeasible"
-        raise infeasible_error(model, spec, config, []) from None
+    result = compute_explained(
+        model, spec, algorithm, config, seed, samples=samples, progress=progress
+    )
     notes = [config.fallback_note] if config.fallback_note else []
     if result.estimated:
         notes.append(
