@@ -54,6 +54,7 @@ from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import BadInputError
 from panelsel.lottery import Lottery, draw
 from panelsel.model import Model, build_model
+from panelsel.outputs import unescape
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
 from panelsel.quotas import load_quotas
 
@@ -120,7 +121,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+def _read_csv(path: Path, safe: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows; ``safe``: undo the apostrophes of spreadsheet-safe writing."""
     if not path.is_file():
         raise BadInputError(
             "the selection folder lacks this file",
@@ -131,6 +133,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
         rows = list(csv.reader(f))
     if not rows:
         raise BadInputError("the file is empty", file=str(path))
+    if safe:
+        rows = [[unescape(c) for c in row] for row in rows]
     return rows[0], rows[1:]
 
 
@@ -241,10 +245,10 @@ def _check_probabilities(probs: npt.NDArray[np.float64]) -> Check:
 
 
 def _check_marginals(
-    out: Path, pool: Pool, marginals: npt.NDArray[np.float64], estimated: bool
+    out: Path, pool: Pool, marginals: npt.NDArray[np.float64], estimated: bool, safe: bool
 ) -> Check:
     path = out / "probabilities.csv"
-    header, rows = _read_csv(path)
+    header, rows = _read_csv(path, safe)
     column = "probability_estimate" if estimated else "probability"
     if column not in header:
         return Check("marginals", False, f"{path}: no column {column!r}")
@@ -287,20 +291,24 @@ def _check_marginals(
     )
 
 
-def _rows_as_keys(path: Path, pool: Pool) -> Counter[str]:
+def _rows_as_keys(path: Path, pool: Pool, safe: bool) -> tuple[list[str], Counter[str]]:
     """The registrants of a written panel.csv / remaining.csv as a multiset of keys: their
-    ids, or (when the ids are row numbers, which those files do not carry) their whole rows."""
-    header, rows = _read_csv(path)
+    ids, or (when the ids are row numbers, which those files do not carry) their whole rows;
+    with the file's header."""
+    header, rows = _read_csv(path, safe)
     if pool.id_column is not None and pool.id_column in header:
         col = header.index(pool.id_column)
-        return Counter(row[col].strip() if len(row) > col else "" for row in rows)
-    return Counter(json.dumps(row) for row in rows)
+        return header, Counter(row[col].strip() if len(row) > col else "" for row in rows)
+    return header, Counter(json.dumps(row) for row in rows)
 
 
-def _pool_keys(pool: Pool, indices: list[int]) -> Counter[str]:
-    if pool.id_column is not None:
+def _pool_keys(pool: Pool, indices: list[int], header: list[str]) -> Counter[str]:
+    """The same keys for pool rows (whole rows cut to the columns of ``header``)."""
+    if pool.id_column is not None and pool.id_column in header:
         return Counter(pool.ids[i] for i in indices)
-    return Counter(json.dumps(pool.rows[i]) for i in indices)
+    where = {name: c for c, name in enumerate(pool.columns)}
+    cols = [where.get(name, -1) for name in header]
+    return Counter(json.dumps([pool.rows[i][c] if c >= 0 else "" for c in cols]) for i in indices)
 
 
 def _check_selected(
@@ -319,8 +327,9 @@ def _check_selected(
     problems = []
     if len(chosen) != len(recorded):
         problems.append("lottery.json's selected members include ids not in the pool")
-    in_panel_csv = _rows_as_keys(out / "panel.csv", pool)
-    expected = _pool_keys(pool, chosen)
+    safe = bool(document.get("spreadsheet_safe"))
+    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe)
+    expected = _pool_keys(pool, chosen, header)
     if in_panel_csv != expected:
         extra = sorted((in_panel_csv - expected).elements())
         lacking = sorted((expected - in_panel_csv).elements())
@@ -328,8 +337,8 @@ def _check_selected(
             f"panel.csv differs from lottery.json's selected members (in panel.csv only: "
             f"{extra}; missing from panel.csv: {lacking})"
         )
-    in_remaining = _rows_as_keys(out / "remaining.csv", pool)
-    if in_remaining != _pool_keys(pool, others):
+    header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe)
+    if in_remaining != _pool_keys(pool, others, header):
         problems.append(
             f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "
             f"{len(others)} registrants"
@@ -601,7 +610,8 @@ def audit(
     known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
     lottery = Lottery(panels=known, probabilities=probs)
     marginals = lottery.marginals(model.n)
-    checks.append(_check_marginals(out, pool, marginals, estimated))
+    safe = bool(document.get("spreadsheet_safe"))
+    checks.append(_check_marginals(out, pool, marginals, estimated, safe))
     checks.append(_check_selected(out, document, model, pool, lottery, panels))
     progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its

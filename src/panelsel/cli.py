@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -50,8 +51,12 @@ def _fail(error: BaseException, as_json: bool) -> typer.Exit:
         console.print_error(error, as_json=as_json)
         return typer.Exit(error.exit_code)
     if isinstance(error, KeyboardInterrupt):
-        console.stderr.print("Interrupted: nothing was written.")
-        return typer.Exit(EXIT_INTERRUPTED)
+        name = error.signal_name if isinstance(error, Interrupted) else "SIGINT"
+        console.stderr.print(f"Interrupted ({name}): nothing was written.")
+        if as_json:
+            console.print_json({"error": {"kind": "interrupted", "signal": name}})
+        code = error.exit_code if isinstance(error, Interrupted) else EXIT_INTERRUPTED
+        return typer.Exit(code)
     if os.environ.get("PANELSEL_DEBUG"):
         raise error
     console.stderr.print(f"[bold red]Internal error:[/] {type(error).__name__}: ", end="")
@@ -112,6 +117,21 @@ def select(
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
     samples: Samples = 10_000,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated pool columns for panel.csv and remaining.csv (default: "
+            "all; the id column is always kept)."
+        ),
+    ] = None,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Write CSV cells as read, without the apostrophe that stops spreadsheets "
+            "from running cells starting with = + - @ as formulas.",
+        ),
+    ] = False,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -135,6 +155,8 @@ def select(
                 force=force,
                 time_limit=time_limit,
                 samples=samples,
+                raw_csv=raw_csv,
+                columns=[c.strip() for c in columns.split(",")] if columns else None,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:
@@ -304,9 +326,26 @@ def audit(
         raise typer.Exit(EXIT_AUDIT_FAILED)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A termination signal turned into an exception, so that output folders being written
+    are removed (:func:`panelsel.outputs.atomic_directory`) before the process exits."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    """Entry point of the ``panelsel`` script."""
+    """Entry point of the ``panelsel`` script: SIGTERM and SIGHUP end a run the way Ctrl-C
+    does (nothing written, exit 128 + the signal's number)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         app()
-    except KeyboardInterrupt:  # pragma: no cover - interrupted outside a command
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as error:  # pragma: no cover - interrupted outside a command
+        sys.exit(error.exit_code if isinstance(error, Interrupted) else EXIT_INTERRUPTED)

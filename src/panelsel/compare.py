@@ -100,6 +100,7 @@ def compare(
     panel_size: int | None = None,
     force: bool = False,
     time_limit: float | None = None,
+    raw_csv: bool = False,
     progress: ProgressFn | None = None,
 ) -> Comparison:
     """Run ``algorithms`` on one pool and write the comparison.
@@ -167,7 +168,7 @@ def compare(
     )
     header, rows = _probability_table(pool, model.quota_columns, results)
     with atomic_directory(out, force=force) as tmp:
-        write_csv(tmp / "probabilities.csv", header, rows)
+        write_csv(tmp / "probabilities.csv", header, rows, safe=not raw_csv)
         (tmp / "report.html").write_text(
             render_html(
                 "Selection probabilities: " + ", ".join(algorithms),

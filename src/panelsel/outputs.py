@@ -56,12 +56,42 @@ def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
         raise
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterator[Sequence[Any]] | list[Any]) -> None:
-    """Write a UTF-8 CSV with a header row."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Cell beginnings that spreadsheet programs read as a formula (OWASP, "CSV Injection")."""
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A text cell that starts like a formula gets a leading apostrophe, so that spreadsheet
+    programs show it as text; anything else is returned unchanged."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def unescape(cell: str) -> str:
+    """The inverse of :func:`spreadsheet_safe` (for reading panelsel's own outputs)."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterator[Sequence[Any]] | list[Any],
+    *,
+    safe: bool = True,
+) -> None:
+    """Write a UTF-8 CSV with a header row; with ``safe`` (the default) every cell, header
+    included, goes through :func:`spreadsheet_safe`."""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+        if safe:
+            writer.writerow([spreadsheet_safe(c) for c in header])
+            writer.writerows([spreadsheet_safe(c) for c in row] for row in rows)
+        else:
+            writer.writerow(header)
+            writer.writerows(rows)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

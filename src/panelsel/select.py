@@ -268,9 +268,13 @@ def _write(
     solver: str,
     notes: list[str],
     read_as: tuple[str, str] = (",", DEFAULT_ENCODING),
+    options: OutputOptions | None = None,
 ) -> dict[str, Path]:
+    options = options or OutputOptions()
+    safe = not options.raw_csv
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
     chosen = set(lottery.panels[selected].tolist())
+    contact = contact_columns(pool, options.columns)
     files = {
         name: tmp / name
         for name in (
@@ -281,14 +285,18 @@ def _write(
             "report.html",
         )
     }
-    write_csv(
-        files["panel.csv"], pool.columns, [row for i, row in enumerate(pool.rows) if i in chosen]
-    )
-    write_csv(
-        files["remaining.csv"],
-        pool.columns,
-        [row for i, row in enumerate(pool.rows) if i not in chosen],
-    )
+    header = [pool.columns[c] for c in contact]
+    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
+        write_csv(
+            files[name],
+            header,
+            [
+                [row[c] for c in contact]
+                for i, row in enumerate(pool.rows)
+                if (i in chosen) == wanted
+            ],
+            safe=safe,
+        )
     share = model.k / model.n
     quota_cols = [pool.columns[c] for c in model.quota_columns]
     id_header = "id" if "id" not in quota_cols else "registrant_id"
@@ -317,6 +325,7 @@ def _write(
             ]
             for i in range(model.n)
         ),
+        safe=safe,
     )
     ids = pool.ids
     document: dict[str, Any] = {
@@ -326,6 +335,8 @@ def _write(
         "solver": solver,
         "seed": seed,
         "estimated": result.estimated,
+        "spreadsheet_safe": safe,
+        "contact_columns": header,
         "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
         "panel_size": model.k,
         "pool_size": model.n,
@@ -370,6 +381,34 @@ def _write(
         encoding="utf-8",
     )
     return files
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How the CSV outputs are written.
+
+    ``raw_csv``: write cells exactly as read, without the apostrophe that keeps
+    spreadsheet programs from running cells that start like a formula.  ``columns``: the
+    pool columns ``panel.csv`` and ``remaining.csv`` carry (default: all; the id column is
+    always included).
+    """
+
+    raw_csv: bool = False
+    columns: tuple[str, ...] | None = None
+
+
+def contact_columns(pool: Pool, names: tuple[str, ...] | None) -> list[int]:
+    """Indices of the pool columns for ``panel.csv``/``remaining.csv`` (``--columns``)."""
+    if names is None:
+        return list(range(len(pool.columns)))
+    out = []
+    if pool.id_column is not None:
+        out.append(pool.find_column(pool.id_column, purpose="the ids"))
+    for name in names:
+        index = pool.find_column(name, purpose="--columns")
+        if index not in out:
+            out.append(index)
+    return out
 
 
 def _num(x: float) -> str:
@@ -430,6 +469,8 @@ def select(
     force: bool = False,
     time_limit: float | None = None,
     samples: int = DEFAULT_SAMPLES,
+    raw_csv: bool = False,
+    columns: list[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.
@@ -456,6 +497,12 @@ def select(
         Seconds allowed to the solvers in total.
     samples
         Runs of the legacy procedure for its Monte-Carlo estimates.
+    raw_csv
+        Write CSV cells exactly as read (no apostrophe before cells that start like a
+        spreadsheet formula: ``=``, ``+``, ``-``, ``@``, tab, carriage return).
+    columns
+        The pool columns of ``panel.csv`` and ``remaining.csv`` (default all; the id
+        column is always kept).
     progress
         Called as ``progress(stage, done, total)`` during long steps.
 
@@ -479,6 +526,7 @@ def select(
         cheap_check=False,
     )
 
+    contact_columns(pool, tuple(columns) if columns is not None else None)  # fail early
     config = SolverConfig(name=solver, time_limit=time_limit)
     seed_given = seed is not None
     if seed is None:
@@ -496,7 +544,16 @@ def select(
     progress("writing outputs", 0, 1)
     with atomic_directory(out, force=force) as tmp:
         written = _write(
-            tmp, pool, spec, model, result, seed, config.name, notes, (delimiter, encoding)
+            tmp,
+            pool,
+            spec,
+            model,
+            result,
+            seed,
+            config.name,
+            notes,
+            (delimiter, encoding),
+            OutputOptions(raw_csv, tuple(columns) if columns is not None else None),
         )
     files = {name: out / path.name for name, path in written.items()}
     return SelectionResult(
