@@ -132,6 +132,14 @@ def select(
             "from running cells starting with = + - @ as formulas.",
         ),
     ] = False,
+    best_effort: Annotated[
+        bool,
+        typer.Option(
+            "--best-effort",
+            help="When --time-limit runs out, use the best lottery found so far (every "
+            "output then says it is not proven optimal) instead of exiting with 4.",
+        ),
+    ] = False,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -157,6 +165,7 @@ def select(
                 samples=samples,
                 raw_csv=raw_csv,
                 columns=[c.strip() for c in columns.split(",")] if columns else None,
+                best_effort=best_effort,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:

@@ -326,6 +326,7 @@ class RestrictedMaster:
 
     def __init__(self, sizes: npt.NDArray[np.intp], config: SolverConfig) -> None:
         self.sizes = sizes
+        self.config = config
         n_types = len(sizes)
         self.lp = config.backend(maximize=True, name="LEXIMIN master LP", primal_simplex=True)
         self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
@@ -410,6 +411,31 @@ def master_lottery(
     )
 
 
+BEST_EFFORT_METHOD = "best lottery found before the time limit (not proven optimal)"
+
+
+def snapshot(
+    columns: list[npt.NDArray[np.int64]],
+    probs: npt.NDArray[np.float64],
+    sizes: npt.NDArray[np.intp],
+) -> Callable[[], TypeLottery]:
+    """A builder of the lottery of one master solution, for ``--best-effort`` (built only
+    if the time limit runs out: every column is a valid panel, so it is a valid lottery)."""
+
+    def build() -> TypeLottery:
+        p = np.maximum(probs, 0.0)
+        p = p / p.sum()
+        matrix = np.array(columns, dtype=np.int64).reshape(len(columns), len(sizes))
+        return TypeLottery(
+            columns=matrix,
+            probabilities=p,
+            targets=p @ type_shares(matrix, sizes),
+            method=BEST_EFFORT_METHOD,
+        )
+
+    return build
+
+
 class ColumnSearch:
     """Column generation on a restricted master: cheap neighbour columns first, the pricing
     ILP when they run out (it alone proves that no column can raise ``z``)."""
@@ -442,6 +468,7 @@ class ColumnSearch:
             y, yhat, z, probs = master.solve(interior)
             interior = False
             self.lp_solves += 1
+            master.config.offer(snapshot(list(master.columns), probs.copy(), sizes))
             if z >= stop_at:
                 return y, yhat, z, probs
             if len(master.columns) > 2 * self.keep and z > pruned_at + PRICING_TOLERANCE:

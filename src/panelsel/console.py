@@ -41,6 +41,7 @@ def print_error(error: PanelselError, *, as_json: bool) -> None:
         "bad_input": "Bad input",
         "infeasible": "Quotas cannot be met",
         "solver": "Solver failure",
+        "time_limit": "Time limit",
     }.get(error.kind, "Error")
     stderr.print(f"[bold red]{title}:[/] ", end="")
     stderr.print(error.message, markup=False, soft_wrap=True)

@@ -115,3 +115,9 @@ class SolverError(PanelselError):
 
     exit_code = EXIT_SOLVER
     kind = "solver"
+
+
+class TimeLimitError(SolverError):
+    """``--time-limit`` ran out (``--best-effort`` may then use the best lottery so far)."""
+
+    kind = "time_limit"

@@ -316,6 +316,8 @@ def render_html(title: str, model: Model, curves: list[Curve], meta: dict[str, s
             '<p class="est">Probabilities marked “estimate” are Monte-Carlo estimates (the '
             "shaded band: 99% confidence intervals), not exact values.</p>"
         )
+    if "warning" in meta:  # e.g. a --best-effort lottery that is not proven optimal
+        warning += f'<p class="est" id="warning">{_e(meta["warning"])}</p>'
     facts = "".join(f"<tr><th>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in meta.items())
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

@@ -21,7 +21,7 @@ from panelsel.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
 from panelsel.colgen import ProgressFn, no_progress
 from panelsel.diagnose import infeasible_error
-from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError
+from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
@@ -44,6 +44,11 @@ MARGINAL_SUM_TOLERANCE = 1e-6
 """How far the sum of selection probabilities may be from k before the run is refused."""
 
 SEED_BITS = 63
+NOT_PROVEN_NOTE = (
+    "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
+    "best lottery found by then; its probabilities are exact for this lottery, but a fairer "
+    "one may exist"
+)
 
 
 @dataclass
@@ -82,6 +87,7 @@ class SelectionResult:
     notes: list[str] = field(default_factory=list)
     estimated: bool = False
     samples: int = 0
+    proven_optimal: bool = True
 
     @property
     def equal_share(self) -> float:
@@ -111,6 +117,7 @@ class SelectionResult:
             "selected": self.selected_index,
             "probability": self.probability_figures(),
             "probabilities_estimated": self.estimated,
+            "proven_optimal": self.proven_optimal,
             "quotas": [f.__dict__ for f in self.features],
             "seconds": round(self.seconds, 3),
             "stats": self.stats,
@@ -136,6 +143,7 @@ class Computed:
     seconds: float
     low: npt.NDArray[np.float64] | None = None
     high: npt.NDArray[np.float64] | None = None
+    proven_optimal: bool = True
 
     @property
     def estimated(self) -> bool:
@@ -162,22 +170,42 @@ def compute(
     *,
     samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn = no_progress,
+    best_effort: bool = False,
 ) -> Computed:
-    """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``."""
+    """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``.
+
+    With ``best_effort``, when the time limit runs out the best lottery found so far is used
+    (``proven_optimal`` is then False); without one yet, the :class:`TimeLimitError` stands.
+    """
     started = time.monotonic()
+    proven = True
     if algorithm == "legacy":
-        est = estimate(model, seed, samples, progress, deadline=config.remaining)
+        est = estimate(
+            model,
+            seed,
+            samples,
+            progress,
+            deadline=None if best_effort else config.remaining,
+            should_stop=config.timed_out if best_effort else None,
+        )
+        proven = est.samples == samples
         lottery = est.lottery
         marginals = est.probabilities
         selected = next(
             i for i, members in enumerate(lottery.panels) if np.array_equal(members, est.drawn)
         )
-        method = f"Monte-Carlo estimate over {samples} runs"
+        method = f"Monte-Carlo estimate over {est.samples} runs"
         stats: dict[str, Any] = {"method": method, **est.stats}
         low: npt.NDArray[np.float64] | None = est.low
         high: npt.NDArray[np.float64] | None = est.high
     else:
-        type_lottery = ALGORITHMS[algorithm](model, config, progress)
+        try:
+            type_lottery = ALGORITHMS[algorithm](model, config, progress)
+        except TimeLimitError:
+            if not best_effort or config.incumbent is None:
+                raise
+            type_lottery = config.incumbent()
+            proven = False
         progress("expanding lottery", 0, 1)
         lottery = expand(model, type_lottery)
         marginals = lottery.marginals(model.n)
@@ -187,6 +215,7 @@ def compute(
         low = high = None
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
+    stats["proven_optimal"] = proven
     return Computed(
         algorithm,
         lottery,
@@ -197,6 +226,7 @@ def compute(
         time.monotonic() - started,
         low,
         high,
+        proven,
     )
 
 
@@ -209,6 +239,7 @@ def compute_explained(
     *,
     samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn = no_progress,
+    best_effort: bool = False,
 ) -> Computed:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
@@ -217,7 +248,15 @@ def compute_explained(
     if reasons:
         raise infeasible_error(model, spec, config, reasons)
     try:
-        return compute(model, algorithm, config, seed, samples=samples, progress=progress)
+        return compute(
+            model,
+            algorithm,
+            config,
+            seed,
+            samples=samples,
+            progress=progress,
+            best_effort=best_effort,
+        )
     except InfeasibleQuotasError:
         raise infeasible_error(model, spec, config, []) from None
 
@@ -312,15 +351,17 @@ def _write(
         def probability_cells(i: int) -> list[str]:
             return [_num(marginals[i])]
 
+    proven = [] if result.proven_optimal else ["proven_optimal"]
     write_csv(
         files["probabilities.csv"],
-        [id_header, *estimate_header, "equal_share", "selected", *quota_cols],
+        [id_header, *estimate_header, "equal_share", "selected", *proven, *quota_cols],
         (
             [
                 pool.ids[i],
                 *probability_cells(i),
                 _num(share),
                 int(i in chosen),
+                *([0] if proven else []),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
             for i in range(model.n)
@@ -335,6 +376,7 @@ def _write(
         "solver": solver,
         "seed": seed,
         "estimated": result.estimated,
+        "proven_optimal": result.proven_optimal,
         "spreadsheet_safe": safe,
         "contact_columns": header,
         "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
@@ -368,6 +410,7 @@ def _write(
             model,
             [result.curve(model.k)],
             {
+                **({"warning": notes[0]} if not result.proven_optimal else {}),
                 "algorithm": result.algorithm,
                 "method": result.method,
                 "solver": solver,
@@ -471,6 +514,7 @@ def select(
     samples: int = DEFAULT_SAMPLES,
     raw_csv: bool = False,
     columns: list[str] | None = None,
+    best_effort: bool = False,
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.
@@ -503,6 +547,9 @@ def select(
     columns
         The pool columns of ``panel.csv`` and ``remaining.csv`` (default all; the id
         column is always kept).
+    best_effort
+        When ``time_limit`` runs out, use the best lottery found so far instead of failing;
+        every output then says that it is not proven optimal.
     progress
         Called as ``progress(stage, done, total)`` during long steps.
 
@@ -514,6 +561,10 @@ def select(
     started = time.monotonic()
     progress = progress or no_progress
     check_options([algorithm], samples, seed, time_limit)
+    if best_effort and time_limit is None:
+        raise BadInputError(
+            "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
+        )
     out = Path(out)
     check_destination(out, force=force)
     spec, pool, model = load_inputs(
@@ -532,9 +583,18 @@ def select(
     if seed is None:
         seed = secrets.randbits(SEED_BITS)
     result = compute_explained(
-        model, spec, algorithm, config, seed, samples=samples, progress=progress
+        model,
+        spec,
+        algorithm,
+        config,
+        seed,
+        samples=samples,
+        progress=progress,
+        best_effort=best_effort,
     )
     notes = [config.fallback_note] if config.fallback_note else []
+    if not result.proven_optimal:
+        notes.insert(0, NOT_PROVEN_NOTE.format(limit=time_limit))
     if result.estimated:
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
@@ -578,4 +638,5 @@ def select(
         notes=notes,
         estimated=result.estimated,
         samples=samples if result.estimated else 0,
+        proven_optimal=result.proven_optimal,
     )

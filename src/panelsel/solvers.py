@@ -20,14 +20,14 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError
+from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 
 SOLVERS = ("highs", "cbc")
 MIP_REL_GAP = 1e-9
@@ -78,6 +78,7 @@ class SolverConfig:
     time_limit: float | None = None
     started: float = field(default_factory=time.monotonic)
     fallback_note: str | None = None
+    incumbent: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.name not in SOLVERS:
@@ -88,13 +89,18 @@ class SolverConfig:
             self.name = "cbc"
             self.fallback_note = "highspy is not installed; CBC was used instead of HiGHS"
 
+    def offer(self, incumbent: Callable[[], Any]) -> None:
+        """Record how to build the best lottery found so far (``--best-effort`` uses it when
+        the time limit runs out); algorithms call this after each improving solve."""
+        self.incumbent = incumbent
+
     def remaining(self) -> float | None:
         """Seconds left, or None without a limit; raises once the limit has passed."""
         if self.time_limit is None:
             return None
         left = self.time_limit - (time.monotonic() - self.started)
         if left <= 0:
-            raise SolverError(
+            raise TimeLimitError(
                 f"the time limit of {self.time_limit:g} s ran out before the lottery was computed",
                 hint="raise --time-limit, or simplify the quotas",
             )
@@ -209,7 +215,7 @@ class Backend:
 
     def _fail(self, status: str, time_limit: bool = False) -> SolverError:
         if time_limit or self.config.timed_out():
-            return SolverError(
+            return TimeLimitError(
                 f"the time limit of {self.config.time_limit:g} s ran out in the {self.name}",
                 hint="raise --time-limit",
             )

@@ -122,14 +122,15 @@ class LegacyProcedure:
         )
 
 
-def run_streams(seed: int, samples: int) -> list[np.random.SeedSequence]:
-    """The independent streams of the runs; stream 0 draws the panel."""
-    return np.random.SeedSequence(seed).spawn(samples)
+def run_stream(seed: int, i: int) -> np.random.SeedSequence:
+    """The stream of run ``i``: the ``i``-th child that ``SeedSequence(seed).spawn`` would
+    make, built on its own so that a billion runs need no list of a billion seeds."""
+    return np.random.SeedSequence(seed, spawn_key=(i,))
 
 
 def legacy_draw(model: Model, seed: int) -> npt.NDArray[np.intp]:
     """The panel that the recorded seed draws (the first run of :func:`estimate`)."""
-    return LegacyProcedure(model).run(np.random.default_rng(run_streams(seed, 1)[0]))[0]
+    return LegacyProcedure(model).run(np.random.default_rng(run_stream(seed, 0)))[0]
 
 
 def wilson_interval(
@@ -175,10 +176,13 @@ def estimate(
     samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn | None = None,
     deadline: Callable[[], object] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> LegacyEstimate:
     """Run the procedure ``samples`` times from streams of ``seed`` and count.
 
-    ``deadline`` is called every ``PROGRESS_EVERY`` runs (it raises when time is up).
+    ``deadline`` is called every ``PROGRESS_EVERY`` runs (it raises when time is up);
+    ``should_stop`` is asked as often, and when it says so the estimate is made from the
+    runs done so far (``--best-effort``; ``samples`` then says how many).
     """
     if samples < 1:
         raise ValueError("samples must be at least 1")
@@ -188,13 +192,17 @@ def estimate(
     panels: dict[bytes, npt.NDArray[np.intp]] = {}
     restarts = 0
     drawn = np.zeros(0, dtype=np.intp)
-    for i, stream in enumerate(run_streams(seed, samples)):
+    done = 0
+    for i in range(samples):
         if i % PROGRESS_EVERY == 0:
             if progress:
                 progress("legacy runs", i, samples)
             if deadline:
                 deadline()
-        panel, r = procedure.run(np.random.default_rng(stream))
+            if i and should_stop and should_stop():
+                break
+        done += 1
+        panel, r = procedure.run(np.random.default_rng(run_stream(seed, i)))
         restarts += r
         if i == 0:
             drawn = panel
@@ -204,6 +212,7 @@ def estimate(
         panels.setdefault(key, panel)
     if progress:
         progress("legacy runs", samples, samples)
+    samples = done
     order = sorted(panels, key=lambda key: tuple(panels[key].tolist()))
     lottery = Lottery(
         panels=[panels[key] for key in order],

@@ -74,6 +74,7 @@ from panelsel.colgen import (
     SwapNeighbours,
     TypeLottery,
     initial_columns,
+    snapshot,
     type_shares,
 )
 from panelsel.errors import SolverError
@@ -172,6 +173,7 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
         config.remaining()  # raises when the time limit has passed
         shares = sp.csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
         p = _restricted(shares, sizes[counted], p)
+        config.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
         pi = np.asarray(shares.T @ p, dtype=np.float64)
         weights = np.zeros(model.n_types)
         weights[counted] = 1.0 / pi
