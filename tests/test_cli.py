@@ -244,7 +244,7 @@ def _error(
         ("id,name,gender\np1,A,Female\n", "no column 'level' for category 'level'"),
         (
             "id,name,gender,level\np1,A,Female,PG\np1,B,Male,UG\n",
-            "row 3, column 'id', value 'p1': the same id as row 2",
+            "row 3, column 'id', value 'p1': is the same id as row 2",
         ),
         ("id,name,gender,level\n ,A,Female,PG\n", "row 2, column 'id': the id is blank"),
         (

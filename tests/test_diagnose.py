@@ -374,3 +374,30 @@ def test_bundled_infeasible_example_round_trips(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     result = runner.invoke(app, ["check", registrants, str(relaxed)])
     assert result.exit_code == 0 and "Feasible" in result.stdout
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tight_instances(), st.integers(0, 2**32))
+def test_random_quotas_give_exit_3_or_a_valid_reproducible_lottery(
+    inst: Instance, seed: int
+) -> None:
+    # random pools and random quota sets: either a clear infeasibility error (exit 3) or a
+    # lottery whose every panel meets every quota, marginals summing to k, same seed same panel
+    from panelsel.errors import InfeasibleQuotasError
+
+    from .test_leximin import check_lottery
+
+    panels = list(itertools.combinations(range(inst.n), inst.k))
+    feasible = any(inst.valid(p) for p in panels)
+    with tempfile.TemporaryDirectory() as d:
+        pool, quotas = inst.write(Path(d))
+        if not feasible:
+            with pytest.raises(InfeasibleQuotasError) as error:
+                select(pool, quotas, out=Path(d) / "o", seed=seed)
+            assert error.value.exit_code == 3 and error.value.reasons
+            assert not (Path(d) / "o").exists()
+            return
+        first = select(pool, quotas, out=Path(d) / "a", seed=seed)
+        again = select(pool, quotas, out=Path(d) / "b", seed=seed)
+    check_lottery(inst, first.lottery, first.probabilities)
+    assert first.panel == again.panel

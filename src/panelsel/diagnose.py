@@ -477,7 +477,10 @@ def infeasible_error(
     return InfeasibleQuotasError(
         "no panel meets all the quotas:" if not reasons else "the pool and the quotas conflict:",
         reasons=lines,
-        hint=f"run `panelsel check` on these files to write a relaxed copy of {spec.path.name}",
+        hint=f"run `panelsel check` on these files to write a relaxed copy of {spec.path.name}"
+        if relaxation is not None
+        else "no change of the quotas alone can fix this: lower the panel size, recruit more "
+        "registrants, or loosen the household rule",
     )
 
 

@@ -275,9 +275,13 @@ def load_pool(
         key = value.casefold()
         if key in first_seen:
             other = first_seen[key]
-            same = "the same id" if ids[other] == value else "ids that differ only in case"
+            same = (
+                "is the same id as"
+                if ids[other] == value
+                else "differs only in case or surrounding spaces from the id of"
+            )
             raise BadInputError(
-                f"{same} as row {lines[other]} ({ids[other]!r})",
+                f"{same} row {lines[other]} ({ids[other]!r})",
                 file=str(path),
                 row=lines[r],
                 column=columns[col],
