@@ -151,15 +151,16 @@ def _load_yaml(path: Path, text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or "malformed YAML"
+        hint = (
+            "check the indentation and punctuation near that line; quote values "
+            "that contain ':' or '#'"
+        )
         if "could not determine a constructor" in problem:
             problem = "tags such as !!python/... are not allowed in a quota file"
-        raise _yaml_error(
-            path,
-            f"this is not valid quota YAML: {problem}",
-            line,
-            "check the indentation and punctuation near that line; quote values "
-            "that contain ':' or '#'",
-        ) from None
+            hint = "remove the tag: quota files hold only numbers, text, lists and mappings"
+        elif "aliases" in problem:
+            hint = "write each value out in full: anchors (&name) and aliases (*name) are refused"
+        raise _yaml_error(path, f"this is not valid quota YAML: {problem}", line, hint) from None
     except yaml.YAMLError as exc:
         raise _yaml_error(path, f"this is not valid YAML: {exc}") from None
 
