@@ -192,3 +192,26 @@ def test_killed_process_leaves_no_output(tmp_path: Path, sig: signal.Signals) ->
     assert f"Interrupted ({sig.name}): nothing was written." in stderr
     assert "Traceback" not in stderr
     assert _leftovers(tmp_path, "o") == []
+
+
+def test_compare_csv_is_spreadsheet_safe_unless_raw(
+    hostile_pool: tuple[Path, Path], tmp_path: Path
+) -> None:
+    pool, quotas = hostile_pool
+    for flag, first in (([], "'=HYPERLINK(1)"), (["--raw-csv"], "=HYPERLINK(1)")):
+        out = tmp_path / ("raw" if flag else "safe")
+        result = RUNNER.invoke(
+            app,
+            [
+                "compare",
+                str(pool),
+                str(quotas),
+                "--algorithms",
+                "leximin",
+                "--out",
+                str(out),
+                *flag,
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+        assert _rows(out / "probabilities.csv")[1][0] == first

@@ -91,6 +91,14 @@ Samples = Annotated[
     int, typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1)
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+RawCsv = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV cells as read, without the apostrophe that stops spreadsheets "
+        "from running cells starting with = + - @ as formulas.",
+    ),
+]
 JsonOutput = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout instead of the summary.")
 ]
@@ -124,14 +132,7 @@ def select(
             "all; the id column is always kept)."
         ),
     ] = None,
-    raw_csv: Annotated[
-        bool,
-        typer.Option(
-            "--raw-csv",
-            help="Write CSV cells as read, without the apostrophe that stops spreadsheets "
-            "from running cells starting with = + - @ as formulas.",
-        ),
-    ] = False,
+    raw_csv: RawCsv = False,
     best_effort: Annotated[
         bool,
         typer.Option(
@@ -201,6 +202,7 @@ def compare(
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
     ] = None,
+    raw_csv: RawCsv = False,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -224,6 +226,7 @@ def compare(
                 panel_size=panel_size,
                 force=force,
                 time_limit=time_limit,
+                raw_csv=raw_csv,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:
