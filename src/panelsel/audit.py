@@ -51,14 +51,16 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from panelsel.algorithms.legacy import legacy_draw
 from panelsel.colgen import ProgressFn, no_progress
-from panelsel.errors import BadInputError
+from panelsel.errors import EXIT_VERIFICATION, BadInputError, VerificationError
 from panelsel.lottery import Lottery, draw
 from panelsel.model import Model, build_model
 from panelsel.outputs import unescape
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
-from panelsel.quotas import load_quotas
+from panelsel.publicdraw import published_hash, repeat_number, sha256_hex
+from panelsel.quotas import QuotaSpec, load_quotas
+from panelsel.rounding import ROUNDING_TOLERANCE, uniform_bound
 
-EXIT_AUDIT_FAILED = 5
+EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
 """How far the panel probabilities may sum from 1."""
 MARGINAL_TOLERANCE = 1e-9
@@ -115,7 +117,9 @@ def _read_json(path: Path) -> dict[str, Any]:
         "panelsel-lottery/"
     ):
         raise BadInputError("not a panelsel lottery file (no 'format' key)", file=str(path))
-    for key in ("panels", "seed", "panel_size", "selected_members", "algorithm"):
+    needed = ["panels", "seed", "panel_size", "algorithm"]
+    needed += ["panels_before_rounding"] if "rounding" in data else ["selected_members"]
+    for key in needed:
         if key not in data:
             raise BadInputError(f"the lottery file lacks the key {key!r}", file=str(path))
     return data
@@ -161,13 +165,13 @@ def _check_inputs(document: dict[str, Any], registrants: Path, quotas: Path) -> 
 
 
 def _panel_indices(
-    document: dict[str, Any], pool: Pool
+    document: dict[str, Any], pool: Pool, key: str = "panels"
 ) -> tuple[list[npt.NDArray[np.intp] | None], list[str]]:
     """Each panel's members as row indices (None when an id is unknown) and the problems."""
     index = {pid: i for i, pid in enumerate(pool.ids)}
     panels: list[npt.NDArray[np.intp] | None] = []
     problems = []
-    for r, panel in enumerate(document["panels"]):
+    for r, panel in enumerate(document[key]):
         members = panel.get("members", []) if isinstance(panel, dict) else []
         unknown = [m for m in members if str(m) not in index]
         if unknown:
@@ -202,7 +206,11 @@ def _quota_problems(model: Model, members: npt.NDArray[np.intp]) -> list[str]:
 
 
 def _check_panels(
-    model: Model, pool: Pool, panels: list[npt.NDArray[np.intp] | None], unknown: list[str]
+    model: Model,
+    pool: Pool,
+    panels: list[npt.NDArray[np.intp] | None],
+    unknown: list[str],
+    name: str = "panels",
 ) -> Check:
     problems = list(unknown)
     for r, members in enumerate(panels):
@@ -220,24 +228,24 @@ def _check_panels(
         shown = "; ".join(problems[:5]) + (
             f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         )
-        return Check("panels", False, f"{len(problems)} problem(s): {shown}", figures)
+        return Check(name, False, f"{len(problems)} problem(s): {shown}", figures)
     return Check(
-        "panels",
+        name,
         True,
         f"all {len(panels)} panels have {model.k} distinct registrants and meet every quota",
         figures,
     )
 
 
-def _check_probabilities(probs: npt.NDArray[np.float64]) -> Check:
+def _check_probabilities(probs: npt.NDArray[np.float64], name: str = "probabilities") -> Check:
     total = float(probs.sum())
     negative = int((probs < 0).sum())
     figures = {"sum": total, "negative": negative, "min": float(probs.min(initial=0.0))}
     ok = negative == 0 and abs(total - 1.0) <= SUM_TOLERANCE and np.all(np.isfinite(probs))
     if ok:
-        return Check("probabilities", True, f"non-negative, sum {total:.12f}", figures)
+        return Check(name, True, f"non-negative, sum {total:.12f}", figures)
     return Check(
-        "probabilities",
+        name,
         False,
         f"{negative} negative; they sum to {total:.12f}, not 1 (tolerance {SUM_TOLERANCE:g})",
         figures,
@@ -245,13 +253,19 @@ def _check_probabilities(probs: npt.NDArray[np.float64]) -> Check:
 
 
 def _check_marginals(
-    out: Path, pool: Pool, marginals: npt.NDArray[np.float64], estimated: bool, safe: bool
+    out: Path,
+    pool: Pool,
+    marginals: npt.NDArray[np.float64],
+    estimated: bool,
+    safe: bool,
+    column: str | None = None,
+    name: str = "marginals",
 ) -> Check:
     path = out / "probabilities.csv"
     header, rows = _read_csv(path, safe)
-    column = "probability_estimate" if estimated else "probability"
+    column = column or ("probability_estimate" if estimated else "probability")
     if column not in header:
-        return Check("marginals", False, f"{path}: no column {column!r}")
+        return Check(name, False, f"{path}: no column {column!r}")
     id_col = 0
     p_col = header.index(column)
     written: dict[str, float] = {}
@@ -281,12 +295,12 @@ def _check_marginals(
         )
     figures = {"largest_difference": worst, "rows": len(rows)}
     if problems:
-        return Check("marginals", False, "; ".join(problems), figures)
+        return Check(name, False, "; ".join(problems), figures)
     return Check(
-        "marginals",
+        name,
         True,
-        f"probabilities.csv equals the lottery's marginals for all {len(rows)} registrants "
-        f"(largest difference {worst:.1e})",
+        f"probabilities.csv {column!r} equals the lottery's marginals for all {len(rows)} "
+        f"registrants (largest difference {worst:.1e})",
         figures,
     )
 
@@ -311,6 +325,29 @@ def _pool_keys(pool: Pool, indices: list[int], header: list[str]) -> Counter[str
     return Counter(json.dumps([pool.rows[i][c] if c >= 0 else "" for c in cols]) for i in indices)
 
 
+def _compare_files(
+    out: Path, pool: Pool, chosen: list[int], others: list[int], safe: bool, record: str
+) -> list[str]:
+    """Problems with ``panel.csv`` (should hold ``chosen``) and ``remaining.csv``."""
+    problems = []
+    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe)
+    expected = _pool_keys(pool, chosen, header)
+    if in_panel_csv != expected:
+        extra = sorted((in_panel_csv - expected).elements())
+        lacking = sorted((expected - in_panel_csv).elements())
+        problems.append(
+            f"panel.csv differs from {record}'s selected members (in panel.csv only: "
+            f"{extra}; missing from panel.csv: {lacking})"
+        )
+    header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe)
+    if in_remaining != _pool_keys(pool, others, header):
+        problems.append(
+            f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "
+            f"{len(others)} registrants"
+        )
+    return problems
+
+
 def _check_selected(
     out: Path,
     document: dict[str, Any],
@@ -328,21 +365,7 @@ def _check_selected(
     if len(chosen) != len(recorded):
         problems.append("lottery.json's selected members include ids not in the pool")
     safe = bool(document.get("spreadsheet_safe"))
-    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe)
-    expected = _pool_keys(pool, chosen, header)
-    if in_panel_csv != expected:
-        extra = sorted((in_panel_csv - expected).elements())
-        lacking = sorted((expected - in_panel_csv).elements())
-        problems.append(
-            f"panel.csv differs from lottery.json's selected members (in panel.csv only: "
-            f"{extra}; missing from panel.csv: {lacking})"
-        )
-    header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe)
-    if in_remaining != _pool_keys(pool, others, header):
-        problems.append(
-            f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "
-            f"{len(others)} registrants"
-        )
+    problems += _compare_files(out, pool, chosen, others, safe, "lottery.json")
     selected = document.get("selected")
     if document.get("estimated"):
         again = sorted(pool.ids[i] for i in legacy_draw(model, seed))
@@ -364,6 +387,185 @@ def _check_selected(
         f"panel.csv and remaining.csv match; seed {seed} draws {rule} again",
         {"seed": seed},
     )
+
+
+# --------------------------------------------------------------------------- public draws
+
+
+def _check_hash(out: Path, sha256: str | None) -> tuple[Check, str]:
+    """lottery.json against the published hash (``sha256``, else ``lottery.sha256``)."""
+    digest = sha256_hex((out / "lottery.json").read_bytes())
+    try:
+        expected, source = published_hash(out / "lottery.json", sha256)
+    except VerificationError as error:
+        return Check("hash", False, error.message, {"sha256": digest}), digest
+    figures = {"sha256": digest, "published": expected, "checked_against": source}
+    if digest != expected:
+        return (
+            Check(
+                "hash",
+                False,
+                f"lottery.json has sha256 {digest}, the published hash ({source}) is {expected}",
+                figures,
+            ),
+            digest,
+        )
+    note = "" if source == "--sha256" else " (pass --sha256 to check against the public hash)"
+    return Check("hash", True, f"lottery.json matches {source}{note}", figures), digest
+
+
+def _check_uniform(document: dict[str, Any], probs: npt.NDArray[np.float64]) -> Check:
+    """The panels are numbered 1 to M in order, each with probability 1/M."""
+    m = document["rounding"].get("panels")
+    numbers = [p.get("number") if isinstance(p, dict) else None for p in document["panels"]]
+    problems = []
+    if not isinstance(m, int) or numbers != list(range(1, len(numbers) + 1)) or len(numbers) != m:
+        problems.append(f"the {len(numbers)} panels are not numbered 1 to {m} in order")
+    elif np.any(np.abs(probs - 1.0 / m) > SUM_TOLERANCE):
+        problems.append(f"not every panel has probability 1/{m}")
+    if problems:
+        return Check("uniform", False, "; ".join(problems), {"panels": len(numbers)})
+    return Check("uniform", True, f"{m} panels numbered 1 to {m}, each 1/{m}", {"panels": m})
+
+
+def _check_rounding(
+    document: dict[str, Any],
+    k: int,
+    n_types: int,
+    before: npt.NDArray[np.float64],
+    after: npt.NDArray[np.float64],
+) -> Check:
+    """Every probability within the paper's bound of the lottery it was rounded from, and the
+    recorded figures right."""
+    recorded = document["rounding"]
+    m = int(recorded.get("panels", len(after)))
+    bound = uniform_bound(k, n_types, m)
+    change = after - before
+    largest = float(np.abs(change).max())
+    loss = float(max(0.0, -change.min()))
+    figures = {
+        "panels": m,
+        "types": n_types,
+        "bound": bound,
+        "largest_change": largest,
+        "worst_loss": loss,
+    }
+    problems = []
+    if largest > bound + ROUNDING_TOLERANCE:
+        worst = int(np.argmax(np.abs(change)))
+        problems.append(
+            f"registrant {worst} moves by {largest:.6f} ({before[worst]:.6f} -> "
+            f"{after[worst]:.6f}), more than the bound {bound:.6f}"
+        )
+    for key, value in (("bound", bound), ("largest_change", largest), ("worst_loss", loss)):
+        claimed = recorded.get(key)
+        if not isinstance(claimed, int | float) or abs(float(claimed) - value) > MARGINAL_TOLERANCE:
+            problems.append(f"lottery.json records {key} {claimed}, the files give {value:.9g}")
+    if problems:
+        return Check("rounding", False, "; ".join(problems), figures)
+    return Check(
+        "rounding",
+        True,
+        f"largest change {largest:.6f} ({largest * m:.2f}/m), worst loss {loss:.6f}, within "
+        f"the bound {bound:.6f} ({bound * m:.2f}/m; {n_types} types, k {k})",
+        figures,
+    )
+
+
+def _check_draw(
+    out: Path,
+    document: dict[str, Any],
+    pool: Pool,
+    panels: list[npt.NDArray[np.intp] | None],
+    digest: str,
+) -> Check:
+    """draw.json's random input gives its number by the rule, its members are that panel's,
+    and panel.csv / remaining.csv hold them; or nothing has been drawn yet."""
+    path = out / "draw.json"
+    if not path.is_file():
+        stray = [name for name in ("panel.csv", "remaining.csv") if (out / name).exists()]
+        if stray:
+            return Check("draw", False, f"{', '.join(stray)} exist(s) without draw.json")
+        return Check("draw", True, "not drawn yet (no draw.json)")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Check("draw", False, f"draw.json is not valid JSON ({exc})")
+    m = len(panels)
+    problems = []
+    if record.get("lottery_sha256") != digest:
+        problems.append("draw.json was made from a lottery.json with another sha256")
+    try:
+        again = repeat_number(record.get("input") or {}, m).number
+    except (BadInputError, KeyError, TypeError, ValueError) as exc:
+        return Check("draw", False, f"draw.json's random input does not give a number: {exc}")
+    number = record.get("number")
+    if again != number:
+        problems.append(f"the recorded random input gives panel {again}, draw.json says {number}")
+    members = panels[again - 1]
+    expected = sorted(pool.ids[i] for i in members) if members is not None else []
+    if sorted(str(x) for x in record.get("members", [])) != expected:
+        problems.append(f"draw.json's members are not those of panel {again}")
+    chosen = [int(i) for i in members] if members is not None else []
+    others = sorted(set(range(len(pool.ids))) - set(chosen))
+    safe = bool(document.get("spreadsheet_safe"))
+    problems += _compare_files(out, pool, chosen, others, safe, f"panel {again}")
+    figures = {"number": again, "input": record.get("input")}
+    if problems:
+        return Check("draw", False, "; ".join(problems), figures)
+    kind = (record.get("input") or {}).get("kind")
+    return Check(
+        "draw",
+        True,
+        f"the recorded {kind} input gives panel {again}; panel.csv and remaining.csv hold it",
+        figures,
+    )
+
+
+def _audit_uniform(
+    out: Path,
+    document: dict[str, Any],
+    model: Model,
+    pool: Pool,
+    spec: QuotaSpec,
+    checks: list[Check],
+    sha256: str | None,
+) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.float64]]:
+    """The checks of a uniform lottery for a public draw; returns the lottery it was rounded
+    from (panels and marginals), for the optimality certificate."""
+    hash_check, digest = _check_hash(out, sha256)
+    checks.insert(0, hash_check)
+    panels, unknown = _panel_indices(document, pool)
+    checks.append(_check_panels(model, pool, panels, unknown))
+    probs = np.array([float(p.get("probability", np.nan)) for p in document["panels"]])
+    checks.append(_check_uniform(document, probs))
+    known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
+    after = Lottery(panels=known, probabilities=probs).marginals(model.n)
+    earlier, unknown = _panel_indices(document, pool, "panels_before_rounding")
+    checks.append(_check_panels(model, pool, earlier, unknown, "panels before rounding"))
+    earlier_probs = np.array(
+        [float(p.get("probability", np.nan)) for p in document["panels_before_rounding"]]
+    )
+    checks.append(_check_probabilities(earlier_probs, "probabilities before rounding"))
+    earlier_known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in earlier]
+    before = Lottery(panels=earlier_known, probabilities=earlier_probs).marginals(model.n)
+    safe = bool(document.get("spreadsheet_safe"))
+    checks.append(_check_marginals(out, pool, after, False, safe))
+    checks.append(
+        _check_marginals(
+            out,
+            pool,
+            before,
+            False,
+            safe,
+            "probability_before_rounding",
+            "marginals before rounding",
+        )
+    )
+    n_types = build_model(pool, spec).n_types
+    checks.append(_check_rounding(document, model.k, n_types, before, after))
+    checks.append(_check_draw(out, document, pool, panels, digest))
+    return earlier_known, before
 
 
 # --------------------------------------------------------------------------- certificates
@@ -547,6 +749,7 @@ def audit(
     *,
     delimiter: str | None = None,
     encoding: str | None = None,
+    sha256: str | None = None,
     progress: ProgressFn = no_progress,
 ) -> AuditReport:
     """Check a selection folder against the registrants and quota files.
@@ -559,6 +762,9 @@ def audit(
         The files the selection claims to have used.
     delimiter, encoding
         How to read the registrants (default: as recorded in ``lottery.json``).
+    sha256
+        For a uniform lottery (``select --panels``): the hash of ``lottery.json`` as
+        published (default: the ``lottery.sha256`` beside it).
     progress
         Called as ``progress(stage, done, total)`` after each check.
 
@@ -600,23 +806,28 @@ def audit(
                 f"the quota file asks for {model.k} seats, lottery.json records {recorded_k}",
             )
         )
-    panels, unknown = _panel_indices(document, pool)
-    checks.append(_check_panels(model, pool, panels, unknown))
-    progress(stage, 2, 6)
-    probs = np.array(
-        [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
-    )
-    checks.append(_check_probabilities(probs))
-    known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
-    lottery = Lottery(panels=known, probabilities=probs)
-    marginals = lottery.marginals(model.n)
-    safe = bool(document.get("spreadsheet_safe"))
-    checks.append(_check_marginals(out, pool, marginals, estimated, safe))
-    checks.append(_check_selected(out, document, model, pool, lottery, panels))
+    if "rounding" in document:
+        known, marginals = _audit_uniform(out, document, model, pool, spec, checks, sha256)
+        structure = ("panels before rounding", "probabilities before rounding")
+    else:
+        panels, unknown = _panel_indices(document, pool)
+        checks.append(_check_panels(model, pool, panels, unknown))
+        progress(stage, 2, 6)
+        probs = np.array(
+            [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
+        )
+        checks.append(_check_probabilities(probs))
+        known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
+        lottery = Lottery(panels=known, probabilities=probs)
+        marginals = lottery.marginals(model.n)
+        safe = bool(document.get("spreadsheet_safe"))
+        checks.append(_check_marginals(out, pool, marginals, estimated, safe))
+        checks.append(_check_selected(out, document, model, pool, lottery, panels))
+        structure = ("panels", "probabilities")
     progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its
     # probabilities a distribution; the other files do not matter to it
-    structure_ok = all(c.passed for c in checks if c.name in ("panels", "probabilities"))
+    structure_ok = all(c.passed for c in checks if c.name in structure)
     if algorithm in ("leximin", "maximin") and structure_ok:
         checks.append(_maximin_certificate(model, known, marginals))
     elif algorithm == "nash" and structure_ok:

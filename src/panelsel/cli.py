@@ -141,10 +141,22 @@ def select(
             "output then says it is not proven optimal) instead of exiting with 4.",
         ),
     ] = False,
+    panels: Annotated[
+        int | None,
+        typer.Option(
+            help="Round the lottery to a uniform lottery over this many numbered panels for a "
+            "public draw (e.g. 1000) and write it with its sha256 instead of drawing; then "
+            "run panelsel draw.",
+        ),
+    ] = None,
+    rounding: Annotated[
+        str, typer.Option(help="With --panels: auto (default), ilp or pipage.")
+    ] = "auto",
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
-    """Compute the fair lottery, draw one panel and write the outputs."""
+    """Compute the fair lottery, draw one panel and write the outputs (with --panels:
+    publish numbered panels for a public draw instead)."""
     from panelsel import console
     from panelsel.select import select as run_select
 
@@ -167,6 +179,8 @@ def select(
                 raw_csv=raw_csv,
                 columns=[c.strip() for c in columns.split(",")] if columns else None,
                 best_effort=best_effort,
+                panels=panels,
+                rounding=rounding,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:
@@ -175,6 +189,65 @@ def select(
         console.print_json(result.as_dict())
     else:
         console.render_selection(result)
+
+
+@app.command()
+def draw(
+    lottery: Annotated[
+        Path, typer.Argument(help="The lottery.json written by panelsel select --panels.")
+    ],
+    number: Annotated[
+        int | None, typer.Option(help="The panel number drawn in public (1 to M).")
+    ] = None,
+    dice: Annotated[
+        str | None,
+        typer.Option(help="Dice rolls in the order called out, comma-separated, e.g. 3,1,4,1."),
+    ] = None,
+    dice_sides: Annotated[
+        int, typer.Option(help="Sides of the dice (faces 1 to S; read a 0 face as 10 on a d10).")
+    ] = 6,
+    random_hex: Annotated[
+        str | None,
+        typer.Option(help="A public random value in hex, e.g. a randomness beacon's output."),
+    ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option(
+            help="The sha256 of lottery.json as published before the draw (default: the "
+            "lottery.sha256 beside it, with a warning)."
+        ),
+    ] = None,
+    pool: Annotated[
+        Path | None,
+        typer.Option(help="The registrants CSV (default: the path recorded in lottery.json)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace panel.csv, remaining.csv and draw.json.")
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Draw the panel of a published uniform lottery from a public random input; exit 5 if
+    the lottery or the pool is not the one published."""
+    from panelsel import console
+    from panelsel.publicdraw import draw_public
+
+    try:
+        result = draw_public(
+            lottery,
+            number=number,
+            dice=dice,
+            sides=dice_sides,
+            random_hex=random_hex,
+            sha256=sha256,
+            pool=pool,
+            force=force,
+        )
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(result.as_dict())
+    else:
+        console.render_draw(result)
 
 
 @app.command()
@@ -311,6 +384,13 @@ def audit(
     encoding: Annotated[
         str | None, typer.Option(help="Registrants CSV encoding (default: as recorded).")
     ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option(
+            help="For a public draw: the sha256 of lottery.json as published (default: the "
+            "lottery.sha256 beside it)."
+        ),
+    ] = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Re-derive a selection from its files and check it; exit 5 if any check fails."""
@@ -326,6 +406,7 @@ def audit(
                 quotas,
                 delimiter=parse_delimiter(delimiter) if delimiter else None,
                 encoding=encoding,
+                sha256=sha256,
                 progress=progress,
             )
     except (Exception, KeyboardInterrupt) as error:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.audit import AuditReport
     from panelsel.compare import Comparison
     from panelsel.diagnose import Diagnosis
+    from panelsel.publicdraw import DrawResult
     from panelsel.select import SelectionResult
 
 stdout = Console(highlight=False)
@@ -103,7 +104,7 @@ def render_selection(result: SelectionResult) -> None:
             f.value,
             str(f.pool),
             f"{f.min}–{f.max}",
-            str(f.panel),
+            str(f.panel) if result.rounded is None else "–",
             f"{f.expected:.2f}",
             end_section=False,
         )
@@ -124,13 +125,57 @@ def render_selection(result: SelectionResult) -> None:
             f"Runs: {result.samples}, {len(result.lottery)} distinct panels; the first run "
             "is the selected panel"
         )
-    else:
+    elif result.rounded is None:
         stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")
+    if result.rounded is not None:
+        _render_rounding(result)
     for note in result.notes:
         stdout.print(f"[yellow]Note:[/] {note}")
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
+    for path in result.files.values():
+        stdout.print(f"  {path}")
+    if result.rounded is not None:
+        stdout.print("Nothing was drawn. Publish lottery.json and its sha256 before the draw:")
+        stdout.print(f"  {result.sha256}")
+        stdout.print("then draw with one public random input:")
+        stdout.print(
+            f"  panelsel draw {result.out}/lottery.json --sha256 {result.sha256} --number N",
+            soft_wrap=True,
+        )
+        stdout.print("  (or --dice R,R,... --dice-sides S, or --random-hex HEX)")
+
+
+def _render_rounding(result: SelectionResult) -> None:
+    r = result.rounded
+    assert r is not None
+    m = r.m
+    distinct = len({members.tobytes() for members in r.lottery.panels})
+    stdout.print(f"Uniform lottery: {m} numbered panels, {distinct} distinct ({r.scope})")
+    stdout.print(
+        f"Rounding: largest change of a probability {_pct(r.largest_change)} "
+        f"({r.largest_change * m:.2f}/m), worst loss {_pct(r.worst_loss)} "
+        f"({r.worst_loss * m:.2f}/m); the paper's bound {_pct(r.bound)} ({r.bound * m:.2f}/m: "
+        f"min(k/m, types bound with {r.n_types} types))"
+    )
+    stdout.print(
+        f"Minimum probability: {_pct(float(r.before.min()))} before rounding, "
+        f"{_pct(float(r.after.min()))} after"
+    )
+
+
+def render_draw(result: DrawResult) -> None:
+    """The public draw: the checks, the rule's steps, the panel."""
+    for warning in result.warnings:
+        stderr.print(f"[yellow]Warning:[/] {warning}")
+    stdout.print(f"{result.lottery}: sha256 matches {result.checked_against}:")
+    stdout.print(f"  {result.sha256}")
+    for step in result.picked.steps:
+        stdout.print(f"  {step}")
+    stdout.print(f"Panel number {result.picked.number} of {result.m}:")
+    stdout.print("  " + ", ".join(result.members), markup=False)
+    stdout.print("Wrote:")
     for path in result.files.values():
         stdout.print(f"  {path}")
 

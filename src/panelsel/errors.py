@@ -11,6 +11,7 @@ code   exception                    meaning
 2      :class:`BadInputError`       a file or option is wrong; the message says how
 3      :class:`InfeasibleQuotasError`  no panel can meet the quotas
 4      :class:`SolverError`         the LP/ILP solver failed or hit its time limit
+5      :class:`VerificationError`   a published file or the pool is not what was recorded
 =====  ===========================  ===============================================
 """
 
@@ -20,6 +21,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
+EXIT_VERIFICATION = 5
 
 
 class PanelselError(Exception):
@@ -121,3 +123,11 @@ class TimeLimitError(SolverError):
     """``--time-limit`` ran out (``--best-effort`` may then use the best lottery so far)."""
 
     kind = "time_limit"
+
+
+class VerificationError(PanelselError):
+    """A file does not match what was published or recorded (a sha256, a panel list, a
+    draw): ``draw`` refuses to go on and ``audit`` fails with the same exit code."""
+
+    exit_code = EXIT_VERIFICATION
+    kind = "verification"

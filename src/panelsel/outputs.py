@@ -113,3 +113,29 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
             lines.append(f" {dump(key)}: {dump(value)}")
     with path.open("w", encoding="utf-8") as f:
         f.write("{\n" + ",\n".join(lines) + "\n}\n")
+
+
+@contextlib.contextmanager
+def atomic_files(folder: Path, names: Sequence[str], *, force: bool) -> Iterator[Path]:
+    """Yield a temporary folder inside ``folder``; on success the files ``names`` written
+    there replace those of ``folder``.  An existing file is refused without ``force``."""
+    folder = Path(folder).absolute()
+
+    def refuse_existing() -> None:
+        existing = [name for name in names if (folder / name).exists()]
+        if existing and not force:
+            raise BadInputError(
+                f"{', '.join(existing)} already exist(s) beside the lottery",
+                file=str(folder),
+                hint="pass --force to replace them",
+            )
+
+    refuse_existing()
+    tmp = Path(tempfile.mkdtemp(prefix=".panelsel-draw.tmp-", dir=folder))
+    try:
+        yield tmp
+        refuse_existing()
+        for name in names:
+            os.replace(tmp / name, folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

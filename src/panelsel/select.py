@@ -26,8 +26,10 @@ from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
+from panelsel.publicdraw import HASH_FILE, PUBLIC_DRAW_RULE, hash_file_text, sha256_hex
 from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.report import Curve, render_html, summarise
+from panelsel.rounding import Rounded, check_panels, round_lottery
 from panelsel.solvers import SolverConfig
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
@@ -77,7 +79,7 @@ class SelectionResult:
     n: int
     k: int
     n_types: int
-    selected_index: int
+    selected_index: int | None
     panel: list[int]
     probabilities: npt.NDArray[np.float64]
     lottery: Lottery
@@ -88,6 +90,8 @@ class SelectionResult:
     estimated: bool = False
     samples: int = 0
     proven_optimal: bool = True
+    rounded: Rounded | None = None
+    sha256: str | None = None
 
     @property
     def equal_share(self) -> float:
@@ -123,6 +127,11 @@ class SelectionResult:
             "stats": self.stats,
             "notes": self.notes,
             "version": __version__,
+            **(
+                {"rounding": self.rounded.as_dict(), "lottery_sha256": self.sha256}
+                if self.rounded is not None
+                else {}
+            ),
         }
 
 
@@ -137,13 +146,14 @@ class Computed:
     algorithm: str
     lottery: Lottery
     probabilities: npt.NDArray[np.float64]
-    selected: int
+    selected: int | None
     method: str
     stats: dict[str, Any]
     seconds: float
     low: npt.NDArray[np.float64] | None = None
     high: npt.NDArray[np.float64] | None = None
     proven_optimal: bool = True
+    rounded: Rounded | None = None
 
     @property
     def estimated(self) -> bool:
@@ -171,14 +181,20 @@ def compute(
     samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn = no_progress,
     best_effort: bool = False,
+    panels: int | None = None,
+    rounding: str = "auto",
 ) -> Computed:
     """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``.
 
     With ``best_effort``, when the time limit runs out the best lottery found so far is used
     (``proven_optimal`` is then False); without one yet, the :class:`TimeLimitError` stands.
+    With ``panels``, the lottery is also rounded to a uniform lottery over that many
+    numbered panels (:mod:`panelsel.rounding`, with ``seed``) and nothing is drawn.
     """
     started = time.monotonic()
     proven = True
+    rounded: Rounded | None = None
+    selected: int | None = None
     if algorithm == "legacy":
         est = estimate(
             model,
@@ -209,10 +225,23 @@ def compute(
         progress("expanding lottery", 0, 1)
         lottery = expand(model, type_lottery)
         marginals = lottery.marginals(model.n)
-        selected = draw(lottery, np.random.default_rng(seed))
         method = type_lottery.method
         stats = {"types": model.n_types, "method": method, **type_lottery.stats}
         low = high = None
+        if panels is None:
+            selected = draw(lottery, np.random.default_rng(seed))
+        else:
+            progress(f"rounding to {panels} panels", 0, 1)
+            rounded = round_lottery(
+                model,
+                type_lottery,
+                marginals,
+                panels,
+                config,
+                np.random.default_rng(seed),
+                rounding,
+            )
+            _check_lottery(model, rounded.lottery, rounded.after)
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = proven
@@ -227,6 +256,7 @@ def compute(
         low,
         high,
         proven,
+        rounded,
     )
 
 
@@ -240,6 +270,8 @@ def compute_explained(
     samples: int = DEFAULT_SAMPLES,
     progress: ProgressFn = no_progress,
     best_effort: bool = False,
+    panels: int | None = None,
+    rounding: str = "auto",
 ) -> Computed:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
@@ -256,6 +288,8 @@ def compute_explained(
             samples=samples,
             progress=progress,
             best_effort=best_effort,
+            panels=panels,
+            rounding=rounding,
         )
     except InfeasibleQuotasError:
         raise infeasible_error(model, spec, config, []) from None
@@ -312,6 +346,7 @@ def _write(
     options = options or OutputOptions()
     safe = not options.raw_csv
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
+    assert selected is not None, "a drawn selection"
     chosen = set(lottery.panels[selected].tolist())
     contact = contact_columns(pool, options.columns)
     files = {
@@ -369,38 +404,21 @@ def _write(
         safe=safe,
     )
     ids = pool.ids
-    document: dict[str, Any] = {
-        "format": LOTTERY_FORMAT,
-        "version": __version__,
-        "algorithm": result.algorithm,
-        "solver": solver,
-        "seed": seed,
-        "estimated": result.estimated,
-        "proven_optimal": result.proven_optimal,
-        "spreadsheet_safe": safe,
-        "contact_columns": header,
-        "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
-        "panel_size": model.k,
-        "pool_size": model.n,
-        "id_column": pool.id_column,
-        "inputs": {
-            "registrants": {
-                "path": str(pool.path),
-                "sha256": pool.sha256,
-                "delimiter": read_as[0],
-                "encoding": read_as[1],
-            },
-            "quotas": {"path": str(spec.path), "sha256": spec.sha256},
-        },
-        "selected": selected,
-        "selected_members": [ids[i] for i in lottery.panels[selected]],
-        "stats": result.stats,
-        "notes": notes,
-        "panels": [
-            {"members": [ids[i] for i in members], "probability": float(p)}
-            for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
-        ],
-    }
+    document = _base_document(pool, spec, model, result, seed, solver, read_as, safe)
+    document.update(
+        {
+            "contact_columns": header,
+            "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
+            "selected": selected,
+            "selected_members": [ids[i] for i in lottery.panels[selected]],
+            "stats": result.stats,
+            "notes": notes,
+            "panels": [
+                {"members": [ids[i] for i in members], "probability": float(p)}
+                for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
+            ],
+        }
+    )
     if result.estimated:
         document["samples"] = int(result.stats["samples"])
     write_json(files["lottery.json"], document)
@@ -424,6 +442,158 @@ def _write(
         encoding="utf-8",
     )
     return files
+
+
+def _write_uniform(
+    tmp: Path,
+    pool: Pool,
+    spec: QuotaSpec,
+    model: Model,
+    result: Computed,
+    seed: int,
+    solver: str,
+    notes: list[str],
+    read_as: tuple[str, str],
+    options: OutputOptions,
+) -> tuple[dict[str, Path], str]:
+    """The files published before a public draw: ``lottery.json`` (the numbered panels, the
+    lottery they were rounded from, the rounding's figures), ``lottery.sha256``,
+    ``panels.csv``, ``probabilities.csv`` (before and after rounding) and ``report.html``.
+    Returns the files and the sha256 of ``lottery.json``."""
+    rounded = result.rounded
+    assert rounded is not None
+    safe = not options.raw_csv
+    ids = pool.ids
+    names = ("lottery.json", HASH_FILE, "panels.csv", "probabilities.csv", "report.html")
+    files = {name: tmp / name for name in names}
+    write_csv(
+        files["panels.csv"],
+        ["number", *(f"member_{j}" for j in range(1, model.k + 1))],
+        (
+            [number, *(ids[i] for i in members)]
+            for number, members in enumerate(rounded.lottery.panels, start=1)
+        ),
+        safe=safe,
+    )
+    quota_cols = [pool.columns[c] for c in model.quota_columns]
+    id_header = "id" if "id" not in quota_cols else "registrant_id"
+    proven = [] if result.proven_optimal else ["proven_optimal"]
+    write_csv(
+        files["probabilities.csv"],
+        [
+            id_header,
+            "probability",
+            "probability_before_rounding",
+            "change",
+            "equal_share",
+            *proven,
+            *quota_cols,
+        ],
+        (
+            [
+                ids[i],
+                _num(rounded.after[i]),
+                _num(rounded.before[i]),
+                _num(rounded.change[i]),
+                _num(model.k / model.n),
+                *([0] if proven else []),
+                *(pool.rows[i][c] for c in model.quota_columns),
+            ]
+            for i in range(model.n)
+        ),
+        safe=safe,
+    )
+    document = _base_document(pool, spec, model, result, seed, solver, read_as, safe)
+    contact = contact_columns(pool, options.columns)
+    document.update(
+        {
+            "contact_columns": [pool.columns[c] for c in contact],
+            "draw_rule": PUBLIC_DRAW_RULE,
+            "selected": None,
+            "rounding": rounded.as_dict(),
+            "stats": result.stats,
+            "notes": notes,
+            "panels": [
+                {
+                    "number": number,
+                    "members": [ids[i] for i in members],
+                    "probability": 1 / rounded.m,
+                }
+                for number, members in enumerate(rounded.lottery.panels, start=1)
+            ],
+            "panels_before_rounding": [
+                {"members": [ids[i] for i in members], "probability": float(p)}
+                for members, p in zip(
+                    result.lottery.panels, result.lottery.probabilities, strict=True
+                )
+            ],
+        }
+    )
+    write_json(files["lottery.json"], document)
+    digest = sha256_hex(files["lottery.json"].read_bytes())
+    files[HASH_FILE].write_text(hash_file_text(digest), encoding="utf-8")
+    after = Curve(
+        f"{result.algorithm}, {rounded.m} panels",
+        rounded.after,
+        summarise(f"{result.algorithm}, {rounded.m} panels", rounded.after, model.k, 0.0),
+    )
+    files["report.html"].write_text(
+        render_html(
+            f"Selection probabilities: {result.algorithm}, rounded to {rounded.m} panels",
+            model,
+            [result.curve(model.k), after],
+            {
+                **({"warning": notes[0]} if not result.proven_optimal else {}),
+                "algorithm": result.algorithm,
+                "method": result.method,
+                "rounding": rounded.scope,
+                "largest change": f"{rounded.largest_change:.6f} (bound {rounded.bound:.6f})",
+                "solver": solver,
+                "seed": str(seed),
+                "registrants sha256": pool.sha256,
+                "quotas sha256": spec.sha256,
+                "lottery.json sha256": digest,
+                "panelsel": __version__,
+            },
+        ),
+        encoding="utf-8",
+    )
+    return files, digest
+
+
+def _base_document(
+    pool: Pool,
+    spec: QuotaSpec,
+    model: Model,
+    result: Computed,
+    seed: int,
+    solver: str,
+    read_as: tuple[str, str],
+    safe: bool,
+) -> dict[str, Any]:
+    """The facts every ``lottery.json`` starts with: what was run on which inputs."""
+    return {
+        "format": LOTTERY_FORMAT,
+        "version": __version__,
+        "algorithm": result.algorithm,
+        "solver": solver,
+        "seed": seed,
+        "estimated": result.estimated,
+        "proven_optimal": result.proven_optimal,
+        "spreadsheet_safe": safe,
+        "panel_size": model.k,
+        "pool_size": model.n,
+        "id_column": pool.id_column,
+        "inputs": {
+            "registrants": {
+                "path": str(pool.path),
+                "sha256": pool.sha256,
+                "delimiter": read_as[0],
+                "encoding": read_as[1],
+            },
+            "quotas": {"path": str(spec.path), "sha256": spec.sha256},
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -515,6 +685,8 @@ def select(
     raw_csv: bool = False,
     columns: list[str] | None = None,
     best_effort: bool = False,
+    panels: int | None = None,
+    rounding: str = "auto",
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.
@@ -550,6 +722,13 @@ def select(
     best_effort
         When ``time_limit`` runs out, use the best lottery found so far instead of failing;
         every output then says that it is not proven optimal.
+    panels
+        Round the lottery to a uniform lottery over this many numbered panels for a public
+        draw (:mod:`panelsel.rounding`) and write it with its sha256, without drawing:
+        ``lottery.json``, ``lottery.sha256``, ``panels.csv``, ``probabilities.csv`` and
+        ``report.html``; :func:`panelsel.publicdraw.draw_public` draws later.
+    rounding
+        ``"auto"``, ``"ilp"`` or ``"pipage"`` (with ``panels``).
     progress
         Called as ``progress(stage, done, total)`` during long steps.
 
@@ -564,6 +743,12 @@ def select(
     if best_effort and time_limit is None:
         raise BadInputError(
             "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
+        )
+    check_panels(panels)
+    if panels is not None and algorithm == "legacy":
+        raise BadInputError(
+            "--panels needs an exact lottery, and legacy only has Monte-Carlo estimates",
+            hint="use --algorithm leximin, maximin or nash with --panels",
         )
     out = Path(out)
     check_destination(out, force=force)
@@ -591,6 +776,8 @@ def select(
         samples=samples,
         progress=progress,
         best_effort=best_effort,
+        panels=panels,
+        rounding=rounding,
     )
     notes = [config.fallback_note] if config.fallback_note else []
     if not result.proven_optimal:
@@ -601,21 +788,45 @@ def select(
             f"{samples} runs, with 99% confidence intervals in probabilities.csv"
         )
 
-    progress("writing outputs", 0, 1)
-    with atomic_directory(out, force=force) as tmp:
-        written = _write(
-            tmp,
-            pool,
-            spec,
-            model,
-            result,
-            seed,
-            config.name,
-            notes,
-            (delimiter, encoding),
-            OutputOptions(raw_csv, tuple(columns) if columns is not None else None),
+    if result.rounded is not None and any("@" in pid for pid in pool.ids):
+        notes.append(
+            "some ids contain '@': lottery.json and panels.csv are meant to be published, so "
+            "use opaque registration numbers as ids, not e-mail addresses"
         )
+    progress("writing outputs", 0, 1)
+    options = OutputOptions(raw_csv, tuple(columns) if columns is not None else None)
+    digest = None
+    with atomic_directory(out, force=force) as tmp:
+        if result.rounded is not None:
+            written, digest = _write_uniform(
+                tmp,
+                pool,
+                spec,
+                model,
+                result,
+                seed,
+                config.name,
+                notes,
+                (delimiter, encoding),
+                options,
+            )
+        else:
+            written = _write(
+                tmp,
+                pool,
+                spec,
+                model,
+                result,
+                seed,
+                config.name,
+                notes,
+                (delimiter, encoding),
+                options,
+            )
     files = {name: out / path.name for name, path in written.items()}
+    panel = (
+        [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
+    )
     return SelectionResult(
         out=out,
         files=files,
@@ -627,16 +838,16 @@ def select(
         k=model.k,
         n_types=model.n_types,
         selected_index=result.selected,
-        panel=sorted(result.lottery.panels[result.selected].tolist()),
-        probabilities=result.probabilities,
-        lottery=result.lottery,
-        features=_feature_summary(
-            model, result.lottery.panels[result.selected].tolist(), result.probabilities
-        ),
+        panel=panel,
+        probabilities=result.rounded.after if result.rounded is not None else result.probabilities,
+        lottery=result.rounded.lottery if result.rounded is not None else result.lottery,
+        features=_feature_summary(model, panel, result.probabilities),
         stats=result.stats,
         seconds=time.monotonic() - started,
         notes=notes,
         estimated=result.estimated,
         samples=samples if result.estimated else 0,
         proven_optimal=result.proven_optimal,
+        rounded=result.rounded,
+        sha256=digest,
     )
