@@ -10,7 +10,7 @@ Usage::
     python -m benchmarks [--shared ../shared/benchdata] [--solver highs]
                          [--generated 500,2000,10000] [--skewed 500,2000]
                          [--large 1000000] [--time-limit 600]
-                         [--peer-python PATH]
+                         [--peer-python PATH] [--panels 1000]
 
 With ``--peer-python`` (an interpreter that can import sortition_algorithms, for example
 ``pip install -e '.[peer]'`` or a separate venv), sortition-algorithms' LEXIMIN runs on the
@@ -24,6 +24,10 @@ the pool is far from the quotas and LEXIMIN probabilities differ between groups.
 ``method`` column says how LEXIMIN was reached: ``bound`` (the LP relaxation's LEXIMIN
 realised exactly by a repaired design), ``bound+cg`` (reached by an LP and column
 generation), ``cg`` (level-by-level column generation).
+
+With ``--panels M`` every run rounds its lottery to M numbered panels (``select --panels``)
+and the table adds the rounding method, the largest change of a probability and the worst
+loss, against the paper's bound, all in units of 1/M.
 """
 
 from __future__ import annotations
@@ -160,6 +164,9 @@ def main() -> None:
         "--peer-python", default=None, help="python that can import sortition_algorithms (optional)"
     )
     parser.add_argument("--peer-time-limit", type=float, default=1800.0)
+    parser.add_argument(
+        "--panels", type=int, default=None, help="round to this many panels (select --panels)"
+    )
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory()
     cases = [
@@ -212,14 +219,19 @@ def main() -> None:
         f"{'pool':<24} {'n':>6} {'k':>4} {'cats':>4} {'types':>6} {'algorithm':<9} "
         f"{'method':<8} {'seconds':>8} {'peak MiB':>8} {'min prob':>9}"
     )
+    if args.panels:
+        header += f" {'rounding':<8} {'change·m':>8} {'loss·m':>7} {'bound·m':>7}"
     if args.peer_python:
         header += f" {'peer s':>8} {'peer min':>9} {'ratio':>7}"
     print(f"panelsel benchmarks, solver {args.solver}, {os.cpu_count()} cores")
     print(header)
     print("-" * len(header))
     for name, pool, quotas, extra in cases:
+        rounding = ["--panels", str(args.panels)] if args.panels else []
         r = run_panelsel(
-            pool, quotas, [*extra, "--solver", args.solver, "--time-limit", str(args.time_limit)]
+            pool,
+            quotas,
+            [*extra, *rounding, "--solver", args.solver, "--time-limit", str(args.time_limit)],
         )
         if "error" in r:
             print(f"{name:<24} error after {r['seconds']:.2f} s: {r['error']}", flush=True)
@@ -232,6 +244,12 @@ def main() -> None:
             f"{d['algorithm']:<9} {_method(d):<8} {r['seconds']:>8.2f} {r['peak_mib']:>8.0f} "
             f"{d['probability']['min']:>9.5f}"
         )
+        if args.panels:
+            m, fig = args.panels, d["rounding"]
+            line += (
+                f" {str(fig['method']).split(':')[0]:<8} {fig['largest_change'] * m:>8.2f} "
+                f"{fig['worst_loss'] * m:>7.2f} {fig['bound'] * m:>7.2f}"
+            )
         if args.peer_python and name in peer_quotas:
             line += " " + run_peer(
                 args.peer_python,

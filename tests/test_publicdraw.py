@@ -337,3 +337,34 @@ def test_same_seed_same_published_lottery(runner: CliRunner, tmp_path: Path) -> 
     assert (tmp_path / "a" / "panels.csv").read_bytes() == (
         tmp_path / "b" / "panels.csv"
     ).read_bytes()
+
+
+def test_draw_json_output_and_id_warning(runner: CliRunner, tmp_path: Path) -> None:
+    """--json prints one object with the number and members; e-mail ids get a warning at
+    select time (the ids are published)."""
+    pool = tmp_path / "pool.csv"
+    text = (EXAMPLE / "registrants.csv").read_text(encoding="utf-8")
+    pool.write_text(text, encoding="utf-8")
+    quotas = tmp_path / "quotas.yaml"
+    quotas.write_text(
+        (EXAMPLE / "quotas.yaml").read_text(encoding="utf-8").replace("student_id", "Email"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "results"
+    result = runner.invoke(
+        app, ["select", str(pool), str(quotas), "--panels", "20", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rounding"]["panels"] == 20
+    assert any("use opaque registration numbers" in note for note in summary["notes"])
+    digest = summary["lottery_sha256"]
+    result = runner.invoke(
+        app,
+        ["draw", str(out / "lottery.json"), "--sha256", digest, "--random-hex", "0x0013", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["number"] == 0x13 % 20 + 1 == 20
+    assert record["checked_against"] == "--sha256" and record["warnings"] == []
+    assert len(record["members"]) == 10 and all("@" in m for m in record["members"])

@@ -33,6 +33,17 @@ reported as passed or failed with the numbers behind it:
 
 Legacy runs have no lottery of their own: their panels and frequencies are checked like a
 lottery's, and the seed must reproduce the first run.
+
+A uniform lottery for a public draw (``select --panels``) is checked instead by ``hash``
+(``lottery.json`` against the published sha256, or ``lottery.sha256``), ``panels`` and
+``uniform`` (panels numbered 1 to M, each 1/M), ``panels before rounding`` and
+``probabilities before rounding`` (the optimal lottery it was rounded from), ``marginals``
+and ``marginals before rounding`` (both columns of ``probabilities.csv``), ``rounding``
+(every change within :func:`panelsel.rounding.uniform_bound`, recomputed from k, M and the
+pool's types, and the recorded figures right), ``draw`` (``draw.json``'s random input gives
+its number by :mod:`panelsel.publicdraw`'s rules, its members are that panel's and
+``panel.csv``/``remaining.csv`` hold them; or nothing drawn yet), and the optimality
+certificate of the lottery before rounding.
 """
 
 from __future__ import annotations
