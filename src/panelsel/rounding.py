@@ -348,6 +348,11 @@ def rounded_counts(
             upper = np.where(snap, near, np.ceil(y))
             counts, _ = round_counts(columns, pi, sizes, lower, upper, m, config)
             scope += "; none within the bound, so the integer program over its floors and ceilings"
+        if int(counts.sum()) != m:
+            raise SolverError(
+                f"the rounding of the lottery has {int(counts.sum())} panels, not {m}",
+                hint="try --rounding ilp, or the other solver with --solver",
+            )
     used_rows = counts > 0
     return columns[used_rows], counts[used_rows], scope
 

@@ -797,32 +797,11 @@ def select(
     options = OutputOptions(raw_csv, tuple(columns) if columns is not None else None)
     digest = None
     with atomic_directory(out, force=force) as tmp:
+        args = (tmp, pool, spec, model, result, seed, config.name, notes, (delimiter, encoding))
         if result.rounded is not None:
-            written, digest = _write_uniform(
-                tmp,
-                pool,
-                spec,
-                model,
-                result,
-                seed,
-                config.name,
-                notes,
-                (delimiter, encoding),
-                options,
-            )
+            written, digest = _write_uniform(*args, options)
         else:
-            written = _write(
-                tmp,
-                pool,
-                spec,
-                model,
-                result,
-                seed,
-                config.name,
-                notes,
-                (delimiter, encoding),
-                options,
-            )
+            written = _write(*args, options)
     files = {name: out / path.name for name, path in written.items()}
     panel = (
         [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
