@@ -26,6 +26,7 @@ from panelsel.rounding import (
     largest_change,
     pipage,
     round_lottery,
+    support_vertex,
     types_bound,
     uniform_bound,
 )
@@ -216,3 +217,17 @@ def test_cbc_rounds_like_highs() -> None:
         for name in ("highs", "cbc")
     ]
     assert results[0] == pytest.approx(results[1], abs=1e-9)  # both optimal
+
+
+def test_support_vertex_keeps_the_seats_with_independent_count_vectors() -> None:
+    rng = np.random.default_rng(5)
+    columns = rng.integers(0, 4, size=(60, 12))
+    p = rng.random(60)
+    p /= p.sum()
+    y = support_vertex(columns, p, 1000)
+    assert np.all(y >= 0)
+    assert y.sum() == pytest.approx(1000, abs=1e-8)
+    np.testing.assert_allclose(y @ columns, 1000 * p @ columns, atol=1e-7)
+    used = columns[y > 1e-9]
+    assert len(used) <= 13
+    assert np.linalg.matrix_rank(np.vstack([np.ones(len(used)), used.T])) == len(used)
