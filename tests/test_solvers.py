@@ -36,3 +36,33 @@ def test_highs_retries_a_solve_that_ends_with_status_unknown() -> None:
     assert lp.restarts == 1
     assert real.getOptionValue("solver")[1] == "choose"  # options restored
     assert real.getOptionValue("simplex_strategy")[1] == 1
+
+
+def _hard_ilp(solver: str) -> Any:
+    """min sum x over 0/1 x with 30 random covering rows: needs branching to prove."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    ilp: Any = SolverConfig(solver).backend(maximize=False, name="test ILP")
+    ilp.add_vars(np.zeros(40), np.ones(40), rng.integers(5, 20, 40).astype(float), integer=True)
+    for _ in range(60):
+        cols = rng.choice(40, size=4, replace=False)
+        ilp.add_row(1.0, INFINITY, cols, np.ones(4))
+    return ilp
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_node_limited_solve_keeps_the_start_and_reports_proof(solver: str) -> None:
+    import numpy as np
+
+    start = np.ones(40)  # feasible, and poor
+    ilp = _hard_ilp(solver)
+    cost = np.array(ilp.cost if solver == "cbc" else ilp.h.getLp().col_cost_)
+    x, value, proven = ilp.solve_limited(start, 1)
+    assert value <= float(cost @ start) + 1e-9
+    assert np.all(np.abs(x - np.round(x)) < 1e-6)
+    _, best_value, best_proven = _hard_ilp(solver).solve_limited(start, 1_000_000)
+    assert best_proven
+    assert value >= best_value - 1e-9
+    if value > best_value + 1e-9:
+        assert not proven  # stopped before the optimum, and says so

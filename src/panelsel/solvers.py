@@ -209,6 +209,14 @@ class Backend:
 
     row_duals: npt.NDArray[np.float64] = np.zeros(0)
 
+    def solve_limited(
+        self, start: npt.NDArray[np.float64] | None, max_nodes: int
+    ) -> tuple[npt.NDArray[np.float64], float, bool]:
+        """Solve an integer program from the feasible solution ``start`` with at most
+        ``max_nodes`` branch-and-bound nodes (a limit that does not depend on the machine's
+        speed); return the values, the objective and whether they are proven optimal."""
+        raise NotImplementedError
+
     def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
         """Solve by an interior-point method where the backend has one (HiGHS)."""
         return self.solve()
@@ -357,6 +365,31 @@ class HighsBackend(Backend):
             raise _infeasible_quotas()
         raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
 
+    def solve_limited(
+        self, start: npt.NDArray[np.float64] | None, max_nodes: int
+    ) -> tuple[npt.NDArray[np.float64], float, bool]:
+        left = self.config.remaining()
+        self.h.setOptionValue(
+            "time_limit", INFINITY if left is None else self.h.getRunTime() + left
+        )
+        self.h.setOptionValue("mip_max_nodes", int(max_nodes))
+        if start is not None:
+            solution = self._hs.HighsSolution()
+            solution.col_value = [float(v) for v in start]
+            solution.value_valid = True
+            self.h.setSolution(solution)
+        self.solves += 1
+        with _stdout_fd_silenced():
+            self.h.run()
+        status = self.h.getModelStatus()
+        ms = self._hs.HighsModelStatus
+        feasible = self.h.getInfo().primal_solution_status == 2
+        if status == ms.kOptimal or (status == ms.kSolutionLimit and feasible):
+            x = np.array(self.h.getSolution().col_value, dtype=np.float64)
+            objective = float(self.h.getInfo().objective_function_value)
+            return x, objective, status == ms.kOptimal
+        raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
+
     def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
         """One solve by the interior-point method without crossover, then back to simplex.
 
@@ -436,7 +469,7 @@ class PulpBackend(Backend):
     def set_coeff(self, row: int, col: int, value: float) -> None:
         self.rows[row][2][col] = value
 
-    def _solver(self, mip: bool) -> Any:
+    def _solver(self, mip: bool, **extra: Any) -> Any:
         import pulp
 
         left = self.config.remaining()
@@ -446,6 +479,7 @@ class PulpBackend(Backend):
             "timeLimit": left,
             "gapRel": MIP_REL_GAP if mip else None,
             "gapAbs": 0.0 if mip else None,
+            **extra,
         }
         # PuLP 3 ships a CBC binary (PULP_CBC_CMD); otherwise a cbc on the PATH (COIN_CMD)
         bundled = pulp.PULP_CBC_CMD(**opts, _skip_v4_deprecation=True)
@@ -460,6 +494,17 @@ class PulpBackend(Backend):
         )
 
     def solve(self) -> tuple[npt.NDArray[np.float64], float]:
+        x, objective, _ = self._run()
+        return x, objective
+
+    def solve_limited(
+        self, start: npt.NDArray[np.float64] | None, max_nodes: int
+    ) -> tuple[npt.NDArray[np.float64], float, bool]:
+        return self._run(start, max_nodes)
+
+    def _run(
+        self, start: npt.NDArray[np.float64] | None = None, max_nodes: int | None = None
+    ) -> tuple[npt.NDArray[np.float64], float, bool]:
         import pulp
 
         prob = pulp.LpProblem(
@@ -495,21 +540,30 @@ class PulpBackend(Backend):
             if up != inf:
                 prob += expr <= up, f"r{r}_up"
                 names[-1].append(f"r{r}_up")
+        extra: dict[str, Any] = {}
+        if start is not None:
+            for var, value in zip(xs, start.tolist(), strict=True):
+                var.setInitialValue(value)
+            extra["warmStart"] = True
+        if max_nodes is not None:
+            extra["maxNodes"] = int(max_nodes)
         self.solves += 1
         try:
             with _stdout_fd_silenced():
-                prob.solve(self._solver(mip=any(self.integer)))
+                prob.solve(self._solver(mip=any(self.integer), **extra))
         except pulp.PulpSolverError as exc:
             raise SolverError(
                 f"the CBC solver failed on the {self.name}: {exc}", hint="try --solver highs"
             ) from None
-        if prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal:
+        proven = prob.sol_status == pulp.LpSolutionOptimal
+        stopped_early = max_nodes is not None and prob.sol_status == pulp.LpSolutionIntegerFeasible
+        if prob.status == pulp.LpStatusOptimal and (proven or stopped_early):
             x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
             if not any(self.integer):
                 self.row_duals = np.array(
                     [sum(prob.get_constraint_by_name(n).pi or 0.0 for n in ns) for ns in names]
                 )
-            return x, float(pulp.value(prob.objective) or 0.0)
+            return x, float(pulp.value(prob.objective) or 0.0), proven
         if prob.status == pulp.LpStatusInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()
         raise self._fail(pulp.LpStatus.get(prob.status, str(prob.status)))
