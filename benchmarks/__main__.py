@@ -25,9 +25,10 @@ the pool is far from the quotas and LEXIMIN probabilities differ between groups.
 realised exactly by a repaired design), ``bound+cg`` (reached by an LP and column
 generation), ``cg`` (level-by-level column generation).
 
-With ``--panels M`` every run rounds its lottery to M numbered panels (``select --panels``)
-and the table adds the rounding method, the largest change of a probability and the worst
-loss, against the paper's bound, all in units of 1/M.
+With ``--panels M`` every pool is also run with its lottery rounded to M numbered panels
+(``select --panels``), and the table adds that run's seconds, the rounding method, the
+largest change of a probability and the worst loss, against the paper's bound, all in
+units of 1/M.
 """
 
 from __future__ import annotations
@@ -220,19 +221,15 @@ def main() -> None:
         f"{'method':<8} {'seconds':>8} {'peak MiB':>8} {'min prob':>9}"
     )
     if args.panels:
-        header += f" {'rounding':<8} {'change·m':>8} {'loss·m':>7} {'bound·m':>7}"
+        header += f" {'s panels':>8} {'rounding':<8} {'change·m':>8} {'loss·m':>7} {'bound·m':>7}"
     if args.peer_python:
         header += f" {'peer s':>8} {'peer min':>9} {'ratio':>7}"
     print(f"panelsel benchmarks, solver {args.solver}, {os.cpu_count()} cores")
     print(header)
     print("-" * len(header))
     for name, pool, quotas, extra in cases:
-        rounding = ["--panels", str(args.panels)] if args.panels else []
-        r = run_panelsel(
-            pool,
-            quotas,
-            [*extra, *rounding, "--solver", args.solver, "--time-limit", str(args.time_limit)],
-        )
+        options = [*extra, "--solver", args.solver, "--time-limit", str(args.time_limit)]
+        r = run_panelsel(pool, quotas, options)
         if "error" in r:
             print(f"{name:<24} error after {r['seconds']:.2f} s: {r['error']}", flush=True)
             continue
@@ -245,11 +242,18 @@ def main() -> None:
             f"{d['probability']['min']:>9.5f}"
         )
         if args.panels:
-            m, fig = args.panels, d["rounding"]
-            line += (
-                f" {str(fig['method']).split(':')[0]:<8} {fig['largest_change'] * m:>8.2f} "
-                f"{fig['worst_loss'] * m:>7.2f} {fig['bound'] * m:>7.2f}"
-            )
+            rounded = run_panelsel(pool, quotas, [*options, "--panels", str(args.panels)])
+            if "error" in rounded:
+                line += f" --panels failed: {rounded['error']}"
+            else:
+                m, dr = args.panels, rounded["data"]
+                assert isinstance(dr, dict)
+                fig = dr["rounding"]
+                line += (
+                    f" {rounded['seconds']:>8.2f} {str(fig['method']).split(':')[0]:<8} "
+                    f"{fig['largest_change'] * m:>8.2f} {fig['worst_loss'] * m:>7.2f} "
+                    f"{fig['bound'] * m:>7.2f}"
+                )
         if args.peer_python and name in peer_quotas:
             line += " " + run_peer(
                 args.peer_python,
