@@ -367,3 +367,31 @@ def test_draw_json_output_and_id_warning(runner: CliRunner, tmp_path: Path) -> N
     assert record["number"] == 0x13 % 20 + 1 == 20
     assert record["checked_against"] == "--sha256" and record["warnings"] == []
     assert len(record["members"]) == 10 and all("@" in m for m in record["members"])
+
+
+def test_published_files_carry_no_private_columns(runner: CliRunner, tmp_path: Path) -> None:
+    """Names, e-mails and addresses stay out of everything meant to be published."""
+    pool = tmp_path / "pool.csv"
+    rows = list(csv.reader((EXAMPLE / "registrants.csv").open(encoding="utf-8")))
+    name_col = rows[0].index("Name")
+    for row in rows[1:]:
+        row[name_col] = "MARKER-" + row[name_col]
+    with pool.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    out = tmp_path / "results"
+    args = ["select", str(pool), str(EXAMPLE / "quotas.yaml"), "--panels", "30"]
+    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    digest = (out / "lottery.sha256").read_text().split()[0]
+    draw = ["draw", str(out / "lottery.json"), "--sha256", digest, "--number", "2"]
+    result = runner.invoke(app, draw)
+    assert result.exit_code == 0 and "MARKER" not in result.output
+    for name in (
+        "lottery.json",
+        "lottery.sha256",
+        "panels.csv",
+        "probabilities.csv",
+        "report.html",
+        "draw.json",
+    ):
+        assert "MARKER" not in (out / name).read_text(encoding="utf-8"), name
+    assert "MARKER" in (out / "panel.csv").read_text(encoding="utf-8")  # the convenor's copy
