@@ -331,19 +331,30 @@ def _feature_summary(
     ]
 
 
-def _write(
-    tmp: Path,
-    pool: Pool,
-    spec: QuotaSpec,
-    model: Model,
-    result: Computed,
-    seed: int,
-    solver: str,
-    notes: list[str],
-    read_as: tuple[str, str] = (",", DEFAULT_ENCODING),
-    options: OutputOptions | None = None,
-) -> dict[str, Path]:
-    options = options or OutputOptions()
+@dataclass(frozen=True)
+class _Run:
+    """What the output files of one selection are written from."""
+
+    pool: Pool
+    spec: QuotaSpec
+    model: Model
+    result: Computed
+    seed: int
+    solver: str
+    notes: list[str]
+    read_as: tuple[str, str]
+    options: OutputOptions
+
+
+def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
+    """The id column's name in ``probabilities.csv`` and the quota columns after it."""
+    quota_cols = [pool.columns[c] for c in model.quota_columns]
+    return ("id" if "id" not in quota_cols else "registrant_id"), quota_cols
+
+
+def _write(tmp: Path, run: _Run) -> dict[str, Path]:
+    pool, spec, model, result = run.pool, run.spec, run.model, run.result
+    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
     safe = not options.raw_csv
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
     assert selected is not None, "a drawn selection"
@@ -372,8 +383,7 @@ def _write(
             safe=safe,
         )
     share = model.k / model.n
-    quota_cols = [pool.columns[c] for c in model.quota_columns]
-    id_header = "id" if "id" not in quota_cols else "registrant_id"
+    id_header, quota_cols = _id_and_quota_header(pool, model)
     if result.low is not None and result.high is not None:
         low, high = result.low, result.high
         estimate_header = ["probability_estimate", "ci99_low", "ci99_high"]
@@ -404,7 +414,7 @@ def _write(
         safe=safe,
     )
     ids = pool.ids
-    document = _base_document(pool, spec, model, result, seed, solver, read_as, safe)
+    document = _base_document(run, safe)
     document.update(
         {
             "contact_columns": header,
@@ -444,22 +454,13 @@ def _write(
     return files
 
 
-def _write_uniform(
-    tmp: Path,
-    pool: Pool,
-    spec: QuotaSpec,
-    model: Model,
-    result: Computed,
-    seed: int,
-    solver: str,
-    notes: list[str],
-    read_as: tuple[str, str],
-    options: OutputOptions,
-) -> tuple[dict[str, Path], str]:
+def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
     """The files published before a public draw: ``lottery.json`` (the numbered panels, the
     lottery they were rounded from, the rounding's figures), ``lottery.sha256``,
     ``panels.csv``, ``probabilities.csv`` (before and after rounding) and ``report.html``.
     Returns the files and the sha256 of ``lottery.json``."""
+    pool, spec, model, result = run.pool, run.spec, run.model, run.result
+    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
     rounded = result.rounded
     assert rounded is not None
     safe = not options.raw_csv
@@ -475,8 +476,7 @@ def _write_uniform(
         ),
         safe=safe,
     )
-    quota_cols = [pool.columns[c] for c in model.quota_columns]
-    id_header = "id" if "id" not in quota_cols else "registrant_id"
+    id_header, quota_cols = _id_and_quota_header(pool, model)
     proven = [] if result.proven_optimal else ["proven_optimal"]
     write_csv(
         files["probabilities.csv"],
@@ -503,7 +503,7 @@ def _write_uniform(
         ),
         safe=safe,
     )
-    document = _base_document(pool, spec, model, result, seed, solver, read_as, safe)
+    document = _base_document(run, safe)
     contact = contact_columns(pool, options.columns)
     document.update(
         {
@@ -561,23 +561,15 @@ def _write_uniform(
     return files, digest
 
 
-def _base_document(
-    pool: Pool,
-    spec: QuotaSpec,
-    model: Model,
-    result: Computed,
-    seed: int,
-    solver: str,
-    read_as: tuple[str, str],
-    safe: bool,
-) -> dict[str, Any]:
+def _base_document(run: _Run, safe: bool) -> dict[str, Any]:
     """The facts every ``lottery.json`` starts with: what was run on which inputs."""
+    pool, model, result, read_as = run.pool, run.model, run.result, run.read_as
     return {
         "format": LOTTERY_FORMAT,
         "version": __version__,
         "algorithm": result.algorithm,
-        "solver": solver,
-        "seed": seed,
+        "solver": run.solver,
+        "seed": run.seed,
         "estimated": result.estimated,
         "proven_optimal": result.proven_optimal,
         "spreadsheet_safe": safe,
@@ -591,7 +583,7 @@ def _base_document(
                 "delimiter": read_as[0],
                 "encoding": read_as[1],
             },
-            "quotas": {"path": str(spec.path), "sha256": spec.sha256},
+            "quotas": {"path": str(run.spec.path), "sha256": run.spec.sha256},
         },
     }
 
@@ -797,11 +789,13 @@ def select(
     options = OutputOptions(raw_csv, tuple(columns) if columns is not None else None)
     digest = None
     with atomic_directory(out, force=force) as tmp:
-        args = (tmp, pool, spec, model, result, seed, config.name, notes, (delimiter, encoding))
+        run = _Run(
+            pool, spec, model, result, seed, config.name, notes, (delimiter, encoding), options
+        )
         if result.rounded is not None:
-            written, digest = _write_uniform(*args, options)
+            written, digest = _write_uniform(tmp, run)
         else:
-            written = _write(*args, options)
+            written = _write(tmp, run)
     files = {name: out / path.name for name, path in written.items()}
     panel = (
         [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
