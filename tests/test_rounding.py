@@ -204,7 +204,7 @@ def test_example_rounds_within_the_bound(method: str) -> None:
         model, type_lottery, before, 1000, SolverConfig(), np.random.default_rng(1), method
     )
     check_rounded(None, model, rounded, 1000)
-    assert rounded.largest_change < 2 / 1000  # measured 0.85/m (ilp) and 1.15/m (pipage)
+    assert rounded.largest_change < 2 / 1000  # measured 0.85/m (ilp) and about 1.2/m (pipage)
     assert rounded.bound == pytest.approx(0.0096226, abs=1e-7)
 
 
