@@ -43,6 +43,8 @@ COLOURS = {
 }
 """Line colours per algorithm (tests look for them in a screenshot)."""
 FALLBACK_COLOUR = "#555555"
+ROUNDED_COLOUR = "#ff7f0e"
+"""The dashed curve of a lottery rounded to m panels."""
 
 
 @dataclass
@@ -119,9 +121,16 @@ class Curve:
     summary: Summary
     low: npt.NDArray[np.float64] | None = None
     high: npt.NDArray[np.float64] | None = None
+    dashed: bool = False
+    """Drawn dashed over the others (a rounded lottery over the one it came from)."""
 
 
 # --------------------------------------------------------------------------- html
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f}" if np.isfinite(value) else "–"
+
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
@@ -218,7 +227,8 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
         f'<text x="{left + pw + 6}" y="{y(share) + 4:.1f}">k/n = {_pct(share)}</text>'
     )
     for idx, curve in enumerate(curves):
-        colour = COLOURS.get(curve.algorithm, FALLBACK_COLOUR)
+        colour = ROUNDED_COLOUR if curve.dashed else COLOURS.get(curve.algorithm, FALLBACK_COLOUR)
+        dash = ' stroke-dasharray="9 6"' if curve.dashed else ""
         values = _sampled(curve.probabilities)
         m = len(values)
         fracs = (np.arange(m) + 0.5) / m
@@ -237,12 +247,12 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
         points = " ".join(f"{x(f):.1f},{y(v):.1f}" for f, v in zip(fracs, values, strict=True))
         parts.append(
             f'<polyline class="curve" data-algorithm="{_e(curve.algorithm)}" '
-            f'points="{points}" fill="none" stroke="{colour}" stroke-width="3"/>'
+            f'points="{points}" fill="none" stroke="{colour}" stroke-width="3"{dash}/>'
         )
         ly = top + 20 + 22 * idx
         parts.append(
             f'<line x1="{left + pw + 10}" x2="{left + pw + 40}" y1="{ly + 20}" y2="{ly + 20}" '
-            f'stroke="{colour}" stroke-width="3"/>'
+            f'stroke="{colour}" stroke-width="3"{dash}/>'
             f'<text x="{left + pw + 46}" y="{ly + 24}">{_e(_label(curve))}</text>'
         )
     parts.append("</svg>")
@@ -263,7 +273,7 @@ def _summary_table(curves: list[Curve], k: int, n: int) -> str:
             f"<td>{_pct(s.median)}</td><td>{_pct(s.maximum)}</td>"
             f"<td>{_pct(s.geometric_mean)}</td><td>{s.gini:.4f}</td>"
             f"<td>{s.below_half_share}</td><td>{_pct(s.share_below_tiny)}</td>"
-            f"<td>{s.seconds:.2f}</td></tr>"
+            f"<td>{_seconds(s.seconds)}</td></tr>"
         )
     return (
         f'<table id="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'

@@ -532,10 +532,9 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
     write_json(files["lottery.json"], document)
     digest = sha256_hex(files["lottery.json"].read_bytes())
     files[HASH_FILE].write_text(hash_file_text(digest), encoding="utf-8")
+    name = f"{result.algorithm}, {rounded.m} panels"
     after = Curve(
-        f"{result.algorithm}, {rounded.m} panels",
-        rounded.after,
-        summarise(f"{result.algorithm}, {rounded.m} panels", rounded.after, model.k, 0.0),
+        name, rounded.after, summarise(name, rounded.after, model.k, float("nan")), dashed=True
     )
     files["report.html"].write_text(
         render_html(
