@@ -165,6 +165,9 @@ def test_select_publishes_numbered_panels_without_drawing(
         assert int(row[0]) == panel["number"] and row[1:] == panel["members"]
     rounding = document["rounding"]
     assert rounding["panels"] == 200 and rounding["largest_change"] <= rounding["bound"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-algorithm="leximin"' in report
+    assert 'data-algorithm="leximin, 200 panels"' in report and 'stroke-dasharray="9 6"' in report
     with (out / "probabilities.csv").open(newline="") as f:
         probs = list(csv.DictReader(f))
     assert sum(float(r["probability"]) for r in probs) == pytest.approx(10)
