@@ -231,3 +231,28 @@ def test_support_vertex_keeps_the_seats_with_independent_count_vectors() -> None
     used = columns[y > 1e-9]
     assert len(used) <= 13
     assert np.linalg.matrix_rank(np.vstack([np.ones(len(used)), used.T])) == len(used)
+
+
+def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The integer program needs the solver; when the time limit is out, --best-effort
+    keeps the pipage rounding (and says so), without it the run fails with exit 4."""
+    import panelsel.rounding as rounding_module
+    from panelsel.errors import TimeLimitError
+    from panelsel.select import compute, load_inputs
+
+    def out_of_time(*args: object, **kwargs: object) -> None:
+        raise TimeLimitError("the time limit of 1 s ran out in the rounding")
+
+    monkeypatch.setattr(rounding_module, "round_counts", out_of_time)
+    _, _, model = load_inputs(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml")
+    with pytest.raises(TimeLimitError):
+        compute(model, "leximin", SolverConfig(), 1, panels=100, rounding="ilp")
+    result = compute(
+        model, "leximin", SolverConfig(), 1, panels=100, rounding="ilp", best_effort=True
+    )
+    assert result.rounded is not None
+    assert result.rounded.scope.startswith("pipage")
+    assert "time limit ran out before the integer program" in result.rounded.scope
+    assert result.rounded.largest_change <= result.rounded.bound

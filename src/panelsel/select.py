@@ -232,15 +232,19 @@ def compute(
             selected = draw(lottery, np.random.default_rng(seed))
         else:
             progress(f"rounding to {panels} panels", 0, 1)
-            rounded = round_lottery(
-                model,
-                type_lottery,
-                marginals,
-                panels,
-                config,
-                np.random.default_rng(seed),
-                rounding,
-            )
+
+            def rounded_by(method: str) -> Rounded:
+                rng = np.random.default_rng(seed)
+                return round_lottery(model, type_lottery, marginals, panels, config, rng, method)
+
+            try:
+                rounded = rounded_by(rounding)
+            except TimeLimitError:
+                if not best_effort or rounding == "pipage":
+                    raise
+                # the integer program needs the solver and the time is out: pipage needs neither
+                rounded = rounded_by("pipage")
+                rounded.scope += " (the time limit ran out before the integer program)"
             _check_lottery(model, rounded.lottery, rounded.after)
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
