@@ -165,6 +165,11 @@ def test_select_publishes_numbered_panels_without_drawing(
         assert int(row[0]) == panel["number"] and row[1:] == panel["members"]
     rounding = document["rounding"]
     assert rounding["panels"] == 200 and rounding["largest_change"] <= rounding["bound"]
+    assert document["dice_plan"] == [
+        {"sides": 6, "dice": 3, "values": 216, "accept_below": 200},
+        {"sides": 10, "dice": 3, "values": 1000, "accept_below": 1000},
+        {"sides": 20, "dice": 2, "values": 400, "accept_below": 400},
+    ]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-algorithm="leximin"' in report
     assert 'data-algorithm="leximin, 200 panels"' in report and 'stroke-dasharray="9 6"' in report

@@ -145,6 +145,16 @@ def render_selection(result: SelectionResult) -> None:
             soft_wrap=True,
         )
         stdout.print("  (or --dice R,R,... --dice-sides S, or --random-hex HEX)")
+        from panelsel.publicdraw import dice_plan
+
+        plans = []
+        for plan in dice_plan(result.rounded.m):
+            rejected = plan["values"] - plan["accept_below"]
+            plans.append(
+                f"{plan['dice']} dice of {plan['sides']} sides"
+                + (f" (reject {rejected} of {plan['values']} values)" if rejected else "")
+            )
+        stdout.print("Dice per group: " + "; ".join(plans))
 
 
 def _render_rounding(result: SelectionResult) -> None:

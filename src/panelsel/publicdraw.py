@@ -82,6 +82,22 @@ def dice_needed(sides: int, m: int) -> int:
     return dice
 
 
+PLANNED_SIDES = (6, 10, 20)
+"""Dice whose plan ``select --panels`` publishes with the lottery."""
+
+
+def dice_plan(m: int, sides: tuple[int, ...] = PLANNED_SIDES) -> list[dict[str, int]]:
+    """For each kind of die: how many to roll per group, how many values a group has, and
+    below which value a group is accepted (the rest are rejected and rolled again)."""
+    plans = []
+    for s in sides:
+        dice = dice_needed(s, m)
+        plans.append(
+            {"sides": s, "dice": dice, "values": s**dice, "accept_below": m * (s**dice // m)}
+        )
+    return plans
+
+
 def parse_rolls(text: str) -> list[int]:
     rolls = []
     for position, part in enumerate(text.replace(" ", "").split(","), start=1):

@@ -26,7 +26,13 @@ from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
 from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
-from panelsel.publicdraw import HASH_FILE, PUBLIC_DRAW_RULE, hash_file_text, sha256_hex
+from panelsel.publicdraw import (
+    HASH_FILE,
+    PUBLIC_DRAW_RULE,
+    dice_plan,
+    hash_file_text,
+    sha256_hex,
+)
 from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.report import Curve, render_html, summarise
 from panelsel.rounding import Rounded, check_panels, round_lottery
@@ -128,7 +134,11 @@ class SelectionResult:
             "notes": self.notes,
             "version": __version__,
             **(
-                {"rounding": self.rounded.as_dict(), "lottery_sha256": self.sha256}
+                {
+                    "rounding": self.rounded.as_dict(),
+                    "dice_plan": dice_plan(self.rounded.m),
+                    "lottery_sha256": self.sha256,
+                }
                 if self.rounded is not None
                 else {}
             ),
@@ -513,6 +523,7 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
         {
             "contact_columns": [pool.columns[c] for c in contact],
             "draw_rule": PUBLIC_DRAW_RULE,
+            "dice_plan": dice_plan(rounded.m),
             "selected": None,
             "rounding": rounded.as_dict(),
             "stats": result.stats,
