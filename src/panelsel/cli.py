@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from panelsel import __version__
+from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import PanelselError
 from panelsel.pool import parse_delimiter
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 1
+T = TypeVar("T")
 
 app = typer.Typer(
     name="panelsel",
@@ -69,6 +72,32 @@ def _fail(error: BaseException, as_json: bool) -> typer.Exit:
             {"error": {"kind": "internal", "message": str(error), "exit_code": EXIT_INTERNAL}}
         )
     return typer.Exit(EXIT_INTERNAL)
+
+
+def _run(
+    call: Callable[[ProgressFn], T],
+    render: Callable[[T], None],
+    json_output: bool,
+    *,
+    with_progress: bool = True,
+) -> T:
+    """Call one library function (with a progress bar unless ``--json``), turn its errors
+    into exit codes, and print the result as JSON or through ``render``."""
+    from panelsel import console
+
+    try:
+        if with_progress:
+            with console.progress_bar(not json_output) as progress:
+                result = call(progress)
+        else:
+            result = call(no_progress)
+    except (Exception, KeyboardInterrupt) as error:
+        raise _fail(error, json_output) from None
+    if json_output:
+        console.print_json(result.as_dict())  # type: ignore[attr-defined]
+    else:
+        render(result)
+    return result
 
 
 # parameters shared by several commands, declared once
@@ -160,35 +189,31 @@ def select(
     from panelsel import console
     from panelsel.select import select as run_select
 
-    try:
-        with console.progress_bar(not json_output) as progress:
-            result = run_select(
-                registrants,
-                quotas,
-                out=out,
-                seed=seed,
-                algorithm=algorithm,
-                solver=solver,
-                delimiter=parse_delimiter(delimiter),
-                encoding=encoding,
-                id_column=id_column,
-                panel_size=panel_size,
-                force=force,
-                time_limit=time_limit,
-                samples=samples,
-                raw_csv=raw_csv,
-                columns=[c.strip() for c in columns.split(",")] if columns else None,
-                best_effort=best_effort,
-                panels=panels,
-                rounding=rounding,
-                progress=progress,
-            )
-    except (Exception, KeyboardInterrupt) as error:
-        raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(result.as_dict())
-    else:
-        console.render_selection(result)
+    _run(
+        lambda progress: run_select(
+            registrants,
+            quotas,
+            out=out,
+            seed=seed,
+            algorithm=algorithm,
+            solver=solver,
+            delimiter=parse_delimiter(delimiter),
+            encoding=encoding,
+            id_column=id_column,
+            panel_size=panel_size,
+            force=force,
+            time_limit=time_limit,
+            samples=samples,
+            raw_csv=raw_csv,
+            columns=[c.strip() for c in columns.split(",")] if columns else None,
+            best_effort=best_effort,
+            panels=panels,
+            rounding=rounding,
+            progress=progress,
+        ),
+        console.render_selection,
+        json_output,
+    )
 
 
 @app.command()
@@ -231,8 +256,8 @@ def draw(
     from panelsel import console
     from panelsel.publicdraw import draw_public
 
-    try:
-        result = draw_public(
+    _run(
+        lambda _: draw_public(
             lottery,
             number=number,
             dice=dice,
@@ -241,13 +266,11 @@ def draw(
             sha256=sha256,
             pool=pool,
             force=force,
-        )
-    except (Exception, KeyboardInterrupt) as error:
-        raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(result.as_dict())
-    else:
-        console.render_draw(result)
+        ),
+        console.render_draw,
+        json_output,
+        with_progress=False,
+    )
 
 
 @app.command()
@@ -283,31 +306,27 @@ def compare(
     from panelsel import console
     from panelsel.compare import compare as run_compare
 
-    try:
-        with console.progress_bar(not json_output) as progress:
-            result = run_compare(
-                registrants,
-                quotas,
-                algorithms=[a.strip() for a in algorithms.split(",") if a.strip()],
-                out=out,
-                seed=seed,
-                samples=samples,
-                solver=solver,
-                delimiter=parse_delimiter(delimiter),
-                encoding=encoding,
-                id_column=id_column,
-                panel_size=panel_size,
-                force=force,
-                time_limit=time_limit,
-                raw_csv=raw_csv,
-                progress=progress,
-            )
-    except (Exception, KeyboardInterrupt) as error:
-        raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(result.as_dict())
-    else:
-        console.render_comparison(result)
+    _run(
+        lambda progress: run_compare(
+            registrants,
+            quotas,
+            algorithms=[a.strip() for a in algorithms.split(",") if a.strip()],
+            out=out,
+            seed=seed,
+            samples=samples,
+            solver=solver,
+            delimiter=parse_delimiter(delimiter),
+            encoding=encoding,
+            id_column=id_column,
+            panel_size=panel_size,
+            force=force,
+            time_limit=time_limit,
+            raw_csv=raw_csv,
+            progress=progress,
+        ),
+        console.render_comparison,
+        json_output,
+    )
 
 
 @app.command()
@@ -346,28 +365,24 @@ def check(
     from panelsel.diagnose import check as run_check
     from panelsel.errors import EXIT_INFEASIBLE
 
-    try:
-        with console.progress_bar(not json_output) as progress:
-            diagnosis = run_check(
-                registrants,
-                quotas,
-                solver=solver,
-                delimiter=parse_delimiter(delimiter),
-                encoding=encoding,
-                id_column=id_column,
-                panel_size=panel_size,
-                relax_priority=relax_priority,
-                relaxed_out=relaxed_out,
-                force=force,
-                time_limit=time_limit,
-                progress=progress,
-            )
-    except (Exception, KeyboardInterrupt) as error:
-        raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(diagnosis.as_dict())
-    else:
-        console.render_diagnosis(diagnosis)
+    diagnosis = _run(
+        lambda progress: run_check(
+            registrants,
+            quotas,
+            solver=solver,
+            delimiter=parse_delimiter(delimiter),
+            encoding=encoding,
+            id_column=id_column,
+            panel_size=panel_size,
+            relax_priority=relax_priority,
+            relaxed_out=relaxed_out,
+            force=force,
+            time_limit=time_limit,
+            progress=progress,
+        ),
+        console.render_diagnosis,
+        json_output,
+    )
     if not diagnosis.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -398,23 +413,19 @@ def audit(
     from panelsel.audit import EXIT_AUDIT_FAILED
     from panelsel.audit import audit as run_audit
 
-    try:
-        with console.progress_bar(not json_output) as progress:
-            report = run_audit(
-                out_dir,
-                registrants,
-                quotas,
-                delimiter=parse_delimiter(delimiter) if delimiter else None,
-                encoding=encoding,
-                sha256=sha256,
-                progress=progress,
-            )
-    except (Exception, KeyboardInterrupt) as error:
-        raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(report.as_dict())
-    else:
-        console.render_audit(report)
+    report = _run(
+        lambda progress: run_audit(
+            out_dir,
+            registrants,
+            quotas,
+            delimiter=parse_delimiter(delimiter) if delimiter else None,
+            encoding=encoding,
+            sha256=sha256,
+            progress=progress,
+        ),
+        console.render_audit,
+        json_output,
+    )
     if not report.passed:
         raise typer.Exit(EXIT_AUDIT_FAILED)
 
