@@ -89,6 +89,11 @@ UNIFORM_TOLERANCE = 1e-9
 """The LEXIMIN bound counts as everyone-gets-``k/n`` within this."""
 EM_STEPS = 200
 """Multiplicative updates after each L-BFGS-B solve of the restricted problem."""
+STALL_POLISHES = 5
+"""When the pricing ILP's best panel is already in the pool, the restricted problem was not
+solved closely enough: it is solved again with ``STALL_EM_STEPS`` multiplicative updates,
+at most this many times, before the run is given up."""
+STALL_EM_STEPS = 20_000
 MAX_ROUNDS = 10_000
 """Pricing rounds before giving up (a safeguard; each round adds at least one panel)."""
 SUPPORT_FLOOR = 1e-15
@@ -96,7 +101,10 @@ SUPPORT_FLOOR = 1e-15
 
 
 def _restricted(
-    shares: sp.csr_matrix, sizes: npt.NDArray[np.float64], p0: npt.NDArray[np.float64]
+    shares: sp.csr_matrix,
+    sizes: npt.NDArray[np.float64],
+    p0: npt.NDArray[np.float64],
+    em_steps: int = 0,
 ) -> npt.NDArray[np.float64]:
     """Maximise ``sum_t s_t log (shares.T p)_t`` over the simplex, from ``p0``.
 
@@ -131,7 +139,7 @@ def _restricted(
     if not np.isfinite(result.fun) or p.sum() <= 0 or np.any(probabilities(p) <= 0):
         p = p0  # the solver wandered off the domain: polish from the start instead
     p = p / p.sum()
-    for _ in range(EM_STEPS):
+    for _ in range(em_steps or EM_STEPS):
         g = shares @ (sizes / probabilities(p))
         p = p * g / n
         p /= p.sum()
@@ -166,13 +174,15 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
     n = float(sizes[counted].sum())
     p = np.full(len(pool), 1.0 / len(pool))
     gap = np.inf
-    rounds = heuristic_rounds = 0
+    rounds = heuristic_rounds = stalls = 0
+    em_steps = EM_STEPS
     progress("Nash welfare", 0, 1)
     while True:
         rounds += 1
         config.remaining()  # raises when the time limit has passed
         shares = sp.csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
-        p = _restricted(shares, sizes[counted], p)
+        p = _restricted(shares, sizes[counted], p, em_steps)
+        em_steps = EM_STEPS
         config.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
         pi = np.asarray(shares.T @ p, dtype=np.float64)
         weights = np.zeros(model.n_types)
@@ -193,11 +203,14 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
                 break
             for column in [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]:
                 pool.add(column)
-            if len(pool) == before:  # the best panel is already in: numerical trouble
-                raise SolverError(
-                    f"the Nash welfare stalled at a gap of {gap:.2e}",
-                    hint="try the other solver with --solver",
-                )
+            if len(pool) == before:  # the best panel is already in: polish, then give up
+                stalls += 1
+                if stalls > STALL_POLISHES:
+                    raise SolverError(
+                        f"the Nash welfare stalled at a gap of {gap:.2e}",
+                        hint="try the other solver with --solver",
+                    )
+                em_steps = STALL_EM_STEPS
         if rounds >= MAX_ROUNDS:
             raise SolverError(
                 f"the Nash welfare did not converge in {MAX_ROUNDS} rounds (gap {gap:.2e})",
