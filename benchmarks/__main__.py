@@ -68,7 +68,7 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 atexit.register(lambda: sys.stderr.write("\\nPEAK_KIB %d\\n" % peak_kib()))
-from panelsel.cli import main
+from panelsel.entry import main
 main()
 """
 

@@ -35,6 +35,7 @@ def test_select_example_writes_all_outputs(runner: CliRunner, tmp_path: Path) ->
     )
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        ".panelsel",
         "lottery.json",
         "panel.csv",
         "probabilities.csv",
@@ -169,9 +170,15 @@ def test_existing_output_is_refused_then_replaced_with_force(
     assert code == 2
     assert "the output folder exists and is not empty" in stderr and "--force" in stderr
     assert (out / "keep.txt").exists()
-    code, _, _ = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--force")
+    # --force replaces only what panelsel wrote: a foreign file makes it refuse
+    code, _, stderr = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--force")
+    assert code == 2 and "did not write: 'keep.txt'" in stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    code, _, _ = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--seed", "1")
     assert code == 0
-    assert not (out / "keep.txt").exists() and (out / "panel.csv").exists()
+    code, _, _ = run(runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--force")
+    assert code == 0 and (out / "panel.csv").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no temporary folders left
 
 

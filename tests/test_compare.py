@@ -54,6 +54,7 @@ def test_figures_per_algorithm(comparison: tuple[Path, dict, str]) -> None:
 def test_files(comparison: tuple[Path, dict, str]) -> None:
     out, _, _ = comparison
     assert sorted(p.name for p in out.iterdir()) == [
+        ".panelsel",
         "probabilities.csv",
         "report.html",
         "summary.json",

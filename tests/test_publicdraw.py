@@ -144,6 +144,7 @@ def test_select_publishes_numbered_panels_without_drawing(
 ) -> None:
     out, digest, pool = published
     assert sorted(p.name for p in out.iterdir()) == [
+        ".panelsel",
         "lottery.json",
         "lottery.sha256",
         "panels.csv",

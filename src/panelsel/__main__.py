@@ -1,5 +1,5 @@
 """``python -m panelsel`` runs the command line."""
 
-from panelsel.cli import main
+from panelsel.entry import main
 
 main()

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from panelsel import __version__
-from panelsel.colgen import ProgressFn, no_progress
-from panelsel.errors import PanelselError
-from panelsel.pool import parse_delimiter
+from panelsel import __version__, signals
+from panelsel.entry import interrupt_message, is_interrupt
+from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
 
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from panelsel.colgen import ProgressFn
+
 EXIT_INTERNAL = 1
 T = TypeVar("T")
 
@@ -48,18 +49,23 @@ def _root(
 
 
 def _fail(error: BaseException, as_json: bool) -> typer.Exit:
+    if is_interrupt(error):
+        # a signal, or an exception a signal caused: never reported as anything else
+        message, code = interrupt_message(error)
+        sys.stderr.write(message + "\n")
+        if as_json:
+            sys.stdout.write(
+                json.dumps(
+                    {"error": {"kind": "interrupted", "message": message, "exit_code": code}}
+                )
+                + "\n"
+            )
+        return typer.Exit(code)
     from panelsel import console
 
     if isinstance(error, PanelselError):
         console.print_error(error, as_json=as_json)
         return typer.Exit(error.exit_code)
-    if isinstance(error, KeyboardInterrupt):
-        name = error.signal_name if isinstance(error, Interrupted) else "SIGINT"
-        console.stderr.print(f"Interrupted ({name}): nothing was written.")
-        if as_json:
-            console.print_json({"error": {"kind": "interrupted", "signal": name}})
-        code = error.exit_code if isinstance(error, Interrupted) else EXIT_INTERRUPTED
-        return typer.Exit(code)
     if os.environ.get("PANELSEL_DEBUG"):
         raise error
     console.stderr.print(f"[bold red]Internal error:[/] {type(error).__name__}: ", end="")
@@ -76,27 +82,31 @@ def _fail(error: BaseException, as_json: bool) -> typer.Exit:
 
 def _run(
     call: Callable[[ProgressFn], T],
-    render: Callable[[T], None],
+    render: str,
     json_output: bool,
     *,
     with_progress: bool = True,
 ) -> T:
     """Call one library function (with a progress bar unless ``--json``), turn its errors
-    into exit codes, and print the result as JSON or through ``render``."""
-    from panelsel import console
+    into exit codes, and print the result as JSON or with ``console.<render>``.
 
+    ``call`` imports the library code it needs itself, so that an interrupt during those
+    imports is handled here like any other."""
+    signals.start_command()
     try:
+        from panelsel import console
+
         if with_progress:
             with console.progress_bar(not json_output) as progress:
                 result = call(progress)
         else:
-            result = call(no_progress)
-    except (Exception, KeyboardInterrupt) as error:
+            result = call(lambda stage, done, total: None)
+        if json_output:
+            console.print_json(result.as_dict())  # type: ignore[attr-defined]
+        else:
+            getattr(console, render)(result)
+    except (Exception, signals.Interrupted, KeyboardInterrupt) as error:
         raise _fail(error, json_output) from None
-    if json_output:
-        console.print_json(result.as_dict())  # type: ignore[attr-defined]
-    else:
-        render(result)
     return result
 
 
@@ -186,11 +196,12 @@ def select(
 ) -> None:
     """Compute the fair lottery, draw one panel and write the outputs (with --panels:
     publish numbered panels for a public draw instead)."""
-    from panelsel import console
-    from panelsel.select import select as run_select
 
-    _run(
-        lambda progress: run_select(
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.pool import parse_delimiter
+        from panelsel.select import select as run_select
+
+        return run_select(
             registrants,
             quotas,
             out=out,
@@ -210,8 +221,11 @@ def select(
             panels=panels,
             rounding=rounding,
             progress=progress,
-        ),
-        console.render_selection,
+        )
+
+    _run(
+        call,
+        "render_selection",
         json_output,
     )
 
@@ -253,11 +267,11 @@ def draw(
 ) -> None:
     """Draw the panel of a published uniform lottery from a public random input; exit 5 if
     the lottery or the pool is not the one published."""
-    from panelsel import console
-    from panelsel.publicdraw import draw_public
 
-    _run(
-        lambda _: draw_public(
+    def call(_: ProgressFn) -> Any:
+        from panelsel.publicdraw import draw_public
+
+        return draw_public(
             lottery,
             number=number,
             dice=dice,
@@ -266,8 +280,11 @@ def draw(
             sha256=sha256,
             pool=pool,
             force=force,
-        ),
-        console.render_draw,
+        )
+
+    _run(
+        call,
+        "render_draw",
         json_output,
         with_progress=False,
     )
@@ -303,11 +320,12 @@ def compare(
     json_output: JsonOutput = False,
 ) -> None:
     """Run several algorithms on one pool and compare their selection probabilities."""
-    from panelsel import console
-    from panelsel.compare import compare as run_compare
 
-    _run(
-        lambda progress: run_compare(
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.compare import compare as run_compare
+        from panelsel.pool import parse_delimiter
+
+        return run_compare(
             registrants,
             quotas,
             algorithms=[a.strip() for a in algorithms.split(",") if a.strip()],
@@ -323,8 +341,11 @@ def compare(
             time_limit=time_limit,
             raw_csv=raw_csv,
             progress=progress,
-        ),
-        console.render_comparison,
+        )
+
+    _run(
+        call,
+        "render_comparison",
         json_output,
     )
 
@@ -361,12 +382,12 @@ def check(
     json_output: JsonOutput = False,
 ) -> None:
     """Check the quotas against the pool without drawing; exit 3 if no panel can meet them."""
-    from panelsel import console
-    from panelsel.diagnose import check as run_check
-    from panelsel.errors import EXIT_INFEASIBLE
 
-    diagnosis = _run(
-        lambda progress: run_check(
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.diagnose import check as run_check
+        from panelsel.pool import parse_delimiter
+
+        return run_check(
             registrants,
             quotas,
             solver=solver,
@@ -379,8 +400,11 @@ def check(
             force=force,
             time_limit=time_limit,
             progress=progress,
-        ),
-        console.render_diagnosis,
+        )
+
+    diagnosis = _run(
+        call,
+        "render_diagnosis",
         json_output,
     )
     if not diagnosis.feasible:
@@ -409,12 +433,12 @@ def audit(
     json_output: JsonOutput = False,
 ) -> None:
     """Re-derive a selection from its files and check it; exit 5 if any check fails."""
-    from panelsel import console
-    from panelsel.audit import EXIT_AUDIT_FAILED
-    from panelsel.audit import audit as run_audit
 
-    report = _run(
-        lambda progress: run_audit(
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.audit import audit as run_audit
+        from panelsel.pool import parse_delimiter
+
+        return run_audit(
             out_dir,
             registrants,
             quotas,
@@ -422,34 +446,12 @@ def audit(
             encoding=encoding,
             sha256=sha256,
             progress=progress,
-        ),
-        console.render_audit,
+        )
+
+    report = _run(
+        call,
+        "render_audit",
         json_output,
     )
     if not report.passed:
-        raise typer.Exit(EXIT_AUDIT_FAILED)
-
-
-class Interrupted(KeyboardInterrupt):
-    """A termination signal turned into an exception, so that output folders being written
-    are removed (:func:`panelsel.outputs.atomic_directory`) before the process exits."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signal_name = signal.Signals(signum).name
-        self.exit_code = 128 + signum
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
-
-
-def main() -> None:
-    """Entry point of the ``panelsel`` script: SIGTERM and SIGHUP end a run the way Ctrl-C
-    does (nothing written, exit 128 + the signal's number)."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
-    try:
-        app()
-    except KeyboardInterrupt as error:  # pragma: no cover - interrupted outside a command
-        sys.exit(error.exit_code if isinstance(error, Interrupted) else EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_VERIFICATION)

@@ -20,7 +20,7 @@ from panelsel.algorithms import ALGORITHM_NAMES
 from panelsel.algorithms.legacy import DEFAULT_SAMPLES
 from panelsel.colgen import ProgressFn, no_progress
 from panelsel.errors import BadInputError
-from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
+from panelsel.outputs import OutputFolder, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool
 from panelsel.report import Curve, render_html
 from panelsel.select import SEED_BITS, Computed, check_options, compute_explained, load_inputs
@@ -123,51 +123,52 @@ def compare(
         )
     check_options(algorithms, samples, seed, time_limit)
     out = Path(out)
-    check_destination(out, force=force)
-    spec, pool, model = load_inputs(
-        registrants,
-        quotas,
-        delimiter=delimiter,
-        encoding=encoding,
-        id_column=id_column,
-        panel_size=panel_size,
-        cheap_check=False,
-    )
-    seed_given = seed is not None
-    if seed is None:
-        seed = secrets.randbits(SEED_BITS)
-    results = []
-    notes: list[str] = []
-    for algorithm in algorithms:
-        config = SolverConfig(name=solver, time_limit=time_limit)
-        progress(f"running {algorithm}", 0, 1)
-        results.append(
-            compute_explained(
-                model, spec, algorithm, config, seed, samples=samples, progress=progress
+    with OutputFolder(
+        out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
+    ) as folder:
+        spec, pool, model = load_inputs(
+            registrants,
+            quotas,
+            delimiter=delimiter,
+            encoding=encoding,
+            id_column=id_column,
+            panel_size=panel_size,
+            cheap_check=False,
+        )
+        seed_given = seed is not None
+        if seed is None:
+            seed = secrets.randbits(SEED_BITS)
+        results = []
+        notes: list[str] = []
+        for algorithm in algorithms:
+            config = SolverConfig(name=solver, time_limit=time_limit)
+            progress(f"running {algorithm}", 0, 1)
+            results.append(
+                compute_explained(
+                    model, spec, algorithm, config, seed, samples=samples, progress=progress
+                )
             )
+            progress(f"running {algorithm}", 1, 1)
+        curves = [r.curve(model.k) for r in results]
+        if any(r.estimated for r in results):
+            notes.append(
+                f"legacy's probabilities are Monte-Carlo estimates over {samples} runs "
+                f"(seed {seed})"
+            )
+        comparison = Comparison(
+            out=out,
+            files={},
+            n=model.n,
+            k=model.k,
+            seed=seed,
+            seed_was_given=seed_given,
+            samples=samples,
+            solver=solver,
+            curves=curves,
+            notes=notes,
         )
-        progress(f"running {algorithm}", 1, 1)
-        if config.fallback_note and config.fallback_note not in notes:
-            notes.append(config.fallback_note)
-    curves = [r.curve(model.k) for r in results]
-    if any(r.estimated for r in results):
-        notes.append(
-            f"legacy's probabilities are Monte-Carlo estimates over {samples} runs (seed {seed})"
-        )
-    comparison = Comparison(
-        out=out,
-        files={},
-        n=model.n,
-        k=model.k,
-        seed=seed,
-        seed_was_given=seed_given,
-        samples=samples,
-        solver=solver,
-        curves=curves,
-        notes=notes,
-    )
-    header, rows = _probability_table(pool, model.quota_columns, results)
-    with atomic_directory(out, force=force) as tmp:
+        header, rows = _probability_table(pool, model.quota_columns, results)
+        tmp = folder.staging
         write_csv(tmp / "probabilities.csv", header, rows, safe=not raw_csv)
         (tmp / "report.html").write_text(
             render_html(

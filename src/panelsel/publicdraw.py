@@ -37,7 +37,7 @@ from typing import Any
 
 from panelsel import __version__
 from panelsel.errors import BadInputError, VerificationError
-from panelsel.outputs import atomic_files, write_csv, write_json
+from panelsel.outputs import OutputFolder, write_csv, write_json
 from panelsel.pool import Pool, load_pool
 
 DRAW_FORMAT = "panelsel-draw/1"
@@ -390,7 +390,26 @@ def draw_public(
         The lottery or the pool is not what was published or recorded (exit 5).
     """
     path = Path(lottery)
-    warnings = []
+    warnings: list[str] = []
+    folder = OutputFolder(path.parent, force=force, command="draw", inputs=(path,), adds=DRAW_FILES)
+    with folder:
+        return _draw_into(
+            folder.staging, path, warnings, number, dice, sides, random_hex, sha256, pool
+        )
+
+
+def _draw_into(
+    tmp: Path,
+    path: Path,
+    warnings: list[str],
+    number: int | None,
+    dice: str | None,
+    sides: int,
+    random_hex: str | None,
+    sha256: str | None,
+    pool: str | Path | None,
+) -> DrawResult:
+    """The work of :func:`draw_public`, writing its files into ``tmp``."""
     expected, checked_against = published_hash(path, sha256)
     if checked_against == HASH_FILE:
         warnings.append(
@@ -413,32 +432,31 @@ def draw_public(
     header_names = [str(c) for c in document.get("contact_columns") or the_pool.columns]
     contact = [the_pool.find_column(name, purpose="panel.csv") for name in header_names]
     safe = bool(document.get("spreadsheet_safe", True))
-    with atomic_files(path.parent, DRAW_FILES, force=force) as tmp:
-        for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
-            write_csv(
-                tmp / name,
-                [the_pool.columns[c] for c in contact],
-                [
-                    [row[c] for c in contact]
-                    for i, row in enumerate(the_pool.rows)
-                    if (i in chosen) == wanted
-                ],
-                safe=safe,
-            )
-        write_json(
-            tmp / "draw.json",
-            {
-                "format": DRAW_FORMAT,
-                "version": __version__,
-                "lottery_sha256": digest,
-                "checked_against": checked_against,
-                "panels": m,
-                "input": picked.source,
-                "rule": PUBLIC_DRAW_RULE,
-                "steps": picked.steps,
-                "number": picked.number,
-                "members": members,
-            },
+    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
+        write_csv(
+            tmp / name,
+            [the_pool.columns[c] for c in contact],
+            [
+                [row[c] for c in contact]
+                for i, row in enumerate(the_pool.rows)
+                if (i in chosen) == wanted
+            ],
+            safe=safe,
         )
+    write_json(
+        tmp / "draw.json",
+        {
+            "format": DRAW_FORMAT,
+            "version": __version__,
+            "lottery_sha256": digest,
+            "checked_against": checked_against,
+            "panels": m,
+            "input": picked.source,
+            "rule": PUBLIC_DRAW_RULE,
+            "steps": picked.steps,
+            "number": picked.number,
+            "members": members,
+        },
+    )
     files = {name: path.parent / name for name in DRAW_FILES}
     return DrawResult(path, digest, checked_against, picked, m, members, files, warnings)

@@ -24,7 +24,7 @@ from panelsel.diagnose import infeasible_error
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 from panelsel.lottery import Lottery, draw, expand
 from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
-from panelsel.outputs import atomic_directory, check_destination, write_csv, write_json
+from panelsel.outputs import OutputFolder, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
 from panelsel.publicdraw import (
     HASH_FILE,
@@ -36,6 +36,7 @@ from panelsel.publicdraw import (
 from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.report import Curve, render_html, summarise
 from panelsel.rounding import Rounded, check_panels, round_lottery
+from panelsel.signals import checkpoint
 from panelsel.solvers import SolverConfig
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
@@ -757,7 +758,85 @@ def select(
             hint="use --algorithm leximin, maximin or nash with --panels",
         )
     out = Path(out)
-    check_destination(out, force=force)
+    # the destination is checked (and a staging folder made) before anything is computed
+    with OutputFolder(
+        out, force=force, command="select", inputs=(Path(registrants), Path(quotas))
+    ) as folder:
+        run, written, digest, seed_given = _selected(
+            folder.staging,
+            registrants,
+            quotas,
+            seed=seed,
+            algorithm=algorithm,
+            solver=solver,
+            delimiter=delimiter,
+            encoding=encoding,
+            id_column=id_column,
+            panel_size=panel_size,
+            time_limit=time_limit,
+            samples=samples,
+            raw_csv=raw_csv,
+            columns=columns,
+            best_effort=best_effort,
+            panels=panels,
+            rounding=rounding,
+            progress=progress,
+        )
+    model, result, seed, notes = run.model, run.result, run.seed, run.notes
+    files = {name: out / path.name for name, path in written.items()}
+    panel = (
+        [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
+    )
+    return SelectionResult(
+        out=out,
+        files=files,
+        seed=seed,
+        seed_was_given=seed_given,
+        algorithm=algorithm,
+        solver=run.solver,
+        n=model.n,
+        k=model.k,
+        n_types=model.n_types,
+        selected_index=result.selected,
+        panel=panel,
+        probabilities=result.rounded.after if result.rounded is not None else result.probabilities,
+        lottery=result.rounded.lottery if result.rounded is not None else result.lottery,
+        features=_feature_summary(model, panel, result.probabilities),
+        stats=result.stats,
+        seconds=time.monotonic() - started,
+        notes=notes,
+        estimated=result.estimated,
+        samples=samples if result.estimated else 0,
+        proven_optimal=result.proven_optimal,
+        rounded=result.rounded,
+        sha256=digest,
+    )
+
+
+def _selected(
+    tmp: Path,
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    seed: int | None,
+    algorithm: str,
+    solver: str,
+    delimiter: str,
+    encoding: str,
+    id_column: str | None,
+    panel_size: int | None,
+    time_limit: float | None,
+    samples: int,
+    raw_csv: bool,
+    columns: list[str] | None,
+    best_effort: bool,
+    panels: int | None,
+    rounding: str,
+    progress: ProgressFn,
+) -> tuple[_Run, dict[str, Path], str | None, bool]:
+    """The work of :func:`select` inside its prepared output folder: load, compute, write
+    every file into ``tmp``.  Returns the run, its files, the sha256 of a published
+    ``lottery.json`` and whether the seed was given."""
     spec, pool, model = load_inputs(
         registrants,
         quotas,
@@ -785,7 +864,7 @@ def select(
         panels=panels,
         rounding=rounding,
     )
-    notes = [config.fallback_note] if config.fallback_note else []
+    notes: list[str] = []
     if not result.proven_optimal:
         notes.insert(0, NOT_PROVEN_NOTE.format(limit=time_limit))
     if result.estimated:
@@ -802,39 +881,10 @@ def select(
     progress("writing outputs", 0, 1)
     options = OutputOptions(raw_csv, tuple(columns) if columns is not None else None)
     digest = None
-    with atomic_directory(out, force=force) as tmp:
-        run = _Run(
-            pool, spec, model, result, seed, config.name, notes, (delimiter, encoding), options
-        )
-        if result.rounded is not None:
-            written, digest = _write_uniform(tmp, run)
-        else:
-            written = _write(tmp, run)
-    files = {name: out / path.name for name, path in written.items()}
-    panel = (
-        [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
-    )
-    return SelectionResult(
-        out=out,
-        files=files,
-        seed=seed,
-        seed_was_given=seed_given,
-        algorithm=algorithm,
-        solver=config.name,
-        n=model.n,
-        k=model.k,
-        n_types=model.n_types,
-        selected_index=result.selected,
-        panel=panel,
-        probabilities=result.rounded.after if result.rounded is not None else result.probabilities,
-        lottery=result.rounded.lottery if result.rounded is not None else result.lottery,
-        features=_feature_summary(model, panel, result.probabilities),
-        stats=result.stats,
-        seconds=time.monotonic() - started,
-        notes=notes,
-        estimated=result.estimated,
-        samples=samples if result.estimated else 0,
-        proven_optimal=result.proven_optimal,
-        rounded=result.rounded,
-        sha256=digest,
-    )
+    run = _Run(pool, spec, model, result, seed, config.name, notes, (delimiter, encoding), options)
+    if result.rounded is not None:
+        written, digest = _write_uniform(tmp, run)
+    else:
+        written = _write(tmp, run)
+    checkpoint("written")
+    return run, written, digest, seed_given

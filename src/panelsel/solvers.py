@@ -6,7 +6,7 @@ profile of a 500-person pool showed 70% of the time in those cold LP solves.  Th
 backend therefore talks to highspy directly and keeps one ``Highs`` object per model, so that
 added rows and changed costs are re-solved from the previous basis (warm start).  The CBC
 backend keeps the same data and builds a PuLP model on each solve (CBC has no persistent
-API through PuLP); it is the fallback and the cross-check.
+API through PuLP); it is the alternative (``--solver cbc``) and the cross-check.
 
 Every solve checks the model status before values are read: ``infeasible`` raises
 :class:`~panelsel.errors.InfeasibleQuotasError` for a problem whose infeasibility means the
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from panelsel import signals
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 
 SOLVERS = ("highs", "cbc")
@@ -58,26 +59,36 @@ def _stdout_fd_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def highs_available() -> bool:
+def require_highs() -> None:
+    """Import highspy, or fail: a run never switches solvers by itself, because another
+    solver may find another optimal lottery and so draw another panel for the same seed.
+
+    A signal that arrives during the import can surface as an ``ImportError`` (pybind11
+    converts the handler's exception); that ends the run as an interrupt, not as a missing
+    solver.
+    """
     try:
         import highspy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        if signals.was_interrupted():
+            raise signals.last_signal() from None
+        raise SolverError(
+            f"the HiGHS solver could not be loaded ({exc})",
+            hint="reinstall panelsel's dependencies (pip install highspy), or pass --solver cbc",
+        ) from None
 
 
 @dataclass
 class SolverConfig:
     """Which solver to use and the overall deadline.
 
-    ``name`` is ``"highs"`` (default) or ``"cbc"``.  When highspy is not importable, HiGHS
-    falls back to CBC and ``fallback_note`` says so.
+    ``name`` is ``"highs"`` (default) or ``"cbc"``; HiGHS that cannot be loaded is a
+    :class:`~panelsel.errors.SolverError`, never a silent switch to CBC.
     """
 
     name: str = "highs"
     time_limit: float | None = None
     started: float = field(default_factory=time.monotonic)
-    fallback_note: str | None = None
     incumbent: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
@@ -85,9 +96,8 @@ class SolverConfig:
             raise BadInputError(
                 f"unknown solver {self.name!r}", hint=f"choose one of: {', '.join(SOLVERS)}"
             )
-        if self.name == "highs" and not highs_available():
-            self.name = "cbc"
-            self.fallback_note = "highspy is not installed; CBC was used instead of HiGHS"
+        if self.name == "highs":
+            require_highs()
 
     def offer(self, incumbent: Callable[[], Any]) -> None:
         """Record how to build the best lottery found so far (``--best-effort`` uses it when
