@@ -46,8 +46,8 @@ def is_interrupt(error: BaseException) -> bool:
 def main() -> None:
     """Run the command line (``panelsel ...``)."""
     signals.install()
-    signals.checkpoint("started")
     try:
+        signals.checkpoint("started")
         from panelsel.cli import app
 
         signals.checkpoint("imported")

@@ -782,6 +782,7 @@ def select(
             rounding=rounding,
             progress=progress,
         )
+    checkpoint("committed")
     model, result, seed, notes = run.model, run.result, run.seed, run.notes
     files = {name: out / path.name for name, path in written.items()}
     panel = (
@@ -852,6 +853,7 @@ def _selected(
     seed_given = seed is not None
     if seed is None:
         seed = secrets.randbits(SEED_BITS)
+    checkpoint("computing")
     result = compute_explained(
         model,
         spec,
