@@ -73,16 +73,22 @@ def _write_rows(path: Path, rows: list[list[str]]) -> None:
 @pytest.mark.parametrize("algorithm", ["leximin", "maximin", "nash", "legacy"])
 def test_clean_selection_passes(selections: dict[str, Path], algorithm: str) -> None:
     report = audit(selections[algorithm], REGISTRANTS, QUOTAS)
+    symmetry = [] if algorithm == "legacy" else ["type symmetry"]
     assert [c.name for c in report.checks] == [
         "inputs",
+        "method",
         "panels",
+        "canonical order",
         "probabilities",
         "marginals",
         "selected",
+        *symmetry,
         "optimality",
+        "recompute",
     ]
     assert report.passed, [c.detail for c in report.checks if not c.passed]
-    optimality = report.checks[-1]
+    assert report.skipped == [] and "entry for entry" in report.checks[-1].detail
+    optimality = report.checks[-2]
     if algorithm in ("leximin", "maximin"):
         assert optimality.figures["minimum"] == pytest.approx(2 / 13, abs=1e-9)
         assert optimality.figures["bound"] == pytest.approx(2 / 13, abs=1e-6)
@@ -157,8 +163,9 @@ def test_edited_seed_fails(copy: Any) -> None:
     doc["seed"] = 12
     _save(out, doc)
     failed = _failed(out)
-    assert set(failed) == {"selected"}
+    assert set(failed) == {"selected", "recompute"}
     assert "seed 12 draws" in failed["selected"]
+    assert "the rerun draws panel" in failed["recompute"]
 
 
 def test_legacy_edited_seed_fails(copy: Any) -> None:
@@ -177,8 +184,9 @@ def test_suboptimal_lottery_claiming_leximin_fails_the_certificate(copy: Any) ->
     doc["algorithm"] = "leximin"
     _save(out, doc)
     failed = _failed(out)
-    assert set(failed) == {"optimality"}
+    assert set(failed) == {"optimality", "recompute"}
     assert "gives everyone at least 0.153846" in failed["optimality"]
+    assert "differ from the rerun's" in failed["recompute"]
 
 
 def test_single_panel_lottery_fails_the_certificate(copy: Any) -> None:
@@ -193,7 +201,7 @@ def test_single_panel_lottery_fails_the_certificate(copy: Any) -> None:
         row[1] = "1" if row[0] in chosen["members"] else "0"
     _write_rows(out / "probabilities.csv", rows)
     failed = _failed(out)
-    assert set(failed) == {"optimality"}
+    assert set(failed) == {"optimality", "type symmetry", "recompute"}
     assert "although a valid panel contains them" in failed["optimality"]
 
 
@@ -202,7 +210,7 @@ def test_cli_exit_codes(selections: dict[str, Path], copy: Any, tmp_path: Path) 
     args = [str(REGISTRANTS), str(QUOTAS)]
     result = runner.invoke(app, ["audit", str(selections["leximin"]), *args])
     assert result.exit_code == 0, result.stdout
-    assert "Audit passed: all 6 checks" in result.stdout
+    assert "Audit passed: all 10 checks" in result.stdout
     out = copy()
     doc = _load(out)
     doc["panels"][0]["probability"] = -0.5
@@ -260,12 +268,14 @@ def test_certificate_by_column_generation_when_the_relaxation_is_not_enough(
     for algorithm in ("leximin", "maximin"):
         report = audit(selections[algorithm], REGISTRANTS, QUOTAS)
         assert report.passed, [c.detail for c in report.checks if not c.passed]
-        assert "dual weights over" in report.checks[-1].detail
-        assert report.checks[-1].figures["bound"] == pytest.approx(2 / 13, abs=1e-6)
+        optimality = next(c for c in report.checks if c.name == "optimality")
+        assert "dual weights over" in optimality.detail
+        assert optimality.figures["bound"] == pytest.approx(2 / 13, abs=1e-6)
     out = copy("nash")
     doc = _load(out)
     doc["algorithm"] = "maximin"
     _save(out, doc)
     failed = _failed(out)
-    assert set(failed) == {"optimality"}
+    assert set(failed) == {"optimality", "recompute"}
     assert "gives everyone at least 0.153846" in failed["optimality"]
+    assert "differ from the rerun's" in failed["recompute"]

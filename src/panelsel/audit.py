@@ -60,9 +60,11 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from panelsel.algorithms.legacy import legacy_draw
+from panelsel import __version__
+from panelsel.algorithms import ALGORITHM_NAMES
+from panelsel.algorithms.legacy import DEFAULT_SAMPLES, legacy_draw
 from panelsel.colgen import ProgressFn, no_progress
-from panelsel.errors import EXIT_VERIFICATION, BadInputError, VerificationError
+from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
 from panelsel.lottery import Lottery, draw
 from panelsel.model import Model, build_model
 from panelsel.outputs import unescape
@@ -70,6 +72,7 @@ from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
 from panelsel.publicdraw import published_hash, repeat_number, sha256_hex
 from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.rounding import ROUNDING_TOLERANCE, uniform_bound
+from panelsel.solvers import SolverConfig
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -82,6 +85,9 @@ CERTIFICATE_TOLERANCE = 1e-6
 NASH_AUDIT_TOLERANCE = 1e-6
 CERTIFICATE_ROUNDS = 200
 MILP_INTEGRALITY = 1e-6
+SYMMETRY_TOLERANCE = 1e-9
+"""How far the probabilities of two registrants of one type may differ (the lottery's
+expansion makes them equal up to rounding of the panel probabilities)."""
 
 
 @dataclass
@@ -92,6 +98,9 @@ class Check:
     passed: bool
     detail: str
     figures: dict[str, Any] = field(default_factory=dict)
+    skipped: bool = False
+    """Not run (``--no-recompute``, or it cannot be); ``detail`` says why.  A skipped check
+    does not fail the audit, and the report says that it was skipped."""
 
 
 @dataclass
@@ -104,11 +113,16 @@ class AuditReport:
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
+    @property
+    def skipped(self) -> list[str]:
+        return [c.name for c in self.checks if c.skipped]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
             "algorithm": self.algorithm,
             "passed": self.passed,
+            "skipped": self.skipped,
             "checks": [c.__dict__ for c in self.checks],
         }
 
@@ -346,10 +360,22 @@ def _compare_files(
     if in_panel_csv != expected:
         extra = sorted((in_panel_csv - expected).elements())
         lacking = sorted((expected - in_panel_csv).elements())
-        problems.append(
-            f"panel.csv differs from {record}'s selected members (in panel.csv only: "
-            f"{extra}; missing from panel.csv: {lacking})"
-        )
+        if pool.id_column is not None and pool.id_column in header:
+            problems.append(
+                f"panel.csv differs from {record}'s selected members (in panel.csv only: "
+                f"{extra}; missing from panel.csv: {lacking})"
+            )
+        else:
+            # without ids the keys are whole rows (names, e-mails): name pool rows instead
+            missing = set(lacking)
+            rows = sorted(
+                i + 2 for i in chosen if next(iter(_pool_keys(pool, [i], header))) in missing
+            )
+            problems.append(
+                f"panel.csv differs from {record}'s selected members: {len(extra)} of its "
+                f"row(s) are not selected registrants, and the registrant(s) in pool row(s) "
+                f"{rows} are missing from it (rows as a spreadsheet numbers them)"
+            )
     header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe)
     if in_remaining != _pool_keys(pool, others, header):
         problems.append(
@@ -397,6 +423,170 @@ def _check_selected(
         True,
         f"panel.csv and remaining.csv match; seed {seed} draws {rule} again",
         {"seed": seed},
+    )
+
+
+def _check_method(document: dict[str, Any]) -> Check:
+    """The recorded algorithm is one panelsel has, and ``estimated`` is what it implies: a
+    file cannot opt out of the certificate by naming another method."""
+    algorithm = document.get("algorithm")
+    estimated = document.get("estimated")
+    if algorithm not in ALGORITHM_NAMES:
+        return Check(
+            "method",
+            False,
+            f"lottery.json names the algorithm {algorithm!r}, which panelsel does not have "
+            f"(it has {', '.join(ALGORITHM_NAMES)}): nothing vouches for this lottery",
+        )
+    if estimated is not (algorithm == "legacy"):
+        return Check(
+            "method",
+            False,
+            f"lottery.json says estimated={estimated!r} for {algorithm}; only legacy's "
+            "probabilities are estimates",
+        )
+    return Check("method", True, f"{algorithm} is one of panelsel's algorithms")
+
+
+def _check_order(
+    panels: list[npt.NDArray[np.intp] | None], name: str, *, repeats: bool = False
+) -> Check:
+    """The panels are in the canonical order :mod:`panelsel.lottery` promises (sorted member
+    rows, panels in lexicographic order; each panel once, except in a uniform lottery), so
+    that nobody can reorder them until the recorded seed draws a chosen panel."""
+    keys = [tuple(sorted(p.tolist())) if p is not None else () for p in panels]
+    for r, members in enumerate(panels):
+        if members is not None and members.tolist() != list(keys[r]):
+            return Check(name, False, f"panel {r}'s members are not listed in pool order")
+    for r in range(1, len(keys)):
+        if keys[r] < keys[r - 1] or (keys[r] == keys[r - 1] and not repeats):
+            what = "repeated" if keys[r] == keys[r - 1] else "out of the canonical order"
+            return Check(
+                name,
+                False,
+                f"panel {r} is {what} (panels are sorted by their members' pool rows); a "
+                "reordered lottery lets the recorded seed draw another panel",
+            )
+    return Check(name, True, f"the {len(keys)} panels are in the canonical order")
+
+
+def _check_symmetry(
+    types: Model, marginals: npt.NDArray[np.float64], slack: float, name: str
+) -> Check:
+    """Registrants of one type (the same quota values, no household rule binding them) are
+    interchangeable, so every algorithm gives them the same probability (within ``slack``,
+    which is 1/M after rounding to M panels); a swap of one for another breaks this."""
+    worst, where = 0.0, -1
+    for t, members in enumerate(types.type_members):
+        if len(members) > 1:
+            spread = float(marginals[members].max() - marginals[members].min())
+            if spread > worst:
+                worst, where = spread, t
+    figures = {"types": types.n_types, "largest_spread": worst, "allowed": slack}
+    if worst > slack + SYMMETRY_TOLERANCE:
+        members = types.type_members[where]
+        hi, lo = (
+            int(members[np.argmax(marginals[members])]),
+            int(members[np.argmin(marginals[members])]),
+        )
+        return Check(
+            name,
+            False,
+            f"registrants in rows {hi + 2} and {lo + 2} have the same quota values but "
+            f"probabilities {marginals[hi]:.9f} and {marginals[lo]:.9f}: the lottery treats "
+            "interchangeable people differently (was a member swapped?)",
+            figures,
+        )
+    return Check(
+        name,
+        True,
+        f"registrants with the same quota values have the same probability (within "
+        f"{max(slack, SYMMETRY_TOLERANCE):.1e}) across {types.n_types} types",
+        figures,
+    )
+
+
+def _check_recompute(
+    document: dict[str, Any], pool: Pool, spec: QuotaSpec, progress: ProgressFn
+) -> Check:
+    """Run the recorded algorithm again on the inputs with the recorded seed and options,
+    and compare its lottery (and draw) with the file's, entry for entry: the strongest check,
+    because it shows that these panels are the ones the method computes, not merely fair
+    ones (any fair lottery could have been forged to draw a chosen panel)."""
+    from panelsel.select import compute, lottery_entries, numbered_entries
+
+    name = "recompute"
+    version = document.get("version")
+    if version != __version__:
+        return Check(
+            name,
+            True,
+            f"skipped: the run was made by panelsel {version}, this is {__version__}; rerun the "
+            "audit with that version to recompute it",
+            skipped=True,
+        )
+    rounding = document.get("rounding")
+    stopped = not document.get("proven_optimal", True) or (
+        isinstance(rounding, dict) and "time limit" in str(rounding.get("method", ""))
+    )
+    if stopped:
+        return Check(
+            name,
+            True,
+            "skipped: the run stopped at its time limit (--best-effort), which is measured in "
+            "seconds, so a rerun need not stop at the same point",
+            skipped=True,
+        )
+    algorithm = str(document["algorithm"])
+    model = build_model(pool, spec)
+    try:
+        config = SolverConfig(name=str(document.get("solver", "highs")))
+        result = compute(
+            model,
+            algorithm,
+            config,
+            int(document["seed"]),
+            samples=int(document.get("samples", DEFAULT_SAMPLES)),
+            progress=progress,
+            panels=int(rounding["panels"]) if isinstance(rounding, dict) else None,
+            rounding=str(rounding.get("requested", "auto")) if isinstance(rounding, dict) else "",
+        )
+    except PanelselError as error:
+        return Check(name, False, f"the recorded run cannot be repeated: {error.message}")
+    ids = pool.ids
+    problems = []
+    if isinstance(rounding, dict) and result.rounded is not None:
+        pairs = [
+            ("panels", numbered_entries(result.rounded, ids)),
+            ("panels_before_rounding", lottery_entries(result.lottery, ids)),
+        ]
+    else:
+        pairs = [("panels", lottery_entries(result.lottery, ids))]
+        if result.selected != document.get("selected"):
+            problems.append(
+                f"the rerun draws panel #{result.selected}, lottery.json says "
+                f"#{document.get('selected')}"
+            )
+    for key, entries in pairs:
+        recorded = document.get(key)
+        if json.dumps(entries) != json.dumps(recorded):
+            differ = sum(1 for a, b in zip(entries, recorded or [], strict=False) if a != b) + abs(
+                len(entries) - len(recorded or [])
+            )
+            problems.append(
+                f"lottery.json's {key} differ from the rerun's in {differ} of "
+                f"{len(entries)} entries"
+            )
+    figures = {"panels": len(result.lottery), "algorithm": algorithm}
+    if problems:
+        return Check(name, False, "; ".join(problems), figures)
+    what = "lottery and its draw" if rounding is None else "numbered panels and their source"
+    return Check(
+        name,
+        True,
+        f"{algorithm} rerun on the inputs with seed {document['seed']} gives the same "
+        f"{what}, entry for entry",
+        figures,
     )
 
 
@@ -537,8 +727,8 @@ def _audit_uniform(
     out: Path,
     document: dict[str, Any],
     model: Model,
+    types: Model,
     pool: Pool,
-    spec: QuotaSpec,
     checks: list[Check],
     sha256: str | None,
 ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.float64]]:
@@ -548,12 +738,14 @@ def _audit_uniform(
     checks.insert(0, hash_check)
     panels, unknown = _panel_indices(document, pool)
     checks.append(_check_panels(model, pool, panels, unknown))
+    checks.append(_check_order(panels, "canonical order", repeats=True))
     probs = np.array([float(p.get("probability", np.nan)) for p in document["panels"]])
     checks.append(_check_uniform(document, probs))
     known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
     after = Lottery(panels=known, probabilities=probs).marginals(model.n)
     earlier, unknown = _panel_indices(document, pool, "panels_before_rounding")
     checks.append(_check_panels(model, pool, earlier, unknown, "panels before rounding"))
+    checks.append(_check_order(earlier, "canonical order before rounding"))
     earlier_probs = np.array(
         [float(p.get("probability", np.nan)) for p in document["panels_before_rounding"]]
     )
@@ -573,8 +765,10 @@ def _audit_uniform(
             "marginals before rounding",
         )
     )
-    n_types = build_model(pool, spec).n_types
-    checks.append(_check_rounding(document, model.k, n_types, before, after))
+    m = len(probs)
+    checks.append(_check_symmetry(types, before, 0.0, "type symmetry before rounding"))
+    checks.append(_check_symmetry(types, after, 1.0 / max(m, 1), "type symmetry"))
+    checks.append(_check_rounding(document, model.k, types.n_types, before, after))
     checks.append(_check_draw(out, document, pool, panels, digest))
     return earlier_known, before
 
@@ -761,6 +955,7 @@ def audit(
     delimiter: str | None = None,
     encoding: str | None = None,
     sha256: str | None = None,
+    recompute: bool = True,
     progress: ProgressFn = no_progress,
 ) -> AuditReport:
     """Check a selection folder against the registrants and quota files.
@@ -776,6 +971,10 @@ def audit(
     sha256
         For a uniform lottery (``select --panels``): the hash of ``lottery.json`` as
         published (default: the ``lottery.sha256`` beside it).
+    recompute
+        Run the recorded algorithm again and compare its lottery with the file's (the
+        ``recompute`` check; as slow as the selection itself).  Without it that check is
+        reported as skipped.
     progress
         Called as ``progress(stage, done, total)`` after each check.
 
@@ -803,12 +1002,13 @@ def audit(
     )
     pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
     model = build_model(pool, spec, compress_types=False)
+    types = build_model(pool, spec)
     estimated = bool(document.get("estimated"))
     algorithm = str(document["algorithm"])
 
     stage = "audit checks"
     progress(stage, 0, 6)
-    checks = [_check_inputs(document, registrants, quotas)]
+    checks = [_check_inputs(document, registrants, quotas), _check_method(document)]
     if model.k != recorded_k:
         checks.append(
             Check(
@@ -818,11 +1018,12 @@ def audit(
             )
         )
     if "rounding" in document:
-        known, marginals = _audit_uniform(out, document, model, pool, spec, checks, sha256)
+        known, marginals = _audit_uniform(out, document, model, types, pool, checks, sha256)
         structure = ("panels before rounding", "probabilities before rounding")
     else:
         panels, unknown = _panel_indices(document, pool)
         checks.append(_check_panels(model, pool, panels, unknown))
+        checks.append(_check_order(panels, "canonical order"))
         progress(stage, 2, 6)
         probs = np.array(
             [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
@@ -834,6 +1035,8 @@ def audit(
         safe = bool(document.get("spreadsheet_safe"))
         checks.append(_check_marginals(out, pool, marginals, estimated, safe))
         checks.append(_check_selected(out, document, model, pool, lottery, panels))
+        if not estimated:
+            checks.append(_check_symmetry(types, marginals, 0.0, "type symmetry"))
         structure = ("panels", "probabilities")
     progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its
@@ -847,14 +1050,29 @@ def audit(
         checks.append(
             Check("optimality", False, "not checked: the lottery itself failed a check above")
         )
-    else:
+    elif algorithm == "legacy":
         checks.append(
             Check(
                 "optimality",
                 True,
-                f"not applicable: {algorithm} makes no optimality claim (its probabilities "
-                "are Monte-Carlo estimates)",
+                "not applicable: legacy makes no optimality claim (its probabilities are "
+                "Monte-Carlo estimates; the recompute check repeats its runs)",
             )
         )
+    else:
+        checks.append(Check("optimality", False, f"no certificate exists for {algorithm!r}"))
+    if not recompute:
+        checks.append(
+            Check(
+                "recompute",
+                True,
+                "skipped (--no-recompute): the checks above show that this lottery is valid "
+                "and fair, not that it is the one the recorded algorithm and seed give",
+                skipped=True,
+            )
+        )
+    elif algorithm in ALGORITHM_NAMES:
+        progress("recomputing the lottery", 0, 1)
+        checks.append(_check_recompute(document, pool, spec, progress))
     progress(stage, 6, 6)
     return AuditReport(out=out, algorithm=algorithm, checks=checks)

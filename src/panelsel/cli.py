@@ -430,6 +430,15 @@ def audit(
             "lottery.sha256 beside it)."
         ),
     ] = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute/--no-recompute",
+            help="Rerun the recorded algorithm and seed and compare the lottery entry for "
+            "entry (default; as slow as the selection). --no-recompute skips it, and the "
+            "report says so.",
+        ),
+    ] = True,
     json_output: JsonOutput = False,
 ) -> None:
     """Re-derive a selection from its files and check it; exit 5 if any check fails."""
@@ -445,6 +454,7 @@ def audit(
             delimiter=parse_delimiter(delimiter) if delimiter else None,
             encoding=encoding,
             sha256=sha256,
+            recompute=recompute,
             progress=progress,
         )
 

@@ -197,14 +197,23 @@ def render_audit(report: AuditReport) -> None:
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     for check in report.checks:
-        mark = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+        if check.skipped:
+            mark = "[yellow]skip[/]"
+        else:
+            mark = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
         table.add_row(check.name, mark, check.detail.replace("[", "\\["))
     stdout.print(table)
     failed = [c.name for c in report.checks if not c.passed]
+    skipped = report.skipped
+    ran = len(report.checks) - len(skipped)
     if failed:
         stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}")
+    elif skipped:
+        stdout.print(
+            f"[green]Audit passed:[/] {ran} checks; [yellow]skipped:[/] {', '.join(skipped)}"
+        )
     else:
-        stdout.print(f"[green]Audit passed:[/] all {len(report.checks)} checks")
+        stdout.print(f"[green]Audit passed:[/] all {ran} checks")
 
 
 def render_comparison(result: Comparison) -> None:

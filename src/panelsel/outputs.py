@@ -462,17 +462,27 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """Cell beginnings that spreadsheet programs read as a formula (OWASP, "CSV Injection")."""
 
 
+def _needs_escape(cell: str) -> bool:
+    """Cells :func:`spreadsheet_safe` prefixes: those starting like a formula, and those
+    starting with an apostrophe that is followed by a formula start or another apostrophe
+    (so that a cell that really begins ``'=`` survives the round trip)."""
+    return cell.startswith(FORMULA_STARTS) or (
+        cell.startswith("'") and cell[1:].startswith((*FORMULA_STARTS, "'"))
+    )
+
+
 def spreadsheet_safe(cell: Any) -> Any:
     """A text cell that starts like a formula gets a leading apostrophe, so that spreadsheet
-    programs show it as text; anything else is returned unchanged."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+    programs show it as text; anything else is returned unchanged.  Reversible by
+    :func:`unescape` for every cell, including ones that already start with ``'``."""
+    if isinstance(cell, str) and _needs_escape(cell):
         return "'" + cell
     return cell
 
 
 def unescape(cell: str) -> str:
     """The inverse of :func:`spreadsheet_safe` (for reading panelsel's own outputs)."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+    if cell.startswith("'") and _needs_escape(cell[1:]):
         return cell[1:]
     return cell
 

@@ -141,6 +141,8 @@ class Rounded:
     n_types: int
     k: int
     scope: str = "ilp"
+    requested: str = "auto"
+    """The ``--rounding`` asked for (``scope`` says what was done), so a rerun can repeat it."""
 
     @property
     def change(self) -> npt.NDArray[np.float64]:
@@ -164,6 +166,7 @@ class Rounded:
         return {
             "panels": self.m,
             "method": self.scope,
+            "requested": self.requested,
             "reference": REFERENCE,
             "types": self.n_types,
             "bound": self.bound,
@@ -445,7 +448,9 @@ def round_lottery(
     columns, counts, scope = rounded_counts(model, type_lottery, m, config, rng, method)
     panels = spread(model, columns, counts, rng)
     lottery = Lottery(panels=panels, probabilities=np.full(m, 1.0 / m))
-    rounded = Rounded(lottery, before, lottery.marginals(model.n), m, model.n_types, model.k, scope)
+    rounded = Rounded(
+        lottery, before, lottery.marginals(model.n), m, model.n_types, model.k, scope, method
+    )
     if rounded.largest_change > rounded.bound + ROUNDING_TOLERANCE:
         raise SolverError(
             f"internal check failed: rounding to {m} panels moved a probability by "

@@ -256,6 +256,7 @@ def compute(
                 # the integer program needs the solver and the time is out: pipage needs neither
                 rounded = rounded_by("pipage")
                 rounded.scope += " (the time limit ran out before the integer program)"
+                rounded.requested = rounding
             _check_lottery(model, rounded.lottery, rounded.after)
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
@@ -438,10 +439,7 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
             "selected_members": [ids[i] for i in lottery.panels[selected]],
             "stats": result.stats,
             "notes": notes,
-            "panels": [
-                {"members": [ids[i] for i in members], "probability": float(p)}
-                for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
-            ],
+            "panels": lottery_entries(lottery, ids),
         }
     )
     if result.estimated:
@@ -529,20 +527,8 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
             "rounding": rounded.as_dict(),
             "stats": result.stats,
             "notes": notes,
-            "panels": [
-                {
-                    "number": number,
-                    "members": [ids[i] for i in members],
-                    "probability": 1 / rounded.m,
-                }
-                for number, members in enumerate(rounded.lottery.panels, start=1)
-            ],
-            "panels_before_rounding": [
-                {"members": [ids[i] for i in members], "probability": float(p)}
-                for members, p in zip(
-                    result.lottery.panels, result.lottery.probabilities, strict=True
-                )
-            ],
+            "panels": numbered_entries(rounded, ids),
+            "panels_before_rounding": lottery_entries(result.lottery, ids),
         }
     )
     write_json(files["lottery.json"], document)
@@ -574,6 +560,22 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
         encoding="utf-8",
     )
     return files, digest
+
+
+def lottery_entries(lottery: Lottery, ids: list[str]) -> list[dict[str, Any]]:
+    """The ``panels`` of ``lottery.json``: each panel's member ids and probability."""
+    return [
+        {"members": [ids[i] for i in members], "probability": float(p)}
+        for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
+    ]
+
+
+def numbered_entries(rounded: Rounded, ids: list[str]) -> list[dict[str, Any]]:
+    """The ``panels`` of a published uniform lottery: numbered 1 to M, each 1/M."""
+    return [
+        {"number": number, "members": [ids[i] for i in members], "probability": 1 / rounded.m}
+        for number, members in enumerate(rounded.lottery.panels, start=1)
+    ]
 
 
 def _base_document(run: _Run, safe: bool) -> dict[str, Any]:

@@ -1,0 +1,243 @@
+"""Forged selections, every file made consistent by the forger: the audit must reject each one
+with exit 5 and name the check that caught it (issue 13, item 2), and an untouched run must
+pass.  Also: no private data in the audit's messages without an id column (item 4)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.audit import audit
+from panelsel.cli import app
+from panelsel.lottery import Lottery, draw
+from panelsel.outputs import write_csv
+from panelsel.pool import load_pool
+from panelsel.select import load_inputs, select
+
+from .conftest import EXAMPLE
+
+REG, QUO = EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml"
+RUNNER = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
+SEED = 12345
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "o"
+    select(REG, QUO, out=out, seed=SEED)
+    return out
+
+
+def _copy(original: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "forged"
+    out.mkdir()
+    for path in original.iterdir():
+        (out / path.name).write_bytes(path.read_bytes())
+    return out
+
+
+def _rewrite(out: Path, doc: dict[str, Any], estimated: bool = False) -> None:
+    """Write the forged lottery.json and make panel.csv, remaining.csv and probabilities.csv
+    agree with it, as a careful forger would."""
+    pool = load_pool(REG, id_column="student_id")
+    row = {pid: i for i, pid in enumerate(pool.ids)}
+    (out / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+    chosen = {row[m] for m in doc["selected_members"]}
+    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
+        rows = [r for i, r in enumerate(pool.rows) if (i in chosen) == wanted]
+        write_csv(out / name, pool.columns, rows)
+    marginals = np.zeros(len(pool))
+    for panel in doc["panels"]:
+        marginals[[row[m] for m in panel["members"]]] += panel["probability"]
+    with (out / "probabilities.csv").open(encoding="utf-8", newline="") as f:
+        table = list(csv.reader(f))
+    if estimated:
+        table[0][1] = "probability_estimate"
+    for line in table[1:]:
+        line[1] = format(float(marginals[row[line[0]]]), ".12g")
+    with (out / "probabilities.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(table)
+
+
+def _audit(out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = RUNNER.invoke(app, ["audit", str(out), str(REG), str(QUO), "--json", *extra])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _failed(report: dict[str, Any]) -> set[str]:
+    return {c["name"] for c in report["checks"] if not c["passed"]}
+
+
+def _friend_panel(doc: dict[str, Any]) -> tuple[int, str]:
+    """The likeliest panel holding somebody the seed did not select."""
+    drawn = set(doc["selected_members"])
+    best = max(
+        (j for j, p in enumerate(doc["panels"]) if set(p["members"]) - drawn),
+        key=lambda j: doc["panels"][j]["probability"],
+    )
+    return best, sorted(set(doc["panels"][best]["members"]) - drawn)[0]
+
+
+def test_the_untouched_run_passes_every_check(original: Path) -> None:
+    code, report = _audit(original)
+    assert code == 0 and report["passed"] and report["skipped"] == []
+    names = [c["name"] for c in report["checks"]]
+    for name in ("method", "canonical order", "type symmetry", "optimality", "recompute"):
+        assert name in names
+
+
+def test_reordered_panels_that_make_the_seed_draw_a_friend_are_caught(
+    original: Path, tmp_path: Path
+) -> None:
+    out = _copy(original, tmp_path)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    j, friend = _friend_panel(doc)
+    target = doc["panels"][j]
+    others = sorted(
+        (p for i, p in enumerate(doc["panels"]) if i != j), key=lambda p: -p["probability"]
+    )
+    u = np.random.default_rng(SEED).random()
+    before, after, acc = [], [], 0.0
+    for panel in others:  # fill the cumulative probability up to just below u
+        if acc + panel["probability"] <= u:
+            before.append(panel)
+            acc += panel["probability"]
+        else:
+            after.append(panel)
+    assert acc <= u < acc + target["probability"], "this pool offers no such reordering"
+    doc["panels"] = [*before, target, *after]
+    probs = np.array([p["probability"] for p in doc["panels"]])
+    index = draw(
+        Lottery([np.zeros(0, dtype=np.intp)] * len(probs), probs), np.random.default_rng(SEED)
+    )
+    assert index == len(before)  # the recorded seed now draws the forger's panel
+    doc["selected"], doc["selected_members"] = index, target["members"]
+    _rewrite(out, doc)
+    assert friend in (out / "panel.csv").read_text(encoding="utf-8")
+    code, report = _audit(out)
+    assert code == 5 and {"canonical order", "recompute"} <= _failed(report)
+    # every other file is consistent: only the order (and the rerun) give it away
+    assert "selected" not in _failed(report) and "marginals" not in _failed(report)
+    code, report = _audit(out, "--no-recompute")
+    assert code == 5 and _failed(report) == {"canonical order"}
+
+
+def test_a_member_swapped_for_someone_of_the_same_type_is_caught(
+    original: Path, tmp_path: Path
+) -> None:
+    out = _copy(original, tmp_path)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    _, pool, model = load_inputs(REG, QUO)
+    drawn = set(doc["selected_members"])
+    swap = next(
+        (pool.ids[a], pool.ids[b])
+        for members in model.type_members
+        for a in members
+        for b in members
+        if pool.ids[a] in drawn and pool.ids[b] not in drawn
+    )
+    panel = doc["panels"][doc["selected"]]
+    row = {pid: i for i, pid in enumerate(pool.ids)}
+    panel["members"] = sorted(
+        [swap[1] if m == swap[0] else m for m in panel["members"]], key=row.__getitem__
+    )
+    doc["selected_members"] = panel["members"]
+    _rewrite(out, doc)
+    code, report = _audit(out, "--no-recompute")
+    assert code == 5 and "type symmetry" in _failed(report)
+    assert "panels" not in _failed(report)  # the swapped panel still meets every quota
+    code, report = _audit(out)
+    assert code == 5 and {"type symmetry", "recompute"} <= _failed(report)
+
+
+@pytest.mark.parametrize("algorithm", ["legacy", "none"])
+def test_one_panel_with_probability_one_under_another_method_is_caught(
+    original: Path, tmp_path: Path, algorithm: str
+) -> None:
+    out = _copy(original, tmp_path)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    j, _ = _friend_panel(doc)
+    members = doc["panels"][j]["members"]
+    legacy = algorithm == "legacy"
+    doc.update(
+        algorithm=algorithm,
+        estimated=legacy,
+        panels=[{"members": members, "probability": 1.0}],
+        selected=0,
+        selected_members=members,
+        samples=10000,
+    )
+    _rewrite(out, doc, estimated=legacy)
+    code, report = _audit(out)
+    assert code == 5
+    if legacy:
+        assert {"recompute", "selected"} <= _failed(report)
+    else:
+        assert {"method", "optimality"} <= _failed(report)
+        detail = next(c["detail"] for c in report["checks"] if c["name"] == "method")
+        assert "'none', which panelsel does not have" in detail
+
+
+def test_estimated_must_match_the_algorithm(original: Path, tmp_path: Path) -> None:
+    out = _copy(original, tmp_path)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    doc["estimated"] = True
+    _rewrite(out, doc, estimated=True)
+    code, report = _audit(out, "--no-recompute")
+    assert code == 5 and "method" in _failed(report)
+
+
+def test_no_recompute_is_reported_as_skipped(original: Path) -> None:
+    code, report = _audit(original, "--no-recompute")
+    assert code == 0 and report["skipped"] == ["recompute"]
+    table = RUNNER.invoke(app, ["audit", str(original), str(REG), str(QUO), "--no-recompute"])
+    assert "skipped: recompute" in table.stdout
+
+
+def test_a_public_lottery_with_reordered_panels_is_caught(tmp_path: Path) -> None:
+    out = tmp_path / "pub"
+    select(REG, QUO, out=out, seed=3, panels=50)
+    assert audit(out, REG, QUO).passed
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    first, last = doc["panels"][0]["members"], doc["panels"][-1]["members"]
+    doc["panels"][0]["members"], doc["panels"][-1]["members"] = last, first
+    text = json.dumps(doc)
+    (out / "lottery.json").write_text(text, encoding="utf-8")
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    (out / "lottery.sha256").write_text(f"{digest}  lottery.json\n", encoding="utf-8")
+    report = audit(out, REG, QUO, recompute=False)
+    assert not report.passed
+    assert "canonical order" in {c.name for c in report.checks if not c.passed}
+
+
+def test_audit_without_ids_names_rows_not_people(tmp_path: Path) -> None:
+    rows = [
+        [f"Person {i}", f"p{i}@example.org", "F" if i % 2 else "M", f"{i} High St"]
+        for i in range(10)
+    ]
+    pool = tmp_path / "pool.csv"
+    write_csv(pool, ["name", "email", "g", "address"], rows)
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text("panel_size: 4\ncategories:\n  g: {quotas: {F: 2, M: 2}}\n", "utf-8")
+    out = tmp_path / "o"
+    select(pool, quotas, out=out, seed=1)
+    with (out / "panel.csv").open(encoding="utf-8", newline="") as f:
+        panel = list(csv.reader(f))
+    with (out / "remaining.csv").open(encoding="utf-8", newline="") as f:
+        remaining = list(csv.reader(f))
+    panel[1], remaining[1] = remaining[1], panel[1]  # somebody else put on the panel
+    write_csv(out / "panel.csv", panel[0], panel[1:])
+    write_csv(out / "remaining.csv", remaining[0], remaining[1:])
+    result = RUNNER.invoke(app, ["audit", str(out), str(pool), str(quotas), "--json"])
+    assert result.exit_code == 5
+    assert "pool row(s) [" in result.stdout
+    for secret in ("@example.org", "Person ", "High St"):
+        assert secret not in result.stdout + result.stderr
