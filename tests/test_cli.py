@@ -312,7 +312,7 @@ def test_missing_files_exit_2(
     code, stderr = _error(runner, tmp_path, small_pool, tmp_path / "nope.yaml")
     assert code == 2 and "the quota file does not exist" in stderr
     code, stderr = _error(runner, tmp_path, small_pool, small_quotas, "--panel-size", "-1")
-    assert code == 2 and "panel size must be at least 1" in stderr
+    assert code == 2 and "panel size must be from 1 to" in stderr
 
 
 @pytest.mark.parametrize(

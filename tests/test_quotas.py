@@ -182,7 +182,7 @@ def test_empty_and_missing_quota_files(tmp_path: Path, write_text: WriteText) ->
         load_quotas(tmp_path / "none.yaml")
     with pytest.raises(BadInputError, match="the quota file is empty"):
         load_quotas(write_text("e.yaml", ""))
-    with pytest.raises(BadInputError, match="panel size must be at least 1, not 0"):
+    with pytest.raises(BadInputError, match="panel size must be from 1 to 1,000,000,000, not 0"):
         load_quotas(
             write_text("ok.yaml", "panel_size: 3\ncategories: {g: {quotas: {A: 1}}}"), panel_size=0
         )

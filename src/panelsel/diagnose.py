@@ -629,6 +629,18 @@ def check(
         if relaxed_out is not None
         else Path(f"{spec.path.stem}.relaxed{spec.path.suffix or '.yaml'}")
     )
+    if target.is_dir():
+        raise BadInputError(
+            "--relaxed-out is a folder; it names the relaxed quota file to write",
+            file=str(target),
+            hint=f"give a file name, e.g. --relaxed-out {target / target.name}.relaxed.yaml",
+        )
+    if not target.absolute().parent.is_dir():
+        raise BadInputError(
+            "the folder for the relaxed quota file does not exist",
+            file=str(target),
+            hint="create the folder first, or choose another --relaxed-out",
+        )
     if not force and target.exists():
         raise BadInputError(
             "the relaxed quota file exists",

@@ -54,6 +54,12 @@ PUBLIC_DRAW_RULE = (
     "beacon's next value is to be used"
 )
 _HEX = re.compile(r"^[0-9a-f]+$")
+MAX_ROLL_DIGITS = 6
+"""A die roll longer than this is a typing mistake (no die has a million faces)."""
+MAX_DICE_SIDES = 120
+"""The most faces of a fair die that is made (the d120)."""
+MAX_HEX_DIGITS = 1024
+"""The longest --random-hex accepted (4,096 bits; randomness beacons publish 256 or 512)."""
 
 
 @dataclass
@@ -101,7 +107,7 @@ def dice_plan(m: int, sides: tuple[int, ...] = PLANNED_SIDES) -> list[dict[str, 
 def parse_rolls(text: str) -> list[int]:
     rolls = []
     for position, part in enumerate(text.replace(" ", "").split(","), start=1):
-        if not part.isdigit():
+        if not (part.isascii() and part.isdigit()) or len(part) > MAX_ROLL_DIGITS:
             raise BadInputError(
                 f"--dice roll {position} is {part!r}, not a whole number",
                 hint="give the rolls as numbers separated by commas, e.g. --dice 3,1,4,1",
@@ -112,8 +118,11 @@ def parse_rolls(text: str) -> list[int]:
 
 def number_from_dice(rolls: list[int], sides: int, m: int) -> PickedNumber:
     """The rule for dice in the module notes."""
-    if sides < 2:
-        raise BadInputError(f"--dice-sides must be at least 2, not {sides}")
+    if not 2 <= sides <= MAX_DICE_SIDES:
+        raise BadInputError(
+            f"--dice-sides must be from 2 to {MAX_DICE_SIDES}, not {sides}",
+            hint="give the number of faces of the dice used, e.g. 6, 10 or 20",
+        )
     for position, roll in enumerate(rolls, start=1):
         if not 1 <= roll <= sides:
             raise BadInputError(
@@ -162,9 +171,14 @@ def number_from_hex(text: str, m: int) -> PickedNumber:
     cleaned = re.sub(r"[\s:]", "", text.strip().lower())
     if cleaned.startswith("0x"):
         cleaned = cleaned[2:]
+    if len(cleaned) > MAX_HEX_DIGITS:
+        raise BadInputError(
+            f"--random-hex has {len(cleaned):,} digits, more than the {MAX_HEX_DIGITS:,} accepted",
+            hint="give the beacon's output value (randomness beacons publish 64 or 128 digits)",
+        )
     if not cleaned or not _HEX.match(cleaned):
         raise BadInputError(
-            f"--random-hex {text!r} is not a hexadecimal number",
+            f"--random-hex {text[:80]!r} is not a hexadecimal number",
             hint="give the beacon's output value as hex digits 0-9 and a-f",
         )
     bits = 4 * len(cleaned)

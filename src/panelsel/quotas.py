@@ -27,6 +27,14 @@ from panelsel.pool import normalise
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _INTEGER = re.compile(r"^\s*\d+\s*$")
+MAX_INT_DIGITS = 30
+"""Integers in a quota file longer than this are refused before they are converted."""
+MAX_QUOTA_BYTES = 1_048_576
+"""Quota files are a few kilobytes; a larger one is the wrong file (and would take minutes and
+gigabytes to parse)."""
+MAX_COUNT = 1_000_000_000
+"""The largest panel size or quota bound accepted (larger ones are typing mistakes, and would
+overflow the solvers' integers)."""
 
 TOP_KEYS = ("panel_size", "id_column", "categories", "households")
 CATEGORY_KEYS = ("column", "multi_value", "quotas")
@@ -130,6 +138,21 @@ class _DuplicateKey(Exception):
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    digits = str(node.value).lstrip("+-0").replace("_", "")
+    if len(digits) > MAX_INT_DIGITS:
+        raise yaml.MarkedYAMLError(
+            "while reading a number",
+            None,
+            f"a number of {len(digits):,} digits is not a count of seats",
+            node.start_mark,
+        )
+    return loader.construct_yaml_int(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _yaml_error(
     path: Path, message: str, line: int | None = None, hint: str | None = None
 ) -> BadInputError:
@@ -160,6 +183,8 @@ def _load_yaml(path: Path, text: str) -> Any:
             hint = "remove the tag: quota files hold only numbers, text, lists and mappings"
         elif "aliases" in problem:
             hint = "write each value out in full: anchors (&name) and aliases (*name) are refused"
+        elif "is not a count of seats" in problem:
+            hint = "write the number of seats, a few digits"
         raise _yaml_error(path, f"this is not valid quota YAML: {problem}", line, hint) from None
     except yaml.YAMLError as exc:
         raise _yaml_error(path, f"this is not valid YAML: {exc}") from None
@@ -226,7 +251,21 @@ def _parse_int(path: Path, value: Any, where: str, line: int | None, *, minimum:
             line,
             "counts cannot be negative" if minimum == 0 else None,
         )
+    if value > MAX_COUNT:
+        raise _yaml_error(
+            path,
+            f"{where} is {_short(value)}, more than panelsel accepts ({MAX_COUNT:,})",
+            line,
+            "a count of seats has a few digits: check for a typing mistake",
+        )
     return value
+
+
+def _short(value: int) -> str:
+    """A number for a message, or its length when it is too long to show."""
+    if value.bit_length() <= 100:
+        return str(value)
+    return f"a number of about {int(value.bit_length() * math.log10(2))} digits"
 
 
 def _parse_bound(
@@ -520,6 +559,15 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
                     value=cell,
                     hint="min and max are whole numbers of seats",
                 ) from None
+            if number > MAX_COUNT:
+                raise BadInputError(
+                    f"is more than panelsel accepts ({MAX_COUNT:,})",
+                    file=str(path),
+                    row=line,
+                    column=key,
+                    value=cell[:30],
+                    hint="min and max are whole numbers of seats",
+                )
             if number < 0:
                 raise BadInputError(
                     "is a negative count",
@@ -578,10 +626,18 @@ def load_quotas(
         )
     if path.is_dir():
         raise BadInputError("this is a folder, not a quota file", file=str(path))
-    if panel_size is not None and panel_size <= 0:
+    if panel_size is not None and not 1 <= panel_size <= MAX_COUNT:
         raise BadInputError(
-            f"the panel size must be at least 1, not {panel_size}",
-            hint="pass a positive --panel-size",
+            f"the panel size must be from 1 to {MAX_COUNT:,}, not {_short(panel_size)}",
+            hint="pass the number of seats as --panel-size",
+        )
+    size = path.stat().st_size
+    if size > MAX_QUOTA_BYTES:
+        raise BadInputError(
+            f"the quota file is {size / 1_048_576:.1f} MiB; quota files are a few kilobytes "
+            f"(at most {MAX_QUOTA_BYTES // 1024:,} KiB)",
+            file=str(path),
+            hint="check that this is the quota file, not the registrants",
         )
     data = path.read_bytes()
     try:

@@ -37,7 +37,7 @@ from panelsel.quotas import QuotaSpec, load_quotas
 from panelsel.report import Curve, render_html, summarise
 from panelsel.rounding import Rounded, check_panels, round_lottery
 from panelsel.signals import checkpoint
-from panelsel.solvers import SolverConfig
+from panelsel.solvers import SolverConfig, check_time_limit
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
 LOTTERY_DRAW_RULE = (
@@ -672,8 +672,7 @@ def check_options(
         raise BadInputError(f"--samples must be at least 1, not {samples}")
     if seed is not None and seed < 0:
         raise BadInputError(f"the seed must be 0 or more, not {seed}")
-    if time_limit is not None and time_limit <= 0:
-        raise BadInputError(f"the time limit must be positive, not {time_limit}")
+    check_time_limit(time_limit)
 
 
 def select(

@@ -17,6 +17,7 @@ quotas cannot be met, anything else that is not optimal raises
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -59,6 +60,16 @@ def _stdout_fd_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+def check_time_limit(time_limit: float | None) -> None:
+    """Refuse a time limit that is not a positive, finite number of seconds (``nan`` would
+    silently mean no limit)."""
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise BadInputError(
+            f"the time limit must be a positive number of seconds, not {time_limit}",
+            hint="leave out --time-limit for no limit",
+        )
+
+
 def require_highs() -> None:
     """Import highspy, or fail: a run never switches solvers by itself, because another
     solver may find another optimal lottery and so draw another panel for the same seed.
@@ -96,6 +107,7 @@ class SolverConfig:
             raise BadInputError(
                 f"unknown solver {self.name!r}", hint=f"choose one of: {', '.join(SOLVERS)}"
             )
+        check_time_limit(self.time_limit)
         if self.name == "highs":
             require_highs()
 

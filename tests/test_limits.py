@@ -1,0 +1,108 @@
+"""Absurd numbers and destinations are bad input (exit 2) with a message, never an internal
+error (exit 1) and never after a long computation (issue 13, items 7 and 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+
+from .conftest import EXAMPLE
+
+RUNNER = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
+REG, QUO = str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml")
+HUGE = "9" * 26
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = RUNNER.invoke(app, list(args))
+    return result.exit_code, result.stderr
+
+
+def _quota_file(tmp_path: Path, old: str, new: str) -> str:
+    text = (EXAMPLE / "quotas.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "q.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("panel_size: 10", f"panel_size: {HUGE}", "more than panelsel accepts (1,000,000,000)"),
+        ("min: 3", f"min: {HUGE}", "more than panelsel accepts"),
+        ("panel_size: 10", "panel_size: " + "9" * 5000, "a number of 5,000 digits"),
+    ],
+)
+def test_huge_numbers_in_quotas(tmp_path: Path, old: str, new: str, message: str) -> None:
+    code, stderr = _run(
+        "select", REG, _quota_file(tmp_path, old, new), "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and message in stderr and "Internal error" not in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_huge_quota_file_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("panel_size: 10\n" + "# padding\n" * 200_000, encoding="utf-8")
+    code, stderr = _run("check", REG, str(path))
+    assert code == 2 and "quota files are a few kilobytes" in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--panel-size", HUGE], "the panel size must be from 1 to 1,000,000,000"),
+        (["--time-limit", "nan"], "the time limit must be a positive number of seconds, not nan"),
+        (["--time-limit", "inf"], "leave out --time-limit for no limit"),
+        (["--time-limit", "0"], "positive number of seconds"),
+    ],
+)
+def test_absurd_select_options(tmp_path: Path, args: list[str], message: str) -> None:
+    code, stderr = _run("select", REG, QUO, "--out", str(tmp_path / "o"), *args)
+    assert code == 2 and message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_time_limit_nan(tmp_path: Path) -> None:
+    code, stderr = _run("check", REG, QUO, "--time-limit", "nan")
+    assert code == 2 and "not nan" in stderr
+
+
+def test_relaxed_out_into_a_missing_folder_or_onto_a_folder(tmp_path: Path) -> None:
+    infeasible = str(EXAMPLE / "quotas-infeasible.yaml")
+    code, stderr = _run("check", REG, infeasible, "--relaxed-out", str(tmp_path / "no" / "x.yaml"))
+    assert code == 2 and "the folder for the relaxed quota file does not exist" in stderr
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    code, stderr = _run("check", REG, infeasible, "--relaxed-out", str(folder), "--force")
+    assert code == 2 and "is a folder" in stderr
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pub") / "p"
+    result = RUNNER.invoke(app, ["select", REG, QUO, "--out", str(out), "--panels", "100"])
+    assert result.exit_code == 0, result.stderr
+    return out / "lottery.json"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--random-hex", "f" * 4000], "has 4,000 digits, more than the 1,024 accepted"),
+        (["--dice", "²"], "is '²', not a whole number"),
+        (["--dice", "1,1," + HUGE], "not a whole number"),
+        (["--dice", "1", "--dice-sides", "99999999999"], "must be from 2 to 120"),
+        (["--number", HUGE], "1"),
+    ],
+)
+def test_absurd_draw_inputs(published: Path, args: list[str], message: str) -> None:
+    code, stderr = _run("draw", str(published), *args)
+    assert code == 2 and message in stderr and "Internal error" not in stderr
+    assert not (published.parent / "draw.json").exists()
