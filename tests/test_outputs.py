@@ -166,3 +166,35 @@ def test_compare_csv_is_spreadsheet_safe_unless_raw(
         )
         assert result.exit_code == 0, result.stderr
         assert _rows(out / "probabilities.csv")[1][0] == first
+
+
+def test_cells_that_really_start_with_an_apostrophe_survive_and_audit_passes(
+    tmp_path: Path,
+) -> None:
+    # "'=" and "'+44" as typed by people; before, the audit un-escaped them and failed
+    rows = [
+        [f"'={i}" if i % 3 == 0 else f"p{i}", "F" if i % 2 else "M", f"'+44 7700 90{i:04d}"]
+        for i in range(12)
+    ]
+    pool = write_csv(tmp_path / "pool.csv", ["id", "g", "phone"], rows)
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text("panel_size: 4\ncategories:\n  g: {quotas: {F: 2, M: 2}}\n", encoding="utf-8")
+    select(pool, quotas, out=tmp_path / "o", seed=1)
+    ids = [r[0] for r in _rows(tmp_path / "o" / "probabilities.csv")[1:]]
+    assert ids[0] == "''=0" and ids[1] == "p1"
+    phones = {r[2] for r in _rows(tmp_path / "o" / "remaining.csv")[1:]}
+    assert all(p.startswith("''+44") for p in phones)
+    report = audit(tmp_path / "o", pool, quotas)
+    assert report.passed, [c.detail for c in report.checks if not c.passed]
+
+
+def test_escaping_is_reversible_for_every_short_cell() -> None:
+    import itertools
+
+    alphabet = ["'", "=", "+", "-", "@", "\t", "a", "1"]
+    for length in range(5):
+        for letters in itertools.product(alphabet, repeat=length):
+            cell = "".join(letters)
+            escaped = spreadsheet_safe(cell)
+            assert unescape(escaped) == cell
+            assert not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
