@@ -105,3 +105,43 @@ def test_normalise_and_delimiter_parsing() -> None:
     assert parse_delimiter("\\t") == "\t"
     with pytest.raises(BadInputError, match="single character"):
         parse_delimiter(";;")
+
+
+def test_invisible_and_decomposed_characters_do_not_exclude_anyone(tmp_path: Path) -> None:
+    # issue 13, item 8: a decomposed é, a zero-width space, a directional mark or a
+    # non-breaking space in a multi-valued cell used to make the registrant silently not count
+    from panelsel.model import build_model
+    from panelsel.quotas import load_quotas
+
+    cells = [
+        "Caf\u00e9 club;Counselling",  # composed
+        "Cafe\u0301 club;Counselling",  # decomposed é
+        "Caf\u00e9\u200b club;Counselling\u200e",  # zero-width space, left-to-right mark
+        "Caf\u00e9\u00a0club;\ufeffCounselling",  # non-breaking space, BOM
+        "COUNSELLING ; CAF\u00c9  CLUB",  # case and spacing
+        "Counseling;Caffe club",  # near misses: warned about, not counted
+    ]
+    rows = [[f"p{i}", "F" if i % 2 else "M", c] for i, c in enumerate(cells)]
+    pool_path = write_csv(tmp_path / "pool.csv", ["id", "g", "services"], rows)
+    q = tmp_path / "q.yaml"
+    q.write_text(
+        "panel_size: 2\ncategories:\n  g: {quotas: {F: 1, M: 1}}\n"
+        "  services:\n    multi_value: ';'\n"
+        "    quotas: {Café club: {min: 0}, Counselling: {min: 0}}\n",
+        encoding="utf-8",
+    )
+    spec = load_quotas(q)
+    model = build_model(load_pool(pool_path, id_column="id"), spec)
+    counts = {f.value: f.pool_count for f in model.features}
+    assert counts["Café club"] == 5 and counts["Counselling"] == 5
+    assert len(model.warnings) == 2
+    assert "'counseling', which is close to the quota value 'Counselling'" in model.warnings[1]
+    assert "'caffe club'" in model.warnings[0] and "'Café club'" in model.warnings[0]
+
+
+def test_two_columns_differing_only_in_case_are_ambiguous(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", ["id", "GENDER", "gender"], [["a", "F", "F"]])
+    pool = load_pool(path, id_column="id")
+    with pytest.raises(BadInputError, match="the columns 'GENDER' and 'gender' both match"):
+        pool.find_column("Gender", purpose="category 'Gender'")
+    assert pool.find_column("gender", purpose="x") == 2  # an exact match is not ambiguous

@@ -139,7 +139,7 @@ def compare(
         if seed is None:
             seed = secrets.randbits(SEED_BITS)
         results = []
-        notes: list[str] = []
+        notes: list[str] = list(model.warnings)
         for algorithm in algorithms:
             config = SolverConfig(name=solver, time_limit=time_limit)
             progress(f"running {algorithm}", 0, 1)

@@ -16,6 +16,7 @@ interchangeable people) and integer counts per type, and expand to people at the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from panelsel.errors import BadInputError, InfeasibleQuotasError
 from panelsel.pool import Pool, normalise
-from panelsel.quotas import QuotaSpec
+from panelsel.quotas import QuotaSpec, ValueQuota
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Model:
     households: list[npt.NDArray[np.intp]] = field(default_factory=list)
     max_per_household: int = 0
     quota_columns: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_types(self) -> int:
@@ -135,6 +137,28 @@ class Model:
         return self.panel_violations(members)
 
 
+NEAR_MISS_CUTOFF = 0.8
+"""How alike (difflib's ratio) a listed value must be to a quota value to be warned about."""
+
+
+def _near_misses(column: str, unmatched: dict[str, int], quotas: Sequence[ValueQuota]) -> list[str]:
+    """Warnings for values of a multi-valued cell that look like a quota value but are not
+    one, so do not count toward it (a typo, a stray character)."""
+    import difflib
+
+    names = {normalise(q.value): q.value for q in quotas}
+    out = []
+    for part, count in sorted(unmatched.items()):
+        close = difflib.get_close_matches(part, list(names), n=1, cutoff=NEAR_MISS_CUTOFF)
+        if close:
+            out.append(
+                f"column {column!r}: {count} registrant(s) list {part!r}, which is close to "
+                f"the quota value {names[close[0]]!r} but is not it, so they do not count "
+                "toward it; correct the cells if they mean it"
+            )
+    return out
+
+
 def _split(cell: str, sep: str) -> list[str]:
     return [p for p in (normalise(x) for x in cell.split(sep)) if p]
 
@@ -156,6 +180,7 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
     features: list[Feature] = []
     columns: list[npt.NDArray[np.uint8]] = []
     quota_columns: list[int] = []
+    warnings: list[str] = []
     for cat in spec.categories:
         ci = pool.find_column(cat.column, purpose=f"category {cat.name!r}", source=qfile)
         quota_columns.append(ci)
@@ -187,11 +212,15 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
                     )
                 has[r, j] = 1
         else:
+            unmatched: dict[str, int] = {}
             for r, cell in enumerate(cells):
                 for part in _split(cell, cat.multi_value):
                     j = index.get(part)
                     if j is not None:
                         has[r, j] = 1
+                    else:
+                        unmatched[part] = unmatched.get(part, 0) + 1
+            warnings.extend(_near_misses(pool.columns[ci], unmatched, cat.quotas))
         for j, q in enumerate(cat.quotas):
             features.append(Feature(cat.name, q.value, q.min, q.max, int(has[:, j].sum())))
         columns.append(has)
@@ -247,6 +276,7 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
         households=households,
         max_per_household=m,
         quota_columns=quota_columns,
+        warnings=warnings,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,23 @@ ID_DEFAULT_COLUMN = "id"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, zero-width characters
+        "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",  # bidi
+    )
+)
+"""Characters that do not show but would make two equal-looking values differ."""
+
+
 def normalise(value: str) -> str:
-    """The form in which cell values and quota values are compared."""
-    return value.strip().casefold()
+    """The form in which cell values, quota values and column names are compared: Unicode
+    NFKC (a decomposed "é" equals the composed one, a non-breaking space a space), invisible
+    characters removed (zero-width spaces and joiners, directional marks, soft hyphens), runs
+    of white space made one space, ends trimmed, case folded."""
+    text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    return " ".join(text.split()).casefold()
 
 
 def parse_delimiter(text: str) -> str:
@@ -91,6 +106,14 @@ class Pool:
         loose = [i for i, c in enumerate(self.columns) if normalise(c) == normalise(name)]
         if len(loose) == 1:
             return loose[0]
+        if len(loose) > 1:
+            both = " and ".join(repr(self.columns[i]) for i in loose)
+            raise BadInputError(
+                f"the columns {both} both match {name!r} ({purpose}), so it is ambiguous",
+                file=str(self.path),
+                hint=f"rename or remove one of them, or write the column's exact name"
+                f"{' in ' + source if source else ''}",
+            )
         import difflib
 
         close = difflib.get_close_matches(name, self.columns, n=3, cutoff=0.5)

@@ -867,7 +867,7 @@ def _selected(
         panels=panels,
         rounding=rounding,
     )
-    notes: list[str] = []
+    notes: list[str] = list(model.warnings)
     if not result.proven_optimal:
         notes.insert(0, NOT_PROVEN_NOTE.format(limit=time_limit))
     if result.estimated:
