@@ -447,3 +447,20 @@ def test_select_with_nash(runner: CliRunner, tmp_path: Path) -> None:
     assert summary["stats"]["nash_gap"] <= 1e-7
     probs = [float(r["probability"]) for r in read_rows(out / "probabilities.csv")]
     assert sum(probs) == pytest.approx(10, abs=1e-9)
+
+
+@pytest.mark.parametrize("extra", [[], ["--panels", "30"]])
+def test_identical_runs_write_identical_files(
+    runner: CliRunner, tmp_path: Path, extra: list[str]
+) -> None:
+    # issue 13, item 10: report.html carried the run time, so two identical runs differed
+    for name in ("a", "b"):
+        code, _, _ = run(
+            runner, "select", REGISTRANTS, QUOTAS, "--seed", "5", "--out", str(tmp_path / name),
+            *extra,
+        )  # fmt: skip
+        assert code == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) and len(names) >= 6
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

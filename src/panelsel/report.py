@@ -128,10 +128,6 @@ class Curve:
 # --------------------------------------------------------------------------- html
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.2f}" if np.isfinite(value) else "–"
-
-
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
 max-width:1100px;color:#222;padding:0 1rem}
@@ -263,7 +259,7 @@ def _summary_table(curves: list[Curve], k: int, n: int) -> str:
     head = (
         "<tr><th>algorithm</th><th>min</th><th>p10</th><th>median</th><th>max</th>"
         "<th>geometric mean</th><th>Gini</th><th>below ½·k/n</th><th>share &lt; 1e-3</th>"
-        "<th>seconds</th></tr>"
+        "</tr>"
     )
     rows = []
     for c in curves:
@@ -272,8 +268,7 @@ def _summary_table(curves: list[Curve], k: int, n: int) -> str:
             f"<tr><td>{_e(_label(c))}</td><td>{_pct(s.minimum)}</td><td>{_pct(s.p10)}</td>"
             f"<td>{_pct(s.median)}</td><td>{_pct(s.maximum)}</td>"
             f"<td>{_pct(s.geometric_mean)}</td><td>{s.gini:.4f}</td>"
-            f"<td>{s.below_half_share}</td><td>{_pct(s.share_below_tiny)}</td>"
-            f"<td>{_seconds(s.seconds)}</td></tr>"
+            f"<td>{s.below_half_share}</td><td>{_pct(s.share_below_tiny)}</td></tr>"
         )
     return (
         f'<table id="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
