@@ -125,6 +125,11 @@ def render_selection(result: SelectionResult) -> None:
             f"Runs: {result.samples}, {len(result.lottery)} distinct panels; the first run "
             "is the selected panel"
         )
+    elif result.grouped:
+        stdout.print(
+            f"Lottery: {len(result.lottery)} count vectors over {result.n_types} types (too "
+            f"many panels of people to list); drawn vector #{result.selected_index}"
+        )
     elif result.rounded is None:
         stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"

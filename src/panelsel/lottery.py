@@ -30,12 +30,26 @@ Panels are put in a canonical order (lexicographic by sorted member indices); th
 ``u = rng.random()`` from a :class:`numpy.random.Generator` seeded with the recorded seed and
 picks the first panel whose cumulative probability exceeds ``u``.  Same lottery and seed, same
 panel.
+
+Large pools: a lottery over types
+---------------------------------
+The number of panels of people grows with the pool (one per breakpoint, per count vector): a
+20,000-person pool gave 110,112 panels (19 MB), 200,000 people ten times that.  When
+:func:`listed_size` says the expansion would list more than ``MAX_LISTED_PANELS`` panels, the
+lottery is kept over count vectors instead (:class:`GroupedLottery`): the vectors in canonical
+(lexicographic) order with their probabilities, and each type's members.  The draw takes
+``u = rng.random()`` and picks a vector by the same rule, then, for each type in index order
+with ``0 < c < size`` members to select, a uniformly random ``c`` of its members by a partial
+Fisher-Yates shuffle of the positions ``0 .. size-1`` (step ``i``: swap position ``i`` with
+``rng.integers(i, size)``), all with the same generator.  Every member of type ``t`` is then
+selected with probability exactly ``sum_j p_j c_jt / size_t``, which is what is published.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -47,6 +61,8 @@ from panelsel.model import Model
 
 LOTTERY_PRUNE = 1e-12
 """Panels with a smaller probability are dropped (and the rest renormalised)."""
+MAX_LISTED_PANELS = 20_000
+"""Above this many panels of people, a lottery is published over count vectors of types."""
 MAX_CYCLIC_UNITS = 20_000
 MAX_CYCLIC_SEATS = 5_000_000
 """The round-robin expansion is used up to this many units (``1/D`` slices of probability)
@@ -113,23 +129,30 @@ def expand_counts(
     return out
 
 
+def _cyclic_applies(model: Model, type_lottery: TypeLottery) -> bool:
+    """Whether the round-robin expansion of an exact lottery applies (module notes)."""
+    weights, denom = type_lottery.weights, type_lottery.denominator
+    if weights is None or denom is None:
+        return False
+    seats = weights @ type_lottery.columns  # seats of each type over all units
+    return not (
+        int(weights.sum()) != denom
+        or denom > MAX_CYCLIC_UNITS
+        or denom * model.k > MAX_CYCLIC_SEATS
+        or np.any(seats % model.type_sizes.astype(np.int64))
+    )
+
+
 def _cyclic_panels(
     model: Model, type_lottery: TypeLottery
 ) -> list[tuple[npt.NDArray[np.intp], float]] | None:
     """The round-robin expansion of an exact lottery, or None where it does not apply."""
-    weights, denom = type_lottery.weights, type_lottery.denominator
-    if weights is None or denom is None:
+    if not _cyclic_applies(model, type_lottery):
         return None
+    weights, denom = type_lottery.weights, type_lottery.denominator
+    assert weights is not None and denom is not None
     columns = type_lottery.columns
     sizes = model.type_sizes.astype(np.int64)
-    seats = weights @ columns  # seats of each type over all units
-    if (
-        int(weights.sum()) != denom
-        or denom > MAX_CYCLIC_UNITS
-        or denom * model.k > MAX_CYCLIC_SEATS
-        or np.any(seats % sizes)
-    ):
-        return None
     offset = np.zeros(model.n_types, dtype=np.int64)
     out = []
     for counts, units in zip(columns, weights.tolist(), strict=True):
@@ -145,19 +168,23 @@ def _cyclic_panels(
     return out
 
 
-def expand(model: Model, type_lottery: TypeLottery) -> Lottery:
-    """Turn a lottery over count vectors into a canonical lottery over panels of people."""
+def expand(
+    model: Model, type_lottery: TypeLottery, check_time: Callable[[], object] = lambda: None
+) -> Lottery:
+    """Turn a lottery over count vectors into a canonical lottery over panels of people.
+
+    ``check_time`` is called before each count vector is expanded (it raises when the time
+    limit has run out)."""
     merged: dict[bytes, tuple[npt.NDArray[np.intp], float]] = {}
     cyclic = _cyclic_panels(model, type_lottery)
     if cyclic is not None:
         pieces = cyclic
     else:
-        pieces = [
-            piece
-            for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True)
-            if p > LOTTERY_PRUNE
-            for piece in expand_counts(model, counts, float(p))
-        ]
+        pieces = []
+        for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True):
+            if p > LOTTERY_PRUNE:
+                check_time()
+                pieces.extend(expand_counts(model, counts, float(p)))
     for members, q in pieces:
         key = members.tobytes()
         old = merged.get(key)
@@ -174,3 +201,117 @@ def draw(lottery: Lottery, rng: np.random.Generator) -> int:
     cumulative = np.cumsum(lottery.probabilities)
     index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
     return min(index, len(lottery) - 1)
+
+
+def _divisors(d: int) -> list[int]:
+    small = [i for i in range(1, math.isqrt(d) + 1) if d % i == 0]
+    return sorted({*small, *(d // i for i in small)})
+
+
+def _totient(e: int) -> int:
+    result, m, p = e, e, 2
+    while p * p <= m:
+        if m % p == 0:
+            while m % p == 0:
+                m //= p
+            result -= result // p
+        p += 1
+    if m > 1:
+        result -= result // m
+    return result
+
+
+def listed_size(model: Model, type_lottery: TypeLottery) -> int:
+    """How many panels :func:`expand` would list, before merging equal panels (cheap: the
+    breakpoints ``i / d`` of a count vector are the reduced fractions whose denominator
+    divides some ``d``, counted with Euler's totient)."""
+    if _cyclic_applies(model, type_lottery):
+        return int(type_lottery.denominator or 0)
+    sizes = model.type_sizes
+    total = 0
+    for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True):
+        if p <= LOTTERY_PRUNE:
+            continue
+        split = np.flatnonzero((counts > 0) & (counts < sizes))
+        denoms = {int(sizes[t]) // math.gcd(int(sizes[t]), int(counts[t])) for t in split}
+        divisors = {e for d in denoms for e in _divisors(d)}
+        total += sum(_totient(e) for e in divisors) if divisors else 1
+    return total
+
+
+@dataclass
+class GroupedLottery:
+    """A lottery over count vectors of types, for pools too large to list every panel of
+    people (see the module notes).
+
+    Attributes
+    ----------
+    columns : ndarray of int, shape (V, T)
+        The count vectors, in canonical (lexicographic) order, each once.
+    probabilities : ndarray of float, shape (V,)
+        One per vector, summing to 1.
+    type_members : list of ndarray of int
+        Each type's members (pool rows, ascending).
+    """
+
+    columns: npt.NDArray[np.int64]
+    probabilities: npt.NDArray[np.float64]
+    type_members: list[npt.NDArray[np.intp]]
+
+    def __len__(self) -> int:
+        return len(self.probabilities)
+
+    def marginals(self, n: int) -> npt.NDArray[np.float64]:
+        """Each person's exact selection probability: their type's expected seats over its
+        size."""
+        seats = self.probabilities @ self.columns
+        out = np.zeros(n, dtype=np.float64)
+        for t, members in enumerate(self.type_members):
+            out[members] = seats[t] / len(members)
+        return out
+
+
+def group(model: Model, type_lottery: TypeLottery) -> GroupedLottery:
+    """The canonical :class:`GroupedLottery` of ``type_lottery``."""
+    merged: dict[bytes, tuple[npt.NDArray[np.int64], float]] = {}
+    for counts, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True):
+        if p > LOTTERY_PRUNE:
+            c = np.asarray(counts, dtype=np.int64)
+            old = merged.get(c.tobytes())
+            merged[c.tobytes()] = (c, float(p) + (old[1] if old else 0.0))
+    items = sorted(merged.values(), key=lambda v: tuple(v[0].tolist()))
+    probs = np.array([v[1] for v in items], dtype=np.float64)
+    columns = np.array([v[0] for v in items], dtype=np.int64).reshape(len(items), model.n_types)
+    return GroupedLottery(columns, probs / probs.sum(), list(model.type_members))
+
+
+def members_of(
+    counts: npt.NDArray[np.int64],
+    type_members: list[npt.NDArray[np.intp]],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.intp]:
+    """The members drawn for one count vector (the module notes' partial Fisher-Yates)."""
+    parts = [np.zeros(0, dtype=np.intp)]
+    for t in np.flatnonzero(counts).tolist():
+        members, c = type_members[t], int(counts[t])
+        if c >= len(members):
+            parts.append(members)
+            continue
+        positions = np.arange(len(members))
+        for i in range(c):
+            j = int(rng.integers(i, len(members)))
+            positions[i], positions[j] = positions[j], positions[i]
+        parts.append(members[positions[:c]])
+    return np.sort(np.concatenate(parts)).astype(np.intp)
+
+
+def draw_grouped(
+    lottery: GroupedLottery, rng: np.random.Generator
+) -> tuple[int, npt.NDArray[np.intp]]:
+    """The count vector drawn with ``rng`` (as :func:`draw`) and its members."""
+    u = rng.random()
+    cumulative = np.cumsum(lottery.probabilities)
+    index = min(
+        int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(lottery) - 1
+    )
+    return index, members_of(lottery.columns[index], lottery.type_members, rng)

@@ -22,7 +22,16 @@ from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
 from panelsel.colgen import ProgressFn, no_progress
 from panelsel.diagnose import infeasible_error
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
-from panelsel.lottery import Lottery, draw, expand
+from panelsel.lottery import (
+    MAX_LISTED_PANELS,
+    GroupedLottery,
+    Lottery,
+    draw,
+    draw_grouped,
+    expand,
+    group,
+    listed_size,
+)
 from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
 from panelsel.outputs import OutputFolder, write_csv, write_json
 from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
@@ -43,6 +52,13 @@ LOTTERY_FORMAT = "panelsel-lottery/1"
 LOTTERY_DRAW_RULE = (
     "u = numpy.random.default_rng(seed).random(); selected = first panel (in the order "
     "listed) whose cumulative probability exceeds u"
+)
+GROUPED_DRAW_RULE = (
+    "rng = numpy.random.default_rng(seed); u = rng.random(); selected = first count vector "
+    "(in the order listed) whose cumulative probability exceeds u; then for each type in "
+    "index order with 0 < c < size members to select, positions = [0 .. size-1] and for "
+    "i in 0 .. c-1: swap positions[i] with positions[rng.integers(i, size)]; the members at "
+    "positions[0 .. c-1] of the type's list are selected"
 )
 LEGACY_DRAW_RULE = (
     "the first of the legacy procedure's runs, made with "
@@ -89,7 +105,7 @@ class SelectionResult:
     selected_index: int | None
     panel: list[int]
     probabilities: npt.NDArray[np.float64]
-    lottery: Lottery
+    lottery: Lottery | GroupedLottery
     features: list[FeatureSummary]
     stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -103,6 +119,11 @@ class SelectionResult:
     @property
     def equal_share(self) -> float:
         return self.k / self.n
+
+    @property
+    def grouped(self) -> bool:
+        """The lottery is published over count vectors of types (a large pool)."""
+        return isinstance(self.lottery, GroupedLottery)
 
     def probability_figures(self) -> dict[str, float]:
         p = self.probabilities
@@ -124,7 +145,8 @@ class SelectionResult:
             "pool_size": self.n,
             "panel_size": self.k,
             "types": self.n_types,
-            "panels_in_lottery": len(self.lottery),
+            "panels_in_lottery": None if self.grouped else len(self.lottery),
+            "count_vectors_in_lottery": len(self.lottery) if self.grouped else None,
             "selected": self.selected_index,
             "probability": self.probability_figures(),
             "probabilities_estimated": self.estimated,
@@ -155,7 +177,7 @@ class Computed:
     """
 
     algorithm: str
-    lottery: Lottery
+    lottery: Lottery | GroupedLottery
     probabilities: npt.NDArray[np.float64]
     selected: int | None
     method: str
@@ -165,6 +187,8 @@ class Computed:
     high: npt.NDArray[np.float64] | None = None
     proven_optimal: bool = True
     rounded: Rounded | None = None
+    drawn: npt.NDArray[np.intp] | None = None
+    """The members of the drawn panel (None for a public lottery, drawn later)."""
 
     @property
     def estimated(self) -> bool:
@@ -216,11 +240,12 @@ def compute(
             should_stop=config.timed_out if best_effort else None,
         )
         proven = est.samples == samples
-        lottery = est.lottery
+        lottery: Lottery | GroupedLottery = est.lottery
         marginals = est.probabilities
         selected = next(
-            i for i, members in enumerate(lottery.panels) if np.array_equal(members, est.drawn)
+            i for i, members in enumerate(est.lottery.panels) if np.array_equal(members, est.drawn)
         )
+        drawn: npt.NDArray[np.intp] | None = est.drawn
         method = f"Monte-Carlo estimate over {est.samples} runs"
         stats: dict[str, Any] = {"method": method, **est.stats}
         low: npt.NDArray[np.float64] | None = est.low
@@ -234,14 +259,24 @@ def compute(
             type_lottery = config.incumbent()
             proven = False
         progress("expanding lottery", 0, 1)
-        lottery = expand(model, type_lottery)
+        # the expansion counts against --time-limit too (with --best-effort the time is
+        # already out, and the best lottery is expanded whatever it takes)
+        check_time = (lambda: None) if not proven else config.remaining
+        drawn = None
+        if panels is None and listed_size(model, type_lottery) > MAX_LISTED_PANELS:
+            grouped = group(model, type_lottery)
+            selected, drawn = draw_grouped(grouped, np.random.default_rng(seed))
+            lottery = grouped
+        else:
+            lottery = expand(model, type_lottery, check_time)
         marginals = lottery.marginals(model.n)
         method = type_lottery.method
         stats = {"types": model.n_types, "method": method, **type_lottery.stats}
         low = high = None
-        if panels is None:
+        if panels is None and isinstance(lottery, Lottery):
             selected = draw(lottery, np.random.default_rng(seed))
-        else:
+            drawn = lottery.panels[selected]
+        elif panels is not None and isinstance(lottery, Lottery):
             progress(f"rounding to {panels} panels", 0, 1)
 
             def rounded_by(method: str) -> Rounded:
@@ -273,6 +308,7 @@ def compute(
         high,
         proven,
         rounded,
+        drawn,
     )
 
 
@@ -311,10 +347,15 @@ def compute_explained(
         raise infeasible_error(model, spec, config, []) from None
 
 
-def _check_lottery(model: Model, lottery: Lottery, marginals: npt.NDArray[np.float64]) -> None:
+def _check_lottery(
+    model: Model, lottery: Lottery | GroupedLottery, marginals: npt.NDArray[np.float64]
+) -> None:
     """Refuse to go on with a lottery that is not what it claims: never a wrong panel."""
-    for members in lottery.panels:
-        problems = model.panel_violations(members)
+    if isinstance(lottery, GroupedLottery):
+        checks = [model.count_violations(counts) for counts in lottery.columns]
+    else:
+        checks = [model.panel_violations(members) for members in lottery.panels]
+    for problems in checks:
         if problems:
             raise SolverError(
                 "internal check failed: a panel of the lottery breaks the quotas "
@@ -373,8 +414,8 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
     options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
     safe = not options.raw_csv
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
-    assert selected is not None, "a drawn selection"
-    chosen = set(lottery.panels[selected].tolist())
+    assert selected is not None and result.drawn is not None, "a drawn selection"
+    chosen = set(result.drawn.tolist())
     contact = contact_columns(pool, options.columns)
     files = {
         name: tmp / name
@@ -436,12 +477,16 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
             "contact_columns": header,
             "draw_rule": LEGACY_DRAW_RULE if result.estimated else LOTTERY_DRAW_RULE,
             "selected": selected,
-            "selected_members": [ids[i] for i in lottery.panels[selected]],
+            "selected_members": [ids[i] for i in result.drawn],
             "stats": result.stats,
             "notes": notes,
-            "panels": lottery_entries(lottery, ids),
         }
     )
+    if isinstance(lottery, GroupedLottery):
+        document["draw_rule"] = GROUPED_DRAW_RULE
+        document.update(grouped_entries(lottery, ids))
+    else:
+        document["panels"] = lottery_entries(lottery, ids)
     if result.estimated:
         document["samples"] = int(result.stats["samples"])
     write_json(files["lottery.json"], document)
@@ -474,8 +519,8 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
     Returns the files and the sha256 of ``lottery.json``."""
     pool, spec, model, result = run.pool, run.spec, run.model, run.result
     options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
-    rounded = result.rounded
-    assert rounded is not None
+    rounded, before = result.rounded, result.lottery
+    assert rounded is not None and isinstance(before, Lottery)
     safe = not options.raw_csv
     ids = pool.ids
     names = ("lottery.json", HASH_FILE, "panels.csv", "probabilities.csv", "report.html")
@@ -528,7 +573,7 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
             "stats": result.stats,
             "notes": notes,
             "panels": numbered_entries(rounded, ids),
-            "panels_before_rounding": lottery_entries(result.lottery, ids),
+            "panels_before_rounding": lottery_entries(before, ids),
         }
     )
     write_json(files["lottery.json"], document)
@@ -568,6 +613,21 @@ def lottery_entries(lottery: Lottery, ids: list[str]) -> list[dict[str, Any]]:
         {"members": [ids[i] for i in members], "probability": float(p)}
         for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
     ]
+
+
+def grouped_entries(lottery: GroupedLottery, ids: list[str]) -> dict[str, Any]:
+    """A lottery over types in ``lottery.json``: ``types`` (each type's member ids, in pool
+    order) and ``count_vectors`` (each vector's ``[type, count]`` pairs and probability)."""
+    return {
+        "types": [[ids[i] for i in members] for members in lottery.type_members],
+        "count_vectors": [
+            {
+                "counts": [[t, int(counts[t])] for t in np.flatnonzero(counts).tolist()],
+                "probability": float(p),
+            }
+            for counts, p in zip(lottery.columns, lottery.probabilities, strict=True)
+        ],
+    }
 
 
 def numbered_entries(rounded: Rounded, ids: list[str]) -> list[dict[str, Any]]:
@@ -786,9 +846,7 @@ def select(
     checkpoint("committed")
     model, result, seed, notes = run.model, run.result, run.seed, run.notes
     files = {name: out / path.name for name, path in written.items()}
-    panel = (
-        [] if result.selected is None else sorted(result.lottery.panels[result.selected].tolist())
-    )
+    panel = [] if result.drawn is None else sorted(result.drawn.tolist())
     return SelectionResult(
         out=out,
         files=files,

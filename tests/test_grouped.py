@@ -1,0 +1,187 @@
+"""Large pools: the lottery is published over count vectors of types (issue 13, item 9).
+
+A 20,000-person pool (the example's registrants repeated, each at their own address) would
+list 110,112 panels of people; it is published as 25-odd count vectors instead, selected in
+about a second, and the audit still checks every person's exact probability, the draw and a
+full recomputation."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+from panelsel.errors import TimeLimitError
+from panelsel.lottery import MAX_LISTED_PANELS, expand, listed_size, members_of
+from panelsel.select import load_inputs
+
+from .conftest import EXAMPLE
+
+RUNNER = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
+QUO = EXAMPLE / "quotas.yaml"
+
+
+def _repeated_example(path: Path, n: int) -> Path:
+    with (EXAMPLE / "registrants.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    address = head.index("Address")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(head)
+        for i in range(n):
+            row = list(body[i % len(body)])
+            row[0], row[address] = f"S{i:06d}", f"{i} {row[address]}"
+            writer.writerow(row)
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _repeated_example(tmp_path_factory.mktemp("big") / "pool.csv", 20_000)
+
+
+@pytest.fixture(scope="module")
+def big_run(big_pool: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "o"
+    result = RUNNER.invoke(
+        app, ["select", str(big_pool), str(QUO), "--seed", "1", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "count vectors over 29 types" in result.stdout
+    return out
+
+
+def _audit(out: Path, pool: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = RUNNER.invoke(app, ["audit", str(out), str(pool), str(QUO), "--json", *extra])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_large_pool_is_published_over_types_and_passes_the_audit(
+    big_pool: Path, big_run: Path
+) -> None:
+    _, _, model = load_inputs(big_pool, QUO)
+    doc = json.loads((big_run / "lottery.json").read_text(encoding="utf-8"))
+    assert "panels" not in doc and len(doc["types"]) == model.n_types == 29
+    assert sorted(pid for t in doc["types"] for pid in t) == sorted(
+        f"S{i:06d}" for i in range(20_000)
+    )
+    vectors = doc["count_vectors"]
+    assert sum(v["probability"] for v in vectors) == pytest.approx(1, abs=1e-12)
+    assert all(sum(c for _, c in v["counts"]) == 10 for v in vectors)
+    with (big_run / "probabilities.csv").open(encoding="utf-8", newline="") as f:
+        probs = [float(r["probability"]) for r in csv.DictReader(f)]
+    assert len(probs) == 20_000 and sum(probs) == pytest.approx(10, abs=1e-9)
+    with (big_run / "panel.csv").open(encoding="utf-8", newline="") as f:
+        panel = [r["student_id"] for r in csv.DictReader(f)]
+    assert sorted(panel) == sorted(doc["selected_members"]) and len(panel) == 10
+    assert (big_run / "lottery.json").stat().st_size < 1_000_000  # the listed form was 19 MB
+    code, report = _audit(big_run, big_pool)
+    assert code == 0 and report["passed"] and report["skipped"] == []
+    names = [c["name"] for c in report["checks"]]
+    assert {"types", "panels", "canonical order", "selected", "optimality", "recompute"} <= set(
+        names
+    )
+
+
+def _forge(big_run: Path, tmp_path: Path, change: Any) -> Path:
+    out = tmp_path / "forged"
+    out.mkdir(parents=True)
+    for path in big_run.iterdir():
+        (out / path.name).write_bytes(path.read_bytes())
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    change(doc)
+    (out / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+    return out
+
+
+def test_forged_grouped_lotteries_are_caught(big_pool: Path, big_run: Path, tmp_path: Path) -> None:
+    def reorder(doc: dict[str, Any]) -> None:
+        doc["count_vectors"].reverse()
+
+    def move_someone(doc: dict[str, Any]) -> None:
+        doc["types"][1].append(doc["types"][0].pop())  # a person moved to another type
+
+    def other_members(doc: dict[str, Any]) -> None:
+        doc["selected_members"][0] = next(
+            pid for t in doc["types"] for pid in t if pid not in doc["selected_members"]
+        )
+
+    for change, check in (
+        (reorder, "canonical order"),
+        (move_someone, "types"),
+        (other_members, "selected"),
+    ):
+        out = _forge(big_run, tmp_path / change.__name__, change)
+        code, report = _audit(out, big_pool, "--no-recompute")
+        failed = {c["name"] for c in report["checks"] if not c["passed"]}
+        assert code == 5 and check in failed, (change.__name__, failed)
+
+
+def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
+    from panelsel.algorithms import ALGORITHMS
+    from panelsel.colgen import no_progress
+    from panelsel.lottery import expand_counts
+    from panelsel.solvers import SolverConfig
+
+    medium = _repeated_example(tmp_path / "pool.csv", 4_000)
+    for pool in (EXAMPLE / "registrants.csv", medium):
+        _, _, model = load_inputs(pool, QUO)
+        type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)
+        pieces = sum(
+            len(expand_counts(model, c, float(p)))
+            for c, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True)
+            if p > 1e-12
+        )
+        assert listed_size(model, type_lottery) == pieces
+    assert pieces > MAX_LISTED_PANELS  # even 4,000 people would not be listed
+
+
+def test_the_expansion_honours_the_time_limit() -> None:
+    from panelsel.algorithms import ALGORITHMS
+    from panelsel.colgen import no_progress
+    from panelsel.solvers import SolverConfig
+
+    _, _, model = load_inputs(EXAMPLE / "registrants.csv", QUO)
+    type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)
+    calls = []
+
+    def out_of_time() -> None:
+        calls.append(1)
+        if len(calls) > 3:
+            raise TimeLimitError("the time limit ran out")
+
+    with pytest.raises(TimeLimitError):
+        expand(model, type_lottery, out_of_time)
+    assert len(calls) == 4
+
+
+class _Enumerator:
+    """Stands in for a Generator: returns the next value of a fixed path of choices."""
+
+    def __init__(self, path: tuple[int, ...]) -> None:
+        self.path = list(path)
+
+    def integers(self, low: int, high: int) -> int:
+        return low + self.path.pop(0)
+
+
+@pytest.mark.parametrize(("size", "count"), [(4, 2), (5, 3), (6, 1), (5, 4)])
+def test_members_of_picks_every_subset_equally_often(size: int, count: int) -> None:
+    # exact, by enumerating every path of the partial Fisher-Yates shuffle
+    members = [np.arange(10, 10 + size, dtype=np.intp)]
+    counts = np.array([count], dtype=np.int64)
+    seen: Counter[tuple[int, ...]] = Counter()
+    for path in itertools.product(*(range(size - i) for i in range(count))):
+        chosen = members_of(counts, members, _Enumerator(path))  # type: ignore[arg-type]
+        seen[tuple(chosen.tolist())] += 1
+    subsets = list(itertools.combinations(range(10, 10 + size), count))
+    assert sorted(seen) == subsets and len(set(seen.values())) == 1
