@@ -137,6 +137,12 @@ def _method(data: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "benchdata")
+    parser.add_argument(
+        "--repeated",
+        default="",
+        help="comma-separated sizes of the bundled example repeated to that many rows, each at "
+        "its own address (e.g. 20000,200000): few types, very many people",
+    )
     parser.add_argument("--solver", default="highs")
     parser.add_argument(
         "--generated",
@@ -205,6 +211,11 @@ def main() -> None:
             *generate.generate(size, k, n_categories, seed=0, volunteer_skew=2.5, quota_band=0.03),
         )
         cases.append((f"skewed {size}/{k}/{n_categories}", pool, quotas, []))
+    for size in (int(x) for x in args.repeated.split(",") if x.strip()):
+        pool = generate.repeat_example(Path(scratch.name) / f"repeated{size}.csv", size)
+        cases.append(
+            (f"example x {size}", pool, REPO / "examples/wellbeing/quotas.yaml", [])
+        )
     for size in (int(x) for x in args.large.split(",") if x.strip()):
         pool, quotas = generate.write(
             Path(scratch.name) / f"large{size}", *generate.generate(size, 150, 8, seed=0)

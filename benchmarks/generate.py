@@ -153,6 +153,24 @@ def write(
     return pool, quotas
 
 
+def repeat_example(path: Path, n: int) -> Path:
+    """The bundled example's registrants repeated to ``n`` rows, each with its own id and
+    address (so that the household rule binds nobody): few types, very many people."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "wellbeing" / "registrants.csv"
+    with example.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    address = head.index("Address")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(head)
+        for i in range(n):
+            row = list(body[i % len(body)])
+            row[0], row[address] = f"S{i:07d}", f"{i} {row[address]}"
+            writer.writerow(row)
+    return path
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="Write a generated pool and its quotas.")
     p.add_argument("n", type=int)

@@ -43,6 +43,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -650,6 +651,15 @@ def check(
     config = SolverConfig(name=solver, time_limit=time_limit)
     diagnosis = diagnose(model, spec, pool, config, priorities=priorities, progress=progress)
     if diagnosis.changes is not None:
-        write_relaxed(spec, diagnosis.changes, target)
+        try:
+            write_relaxed(spec, diagnosis.changes, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                target.with_name(f".{target.name}.tmp").unlink()
+            raise BadInputError(
+                f"could not write the relaxed quota file ({exc.strerror or exc})",
+                file=str(target),
+                hint="free some disk space, or choose another --relaxed-out",
+            ) from None
         diagnosis.relaxed_file = target
     return diagnosis
