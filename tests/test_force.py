@@ -131,7 +131,7 @@ def test_a_folder_without_a_record_is_not_panelsels(tmp_path: Path) -> None:
     out.mkdir()
     (out / "panel.csv").write_text("id\nsomebody's own list\n", encoding="utf-8")
     code, stderr = select(REG, QUO, "--out", str(out), "--force")
-    assert code == 2 and "did not write: 'panel.csv'" in stderr
+    assert code == 2 and "panelsel's names but no .panelsel record ('panel.csv')" in stderr
     assert (out / "panel.csv").read_text(encoding="utf-8") == "id\nsomebody's own list\n"
 
 
@@ -238,7 +238,7 @@ def test_draw_into_a_folder_of_downloaded_files_adds_only_its_own(tmp_path: Path
         shutil.copy(out / name, copy / name)
     (copy / "panel.csv").write_text("not panelsel's", encoding="utf-8")
     result = RUNNER.invoke(app, ["draw", str(copy / "lottery.json"), "--number", "2", "--force"])
-    assert result.exit_code == 2 and "did not write: 'panel.csv'" in result.stderr
+    assert result.exit_code == 2 and "no .panelsel record ('panel.csv')" in result.stderr
     (copy / "panel.csv").unlink()
     result = RUNNER.invoke(app, ["draw", str(copy / "lottery.json"), "--number", "2"])
     assert result.exit_code == 0, result.stderr

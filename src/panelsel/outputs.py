@@ -275,6 +275,13 @@ class OutputFolder:
             for e in clashing
             if e not in recorded or (out / e).is_symlink() or not (out / e).is_file()
         ]
+        if foreign and record is None and all(e in OWN_FILES for e in foreign):
+            raise self._refuse(
+                "the output folder holds files with panelsel's names but no .panelsel record "
+                f"({', '.join(map(repr, foreign[:5]))}): an earlier panelsel version, or files "
+                "copied there, so --force cannot tell that panelsel wrote them",
+                "remove the folder yourself if it is an old result, or choose another --out",
+            )
         if foreign:
             raise self._refuse(
                 _describe_foreign(foreign, out, self.inputs),

@@ -8,6 +8,7 @@ trimmed, case folded), as the Sortition Foundation's tools do; outputs keep the 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import unicodedata
@@ -37,7 +38,14 @@ def normalise(value: str) -> str:
     NFKC (a decomposed "é" equals the composed one, a non-breaking space a space), invisible
     characters removed (zero-width spaces and joiners, directional marks, soft hyphens), runs
     of white space made one space, ends trimmed, case folded."""
-    text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    return _normalised(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised(value: str) -> str:
+    # cells repeat (a category has a few values), hence the cache; NFKC and the invisible
+    # characters only concern non-ASCII text
+    text = value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     return " ".join(text.split()).casefold()
 
 
