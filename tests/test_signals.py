@@ -180,3 +180,24 @@ def test_signals_are_deferred_over_a_critical_section() -> None:
     finally:
         signal.signal(signal.SIGUSR1, old)
         signals.start_command()
+
+
+def test_output_into_a_closed_pipe_ends_like_other_tools_and_keeps_the_files(
+    tmp_path: Path,
+) -> None:
+    # `panelsel select ... | head -1` used to exit 1 (rich's reaction to a broken pipe), the
+    # code for panelsel's own bugs, although every file was written
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "panelsel", "select", str(REG), str(QUO), "--seed", "7",
+         "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_child_dispositions(),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    proc.wait(timeout=60)
+    assert proc.returncode in (0, -signal.SIGPIPE)  # 0 if everything fitted in the pipe
+    assert audit(out, REG, QUO).passed

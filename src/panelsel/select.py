@@ -503,7 +503,11 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
                 "seed": str(seed),
                 "registrants sha256": pool.sha256,
                 "quotas sha256": spec.sha256,
-                "panels in lottery": str(len(lottery)),
+                **(
+                    {"count vectors in lottery": f"{len(lottery)} (over {model.n_types} types)"}
+                    if isinstance(lottery, GroupedLottery)
+                    else {"panels in lottery": str(len(lottery))}
+                ),
                 "panelsel": __version__,
             },
         ),

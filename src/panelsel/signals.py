@@ -64,12 +64,17 @@ def install() -> None:
     """Turn the termination signals into :class:`Interrupted` (see the module notes).
 
     SIGINT and SIGHUP keep an inherited "ignore" (``nohup``, background jobs); SIGTERM is
-    always handled.
+    always handled.  SIGPIPE gets its default action back (see the comment below).
     """
     for sig in HANDLED:
         if sig != signal.SIGTERM and signal.getsignal(sig) == signal.SIG_IGN:
             continue
         signal.signal(sig, _on_signal)
+    # Python ignores SIGPIPE, so output into a closed pipe (``panelsel select ... | head``)
+    # would raise, and rich turns that into exit 1 (our code for our own bugs); the default
+    # action ends the process as other command-line tools end (exit 141 in a shell).  Output
+    # is printed only after the files are complete.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def was_interrupted() -> bool:
