@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from benchmarks.generate import repeat_example
 from typer.testing import CliRunner
 
 from panelsel.cli import app
@@ -29,24 +30,9 @@ RUNNER = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
 QUO = EXAMPLE / "quotas.yaml"
 
 
-def _repeated_example(path: Path, n: int) -> Path:
-    with (EXAMPLE / "registrants.csv").open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    head, body = rows[0], rows[1:]
-    address = head.index("Address")
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(head)
-        for i in range(n):
-            row = list(body[i % len(body)])
-            row[0], row[address] = f"S{i:06d}", f"{i} {row[address]}"
-            writer.writerow(row)
-    return path
-
-
 @pytest.fixture(scope="module")
 def big_pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _repeated_example(tmp_path_factory.mktemp("big") / "pool.csv", 20_000)
+    return repeat_example(tmp_path_factory.mktemp("big") / "pool.csv", 20_000)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +58,7 @@ def test_a_large_pool_is_published_over_types_and_passes_the_audit(
     doc = json.loads((big_run / "lottery.json").read_text(encoding="utf-8"))
     assert "panels" not in doc and len(doc["types"]) == model.n_types == 29
     assert sorted(pid for t in doc["types"] for pid in t) == sorted(
-        f"S{i:06d}" for i in range(20_000)
+        f"S{i:07d}" for i in range(20_000)
     )
     vectors = doc["count_vectors"]
     assert sum(v["probability"] for v in vectors) == pytest.approx(1, abs=1e-12)
@@ -132,7 +118,7 @@ def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
     from panelsel.lottery import expand_counts
     from panelsel.solvers import SolverConfig
 
-    medium = _repeated_example(tmp_path / "pool.csv", 4_000)
+    medium = repeat_example(tmp_path / "pool.csv", 4_000)
     for pool in (EXAMPLE / "registrants.csv", medium):
         _, _, model = load_inputs(pool, QUO)
         type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)
