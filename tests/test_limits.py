@@ -106,3 +106,22 @@ def test_absurd_draw_inputs(published: Path, args: list[str], message: str) -> N
     code, stderr = _run("draw", str(published), *args)
     assert code == 2 and message in stderr and "Internal error" not in stderr
     assert not (published.parent / "draw.json").exists()
+
+
+def test_relaxed_out_never_overwrites_an_input_or_a_foreign_file(tmp_path: Path) -> None:
+    quotas = tmp_path / "quotas-infeasible.yaml"
+    quotas.write_bytes((EXAMPLE / "quotas-infeasible.yaml").read_bytes())
+    before = quotas.read_bytes()
+    code, stderr = _run("check", REG, str(quotas), "--relaxed-out", str(quotas), "--force")
+    assert code == 2 and "names an input file of this run" in stderr
+    assert quotas.read_bytes() == before
+    mine = tmp_path / "notes.yaml"
+    mine.write_text("my own notes\n", encoding="utf-8")
+    code, stderr = _run("check", REG, str(quotas), "--relaxed-out", str(mine), "--force")
+    assert code == 2 and "was not written by panelsel check" in stderr
+    assert mine.read_text(encoding="utf-8") == "my own notes\n"
+    # a relaxed file panelsel wrote is replaced with --force
+    relaxed = tmp_path / "out.yaml"
+    for _ in range(2):
+        code, _ = _run("check", REG, str(quotas), "--relaxed-out", str(relaxed), "--force")
+        assert code == 3 and "relaxed by panelsel check" in relaxed.read_text(encoding="utf-8")

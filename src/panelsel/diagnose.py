@@ -414,6 +414,23 @@ def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[s
     return doc
 
 
+RELAXED_MARKER = "relaxed by panelsel check"
+"""In the first line of every relaxed YAML file (a categories CSV cannot carry a comment: it
+is recognised by its ``.relaxed.csv`` name)."""
+
+
+def _written_by_check(path: Path) -> bool:
+    """Whether ``path`` looks like a relaxed quota file panelsel wrote (``--force`` replaces
+    only those)."""
+    if path.name.endswith(".relaxed.csv"):
+        return True
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return RELAXED_MARKER in f.readline()
+    except OSError:
+        return False
+
+
 def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> None:
     """Write the relaxed quotas in the input's format (YAML, or a categories CSV)."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -428,7 +445,7 @@ def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> No
                     writer.writerow([cat.name, q.value, lo, hi])
     else:
         header = (
-            f"# {spec.path.name} relaxed by panelsel check: the smallest change of bounds that\n"
+            f"# {spec.path.name} {RELAXED_MARKER}: the smallest change of bounds that\n"
             "# lets a panel meet every quota\n"
         )
         body = yaml.safe_dump(
@@ -642,11 +659,23 @@ def check(
             file=str(target),
             hint="create the folder first, or choose another --relaxed-out",
         )
+    if target.exists() and target.resolve() in {Path(registrants).resolve(), spec.path.resolve()}:
+        raise BadInputError(
+            "--relaxed-out names an input file of this run; panelsel never overwrites it",
+            file=str(target),
+            hint="choose another --relaxed-out (the default is <quotas>.relaxed.yaml)",
+        )
     if not force and target.exists():
         raise BadInputError(
             "the relaxed quota file exists",
             file=str(target),
             hint="choose another --relaxed-out, or pass --force to replace it",
+        )
+    if target.exists() and not _written_by_check(target):
+        raise BadInputError(
+            "the file exists and was not written by panelsel check, so --force does not replace it",
+            file=str(target),
+            hint="choose another --relaxed-out, or move the file away yourself",
         )
     config = SolverConfig(name=solver, time_limit=time_limit)
     diagnosis = diagnose(model, spec, pool, config, priorities=priorities, progress=progress)
