@@ -263,3 +263,15 @@ def test_staging_lock_is_held_while_the_run_lives(tmp_path: Path) -> None:
         os.close(fd)
         folder.__exit__(RuntimeError, RuntimeError("stop"), None)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_removes_the_parent_folders_it_made(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("panel_size: ten\n", encoding="utf-8")
+    code, _ = select(REG, str(bad), "--out", str(tmp_path / "new" / "deeper" / "run1"))
+    assert code == 2 and list(tmp_path.iterdir()) == [bad]
+    (tmp_path / "kept").mkdir()
+    code, _ = select(REG, str(bad), "--out", str(tmp_path / "kept" / "run1"))
+    assert code == 2 and (tmp_path / "kept").is_dir()  # it existed before: it stays
+    assert select(REG, QUO, "--out", str(tmp_path / "new" / "run1"))[0] == 0
+    assert (tmp_path / "new" / "run1" / "panel.csv").is_file()

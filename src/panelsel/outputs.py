@@ -234,6 +234,7 @@ class OutputFolder:
         self._lock_fd: int | None = None
         self._record: dict[str, Any] | None = None
         self._previous: list[str] = []
+        self._made_parents: list[Path] = []
         self.committed = False
         self._prepare()
 
@@ -321,8 +322,10 @@ class OutputFolder:
 
     def _prepare(self) -> None:
         parent = self.out.parent
+        missing = [p for p in (parent, *parent.parents) if not p.exists()]
         try:
             parent.mkdir(parents=True, exist_ok=True)
+            self._made_parents = missing  # removed again if the run fails
             with _directory_lock(parent):
                 self._check()
                 self._clean_stale()
@@ -423,10 +426,13 @@ class OutputFolder:
             os.unlink(self.staging / LOCK_NAME)
 
     def _discard(self) -> None:
-        if self.staging == Path() or self.staging == self.out:
-            return
-        self._release_lock()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.staging != Path() and self.staging != self.out:
+            self._release_lock()
+            shutil.rmtree(self.staging, ignore_errors=True)
+        if not self.committed:
+            for folder in self._made_parents:  # deepest first, and only if still empty
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
 
     def __enter__(self) -> OutputFolder:
         return self
