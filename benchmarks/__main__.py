@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -120,6 +121,20 @@ def run_peer(python: str, pool: Path, quotas: Path, k: int, limit: float, ours: 
     return f"{wall:>8.2f} {data['min_probability']:>9.5f} {wall / ours:>6.1f}x"
 
 
+def _split(d: dict[str, Any], seconds: float) -> str:
+    """Proven or not, LEXIMIN levels, and the run's seconds split into the master LPs, the
+    pricing problems and everything else (start-up, relaxation, expansion, writing)."""
+    solver = d.get("solver_seconds") or {}
+    master = float(solver.get("LEXIMIN master LP", 0.0))
+    pricing = float(solver.get("pricing problem", 0.0))
+    levels = d.get("stats", {}).get("levels", "-")
+    proven = "yes" if d.get("proven_optimal") else "NO"
+    return (
+        f"{proven:>6} {levels!s:>6} {master:>7.2f} {pricing:>7.2f} "
+        f"{seconds - master - pricing:>7.2f}"
+    )
+
+
 METHODS = {
     "LP relaxation bound attained": "bound",
     "LP relaxation bound attained by column generation": "bound+cg",
@@ -137,6 +152,17 @@ def _method(data: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "benchdata")
+    parser.add_argument(
+        "--hard",
+        default="",
+        help="comma-separated pools of --shared whose LP relaxation has a gap "
+        "(hard_1727,hard_10000); use with --time-limit and --best-effort",
+    )
+    parser.add_argument(
+        "--best-effort",
+        action="store_true",
+        help="pass --best-effort: a run stopped by --time-limit is shown, marked unproven",
+    )
     parser.add_argument(
         "--repeated",
         default="",
@@ -211,11 +237,15 @@ def main() -> None:
             *generate.generate(size, k, n_categories, seed=0, volunteer_skew=2.5, quota_band=0.03),
         )
         cases.append((f"skewed {size}/{k}/{n_categories}", pool, quotas, []))
+    for name in (x.strip() for x in args.hard.split(",") if x.strip()):
+        folder = args.shared / name
+        if folder.is_dir():
+            cases.append((name, folder / "respondents.csv", folder / "quotas.yaml", []))
+        else:
+            print(f"skipping {name}: {folder} not found", file=sys.stderr)
     for size in (int(x) for x in args.repeated.split(",") if x.strip()):
         pool = generate.repeat_example(Path(scratch.name) / f"repeated{size}.csv", size)
-        cases.append(
-            (f"example x {size}", pool, REPO / "examples/wellbeing/quotas.yaml", [])
-        )
+        cases.append((f"example x {size}", pool, REPO / "examples/wellbeing/quotas.yaml", []))
     for size in (int(x) for x in args.large.split(",") if x.strip()):
         pool, quotas = generate.write(
             Path(scratch.name) / f"large{size}", *generate.generate(size, 150, 8, seed=0)
@@ -229,7 +259,8 @@ def main() -> None:
             peer_quotas[name] = (csv_quotas, k)
     header = (
         f"{'pool':<24} {'n':>6} {'k':>4} {'cats':>4} {'types':>6} {'algorithm':<9} "
-        f"{'method':<8} {'seconds':>8} {'peak MiB':>8} {'min prob':>9}"
+        f"{'method':<8} {'seconds':>8} {'peak MiB':>8} {'min prob':>9} {'proven':>6} "
+        f"{'levels':>6} {'master':>7} {'pricing':>7} {'other':>7}"
     )
     if args.panels:
         header += f" {'s panels':>8} {'rounding':<8} {'change·m':>8} {'loss·m':>7} {'bound·m':>7}"
@@ -240,6 +271,8 @@ def main() -> None:
     print("-" * len(header))
     for name, pool, quotas, extra in cases:
         options = [*extra, "--solver", args.solver, "--time-limit", str(args.time_limit)]
+        if args.best_effort:
+            options.append("--best-effort")
         r = run_panelsel(pool, quotas, options)
         if "error" in r:
             print(f"{name:<24} error after {r['seconds']:.2f} s: {r['error']}", flush=True)
@@ -250,7 +283,7 @@ def main() -> None:
         line = (
             f"{name:<24} {d['pool_size']:>6} {d['panel_size']:>4} {cats:>4} {d['types']:>6} "
             f"{d['algorithm']:<9} {_method(d):<8} {r['seconds']:>8.2f} {r['peak_mib']:>8.0f} "
-            f"{d['probability']['min']:>9.5f}"
+            f"{d['probability']['min']:>9.5f} {_split(d, float(r['seconds']))}"
         )
         if args.panels:
             rounded = run_panelsel(pool, quotas, [*options, "--panels", str(args.panels)])

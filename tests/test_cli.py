@@ -464,3 +464,18 @@ def test_identical_runs_write_identical_files(
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) and len(names) >= 6
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_json_reports_solver_seconds_that_lottery_json_does_not_carry(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    code, stdout, _ = run(
+        runner, "select", REGISTRANTS, QUOTAS, "--out", str(out), "--algorithm", "maximin",
+        "--seed", "1", "--json",
+    )  # fmt: skip
+    assert code == 0
+    seconds = json.loads(stdout)["solver_seconds"]
+    assert {"pricing problem", "LEXIMIN master LP"} <= set(seconds)
+    assert all(v >= 0 for v in seconds.values())
+    assert "solver_seconds" not in (out / "lottery.json").read_text(encoding="utf-8")

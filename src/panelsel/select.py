@@ -115,6 +115,7 @@ class SelectionResult:
     proven_optimal: bool = True
     rounded: Rounded | None = None
     sha256: str | None = None
+    solver_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def equal_share(self) -> float:
@@ -153,6 +154,7 @@ class SelectionResult:
             "proven_optimal": self.proven_optimal,
             "quotas": [f.__dict__ for f in self.features],
             "seconds": round(self.seconds, 3),
+            "solver_seconds": {k: round(v, 3) for k, v in self.solver_seconds.items()},
             "stats": self.stats,
             "notes": self.notes,
             "version": __version__,
@@ -189,6 +191,8 @@ class Computed:
     rounded: Rounded | None = None
     drawn: npt.NDArray[np.intp] | None = None
     """The members of the drawn panel (None for a public lottery, drawn later)."""
+    solver_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds inside the solvers per model (:attr:`SolverConfig.seconds`); ``--json`` only."""
 
     @property
     def estimated(self) -> bool:
@@ -309,6 +313,7 @@ def compute(
         proven,
         rounded,
         drawn,
+        dict(config.seconds),
     )
 
 
@@ -874,6 +879,7 @@ def select(
         proven_optimal=result.proven_optimal,
         rounded=result.rounded,
         sha256=digest,
+        solver_seconds=result.solver_seconds,
     )
 
 

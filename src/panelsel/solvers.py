@@ -101,6 +101,10 @@ class SolverConfig:
     time_limit: float | None = None
     started: float = field(default_factory=time.monotonic)
     incumbent: Callable[[], Any] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds spent inside the solver, per model name (``"LEXIMIN master LP"``, ``"pricing
+    problem"``, ...), for benchmarks; never written to ``lottery.json`` (timings differ between
+    identical runs)."""
 
     def __post_init__(self) -> None:
         if self.name not in SOLVERS:
@@ -127,6 +131,15 @@ class SolverConfig:
                 hint="raise --time-limit, or simplify the quotas",
             )
         return left
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Add the time spent in the block to :attr:`seconds` under ``name``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - started
 
     def timed_out(self) -> bool:
         return self.time_limit is not None and (time.monotonic() - self.started >= self.time_limit)
@@ -357,7 +370,7 @@ class HighsBackend(Backend):
             "time_limit", INFINITY if left is None else self.h.getRunTime() + left
         )
         self.solves += 1
-        with _stdout_fd_silenced():
+        with _stdout_fd_silenced(), self.config.timed(self.name):
             self.h.run()
         status = self.h.getModelStatus()
         ms = self._hs.HighsModelStatus
@@ -369,7 +382,7 @@ class HighsBackend(Backend):
                     break
                 self.h.clearSolver()
                 self.h.setOptionValue(option, value)
-                with _stdout_fd_silenced():
+                with _stdout_fd_silenced(), self.config.timed(self.name):
                     self.h.run()
                 status = self.h.getModelStatus()
                 self.restarts += 1
@@ -401,7 +414,7 @@ class HighsBackend(Backend):
             solution.value_valid = True
             self.h.setSolution(solution)
         self.solves += 1
-        with _stdout_fd_silenced():
+        with _stdout_fd_silenced(), self.config.timed(self.name):
             self.h.run()
         status = self.h.getModelStatus()
         ms = self._hs.HighsModelStatus
@@ -571,7 +584,7 @@ class PulpBackend(Backend):
             extra["maxNodes"] = int(max_nodes)
         self.solves += 1
         try:
-            with _stdout_fd_silenced():
+            with _stdout_fd_silenced(), self.config.timed(self.name):
                 prob.solve(self._solver(mip=any(self.integer), **extra))
         except pulp.PulpSolverError as exc:
             raise SolverError(
