@@ -43,9 +43,8 @@ INTEGRALITY_TOLERANCE = 1e-5
 COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
 HEURISTIC_STARTS = 5
-"""Before the pricing ILP, look for violated columns one swap away from this many of the
-current lottery's heaviest panels; the ILP runs only when none is found (and so still
-decides that a level is optimal)."""
+"""Each round also adds violated columns one swap away from this many of the current
+lottery's heaviest panels (cheap array arithmetic)."""
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -57,6 +56,7 @@ __all__ = [
     "PricingILP",
     "ProgressFn",
     "RestrictedMaster",
+    "Solved",
     "SolverConfig",
     "TypeLottery",
     "initial_columns",
@@ -336,6 +336,10 @@ class RestrictedMaster:
         self.columns: list[npt.NDArray[np.int64]] = []
         self._active: set[bytes] = set()
         self.pruned = 0
+        self.aims = np.ones(n_types)
+        """Row ``1 + t`` reads ``x_t >= z * aims[t]`` while type ``t`` is unfixed."""
+        self.floors = np.full(n_types, np.nan)
+        """The right-hand side of a fixed type's row (NaN while unfixed)."""
 
     def add(self, counts: npt.NDArray[np.int64]) -> bool:
         """Add a column unless it is already in the master; say whether it was added."""
@@ -380,11 +384,31 @@ class RestrictedMaster:
         for t, target in enumerate(targets.tolist()):
             self.lp.set_coeff(t + 1, 0, -target)
             self.lp.set_row_bounds(t + 1, 0.0, INFINITY)
+        self.aims = np.array(targets, dtype=np.float64)
+        self.floors = np.full(len(self.sizes), np.nan)
 
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
         for t in types:
             self.lp.set_coeff(int(t) + 1, 0, 0.0)
             self.lp.set_row_bounds(int(t) + 1, value - FIX_SLACK, INFINITY)
+            self.floors[int(t)] = value - FIX_SLACK
+
+    def lagrangian_bound(self, y: npt.NDArray[np.float64], value: float) -> float:
+        r"""An upper bound on this master's ``z`` over *every* valid panel, from any
+        ``y >= 0`` and ``value = max over valid panels of sum_t y_t c_t/|t|`` (the pricing
+        ILP's optimum at ``y``).
+
+        For every lottery, :math:`\sum_t y_t x_t \le` ``value``, and its rows give
+        :math:`\sum_t y_t x_t \ge z \sum_{t \notin F} y_t a_t + \sum_{t \in F} y_t f_t`
+        (``a`` the aims, ``f`` the floors), so
+        :math:`z \le (value - \sum_F y_t f_t) / \sum_{t \notin F} y_t a_t`.
+        Infinite when the denominator vanishes.
+        """
+        fixed = ~np.isnan(self.floors)
+        denominator = float(y[~fixed] @ self.aims[~fixed])
+        if denominator <= 0.0:
+            return np.inf
+        return (value - float(y[fixed] @ self.floors[fixed])) / denominator
 
     def solve(
         self, interior: bool = False
@@ -418,6 +442,7 @@ def snapshot(
     columns: list[npt.NDArray[np.int64]],
     probs: npt.NDArray[np.float64],
     sizes: npt.NDArray[np.intp],
+    stats: dict[str, float] | None = None,
 ) -> Callable[[], TypeLottery]:
     """A builder of the lottery of one master solution, for ``--best-effort`` (built only
     if the time limit runs out: every column is a valid panel, so it is a valid lottery)."""
@@ -430,21 +455,66 @@ def snapshot(
             columns=matrix,
             probabilities=p,
             targets=p @ type_shares(matrix, sizes),
+            stats=dict(stats or {}),
             method=BEST_EFFORT_METHOD,
         )
 
     return build
 
 
+@dataclass
+class Solved:
+    """How :meth:`ColumnSearch.run` left the master.
+
+    Attributes
+    ----------
+    y, yhat, z, probs
+        The last master solution's type duals, first-row dual, value and column
+        probabilities.
+    upper : float
+        The best upper bound on ``z`` over every valid panel seen during the run (from the
+        pricing ILP through :meth:`RestrictedMaster.lagrangian_bound`); ``z`` itself when the
+        pricing proved the master optimal.
+    reason : str
+        ``"optimal"`` (the pricing ILP found no column that raises ``z``), ``"target"``
+        (``z`` reached ``stop_at``) or ``"stalled"`` (violated columns that were all in the
+        master already: round-off; the last solution stands).
+    """
+
+    y: npt.NDArray[np.float64]
+    yhat: float
+    z: float
+    probs: npt.NDArray[np.float64]
+    upper: float
+    reason: str
+
+
+RoundFn = Callable[[float, float], None]
+"""Called after every master solve with the value ``z`` and the best upper bound so far."""
+
+
+def no_round(z: float, upper: float) -> None:
+    return None
+
+
 class ColumnSearch:
-    """Column generation on a restricted master: cheap neighbour columns first, the pricing
-    ILP when they run out (it alone proves that no column can raise ``z``)."""
+    """Column generation on a restricted master.
+
+    Every round solves the pricing ILP at the master's duals: its panel enters (with its
+    one-swap neighbours and those of the lottery's heaviest panels, which are cheap and cut
+    the number of rounds), and its value gives a Lagrangian upper bound on the level, so that
+    progress and a time-limited run can say how far from optimal the level still is.  Only
+    the ILP can prove a level optimal.
+    """
 
     def __init__(self, pricing: PricingILP, neighbours: SwapNeighbours, keep: int) -> None:
         self.pricing = pricing
         self.neighbours = neighbours
         self.keep = keep
         self.lp_solves = self.heuristic_rounds = self.found = 0
+        self.context: dict[str, float] = {}
+        """Facts about the proven part of the lottery, copied into every best-effort
+        snapshot's stats (set by the algorithm before each level)."""
 
     def stats(self, master: RestrictedMaster) -> dict[str, int]:
         return {
@@ -455,12 +525,18 @@ class ColumnSearch:
         }
 
     def run(
-        self, master: RestrictedMaster, stop_at: float = np.inf, interior: bool = False
-    ) -> tuple[npt.NDArray[np.float64], float, float, npt.NDArray[np.float64]]:
-        """Add columns until none can raise the master's ``z`` or ``z >= stop_at``; return
-        the last solution's ``y``, ``yhat``, ``z`` and column probabilities (``interior``:
-        the first solve by the interior-point method)."""
+        self,
+        master: RestrictedMaster,
+        stop_at: float = np.inf,
+        interior: bool = False,
+        on_round: RoundFn = no_round,
+        bound: float = np.inf,
+    ) -> Solved:
+        """Add columns until the pricing ILP proves that none can raise the master's ``z``,
+        or ``z >= stop_at`` (``interior``: the first solve by the interior-point method;
+        ``bound``: an upper bound on ``z`` known beforehand, such as the relaxation's)."""
         sizes = master.sizes
+        upper = bound
         # prune only after the value rose since the last prune: finitely many prunes per
         # call, so dropped columns cannot cycle back forever
         pruned_at = -np.inf
@@ -468,31 +544,33 @@ class ColumnSearch:
             y, yhat, z, probs = master.solve(interior)
             interior = False
             self.lp_solves += 1
-            master.config.offer(snapshot(list(master.columns), probs.copy(), sizes))
+            master.config.offer(
+                snapshot(
+                    list(master.columns),
+                    probs.copy(),
+                    sizes,
+                    {**self.context, "level_value": z, "level_upper_bound": upper},
+                )
+            )
+            on_round(z, upper)
             if z >= stop_at:
-                return y, yhat, z, probs
+                return Solved(y, yhat, z, probs, upper, "target")
             if len(master.columns) > 2 * self.keep and z > pruned_at + PRICING_TOLERANCE:
                 probs = master.prune(probs, y, yhat, self.keep)
                 pruned_at = z
             weights = y / sizes
             threshold = yhat + PRICING_TOLERANCE
-            # cheap pricing first: one-swap neighbours of the lottery's heaviest panels
-            found = []
+            counts, value = self.pricing.best(weights)
+            upper = min(upper, master.lagrangian_bound(y, value))
+            if value <= threshold:
+                return Solved(y, yhat, z, probs, z, "optimal")
+            found = [counts, *self.neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
             for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
                 found += self.neighbours.find(
                     master.columns[r], weights, threshold, COLUMNS_PER_ROUND
                 )
-            if found:
-                self.heuristic_rounds += 1
-            else:  # exact pricing decides optimality
-                counts, value = self.pricing.best(weights)
-                if value <= threshold:
-                    return y, yhat, z, probs
-                found = [
-                    counts,
-                    *self.neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND),
-                ]
+            self.heuristic_rounds += 1
             added = sum(master.add(column) for column in found)
             self.found += added
             if not added:  # nothing new although violated: numerical trouble, stop here
-                return y, yhat, z, probs
+                return Solved(y, yhat, z, probs, upper, "stalled")

@@ -36,7 +36,7 @@ from panelsel.colgen import FIX_SLACK, types_to_fix
 from panelsel.model import Model
 from panelsel.solvers import INFINITY, SolverConfig
 
-__all__ = ["Relaxation", "relaxed_leximin"]
+__all__ = ["Relaxation", "RelaxedLevels", "relaxed_leximin"]
 
 
 @dataclass
@@ -55,6 +55,53 @@ class Relaxation:
     levels: int
 
 
+class RelaxedLevels:
+    """The relaxation's level LP, kept alive so that levels can be fixed from outside.
+
+    :meth:`level` solves ``max z`` subject to ``x in P_LP``, ``x_t >= |t| z`` for unfixed
+    types and ``x_t >= |t| pi_t`` for fixed ones, and returns ``z`` with the rows' duals in
+    probability units.  :func:`relaxed_leximin` fixes the relaxation's own levels with it;
+    :mod:`panelsel.algorithms.leximin` fixes the *lottery's* levels, so that each level's
+    value is an upper bound on the lottery's next level (every lottery's expected counts lie
+    in ``P_LP``), and a lottery level that reaches it is proven optimal without a pricing
+    proof.
+    """
+
+    def __init__(self, model: Model, config: SolverConfig) -> None:
+        T = model.n_types
+        self.sizes = model.type_sizes.astype(np.float64)
+        lp = config.backend(maximize=True, name="LP relaxation", infeasible_means_quotas=True)
+        lp.add_vars(np.zeros(T), self.sizes, np.zeros(T))
+        self.z = T
+        lp.add_vars([0.0], [1.0], [1.0])
+        lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
+        tf = model.type_features
+        for j, f in enumerate(model.features):
+            members = np.flatnonzero(tf[:, j])
+            lp.add_row(float(f.min), float(min(f.max, model.k)), members, np.ones(len(members)))
+        for types in model.households:
+            lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+        self.first = 1 + len(model.features) + len(model.households)
+        for t in range(T):
+            lp.add_row(0.0, INFINITY, [t, self.z], [1.0, -self.sizes[t]])
+        self.lp = lp
+        self.solves = 0
+
+    def level(self) -> tuple[float, npt.NDArray[np.float64]]:
+        """The next level's value ``z`` and every type row's dual (per probability)."""
+        _, value = self.lp.solve()
+        self.solves += 1
+        T = len(self.sizes)
+        duals = np.maximum(-self.lp.row_duals[self.first : self.first + T], 0.0) * self.sizes
+        return float(value), duals
+
+    def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
+        """Keep ``types`` at probability ``value`` or more (less ``FIX_SLACK``) from now on."""
+        for t in types.tolist():
+            self.lp.set_coeff(self.first + t, self.z, 0.0)
+            self.lp.set_row_bounds(self.first + t, self.sizes[t] * (value - FIX_SLACK), INFINITY)
+
+
 def relaxed_leximin(
     model: Model, config: SolverConfig, max_levels: int | None = None
 ) -> Relaxation:
@@ -71,34 +118,15 @@ def relaxed_leximin(
         A solver failed or the deadline passed.
     """
     T = model.n_types
-    sizes = model.type_sizes.astype(np.float64)
-    lp = config.backend(maximize=True, name="LP relaxation", infeasible_means_quotas=True)
-    lp.add_vars(np.zeros(T), sizes, np.zeros(T))
-    z = T
-    lp.add_vars([0.0], [1.0], [1.0])
-    everyone = np.arange(T)
-    lp.add_row(model.k, model.k, everyone, np.ones(T))
-    tf = model.type_features
-    for j, f in enumerate(model.features):
-        members = np.flatnonzero(tf[:, j])
-        lp.add_row(float(f.min), float(min(f.max, model.k)), members, np.ones(len(members)))
-    for types in model.households:
-        lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
-    first = 1 + len(model.features) + len(model.households)
-    for t in range(T):
-        lp.add_row(0.0, INFINITY, [t, z], [1.0, -sizes[t]])
-
+    levels_lp = RelaxedLevels(model, config)
     fixed = np.full(T, np.nan)
     levels = 0
     while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1
         unfixed = np.isnan(fixed)
-        _, value = lp.solve()
-        y = np.maximum(-lp.row_duals[first : first + T], 0.0) * sizes  # per-probability units
+        value, y = levels_lp.level()
         to_fix = types_to_fix(y, unfixed)
         level = min(1.0, max(0.0, value))
         fixed[to_fix] = level
-        for t in np.flatnonzero(to_fix).tolist():
-            lp.set_coeff(first + t, z, 0.0)
-            lp.set_row_bounds(first + t, sizes[t] * (level - FIX_SLACK), INFINITY)
+        levels_lp.fix(np.flatnonzero(to_fix), level)
     return Relaxation(probabilities=fixed, levels=levels)

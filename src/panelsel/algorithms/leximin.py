@@ -14,30 +14,36 @@ Column generation as in Flanigan et al. (2021), over count vectors of interchang
 is solved over the panels ``r`` found so far, where ``F`` is the set of types whose
 probability :math:`\pi_t` is already fixed.  Its row duals are the ``yhat`` (first row) and
 ``y_t`` of the dual LP in the paper.  Pricing looks for a valid panel with
-``sum_t c_t y_t/|t| > yhat``: first among one-swap neighbours of the heaviest panels of the
-current solution (cheap), then by the pricing ILP, which alone may declare the level optimal.
-When no such panel exists, ``z`` is the largest probability all unfixed types can get
-together, and every unfixed type with positive dual weight is fixed at ``z``
-(complementary slackness: such types have probability exactly ``z`` in every optimal
-solution).  At least one type is fixed per level, so the loop ends; the master's last
-solution is the lottery.  Types that no valid panel contains are fixed at 0 first.
+``sum_t c_t y_t/|t| > yhat``: every round solves the pricing ILP, whose panel enters with
+its one-swap neighbours and those of the lottery's heaviest panels
+(:class:`panelsel.colgen.ColumnSearch`).  When no such panel exists, ``z`` is the largest
+probability all unfixed types can get together, and every unfixed type with positive dual
+weight is fixed at ``z`` (complementary slackness: such types have probability exactly
+``z`` in every optimal solution).  At least one type is fixed per level, so the loop ends;
+the master's last solution is the lottery.  Types that no valid panel contains are fixed
+at 0 first.
 
-The LP-relaxation shortcut
---------------------------
+The LP relaxation: a shortcut and a bound per level
+---------------------------------------------------
 Before any column generation, the LEXIMIN of the LP relaxation of the quotas is computed
-(:mod:`panelsel.relaxation`): it is lexicographically at least the LEXIMIN of any lottery,
-so a lottery that attains it is optimal.  Then:
+(:mod:`panelsel.relaxation`).  :mod:`panelsel.decompose` tries to realise it exactly with a
+systematic design repaired by weight-neutral seat exchanges (no LP at all; method
+``RELAXATION_METHOD``).  On pools whose quotas are loose enough this is the whole
+computation.
 
-1. :mod:`panelsel.decompose` tries to realise it exactly with a systematic design repaired
-   by weight-neutral seat exchanges (no LP at all; method ``RELAXATION_METHOD``).  On pools
-   whose quotas are loose enough that everyone gets ``k/n`` this is the whole computation.
-2. Otherwise the valid panels of quantised designs seed the master above with the bound as
-   a fixed aim (rows ``sum_r c_rt/|t| p_r >= z * bound_t``), solved first by the
-   interior-point method when it has many columns, and column generation adds panels until
-   ``z >= 1 - ATTAIN_TOLERANCE`` (``RELAXATION_CG_METHOD``).
-3. If the pricing ILP proves that ``z`` cannot reach 1, the bound is not attainable (the
-   relaxation has a gap) and the level-by-level algorithm above runs on the same master,
-   keeping its columns (``COLUMN_GENERATION_METHOD``).
+Otherwise the designs' valid panels seed the master above, and the relaxation stays in use
+as an upper bound *per level*: before level ``l`` its level LP is solved with the types the
+lottery has fixed so far held at the lottery's values (:class:`RelaxedLevels`).  Every
+lottery's expected counts lie in the relaxation's polytope, so its value ``u_l`` bounds the
+lottery's level.  If the master reaches ``u_l`` (within ``LEVEL_BOUND_TOLERANCE``), the
+level is proven without the pricing ILP's proof; every optimal lottery of the level is
+then optimal for the relaxation's level LP too, so the types with a positive dual *there*
+are at ``u_l`` in all of them and are fixed.  Where the relaxation has a gap the level runs
+until the pricing ILP proves it.  Each round's pricing value also gives the Lagrangian
+bound of :meth:`panelsel.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two
+bounds is the level's certified gap, shown in the progress bar and recorded in a
+``--best-effort`` lottery, which keeps every level proven so far (they are rows of the
+master) and so is never less fair at the bottom than what is already proven.
 
 References
 ----------
@@ -54,6 +60,7 @@ optimum by at most the LP tolerances (tests check 1e-6 against brute force).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from panelsel.colgen import (
     PRUNE_KEEP_BASE,
@@ -70,18 +77,16 @@ from panelsel.colgen import (
 )
 from panelsel.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
 from panelsel.model import Model
-from panelsel.relaxation import Relaxation, relaxed_leximin
+from panelsel.relaxation import Relaxation, RelaxedLevels, relaxed_leximin
 from panelsel.solvers import SolverConfig
 
 RELAXATION_METHOD = "LP relaxation bound attained"
-RELAXATION_CG_METHOD = "LP relaxation bound attained by column generation"
-INTERIOR_COLUMNS = 500
-"""With more starting columns than this, the first solve towards the bound uses the
-interior-point method (HiGHS): the LP is dense, and simplex needs thousands of pivots."""
-ATTAIN_TOLERANCE = 1e-7
-"""The bound counts as attained when the master gives every type at least ``1 - this``
-times its bound (so probabilities are within ``1e-7`` of it)."""
 COLUMN_GENERATION_METHOD = "column generation"
+INTERIOR_COLUMNS = 500
+"""With more starting columns than this, the first master solve uses the interior-point
+method (HiGHS): the LP is dense, and simplex needs thousands of pivots."""
+LEVEL_BOUND_TOLERANCE = 1e-9
+"""A level is proven once its value is within this of the relaxation's bound for it."""
 DECOMPOSITION_SEED = 0
 """The decomposition's random category orders come from a generator with this seed, so the
 lottery depends on the inputs only (the draw has its own, recorded seed)."""
@@ -93,6 +98,7 @@ def leximin(
     progress: ProgressFn,
     *,
     use_relaxation: bool = True,
+    max_levels: int | None = None,
 ) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
@@ -103,12 +109,16 @@ def leximin(
     config
         Solver choice and deadline.
     progress
-        Called as ``progress(stage, done, total)``.
+        Called as ``progress(stage, done, total)``; ``stage`` names the level, how many types
+        are fixed and the level's certified gap.
     use_relaxation
         First compute the LEXIMIN of the LP relaxation and try to realise it exactly
         (:mod:`panelsel.relaxation`, :mod:`panelsel.decompose`); fall back to column
         generation, seeded with the valid panels found, when that fails.  ``False`` goes
         straight to column generation (tests use it to cross-check the two paths).
+    max_levels
+        Stop after this many levels (MAXIMIN is ``1``); the types not fixed by then keep
+        whatever the last master solution gives them.
 
     Returns
     -------
@@ -127,54 +137,61 @@ def leximin(
     search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
     master = RestrictedMaster(sizes, config)
     relaxation_levels = exchanges = 0
+    known = None
     if use_relaxation:
         bound, attempt = relaxation_attempt(model, config, progress)
         relaxation_levels, exchanges = bound.levels, attempt.exchanges
-        if attempt.exact:
+        if attempt.exact and (max_levels is None or bound.levels <= max_levels):
             return exact_lottery(bound, attempt)
-        # reach the bound with an LP over the designs' valid panels, adding columns as needed
-        progress("reaching the LP bound", 0, 1)
-        for column in attempt.panels:
-            master.add(column)
-        if not master.columns:
-            master.add(pricing.best(np.zeros(T))[0])
-        master.aim(bound.probabilities)
-        _, _, z, probs = search.run(
-            master, stop_at=1.0 - ATTAIN_TOLERANCE, interior=len(master.columns) > INTERIOR_COLUMNS
-        )
-        if z >= 1.0 - ATTAIN_TOLERANCE:
-            return master_lottery(
-                master,
-                probs,
-                bound.probabilities,
-                {
-                    "levels": bound.levels,
-                    "exchanges": exchanges,
-                    "lp_solves": bound.levels + search.lp_solves,
-                    **search.stats(master),
-                },
-                RELAXATION_CG_METHOD,
-            )
-        master.aim(np.ones(T))  # the bound is out of reach: plain levels, same columns
-    cols, uncoverable = initial_columns(pricing, progress)
+        if len(attempt.panels):
+            known = np.array(attempt.panels, dtype=np.int64)
+    cols, uncoverable = initial_columns(pricing, progress, known=known)
     for column in cols.columns:
         master.add(column)
+    caps = RelaxedLevels(model, config)
     fixed = np.full(T, np.nan)
     if uncoverable.any():
         fixed[uncoverable] = 0.0
         master.fix(np.flatnonzero(uncoverable), 0.0)
+        caps.fix(np.flatnonzero(uncoverable), 0.0)
     probs = np.zeros(0)
-    levels = 0
-    while np.isnan(fixed).any():
+    levels = by_bound = 0
+    interior = len(master.columns) > INTERIOR_COLUMNS
+    while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1
-        progress("LEXIMIN levels", int((~np.isnan(fixed)).sum()), T)
         unfixed = np.isnan(fixed)
-        y, _, z, probs = search.run(master)
-        to_fix = types_to_fix(y, unfixed)
-        value_fixed = min(1.0, max(0.0, z))
-        fixed[to_fix] = value_fixed
-        master.fix(np.flatnonzero(to_fix), value_fixed)
-    progress("LEXIMIN levels", T, T)
+        done = int((~unfixed).sum())
+        cap, cap_duals = caps.level()
+        search.context = proven_context(fixed, sizes, levels - 1)
+        progress(f"LEXIMIN level {levels}: {done} of {T} types fixed", done, T)
+
+        def on_round(z: float, upper: float, level: int = levels, done: int = done) -> None:
+            gap = max(0.0, upper - z)
+            progress(f"LEXIMIN level {level}: {done} of {T} types fixed, gap {gap:.1e}", done, T)
+
+        solved = search.run(
+            master,
+            stop_at=cap - LEVEL_BOUND_TOLERANCE,
+            interior=interior,
+            on_round=on_round,
+            bound=cap,
+        )
+        interior = False
+        probs = solved.probs
+        if solved.reason == "target":
+            # the lottery reached the relaxation's bound for this level, so every optimal
+            # lottery is optimal for the relaxation's level LP too, and the types with a
+            # positive dual there are at the level in all of them (complementary slackness)
+            by_bound += 1
+            to_fix = types_to_fix(cap_duals, unfixed)
+            value = min(1.0, max(0.0, min(solved.z, cap)))
+        else:
+            to_fix = types_to_fix(solved.y, unfixed)
+            value = min(1.0, max(0.0, solved.z))
+        fixed[to_fix] = value
+        master.fix(np.flatnonzero(to_fix), value)
+        caps.fix(np.flatnonzero(to_fix), value)
+    progress(f"LEXIMIN level {levels}: {T} of {T} types fixed", T, T)
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
         probs[0] = 1.0
@@ -184,12 +201,27 @@ def leximin(
         fixed,
         {
             "levels": levels,
-            "lp_solves": search.lp_solves + relaxation_levels,
+            "levels_at_bound": by_bound,
+            "lp_solves": search.lp_solves + relaxation_levels + caps.solves,
             "exchanges": exchanges,
             **search.stats(master),
         },
         COLUMN_GENERATION_METHOD,
     )
+
+
+def proven_context(
+    fixed: npt.NDArray[np.float64], sizes: npt.NDArray[np.intp], levels: int
+) -> dict[str, float]:
+    """What a best-effort lottery taken during the next level still guarantees: the levels
+    proven so far, and how many types and people they fix (the master keeps them)."""
+    done = ~np.isnan(fixed)
+    return {
+        "proven_levels": levels,
+        "proven_types": int(done.sum()),
+        "proven_people": int(sizes[done].sum()),
+        "proven_minimum": float(fixed[done].min()) if done.any() else float("nan"),
+    }
 
 
 def relaxation_attempt(

@@ -84,7 +84,7 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         # the relaxation bounds the minimum over everyone; with people fixed at 0 the level
         # is over the others only, which it does not bound
         stop_at = first_level - BOUND_TOLERANCE if not uncoverable.any() else np.inf
-        _, _, _, probs = search.run(master, stop_at=stop_at)
+        probs = search.run(master, stop_at=stop_at).probs
     progress("MAXIMIN", 1, 1)
     lottery = master_lottery(
         master,

@@ -1,0 +1,213 @@
+"""LEXIMIN on small pools whose quotas' LP relaxation has a gap, against brute force.
+
+On these pools the relaxation's LEXIMIN cannot be attained by any lottery, so at least one
+level has to be proven by the pricing ILP rather than by the relaxation's bound; the
+instances were found by a random search over three-category pools (the brute force below
+checks that each one still has its gap, so a changed generator cannot make them easy).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from panelsel.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
+from panelsel.colgen import TypeLottery
+from panelsel.errors import TimeLimitError
+from panelsel.lottery import expand
+from panelsel.model import Model, build_model
+from panelsel.pool import load_pool
+from panelsel.quotas import load_quotas
+from panelsel.relaxation import relaxed_leximin
+from panelsel.solvers import SolverConfig
+
+from .test_leximin import TOL, Instance, brute_force_leximin
+
+NONE = ["", "", "", "", "", "", "", "", ""]
+
+GAP_POOLS = [
+    Instance(
+        ["M", "M", "F", "F", "F", "F", "F", "F", "F"],
+        ["UG", "FE", "FE", "PG", "UG", "PG", "UG", "FE", "FE"],
+        [["b", "c"], ["a", "c"], ["a"], [], [], ["b", "c"], [], ["a", "c"], ["a", "b"]],
+        NONE[:9],
+        3,
+        {
+            "gender": {"F": (2, 3), "M": (0, 1)},
+            "level": {"FE": (2, 3), "PG": (1, 1), "UG": (0, 0)},
+            "services": {"a": (1, 2), "b": (0, 1), "c": (2, 2)},
+        },
+        None,
+    ),
+    Instance(
+        ["M", "F", "F", "M", "F", "F", "M", "F", "M"],
+        ["UG", "FE", "PG", "FE", "FE", "UG", "UG", "FE", "PG"],
+        [["b", "c"], ["a", "c"], ["b", "c"], ["a", "c"], ["b"], ["a", "c"], [], ["b", "c"], ["a"]],
+        NONE[:9],
+        5,
+        {
+            "gender": {"F": (2, 3), "M": (1, 3)},
+            "level": {"FE": (1, 2), "PG": (0, 2), "UG": (2, 3)},
+            "services": {"a": (0, 1), "b": (3, 4), "c": (3, 4)},
+        },
+        None,
+    ),
+    Instance(
+        ["M", "M", "F", "M", "F", "F", "M", "M"],
+        ["PG", "FE", "FE", "UG", "FE", "FE", "PG", "PG"],
+        [["a", "c"], [], ["a"], [], ["b", "c"], ["a", "b"], [], []],
+        NONE[:8],
+        3,
+        {
+            "gender": {"F": (1, 1), "M": (2, 3)},
+            "level": {"FE": (2, 3), "PG": (0, 1), "UG": (0, 1)},
+            "services": {"a": (1, 3), "b": (1, 1), "c": (0, 1)},
+        },
+        None,
+    ),
+    # the gap is already in the first level: the MAXIMIN needs the pricing ILP's proof
+    Instance(
+        ["M", "M", "M", "F", "F", "F", "M", "M"],
+        ["PG", "UG", "PG", "FE", "PG", "FE", "FE", "UG"],
+        [["b"], ["a", "c"], ["a", "c"], [], ["a", "b"], ["b", "c"], ["a"], []],
+        NONE[:8],
+        5,
+        {
+            "gender": {"F": (1, 3), "M": (3, 4)},
+            "level": {"FE": (2, 3), "PG": (1, 3), "UG": (0, 2)},
+            "services": {"a": (2, 4), "b": (2, 2), "c": (1, 3)},
+        },
+        None,
+    ),
+    Instance(
+        ["M", "F", "M", "F", "F", "M", "M", "M"],
+        ["PG", "UG", "FE", "PG", "PG", "UG", "PG", "PG"],
+        [["a"], ["b"], [], ["a", "c"], ["a", "b"], ["c"], ["b", "c"], ["b"]],
+        NONE[:8],
+        5,
+        {
+            "gender": {"F": (0, 1), "M": (3, 5)},
+            "level": {"FE": (0, 1), "PG": (3, 3), "UG": (0, 2)},
+            "services": {"a": (0, 2), "b": (2, 4), "c": (1, 2)},
+        },
+        None,
+    ),
+    Instance(
+        ["M", "F", "F", "M", "M", "F", "M", "M"],
+        ["PG", "FE", "UG", "PG", "PG", "PG", "PG", "FE"],
+        [["c"], ["b"], [], ["c"], [], ["a", "c"], ["a", "c"], ["a", "c"]],
+        NONE[:8],
+        2,
+        {
+            "gender": {"F": (0, 1), "M": (1, 3)},
+            "level": {"FE": (1, 2), "PG": (1, 2), "UG": (0, 0)},
+            "services": {"a": (0, 1), "b": (0, 1), "c": (1, 2)},
+        },
+        None,
+    ),
+]
+FIRST_LEVEL_GAP = 3
+"""The index of the pool whose relaxation's MAXIMIN value is above every lottery's."""
+PRICING_PROOF = {1, 3, 5}
+"""The pools where, with HiGHS, some level stays below the relaxation's bound for it (so
+the pricing ILP proves it).  In the others the gap comes from people that no valid panel contains:
+once they are fixed at 0, the relaxation's bound is attained at every level."""
+
+
+def _model(inst: Instance, folder: Path, compress: bool = True) -> Model:
+    pool, quotas = inst.write(folder)
+    spec = load_quotas(quotas)
+    return build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=compress)
+
+
+def _expected(inst: Instance) -> np.ndarray:
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    return brute_force_leximin(inst.n, feasible)
+
+
+@pytest.mark.parametrize("index", range(len(GAP_POOLS)))
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_leximin_equals_brute_force_where_the_relaxation_has_a_gap(index: int, solver: str) -> None:
+    inst = GAP_POOLS[index]
+    expected = _expected(inst)
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d), compress=False)
+        bound = relaxed_leximin(model, SolverConfig(solver)).probabilities
+        # the gap is real: the relaxation's sorted vector differs from the true LEXIMIN's
+        assert np.abs(np.sort(bound) - np.sort(expected)).max() > 0.1
+        if index == FIRST_LEVEL_GAP:  # everyone can be selected, and still the MAXIMIN differs
+            assert 0 < expected.min() < bound.min() - 0.01
+        for relaxation in (True, False):
+            result = leximin(
+                model, SolverConfig(solver), lambda *_: None, use_relaxation=relaxation
+            )
+            assert result.method == COLUMN_GENERATION_METHOD
+            if solver == "highs":  # (which levels fix which types depends on the duals)
+                needed_proof = result.stats["levels_at_bound"] < result.stats["levels"]
+                assert needed_proof == (index in PRICING_PROOF)
+            lottery = expand(model, result)
+            for members in lottery.panels:
+                assert inst.valid(tuple(members.tolist()))
+            marginals = lottery.marginals(model.n)
+            assert marginals.sum() == pytest.approx(inst.k, abs=1e-9)
+            np.testing.assert_allclose(marginals, expected, atol=TOL)
+
+
+class _StopAfter(SolverConfig):
+    """A configuration whose time runs out at the ``after``-th solver call (no clock)."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__("highs", time_limit=3600.0)
+        self.after = after
+        self.calls = 0
+
+    def remaining(self) -> float | None:
+        self.calls += 1
+        if self.calls > self.after:
+            raise TimeLimitError("the time limit ran out (test)")
+        return 3600.0
+
+
+@pytest.mark.parametrize("index", range(len(GAP_POOLS)))
+def test_a_best_effort_lottery_keeps_every_proven_level(index: int) -> None:
+    inst = GAP_POOLS[index]
+    expected = _expected(inst)
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d), compress=False)
+        full = leximin(model, SolverConfig(), lambda *_: None)
+        levels: list[float] = sorted(set(np.round(full.targets, 9).tolist()))
+        seen_proven = set()
+        after = 0
+        while True:
+            after += 1
+            config = _StopAfter(after)
+            try:
+                leximin(model, config, lambda *_: None)
+                break  # the whole computation fits in `after` calls
+            except TimeLimitError:
+                pass
+            if config.incumbent is None:
+                continue
+            snap: TypeLottery = config.incumbent()
+            stats: dict[str, Any] = snap.stats
+            proven = int(stats["proven_levels"])
+            seen_proven.add(proven)
+            marginals = expand(model, snap).marginals(model.n)
+            assert marginals.sum() == pytest.approx(inst.k, abs=1e-9)
+            if proven >= 1:
+                # never below the MAXIMIN optimum once it is proven, and the proven people
+                # keep at least their LEXIMIN probability
+                assert marginals.min() >= expected.min() - TOL
+                assert stats["proven_minimum"] == pytest.approx(levels[0], abs=TOL)
+                assert int(stats["proven_people"]) >= int((expected <= levels[0] + TOL).sum())
+            # the certified bound is a bound: the true next level is not above it, and the
+            # snapshot's own level value is not above the true one
+            assert stats["level_value"] <= stats["level_upper_bound"] + TOL
+        assert after > 1 and 0 in seen_proven
+        if full.stats["levels"] >= 3:
+            assert max(seen_proven) >= 1
