@@ -113,10 +113,11 @@ GAP_POOLS = [
 ]
 FIRST_LEVEL_GAP = 3
 """The index of the pool whose relaxation's MAXIMIN value is above every lottery's."""
-PRICING_PROOF = {1, 3, 5}
-"""The pools where, with HiGHS, some level stays below the relaxation's bound for it (so
-the pricing ILP proves it).  In the others the gap comes from people that no valid panel contains:
-once they are fixed at 0, the relaxation's bound is attained at every level."""
+PRICING_PROOF = 3
+"""A pool where some level stays below the relaxation's bound for it, so that the pricing
+ILP must prove it (its first level, whichever duals the solver returns).  In some others
+the gap comes from people that no valid panel contains: once they are fixed at 0, the
+relaxation's bound may be attained at every level."""
 
 
 def _model(inst: Instance, folder: Path, compress: bool = True) -> Model:
@@ -147,15 +148,22 @@ def test_leximin_equals_brute_force_where_the_relaxation_has_a_gap(index: int, s
                 model, SolverConfig(solver), lambda *_: None, use_relaxation=relaxation
             )
             assert result.method == COLUMN_GENERATION_METHOD
-            if solver == "highs":  # (which levels fix which types depends on the duals)
-                needed_proof = result.stats["levels_at_bound"] < result.stats["levels"]
-                assert needed_proof == (index in PRICING_PROOF)
             lottery = expand(model, result)
             for members in lottery.panels:
                 assert inst.valid(tuple(members.tolist()))
             marginals = lottery.marginals(model.n)
             assert marginals.sum() == pytest.approx(inst.k, abs=1e-9)
             np.testing.assert_allclose(marginals, expected, atol=TOL)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_level_below_the_relaxation_bound_is_proven_by_pricing(solver: str) -> None:
+    inst = GAP_POOLS[PRICING_PROOF]
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d), compress=False)
+        result = leximin(model, SolverConfig(solver), lambda *_: None)
+    assert result.stats["levels_at_bound"] < result.stats["levels"]
+    assert result.stats["pricing_calls"] >= 1
 
 
 class _StopAfter(SolverConfig):

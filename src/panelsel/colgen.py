@@ -40,9 +40,9 @@ PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
 FIX_SLACK = 1e-9
 INTEGRALITY_TOLERANCE = 1e-5
-COLUMNS_PER_ROUND = 10
+COLUMNS_PER_ROUND = 20
 """At most this many one-swap neighbours join each pricing round's best panel."""
-HEURISTIC_STARTS = 5
+HEURISTIC_STARTS = 20
 """Each round also adds violated columns one swap away from this many of the current
 lottery's heaviest panels (cheap array arithmetic)."""
 
@@ -380,12 +380,10 @@ class RestrictedMaster:
 
     def aim(self, targets: npt.NDArray[np.float64]) -> None:
         """Make the master ``max z`` with ``sum_r c_rt/|t| p_r >= z * targets[t]`` for every
-        type (all ones: the plain first level)."""
-        for t, target in enumerate(targets.tolist()):
-            self.lp.set_coeff(t + 1, 0, -target)
-            self.lp.set_row_bounds(t + 1, 0.0, INFINITY)
-        self.aims = np.array(targets, dtype=np.float64)
-        self.floors = np.full(len(self.sizes), np.nan)
+        unfixed type (all ones: a plain level); fixed types keep their rows."""
+        for t in np.flatnonzero(np.isnan(self.floors)).tolist():
+            self.lp.set_coeff(t + 1, 0, -float(targets[t]))
+            self.aims[t] = float(targets[t])
 
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
         for t in types:
@@ -477,8 +475,9 @@ class Solved:
         pricing proved the master optimal.
     reason : str
         ``"optimal"`` (the pricing ILP found no column that raises ``z``), ``"target"``
-        (``z`` reached ``stop_at``) or ``"stalled"`` (violated columns that were all in the
-        master already: round-off; the last solution stands).
+        (``z`` reached ``stop_at``), ``"stalled"`` (violated columns that were all in the
+        master already: round-off; the last solution stands), or, when asked to give up,
+        ``"out of reach"`` and ``"rounds"``.
     """
 
     y: npt.NDArray[np.float64]
@@ -531,12 +530,17 @@ class ColumnSearch:
         interior: bool = False,
         on_round: RoundFn = no_round,
         bound: float = np.inf,
+        give_up_below: float = -np.inf,
+        max_rounds: int | None = None,
     ) -> Solved:
         """Add columns until the pricing ILP proves that none can raise the master's ``z``,
         or ``z >= stop_at`` (``interior``: the first solve by the interior-point method;
-        ``bound``: an upper bound on ``z`` known beforehand, such as the relaxation's)."""
+        ``bound``: an upper bound on ``z`` known beforehand, such as the relaxation's).
+        With ``give_up_below``, stop (reason ``"out of reach"``) once the upper bound proves
+        that ``z`` stays below it, or after ``max_rounds`` pricing rounds (``"rounds"``)."""
         sizes = master.sizes
         upper = bound
+        rounds = 0
         # prune only after the value rose since the last prune: finitely many prunes per
         # call, so dropped columns cannot cycle back forever
         pruned_at = -np.inf
@@ -562,8 +566,13 @@ class ColumnSearch:
             threshold = yhat + PRICING_TOLERANCE
             counts, value = self.pricing.best(weights)
             upper = min(upper, master.lagrangian_bound(y, value))
+            rounds += 1
             if value <= threshold:
                 return Solved(y, yhat, z, probs, z, "optimal")
+            if upper < give_up_below:
+                return Solved(y, yhat, z, probs, upper, "out of reach")
+            if max_rounds is not None and rounds > max_rounds:
+                return Solved(y, yhat, z, probs, upper, "rounds")
             found = [counts, *self.neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
             for r in np.argsort(-probs)[:HEURISTIC_STARTS]:
                 found += self.neighbours.find(

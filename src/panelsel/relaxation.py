@@ -103,12 +103,17 @@ class RelaxedLevels:
 
 
 def relaxed_leximin(
-    model: Model, config: SolverConfig, max_levels: int | None = None
+    model: Model,
+    config: SolverConfig,
+    max_levels: int | None = None,
+    fixed: npt.NDArray[np.float64] | None = None,
 ) -> Relaxation:
     """The LEXIMIN probabilities of ``model``'s LP relaxation, per type.
 
     With ``max_levels``, stop after that many levels; types not fixed by then keep NaN
     (``max_levels=1`` gives the relaxation's MAXIMIN value, an upper bound on any lottery's).
+    With ``fixed`` (per type, NaN where free), those types are held at their values first:
+    the LEXIMIN of the rest given levels a lottery has already proven.
 
     Raises
     ------
@@ -119,7 +124,9 @@ def relaxed_leximin(
     """
     T = model.n_types
     levels_lp = RelaxedLevels(model, config)
-    fixed = np.full(T, np.nan)
+    fixed = np.full(T, np.nan) if fixed is None else fixed.copy()
+    for value in np.unique(fixed[~np.isnan(fixed)]).tolist():
+        levels_lp.fix(np.flatnonzero(fixed == value), value)
     levels = 0
     while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1

@@ -85,6 +85,15 @@ COLUMN_GENERATION_METHOD = "column generation"
 INTERIOR_COLUMNS = 500
 """With more starting columns than this, the first master solve uses the interior-point
 method (HiGHS): the LP is dense, and simplex needs thousands of pivots."""
+ATTAIN_TOLERANCE = 1e-7
+"""The relaxation's LEXIMIN of the remaining types counts as attained when every one of them
+gets at least ``1 - this`` times its bound."""
+REST_START = 0.99
+"""Reaching the relaxation's bound of all remaining types at once (:func:`reach_rest`) is
+tried only if the starting columns already give every type this share of its bound."""
+REST_ROUNDS = 5
+"""Pricing rounds allowed for it before falling back to level-by-level column generation
+(on pools with a gap it cannot succeed, and each round costs a full master solve)."""
 LEVEL_BOUND_TOLERANCE = 1e-9
 """A level is proven once its value is within this of the relaxation's bound for it."""
 DECOMPOSITION_SEED = 0
@@ -155,7 +164,7 @@ def leximin(
         master.fix(np.flatnonzero(uncoverable), 0.0)
         caps.fix(np.flatnonzero(uncoverable), 0.0)
     probs = np.zeros(0)
-    levels = by_bound = 0
+    levels = by_bound = reached_rest = 0
     interior = len(master.columns) > INTERIOR_COLUMNS
     while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1
@@ -191,6 +200,11 @@ def leximin(
         fixed[to_fix] = value
         master.fix(np.flatnonzero(to_fix), value)
         caps.fix(np.flatnonzero(to_fix), value)
+        if use_relaxation and levels == 1 and np.isnan(fixed).any() and max_levels is None:
+            rest = reach_rest(model, config, master, search, fixed, progress)
+            if rest is not None:
+                probs, fixed = rest
+                reached_rest = 1
     progress(f"LEXIMIN level {levels}: {T} of {T} types fixed", T, T)
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
@@ -202,12 +216,64 @@ def leximin(
         {
             "levels": levels,
             "levels_at_bound": by_bound,
+            "rest_at_bound": reached_rest,
             "lp_solves": search.lp_solves + relaxation_levels + caps.solves,
             "exchanges": exchanges,
             **search.stats(master),
         },
         COLUMN_GENERATION_METHOD,
     )
+
+
+def reach_rest(
+    model: Model,
+    config: SolverConfig,
+    master: RestrictedMaster,
+    search: ColumnSearch,
+    fixed: npt.NDArray[np.float64],
+    progress: ProgressFn,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """After the first level, try to reach the relaxation's LEXIMIN of the other types
+    (given the proven level) in one go: ``max z`` subject to ``x_t >= z * bound_t``.
+
+    On pools without a gap this replaces all further levels by one column generation; the
+    lottery it returns attains an upper bound on every LEXIMIN lottery, so it is optimal.
+    Gives up, and leaves the master a plain level again, when the starting columns reach
+    less than ``REST_START`` of the bound, once the pricing ILP's bound proves ``z < 1``, or
+    after ``REST_ROUNDS`` rounds.  Returns the column probabilities and the
+    per-type values, or None.
+    """
+    T = model.n_types
+    unfixed = np.isnan(fixed)
+    rest = relaxed_leximin(model, config, fixed=fixed).probabilities
+    master.aim(rest)
+    sizes = model.type_sizes
+    search.context = proven_context(fixed, sizes, 1)
+    done = int((~unfixed).sum())
+
+    def on_round(z: float, upper: float) -> None:
+        progress(f"LEXIMIN: the other {T - done} types towards the relaxation's bound", done, T)
+
+    solved = search.run(
+        master,
+        stop_at=1.0 - ATTAIN_TOLERANCE,
+        interior=len(master.columns) > INTERIOR_COLUMNS,
+        on_round=on_round,
+        give_up_below=1.0 - ATTAIN_TOLERANCE,
+        max_rounds=0,
+    )
+    if solved.reason == "rounds" and solved.z >= REST_START:
+        solved = search.run(
+            master,
+            stop_at=1.0 - ATTAIN_TOLERANCE,
+            on_round=on_round,
+            give_up_below=1.0 - ATTAIN_TOLERANCE,
+            max_rounds=REST_ROUNDS,
+        )
+    master.aim(np.ones(T))
+    if solved.reason != "target":
+        return None
+    return solved.probs, np.where(unfixed, rest, fixed)
 
 
 def proven_context(
