@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from panelsel.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
-from panelsel.colgen import TypeLottery
+from panelsel.colgen import CERTAIN, TypeLottery, even_out
 from panelsel.errors import TimeLimitError
 from panelsel.lottery import expand
 from panelsel.model import Model, build_model
@@ -185,6 +185,7 @@ class _StopAfter(SolverConfig):
 def test_a_best_effort_lottery_keeps_every_proven_level(index: int) -> None:
     inst = GAP_POOLS[index]
     expected = _expected(inst)
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
     with tempfile.TemporaryDirectory() as d:
         model = _model(inst, Path(d), compress=False)
         full = leximin(model, SolverConfig(), lambda *_: None)
@@ -216,6 +217,18 @@ def test_a_best_effort_lottery_keeps_every_proven_level(index: int) -> None:
             # the certified bound is a bound: the true next level is not above it, and the
             # snapshot's own level value is not above the true one
             assert stats["level_value"] <= stats["level_upper_bound"] + TOL
+            # spread: nobody the quotas do not force is certain, and the proven part stays
+            spread = even_out(model, snap, SolverConfig())
+            after_marginals = expand(model, spread).marginals(model.n)
+            assert after_marginals.sum() == pytest.approx(inst.k, abs=1e-9)
+            for person in range(inst.n):
+                if not all(person in panel for panel in feasible):
+                    assert after_marginals[person] < CERTAIN
+            assert after_marginals.min() >= marginals.min() - TOL
+            assert snap.floors is not None
+            for t, floor in enumerate(snap.floors.tolist()):
+                if floor == floor:  # not NaN: a proven level
+                    assert spread.targets[t] >= floor - TOL
         assert after > 1 and 0 in seen_proven
         if full.stats["levels"] >= 3:
             assert max(seen_proven) >= 1

@@ -59,6 +59,7 @@ __all__ = [
     "Solved",
     "SolverConfig",
     "TypeLottery",
+    "even_out",
     "initial_columns",
     "master_lottery",
     "no_progress",
@@ -311,6 +312,8 @@ class TypeLottery:
     method: str = "column generation"
     weights: npt.NDArray[np.int64] | None = None
     denominator: int | None = None
+    floors: npt.NDArray[np.float64] | None = None
+    """For a best-effort snapshot: the proven levels' values per type (NaN elsewhere)."""
 
 
 class RestrictedMaster:
@@ -436,14 +439,20 @@ def master_lottery(
 BEST_EFFORT_METHOD = "best lottery found before the time limit (not proven optimal)"
 
 
+CERTAIN = 1.0 - 1e-9
+"""A probability at least this counts as certain selection (for :func:`even_out`)."""
+
+
 def snapshot(
     columns: list[npt.NDArray[np.int64]],
     probs: npt.NDArray[np.float64],
     sizes: npt.NDArray[np.intp],
     stats: dict[str, float] | None = None,
+    floors: npt.NDArray[np.float64] | None = None,
 ) -> Callable[[], TypeLottery]:
     """A builder of the lottery of one master solution, for ``--best-effort`` (built only
-    if the time limit runs out: every column is a valid panel, so it is a valid lottery)."""
+    if the time limit runs out: every column is a valid panel, so it is a valid lottery).
+    ``floors`` (per type, NaN while unfixed) are the proven levels the master kept."""
 
     def build() -> TypeLottery:
         p = np.maximum(probs, 0.0)
@@ -455,9 +464,92 @@ def snapshot(
             targets=p @ type_shares(matrix, sizes),
             stats=dict(stats or {}),
             method=BEST_EFFORT_METHOD,
+            floors=floors,
         )
 
     return build
+
+
+def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLottery:
+    """Spread a best-effort lottery so that nobody is selected for certain unless every
+    valid panel contains them.
+
+    A master solution stopped in the middle of a level maximises only the level's value,
+    and its basic solution can put an unfixed type at probability 1.  Over the same panels,
+    this LP minimises the largest probability of the unfixed types that some valid panel
+    leaves out (one pricing ILP per certain type finds them, and a panel without them joins
+    the lottery's panels), keeping every proven level
+    (``floors``) and the level value the snapshot reached: the lottery stays as fair at the
+    bottom and is no longer certain for anybody the quotas do not force.  ``config`` holds
+    the (short) time for it; on any solver failure the lottery is returned unchanged, with
+    ``stats["certain_unforced"]`` saying how many types remain certain.
+    """
+    floors = lottery.floors
+    sizes = model.type_sizes
+    certain = np.flatnonzero(lottery.targets >= CERTAIN)
+    if floors is None or len(certain) == 0:
+        return lottery
+    unfixed = np.isnan(floors)
+    try:
+        pricing = PricingILP(model, config)
+        forced = set()
+        extra = []
+        # the panels that leave a certain type out favour the people with low probability
+        favour = 1.0 / np.maximum(lottery.targets, 1e-3) / sizes
+        for t in certain.tolist():
+            weights = favour.copy()
+            weights[t] = -float(favour.sum()) - 1.0
+            counts, _ = pricing.best(weights)
+            if counts[t] >= sizes[t]:  # even then all of type t: every valid panel takes it
+                forced.add(t)
+            else:
+                extra.append(counts)
+        spread = [t for t in np.flatnonzero(unfixed).tolist() if t not in forced]
+        if not any(t in spread for t in certain.tolist()):
+            return lottery
+        known = {c.tobytes() for c in lottery.columns}
+        new = [c for c in extra if c.tobytes() not in known]
+        lottery = TypeLottery(
+            columns=np.vstack([lottery.columns, *new]) if new else lottery.columns,
+            probabilities=np.r_[lottery.probabilities, np.zeros(len(new))],
+            targets=lottery.targets,
+            stats=lottery.stats,
+            method=lottery.method,
+            floors=floors,
+        )
+        shares = type_shares(lottery.columns, sizes)
+        R = len(shares)
+        level = float(lottery.stats.get("level_value", 0.0))
+        lp = config.backend(maximize=False, name="best-effort spread LP")
+        lp.add_vars(np.zeros(R), np.full(R, INFINITY), np.zeros(R))
+        lp.add_vars([0.0], [1.0], [1.0])
+        lp.add_row(1.0, 1.0, np.arange(R), np.ones(R))
+        for t in range(model.n_types):
+            nz = np.flatnonzero(shares[:, t])
+            low = float(floors[t]) if not unfixed[t] else level - FIX_SLACK
+            lp.add_row(low, INFINITY, nz, shares[nz, t])
+        for t in spread:
+            nz = np.flatnonzero(shares[:, t])
+            lp.add_row(-INFINITY, 0.0, np.r_[nz, R], np.r_[shares[nz, t], -1.0])
+        x, _ = lp.solve()
+    except SolverError:
+        lottery.stats["certain_unforced"] = len([t for t in certain if t not in forced])
+        return lottery
+    p = np.maximum(x[:R], 0.0)
+    p = p / p.sum()
+    keep = p > 0.0
+    columns = lottery.columns[keep]
+    probabilities = p[keep]
+    targets = probabilities @ type_shares(columns, sizes)
+    stats = dict(lottery.stats)
+    stats["certain_unforced"] = int(sum(1 for t in spread if targets[t] >= CERTAIN))
+    return TypeLottery(
+        columns=columns,
+        probabilities=probabilities,
+        targets=targets,
+        stats=stats,
+        method=lottery.method,
+    )
 
 
 @dataclass
@@ -554,6 +646,7 @@ class ColumnSearch:
                     probs.copy(),
                     sizes,
                     {**self.context, "level_value": z, "level_upper_bound": upper},
+                    master.floors.copy(),
                 )
             )
             on_round(z, upper)

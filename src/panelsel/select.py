@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import numpy.typing as npt
 from panelsel import __version__
 from panelsel.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
-from panelsel.colgen import ProgressFn, no_progress
+from panelsel.colgen import ProgressFn, even_out, no_progress
 from panelsel.diagnose import infeasible_error
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 from panelsel.lottery import (
@@ -69,11 +70,44 @@ MARGINAL_SUM_TOLERANCE = 1e-6
 """How far the sum of selection probabilities may be from k before the run is refused."""
 
 SEED_BITS = 63
+EVEN_OUT_SHARE = 0.1
+EVEN_OUT_MIN_SECONDS = 5.0
+"""A best-effort run may take this share of --time-limit (at least this many seconds) more
+to spread a stopped level's lottery so that nobody the quotas do not force is certain
+(:func:`panelsel.colgen.even_out`)."""
 NOT_PROVEN_NOTE = (
     "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
     "best lottery found by then; its probabilities are exact for this lottery, but a fairer "
     "one may exist"
 )
+
+
+def proven_note(stats: dict[str, Any]) -> str | None:
+    """What a best-effort LEXIMIN lottery still guarantees (from its ``proven_*`` and
+    ``level_*`` stats), or None when the run recorded nothing of the kind."""
+    if "proven_levels" not in stats:
+        return None
+    levels = int(stats["proven_levels"])
+    value, upper = float(stats["level_value"]), float(stats["level_upper_bound"])
+    bound = (
+        f"the optimal lottery's next level is at most {upper:.6f}, and this lottery gives "
+        f"everyone else at least {value:.6f} (certified gap {max(0.0, upper - value):.2e})"
+        if math.isfinite(upper)
+        else f"this lottery gives everyone else at least {value:.6f}"
+    )
+    certain = int(stats.get("certain_unforced", 0))
+    if certain:
+        bound += (
+            f"; {certain} type(s) of people remain selected for certain although the quotas "
+            "do not force it (there was no time left to spread the lottery)"
+        )
+    if levels == 0:
+        return f"no LEXIMIN level was proven yet; {bound}"
+    return (
+        f"proven: the first {levels} LEXIMIN level(s), {int(stats['proven_people'])} "
+        f"people in {int(stats['proven_types'])} types, lowest probability "
+        f"{float(stats['proven_minimum']):.6f} (the MAXIMIN optimum); {bound}"
+    )
 
 
 @dataclass
@@ -262,6 +296,16 @@ def compute(
                 raise
             type_lottery = config.incumbent()
             proven = False
+            if type_lottery.floors is not None and config.time_limit is not None:
+                # a little more time, to spread anyone a stopped level left certain
+                spread = SolverConfig(
+                    config.name,
+                    time_limit=max(EVEN_OUT_MIN_SECONDS, EVEN_OUT_SHARE * config.time_limit),
+                )
+                type_lottery = even_out(model, type_lottery, spread)
+                config.seconds.update(
+                    {k: config.seconds.get(k, 0.0) + v for k, v in spread.seconds.items()}
+                )
         progress("expanding lottery", 0, 1)
         # the expansion counts against --time-limit too (with --best-effort the time is
         # already out, and the best lottery is expanded whatever it takes)
@@ -938,6 +982,9 @@ def _selected(
     notes: list[str] = list(model.warnings)
     if not result.proven_optimal:
         notes.insert(0, NOT_PROVEN_NOTE.format(limit=time_limit))
+        proven_part = proven_note(result.stats)
+        if proven_part:
+            notes.insert(1, proven_part)
     if result.estimated:
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
