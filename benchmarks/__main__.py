@@ -22,8 +22,9 @@ Generated pools come from :mod:`benchmarks.generate` (seed 0): n registrants, k 
 Skewed pools (``--skewed``) have quotas at ± 3% and a stronger volunteering skew, so that
 the pool is far from the quotas and LEXIMIN probabilities differ between groups.  The
 ``method`` column says how LEXIMIN was reached: ``bound`` (the LP relaxation's LEXIMIN
-realised exactly by a repaired design), ``bound+cg`` (reached by an LP and column
-generation), ``cg`` (level-by-level column generation).
+realised exactly by a repaired design), ``cg`` (level-by-level column generation, each
+level bounded by the relaxation; ``lottery.json``'s ``stats.levels_at_bound`` and
+``rest_at_bound`` say how many levels reached that bound).
 
 With ``--panels M`` every pool is also run with its lottery rounded to M numbered panels
 (``select --panels``), and the table adds that run's seconds, the rounding method, the
@@ -137,7 +138,6 @@ def _split(d: dict[str, Any], seconds: float) -> str:
 
 METHODS = {
     "LP relaxation bound attained": "bound",
-    "LP relaxation bound attained by column generation": "bound+cg",
     "column generation": "cg",
 }
 """Short names for the table: how LEXIMIN was reached (panelsel.algorithms.leximin)."""

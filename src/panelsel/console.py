@@ -70,9 +70,12 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn]:
         tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=total)
-            bars.update(tasks[stage], completed=done, total=total)
+            # "KEY · detail": one bar per KEY, whose text follows the detail (a LEXIMIN
+            # level's number and certified gap)
+            key = stage.split(" · ")[0]
+            if key not in tasks:
+                tasks[key] = bars.add_task(stage, total=total)
+            bars.update(tasks[key], completed=done, total=total, description=stage)
 
         yield update
 

@@ -172,11 +172,11 @@ def leximin(
         done = int((~unfixed).sum())
         cap, cap_duals = caps.level()
         search.context = proven_context(fixed, sizes, levels - 1)
-        progress(f"LEXIMIN level {levels}: {done} of {T} types fixed", done, T)
+        progress(f"LEXIMIN · level {levels}, types fixed", done, T)
 
         def on_round(z: float, upper: float, level: int = levels, done: int = done) -> None:
             gap = max(0.0, upper - z)
-            progress(f"LEXIMIN level {level}: {done} of {T} types fixed, gap {gap:.1e}", done, T)
+            progress(f"LEXIMIN · level {level}, gap {gap:.1e}, types fixed", done, T)
 
         solved = search.run(
             master,
@@ -205,7 +205,7 @@ def leximin(
             if rest is not None:
                 probs, fixed = rest
                 reached_rest = 1
-    progress(f"LEXIMIN level {levels}: {T} of {T} types fixed", T, T)
+    progress(f"LEXIMIN · {levels} level(s), types fixed", T, T)
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
         probs[0] = 1.0
@@ -252,7 +252,7 @@ def reach_rest(
     done = int((~unfixed).sum())
 
     def on_round(z: float, upper: float) -> None:
-        progress(f"LEXIMIN: the other {T - done} types towards the relaxation's bound", done, T)
+        progress("LEXIMIN · the rest towards the relaxation's bound, types fixed", done, T)
 
     solved = search.run(
         master,
