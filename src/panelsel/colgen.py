@@ -40,9 +40,9 @@ PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
 FIX_SLACK = 1e-9
 INTEGRALITY_TOLERANCE = 1e-5
-COLUMNS_PER_ROUND = 20
+COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
-HEURISTIC_STARTS = 20
+HEURISTIC_STARTS = 5
 """Each round also adds violated columns one swap away from this many of the current
 lottery's heaviest panels (cheap array arithmetic)."""
 
@@ -368,7 +368,9 @@ class RestrictedMaster:
         excess = len(self.columns) - keep
         if excess <= 0:
             return probs
-        reduced = type_shares(np.array(self.columns), self.sizes) @ y - yhat
+        # one column at a time: a dense (columns x types) matrix can take gigabytes
+        weights = y / self.sizes
+        reduced = np.fromiter((float(c @ weights) for c in self.columns), float) - yhat
         unused = np.flatnonzero(probs <= 0.0)
         drop = unused[np.argsort(reduced[unused])[:excess]]
         if len(drop) == 0:
@@ -461,7 +463,7 @@ def snapshot(
         return TypeLottery(
             columns=matrix,
             probabilities=p,
-            targets=p @ type_shares(matrix, sizes),
+            targets=(p @ matrix) / sizes,
             stats=dict(stats or {}),
             method=BEST_EFFORT_METHOD,
             floors=floors,
@@ -517,20 +519,25 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
             method=lottery.method,
             floors=floors,
         )
-        shares = type_shares(lottery.columns, sizes)
-        R = len(shares)
+        R = len(lottery.columns)
+        # the shares by type, sparse (a dense columns x types matrix can take gigabytes)
+        panel, kind = np.nonzero(lottery.columns)
+        share = lottery.columns[panel, kind] / sizes[kind]
+        order = np.argsort(kind, kind="stable")
+        panel, kind, share = panel[order], kind[order], share[order]
+        starts = np.searchsorted(kind, np.arange(model.n_types + 1))
         level = float(lottery.stats.get("level_value", 0.0))
         lp = config.backend(maximize=False, name="best-effort spread LP")
         lp.add_vars(np.zeros(R), np.full(R, INFINITY), np.zeros(R))
         lp.add_vars([0.0], [1.0], [1.0])
         lp.add_row(1.0, 1.0, np.arange(R), np.ones(R))
         for t in range(model.n_types):
-            nz = np.flatnonzero(shares[:, t])
+            part = slice(starts[t], starts[t + 1])
             low = float(floors[t]) if not unfixed[t] else level - FIX_SLACK
-            lp.add_row(low, INFINITY, nz, shares[nz, t])
+            lp.add_row(low, INFINITY, panel[part], share[part])
         for t in spread:
-            nz = np.flatnonzero(shares[:, t])
-            lp.add_row(-INFINITY, 0.0, np.r_[nz, R], np.r_[shares[nz, t], -1.0])
+            part = slice(starts[t], starts[t + 1])
+            lp.add_row(-INFINITY, 0.0, np.r_[panel[part], R], np.r_[share[part], -1.0])
         x, _ = lp.solve()
     except SolverError:
         lottery.stats["certain_unforced"] = len([t for t in certain if t not in forced])
@@ -540,7 +547,7 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
     keep = p > 0.0
     columns = lottery.columns[keep]
     probabilities = p[keep]
-    targets = probabilities @ type_shares(columns, sizes)
+    targets = (probabilities @ columns) / sizes
     stats = dict(lottery.stats)
     stats["certain_unforced"] = int(sum(1 for t in spread if targets[t] >= CERTAIN))
     return TypeLottery(

@@ -41,7 +41,6 @@ from panelsel.colgen import (
     TypeLottery,
     initial_columns,
     master_lottery,
-    type_shares,
 )
 from panelsel.model import Model
 from panelsel.solvers import SolverConfig
@@ -93,5 +92,5 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         {"levels": 1, "lp_solves": search.lp_solves + bound.levels, **search.stats(master)},
         MAXIMIN_METHOD,
     )
-    lottery.targets = lottery.probabilities @ type_shares(lottery.columns, model.type_sizes)
+    lottery.targets = (lottery.probabilities @ lottery.columns) / model.type_sizes
     return lottery
