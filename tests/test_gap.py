@@ -24,6 +24,7 @@ from panelsel.model import Model, build_model
 from panelsel.pool import load_pool
 from panelsel.quotas import load_quotas
 from panelsel.relaxation import relaxed_leximin
+from panelsel.select import compute
 from panelsel.solvers import SolverConfig
 
 from .test_leximin import TOL, Instance, brute_force_leximin
@@ -232,3 +233,31 @@ def test_a_best_effort_lottery_keeps_every_proven_level(index: int) -> None:
         assert after > 1 and 0 in seen_proven
         if full.stats["levels"] >= 3:
             assert max(seen_proven) >= 1
+
+
+def test_best_effort_marks_the_people_of_proven_levels() -> None:
+    marked_stops = 0
+    for inst in GAP_POOLS:
+        expected = _expected(inst)
+        with tempfile.TemporaryDirectory() as d:
+            model = _model(inst, Path(d), compress=False)
+            for after in range(1, 200):
+                try:
+                    computed = compute(
+                        model, "leximin", _StopAfter(after), seed=1, best_effort=True
+                    )
+                except TimeLimitError:
+                    continue  # no lottery yet, or no time left to expand the optimal one
+                if computed.proven_optimal:
+                    assert computed.proven_people is None
+                    break
+                assert computed.proven_people is not None
+                marked = computed.proven_people
+                # (people no valid panel contains are proven at 0 before the first level)
+                assert int(marked.sum()) == int(computed.stats["proven_people"])
+                # whoever is marked proven has exactly the optimal lottery's probability
+                np.testing.assert_allclose(
+                    computed.probabilities[marked], expected[marked], atol=TOL
+                )
+                marked_stops += int(marked.any())
+    assert marked_stops > 0

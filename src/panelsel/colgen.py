@@ -556,6 +556,7 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
         targets=targets,
         stats=stats,
         method=lottery.method,
+        floors=floors,
     )
 
 

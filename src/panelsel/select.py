@@ -227,6 +227,9 @@ class Computed:
     """The members of the drawn panel (None for a public lottery, drawn later)."""
     solver_seconds: dict[str, float] = field(default_factory=dict)
     """Seconds inside the solvers per model (:attr:`SolverConfig.seconds`); ``--json`` only."""
+    proven_people: npt.NDArray[np.bool_] | None = None
+    """For a best-effort LEXIMIN lottery: who is in a level proven before the time ran out
+    (their probability is the optimal lottery's); the ``proven_optimal`` column."""
 
     @property
     def estimated(self) -> bool:
@@ -344,6 +347,9 @@ def compute(
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = proven
+    proven_people = None
+    if not proven and algorithm != "legacy" and type_lottery.floors is not None:
+        proven_people = ~np.isnan(type_lottery.floors)[model.type_of]
     return Computed(
         algorithm,
         lottery,
@@ -358,6 +364,7 @@ def compute(
         rounded,
         drawn,
         dict(config.seconds),
+        proven_people,
     )
 
 
@@ -512,7 +519,7 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
                 *probability_cells(i),
                 _num(share),
                 int(i in chosen),
-                *([0] if proven else []),
+                *([_proven_cell(result, i)] if proven else []),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
             for i in range(model.n)
@@ -607,7 +614,7 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
                 _num(rounded.before[i]),
                 _num(rounded.change[i]),
                 _num(model.k / model.n),
-                *([0] if proven else []),
+                *([_proven_cell(result, i)] if proven else []),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
             for i in range(model.n)
@@ -658,6 +665,11 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
         encoding="utf-8",
     )
     return files, digest
+
+
+def _proven_cell(result: Computed, person: int) -> int:
+    """1 for a person whose probability a best-effort run proved optimal, else 0."""
+    return int(result.proven_people is not None and bool(result.proven_people[person]))
 
 
 def lottery_entries(lottery: Lottery, ids: list[str]) -> list[dict[str, Any]]:
