@@ -552,7 +552,7 @@ def _write(tmp: Path, run: _Run) -> dict[str, Path]:
             model,
             [result.curve(model.k)],
             {
-                **({"warning": notes[0]} if not result.proven_optimal else {}),
+                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
                 "algorithm": result.algorithm,
                 "method": result.method,
                 "solver": solver,
@@ -649,7 +649,7 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
             model,
             [result.curve(model.k), after],
             {
-                **({"warning": notes[0]} if not result.proven_optimal else {}),
+                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
                 "algorithm": result.algorithm,
                 "method": result.method,
                 "rounding": rounded.scope,
@@ -665,6 +665,12 @@ def _write_uniform(tmp: Path, run: _Run) -> tuple[dict[str, Path], str]:
         encoding="utf-8",
     )
     return files, digest
+
+
+def _warning(notes: list[str], result: Computed) -> str:
+    """The report's warning for an unproven run: the NOT PROVEN note, and what is proven."""
+    part = proven_note(result.stats)
+    return notes[0] + (f". {part[0].upper()}{part[1:]}." if part else "")
 
 
 def _proven_cell(result: Computed, person: int) -> int:
