@@ -492,9 +492,9 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
     if floors is None or len(certain) == 0:
         return lottery
     unfixed = np.isnan(floors)
+    forced: set[int] = set()
     try:
         pricing = PricingILP(model, config)
-        forced = set()
         extra = []
         # the panels that leave a certain type out favour the people with low probability
         favour = 1.0 / np.maximum(lottery.targets, 1e-3) / sizes

@@ -107,7 +107,6 @@ def leximin(
     progress: ProgressFn,
     *,
     use_relaxation: bool = True,
-    max_levels: int | None = None,
 ) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
@@ -125,9 +124,6 @@ def leximin(
         (:mod:`panelsel.relaxation`, :mod:`panelsel.decompose`); fall back to column
         generation, seeded with the valid panels found, when that fails.  ``False`` goes
         straight to column generation (tests use it to cross-check the two paths).
-    max_levels
-        Stop after this many levels (MAXIMIN is ``1``); the types not fixed by then keep
-        whatever the last master solution gives them.
 
     Returns
     -------
@@ -150,7 +146,7 @@ def leximin(
     if use_relaxation:
         bound, attempt = relaxation_attempt(model, config, progress)
         relaxation_levels, exchanges = bound.levels, attempt.exchanges
-        if attempt.exact and (max_levels is None or bound.levels <= max_levels):
+        if attempt.exact:
             return exact_lottery(bound, attempt)
         if len(attempt.panels):
             known = np.array(attempt.panels, dtype=np.int64)
@@ -166,7 +162,7 @@ def leximin(
     probs = np.zeros(0)
     levels = by_bound = reached_rest = 0
     interior = len(master.columns) > INTERIOR_COLUMNS
-    while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
+    while np.isnan(fixed).any():
         levels += 1
         unfixed = np.isnan(fixed)
         done = int((~unfixed).sum())
@@ -200,7 +196,7 @@ def leximin(
         fixed[to_fix] = value
         master.fix(np.flatnonzero(to_fix), value)
         caps.fix(np.flatnonzero(to_fix), value)
-        if use_relaxation and levels == 1 and np.isnan(fixed).any() and max_levels is None:
+        if use_relaxation and levels == 1 and np.isnan(fixed).any():
             rest = reach_rest(model, config, master, search, fixed, progress)
             if rest is not None:
                 probs, fixed = rest
