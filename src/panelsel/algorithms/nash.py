@@ -60,9 +60,10 @@ Individual probabilities converge more slowly than ``f`` (as the square root of 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from panelsel.algorithms.leximin import exact_lottery, relaxation_attempt
 from panelsel.colgen import (
@@ -80,6 +81,9 @@ from panelsel.colgen import (
 from panelsel.errors import SolverError
 from panelsel.model import Model
 from panelsel.solvers import SolverConfig
+
+if TYPE_CHECKING:  # scipy costs 0.1 s to import; only a Nash run needs it
+    import scipy.sparse as sp
 
 NASH_METHOD = "column generation, convex master"
 NASH_GAP_TOLERANCE = 1e-7
@@ -156,6 +160,8 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
     SolverError
         A solver failed, the deadline passed or the gap did not close.
     """
+    from scipy.sparse import csr_matrix
+
     k_over_n = model.k / model.n
     bound, attempt = relaxation_attempt(model, config, progress)
     if attempt.exact and np.allclose(bound.probabilities, k_over_n, rtol=0, atol=UNIFORM_TOLERANCE):
@@ -180,7 +186,7 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
     while True:
         rounds += 1
         config.remaining()  # raises when the time limit has passed
-        shares = sp.csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
+        shares = csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
         p = _restricted(shares, sizes[counted], p, em_steps)
         em_steps = EM_STEPS
         config.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
