@@ -9,7 +9,7 @@ Usage::
 
     python -m benchmarks [--shared ../shared/benchdata] [--solver highs]
                          [--generated 500,2000,10000] [--skewed 500,2000]
-                         [--large 1000000] [--time-limit 600]
+                         [--national 1,2] [--large 1000000] [--time-limit 600]
                          [--peer-python PATH] [--panels 1000]
 
 With ``--peer-python`` (an interpreter that can import sortition_algorithms, for example
@@ -20,7 +20,9 @@ table shows its time and the ratio.
 Generated pools come from :mod:`benchmarks.generate` (seed 0): n registrants, k seats and
 6 (n = 500), 8 (n >= 2000) correlated categories with quotas at population shares ± 5%.
 Skewed pools (``--skewed``) have quotas at ± 3% and a stronger volunteering skew, so that
-the pool is far from the quotas and LEXIMIN probabilities differ between groups.  The
+the pool is far from the quotas and LEXIMIN probabilities differ between groups.
+National pools (``--national SEEDS``, :func:`benchmarks.generate.national`) have the shape
+of ``hard_1727`` with narrow quotas on 7 categories, so that their LP relaxation has a gap.  The
 ``method`` column says how LEXIMIN was reached: ``bound`` (the LP relaxation's LEXIMIN
 realised exactly by a repaired design), ``cg`` (level-by-level column generation, each
 level bounded by the relaxation; ``lottery.json``'s ``stats.levels_at_bound`` and
@@ -182,6 +184,12 @@ def main() -> None:
         "volunteering skew 2.5): LEXIMIN is not k/n for everyone there",
     )
     parser.add_argument(
+        "--national",
+        default="",
+        help="comma-separated seeds of national-style pools whose LP relaxation has a gap "
+        "(benchmarks.generate.national: 1,727 registrants, 110 seats, 7 categories)",
+    )
+    parser.add_argument(
         "--large",
         default="",
         help="comma-separated sizes of very large generated pools (e.g. 1000000), 150 seats, "
@@ -243,6 +251,11 @@ def main() -> None:
             cases.append((name, folder / "respondents.csv", folder / "quotas.yaml", []))
         else:
             print(f"skipping {name}: {folder} not found", file=sys.stderr)
+    for seed in (int(x) for x in args.national.split(",") if x.strip()):
+        pool, quotas = generate.write(
+            Path(scratch.name) / f"national{seed}", *generate.national(1727, 110, seed=seed)
+        )
+        cases.append((f"national seed {seed}", pool, quotas, []))
     for size in (int(x) for x in args.repeated.split(",") if x.strip()):
         pool = generate.repeat_example(Path(scratch.name) / f"repeated{size}.csv", size)
         cases.append((f"example x {size}", pool, REPO / "examples/wellbeing/quotas.yaml", []))

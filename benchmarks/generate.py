@@ -127,6 +127,56 @@ def generate(
     return header, rows, doc
 
 
+def _exact_seats(shares: np.ndarray, k: int) -> list[int]:
+    """Seats proportional to ``shares`` summing to ``k`` (largest remainders)."""
+    raw = shares / shares.sum() * k
+    seats = np.floor(raw).astype(int)
+    for j in np.argsort(-(raw - seats), kind="stable")[: k - int(seats.sum())]:
+        seats[j] += 1
+    return [int(x) for x in seats]
+
+
+def national(
+    n: int,
+    k: int,
+    *,
+    seed: int = 0,
+    n_categories: int = 7,
+    slack: float = 0.05,
+    volunteer_skew: float = 2.0,
+) -> tuple[list[str], list[list[str]], dict[str, object]]:
+    """A national-style pool whose quotas' LP relaxation has a gap (the kind of
+    ``../shared/benchdata/hard_*``): ``n_categories`` correlated categories, a skewed
+    volunteer pool, gender as exact seats and every other value within ``slack`` (relative)
+    of its population count, ``floor((1 - slack) * share * k)`` to
+    ``ceil((1 + slack) * share * k)``.  Narrow bands on many categories at once are what
+    makes the relaxation's bound unattainable."""
+    header, rows, doc = generate(
+        n, k, n_categories, seed=seed, volunteer_skew=volunteer_skew, quota_band=0.0
+    )
+    rng = np.random.default_rng(seed)
+    population = rng.normal(size=200_000)
+    categories = doc["categories"]
+    assert isinstance(categories, dict)
+    for name, values, load in CATEGORIES[:n_categories]:
+        share = np.bincount(
+            _draw_values(rng, population, BASE_SHARES[name], load), minlength=len(values)
+        ) / len(population)
+        column = header.index(name)
+        counts = [sum(1 for row in rows if row[column] == v) for v in values]
+        quotas: dict[str, object] = {}
+        if name == "gender":
+            for v, seats, have in zip(values, _exact_seats(share, k), counts, strict=True):
+                quotas[v] = {"min": min(seats, have), "max": seats}
+        else:
+            for j, v in enumerate(values):
+                lo = math.floor((1 - slack) * share[j] * k)
+                hi = math.ceil((1 + slack) * share[j] * k)
+                quotas[v] = {"min": int(min(lo, counts[j])), "max": int(max(hi, 1))}
+        categories[name] = {"quotas": quotas}
+    return header, rows, doc
+
+
 def write(
     folder: Path, header: list[str], rows: list[list[str]], doc: dict[str, object]
 ) -> tuple[Path, Path]:

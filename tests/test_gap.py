@@ -261,3 +261,28 @@ def test_best_effort_marks_the_people_of_proven_levels() -> None:
                 )
                 marked_stops += int(marked.any())
     assert marked_stops > 0
+
+
+def test_national_generator_gives_narrow_quotas_panelsel_reads(tmp_path: Path) -> None:
+    """benchmarks.generate.national: gender as exact seats summing to k, every other value
+    within the relative slack of its population count, deterministic per seed."""
+    from benchmarks.generate import national, write
+
+    header, rows, doc = national(300, 30, seed=3)
+    assert national(300, 30, seed=3) == (header, rows, doc)
+    assert national(300, 30, seed=4)[1] != rows
+    categories = doc["categories"]
+    assert isinstance(categories, dict) and len(categories) == 7
+    gender = categories["gender"]["quotas"]
+    assert all(q["min"] <= q["max"] for q in gender.values())
+    assert sum(q["max"] for q in gender.values()) == 30
+    for name, body in categories.items():
+        for q in body["quotas"].values():
+            assert 0 <= q["min"] <= q["max"]
+            if name != "gender":
+                # narrow: (1 +- 5%) of share * 30 seats, rounded outwards
+                assert q["max"] - q["min"] <= 0.1 * 30 + 2
+    pool_path, quotas_path = write(tmp_path / "national", header, rows, doc)
+    spec = load_quotas(quotas_path)
+    model = build_model(load_pool(pool_path, id_column=spec.id_column), spec)
+    assert model.n == 300 and model.k == 30
