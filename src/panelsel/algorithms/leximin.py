@@ -63,6 +63,9 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.colgen import (
+    COLUMNS_PER_ROUND,
+    HEURISTIC_STARTS,
+    PRICING_TOLERANCE,
     PRUNE_KEEP_BASE,
     PRUNE_KEEP_PER_TYPE,
     ColumnSearch,
@@ -76,6 +79,8 @@ from panelsel.colgen import (
     types_to_fix,
 )
 from panelsel.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
+from panelsel.errors import SolverError, TimeLimitError
+from panelsel.interior import cover, fits
 from panelsel.model import Model
 from panelsel.relaxation import Relaxation, RelaxedLevels, relaxed_leximin
 from panelsel.solvers import SolverConfig
@@ -230,31 +235,94 @@ def reach_rest(
     progress: ProgressFn,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
     """After the first level, try to reach the relaxation's LEXIMIN of the other types
-    (given the proven level) in one go: ``max z`` subject to ``x_t >= z * bound_t``.
+    (given the proven level) in one go.
 
     On pools without a gap this replaces all further levels by one column generation; the
     lottery it returns attains an upper bound on every LEXIMIN lottery, so it is optimal.
     Gives up, and leaves the master a plain level again, when the starting columns reach
-    less than ``REST_START`` of the bound, once the pricing ILP's bound proves ``z < 1``, or
-    after ``REST_ROUNDS`` rounds.  Returns the column probabilities and the
-    per-type values, or None.
+    less than ``REST_START`` of the bound, once the pricing ILP's bound proves the goal out
+    of reach, or after ``REST_ROUNDS`` rounds.  Returns the column probabilities (for the
+    master's columns, which gain the columns found here) and the per-type values, or None.
+
+    Where the dense matrices fit (:func:`panelsel.interior.fits`) the covering LP of
+    :mod:`panelsel.interior` decides it; otherwise the master does, aimed at the goal.
     """
     T = model.n_types
     unfixed = np.isnan(fixed)
     rest = relaxed_leximin(model, config, fixed=fixed).probabilities
-    master.aim(rest)
+    goal = np.where(unfixed, rest, fixed)
+    search.context = proven_context(fixed, model.type_sizes, 1)
+    progress(
+        "LEXIMIN · the rest towards the relaxation's bound, types fixed", int((~unfixed).sum()), T
+    )
+    if fits(T, len(master.columns)):
+        try:
+            probs = reach_dense(model, config, master, search, goal)
+        except TimeLimitError:
+            raise
+        except SolverError:
+            pass  # the interior-point method did not converge: let the master decide
+        else:
+            return None if probs is None else (probs, goal)
+    return reach_by_master(model, config, master, search, rest, goal)
+
+
+def reach_dense(
+    model: Model,
+    config: SolverConfig,
+    master: RestrictedMaster,
+    search: ColumnSearch,
+    goal: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64] | None:
+    """:func:`reach_rest` by the covering LP ``min sum(q)``, ``S q >= goal``
+    (:func:`panelsel.interior.cover`): a total of at most ``1 / (1 - ATTAIN_TOLERANCE)``
+    means the lottery ``q / sum(q)`` reaches the goal.  Otherwise its duals ``y`` price new
+    columns; for every ``y >= 0``, ``goal @ y / max_panel(y)`` is a lower bound on the
+    total over all valid panels (weak duality), so a bound above 1 proves the goal out of
+    reach.  Returns the master's column probabilities, or None."""
     sizes = model.type_sizes
-    search.context = proven_context(fixed, sizes, 1)
-    done = int((~unfixed).sum())
+    enough = 1.0 / (1.0 - ATTAIN_TOLERANCE)
+    for rounds in range(REST_ROUNDS + 1):
+        shares = (np.array(master.columns, dtype=np.float64) / sizes).T
+        solution = cover(shares, goal, deadline=config.remaining)
+        search.lp_solves += 1
+        total = solution.total
+        if total <= enough:
+            return np.maximum(solution.q, 0.0) / total
+        if (rounds == 0 and 1.0 / total < REST_START) or rounds == REST_ROUNDS:
+            return None
+        weights = np.maximum(solution.y, 0.0) / sizes
+        counts, value = search.pricing.best(weights)
+        if (
+            value <= 1.0 + PRICING_TOLERANCE
+            or float(goal @ np.maximum(solution.y, 0.0)) > enough * value
+        ):
+            return None  # the covering LP over every valid panel has a total above 1
+        heavy = np.argsort(-solution.q)[:HEURISTIC_STARTS]
+        found = [counts, *search.neighbours.find(counts, weights, 1.0, COLUMNS_PER_ROUND)]
+        for r in heavy.tolist():
+            found += search.neighbours.find(master.columns[r], weights, 1.0, COLUMNS_PER_ROUND)
+        if not sum(master.add(column) for column in found):
+            return None  # violated columns all present: round-off, give up
+    return None
 
-    def on_round(z: float, upper: float) -> None:
-        progress("LEXIMIN · the rest towards the relaxation's bound, types fixed", done, T)
 
+def reach_by_master(
+    model: Model,
+    config: SolverConfig,
+    master: RestrictedMaster,
+    search: ColumnSearch,
+    rest: npt.NDArray[np.float64],
+    goal: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """:func:`reach_rest` by the master aimed at the goal: ``max z`` subject to
+    ``x_t >= z * rest_t`` for the unfixed types."""
+    T = model.n_types
+    master.aim(rest)
     solved = search.run(
         master,
         stop_at=1.0 - ATTAIN_TOLERANCE,
         interior=len(master.columns) > INTERIOR_COLUMNS,
-        on_round=on_round,
         give_up_below=1.0 - ATTAIN_TOLERANCE,
         max_rounds=0,
     )
@@ -262,14 +330,13 @@ def reach_rest(
         solved = search.run(
             master,
             stop_at=1.0 - ATTAIN_TOLERANCE,
-            on_round=on_round,
             give_up_below=1.0 - ATTAIN_TOLERANCE,
             max_rounds=REST_ROUNDS,
         )
     master.aim(np.ones(T))
     if solved.reason != "target":
         return None
-    return solved.probs, np.where(unfixed, rest, fixed)
+    return solved.probs, goal
 
 
 def proven_context(
