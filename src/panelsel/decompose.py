@@ -264,15 +264,17 @@ class _Repair:
         fc = [p @ self.tf for p in P]
         load = [self._load(p) for p in P]
         viol = [self._violation(f, h) for f, h in zip(fc, load, strict=True)]
+        # the same violations as an array that grows with P: the worst panel is its argmax
+        worst = np.zeros(2 * len(P) + 16, dtype=np.int64)
+        worst[: len(viol)] = viol
         budget = MAX_REPAIR_FACTOR * len(P) + 1000
         exchanges = 0
         while exchanges < budget:
             if exchanges % DEADLINE_EVERY == 0:
                 deadline()
-            bad = [a for a in range(len(P)) if viol[a] > 0]
-            if not bad:
+            a = int(np.argmax(worst))  # the first panel of largest violation
+            if worst[a] <= 0:
                 return P, w, viol, exchanges
-            a = max(bad, key=lambda r: viol[r])
             move = self._find(a, P, fc, load, viol, rng)
             if move is None:
                 return P, w, viol, exchanges
@@ -284,6 +286,9 @@ class _Repair:
                 fc.append(fc[heavy].copy())
                 load.append(load[heavy].copy())
                 viol.append(viol[heavy])
+                if len(viol) > len(worst):
+                    worst = np.r_[worst, np.zeros(len(worst), dtype=np.int64)]
+                worst[len(viol) - 1] = viol[heavy]
                 w[heavy] = w[light]
             P[a][i] -= 1
             P[a][j] += 1
@@ -293,6 +298,7 @@ class _Repair:
                 fc[r] = P[r] @ self.tf
                 load[r] = self._load(P[r])
                 viol[r] = self._violation(fc[r], load[r])
+                worst[r] = viol[r]
             exchanges += 1
         return P, w, viol, exchanges
 
