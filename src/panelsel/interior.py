@@ -110,6 +110,7 @@ def cover(
         ``MAX_ITERATIONS`` iterations.
     """
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
+    from scipy.linalg.blas import dsyrk as syrk
 
     S = np.asarray(shares, dtype=np.float64)
     g = np.asarray(targets, dtype=np.float64)
@@ -128,7 +129,9 @@ def cover(
         return np.concatenate([S.T @ y, -y])
 
     def factor(d: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], bool]:
-        M = (S * d[:R]) @ S.T
+        # S diag(d) S^T by a symmetric rank-k update (BLAS syrk): the upper triangle only,
+        # which is all that the Cholesky factorisation below reads
+        M = syrk(1.0, S * np.sqrt(d[:R]))
         M[np.diag_indices(T)] += d[R:]
         try:
             return cho_factor(M, check_finite=False)  # type: ignore[no-any-return]
