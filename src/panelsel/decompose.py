@@ -261,6 +261,10 @@ class _Repair:
         and the number of exchanges."""
         P = [p.copy() for p in panels]
         w = [int(x) for x in weights]
+        # per panel, until it changes: its types and the steps of its feature counts
+        self._cache: dict[
+            int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+        ] = {}
         fc = [p @ self.tf for p in P]
         load = [self._load(p) for p in P]
         viol = [self._violation(f, h) for f, h in zip(fc, load, strict=True)]
@@ -295,6 +299,7 @@ class _Repair:
             P[b][j] -= 1
             P[b][i] += 1
             for r in (a, b):
+                self._cache.pop(r, None)
                 fc[r] = P[r] @ self.tf
                 load[r] = self._load(P[r])
                 viol[r] = self._violation(fc[r], load[r])
@@ -317,32 +322,46 @@ class _Repair:
         excess = fc[a] > self.hi
         crowded = np.zeros(self.n_houses + 1, dtype=bool)
         crowded[:-1] = load[a][:-1] > self.cap
+        # per type, computed once for all partners: whether a seat of it brings in a value
+        # that a lacks / takes out one it has in excess (or leaves a crowded household),
+        # and its share of the change in a's violation
+        brings: npt.NDArray[np.bool_] = np.any(self.tf[:, lacking] > 0, axis=1)
+        relieves: npt.NDArray[np.bool_] = (
+            np.any(self.tf[:, excess] > 0, axis=1) | crowded[self.house]
+        )
+        room_a: npt.NDArray[np.bool_] = np.asarray(P[a] < self.sizes)
         a_up, a_down = self._steps(fc[a])
+        into_a = self.tf_float @ a_up
+        out_of_a = self.tf_float @ a_down
         for b in rng.permutation(len(P)):
             if b == a:
                 continue
-            in_b = np.flatnonzero(P[b] > 0)
+            cached = self._cache.get(int(b))
+            if cached is None:
+                cached = (np.flatnonzero(P[b] > 0), *self._steps(fc[b]))
+                self._cache[int(b)] = cached
+            in_b, b_up, b_down = cached
             out = in_a[P[b][in_a] < self.sizes[in_a]]
-            into = in_b[P[a][in_b] < self.sizes[in_b]]
+            into = in_b[room_a[in_b]]
             # an exchange that helps a must bring in a lacking value or take out an excess one
             # (or leave a crowded household); try the smaller of those two blocks
-            helpful_in = into[(self.tf[into][:, lacking] > 0).any(axis=1)]
-            helpful_out = out[(self.tf[out][:, excess] > 0).any(axis=1) | crowded[self.house[out]]]
+            helpful_in = into[brings[into]]
             if len(helpful_in):
                 out_set, in_set = out, helpful_in
-            elif len(helpful_out):
-                out_set, in_set = helpful_out, into
             else:
-                continue
+                helpful_out = out[relieves[out]]
+                if not len(helpful_out):
+                    continue
+                out_set, in_set = helpful_out, into
             if len(out_set) == 0 or len(in_set) == 0:
                 continue
             # each feature moves by at most one seat, so the change in violation is a sum
-            # over features of +1/-1 steps: two matrix-vector products and one product
-            b_up, b_down = self._steps(fc[b])
+            # over features of +1/-1 steps: matrix-vector products and one product (all
+            # small integers, so splitting the sums changes no value)
             tf_out, tf_in = self.tf_float[out_set], self.tf_float[in_set]
             gain = (
-                (tf_in @ (a_up + b_down))[None, :]
-                + (tf_out @ (a_down + b_up))[:, None]
+                (into_a[in_set] + tf_in @ b_down)[None, :]
+                + (out_of_a[out_set] + tf_out @ b_up)[:, None]
                 - (tf_out * (a_up + a_down + b_up + b_down)) @ tf_in.T
             )
             if self.n_houses:
