@@ -240,16 +240,6 @@ class _Repair:
     def _violation(self, fc: npt.NDArray[np.int64], load: npt.NDArray[np.int64]) -> int:
         return int(self._feature_violation(fc)) + int(np.maximum(load - self.cap, 0).sum())
 
-    def _house_change(
-        self, load: npt.NDArray[np.int64], out: npt.NDArray[np.intp], into: npt.NDArray[np.intp]
-    ) -> npt.NDArray[np.int64]:
-        """Change of a panel's household excess when a seat moves from ``out`` to ``into``."""
-        ho, hi = self.house[out][:, None], self.house[into][None, :]
-        dec = (ho >= 0) & (load[ho] > self.cap)
-        inc = (hi >= 0) & (load[hi] >= self.cap)
-        change: npt.NDArray[np.int64] = np.where(ho == hi, 0, inc.astype(np.int64) - dec)
-        return change
-
     def run(
         self,
         panels: npt.NDArray[np.int64],
@@ -333,6 +323,9 @@ class _Repair:
         a_up, a_down = self._steps(fc[a])
         into_a = self.tf_float @ a_up
         out_of_a = self.tf_float @ a_down
+        load_a = load[a]
+        house_into_a = ((self.house >= 0) & (load_a[self.house] >= self.cap)).astype(np.int64)
+        house_from_a = ((self.house >= 0) & (load_a[self.house] > self.cap)).astype(np.int64)
         for b in rng.permutation(len(P)):
             if b == a:
                 continue
@@ -365,8 +358,16 @@ class _Repair:
                 - (tf_out * (a_up + a_down + b_up + b_down)) @ tf_in.T
             )
             if self.n_houses:
-                gain = gain + self._house_change(load[a], out_set, in_set)
-                gain = gain + self._house_change(load[b], in_set, out_set).T
+                # a seat moving out of a household at most at its cap changes nothing; into
+                # one at or above it adds one; moving within a household changes nothing
+                h_out, h_in = self.house[out_set], self.house[in_set]
+                load_b = load[b]
+                into_b = (h_out >= 0) & (load_b[h_out] >= self.cap)
+                from_b = (h_in >= 0) & (load_b[h_in] > self.cap)
+                change = (house_into_a[in_set] - from_b)[None, :] + (
+                    into_b - house_from_a[out_set]
+                )[:, None]
+                gain = gain + np.where(h_out[:, None] == h_in[None, :], 0, change)
             gain = np.where(out_set[:, None] == in_set[None, :], 1, gain)
             best = np.unravel_index(int(np.argmin(gain)), gain.shape)
             if gain[best] < -0.5:  # integer-valued
