@@ -52,7 +52,7 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError
 
-COVER_TOLERANCE = 1e-9
+COVER_TOLERANCE = 1e-8
 """Relative primal residual, dual residual and duality gap at which :func:`cover` stops."""
 MAX_ITERATIONS = 100
 STEP_FRACTION = 0.99

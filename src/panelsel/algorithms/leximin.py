@@ -59,6 +59,8 @@ optimum by at most the LP tolerances (tests check 1e-6 against brute force).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -99,6 +101,22 @@ tried only if the starting columns already give every type this share of its bou
 REST_ROUNDS = 5
 """Pricing rounds allowed for it before falling back to level-by-level column generation
 (on pools with a gap it cannot succeed, and each round costs a full master solve)."""
+DENSE_LEVEL_ROUNDS = 100
+"""From the second level on, each level first looks for columns that reach the relaxation's
+bound for it through the covering LP (:func:`reach_goal`), for at most this many pricing
+rounds; the master then solves the level with them (exactly, and with the proofs described
+above).  On a level with a gap the bound is out of reach and the master's own column
+generation does the rest.  ``stats["levels_covered"]`` counts the levels where the covering
+LP reached the bound."""
+DENSE_NEIGHBOURS = 20
+DENSE_STARTS = 30
+"""Columns per round there: the pricing panel and this many one-swap neighbours of it and of
+each of this many heaviest panels (an interior-point solve costs little more with more
+columns, so rounds add many; on hard_1727's third level 20 x 30 needed 70 s where the
+master's simplex needed 405 s)."""
+DENSE_KEEP = 4
+"""The covering LP's pool is cut to its ``DENSE_KEEP / 2 * types`` heaviest columns when it
+holds more than ``DENSE_KEEP * types``."""
 LEVEL_BOUND_TOLERANCE = 1e-9
 """A level is proven once its value is within this of the relaxation's bound for it."""
 DECOMPOSITION_SEED = 0
@@ -165,7 +183,7 @@ def leximin(
         master.fix(np.flatnonzero(uncoverable), 0.0)
         caps.fix(np.flatnonzero(uncoverable), 0.0)
     probs = np.zeros(0)
-    levels = by_bound = reached_rest = 0
+    levels = by_bound = reached_rest = by_cover = 0
     interior = len(master.columns) > INTERIOR_COLUMNS
     while np.isnan(fixed).any():
         levels += 1
@@ -178,6 +196,31 @@ def leximin(
         def on_round(z: float, upper: float, level: int = levels, done: int = done) -> None:
             gap = max(0.0, upper - z)
             progress(f"LEXIMIN · level {level}, gap {gap:.1e}, types fixed", done, T)
+
+        if levels > 1 and fits(T, len(master.columns)):
+            # columns first, from the covering LP of the bound's goal: the fixed types at
+            # their values, the others at the bound; the master then proves the level
+            goal = np.where(unfixed, cap, fixed)
+
+            def on_total(total: float, level: int = levels, done: int = done) -> None:
+                short = max(0.0, 1.0 - 1.0 / total)
+                progress(
+                    f"LEXIMIN · level {level}, {short:.1e} short of the bound, types fixed",
+                    done,
+                    T,
+                )
+
+            try:
+                pool, reached = reach_goal(
+                    model, config, search, master.columns, goal, on_round=on_total
+                )
+            except TimeLimitError:
+                raise
+            except SolverError:  # the interior-point method did not converge
+                pool, reached = [], None
+            by_cover += reached is not None
+            for column in pool:
+                master.add(column)
 
         solved = search.run(
             master,
@@ -207,23 +250,19 @@ def leximin(
                 probs, fixed = rest
                 reached_rest = 1
     progress(f"LEXIMIN · {levels} level(s), types fixed", T, T)
+    stats: dict[str, float] = {
+        "levels": levels,
+        "levels_at_bound": by_bound,
+        "levels_covered": by_cover,
+        "rest_at_bound": reached_rest,
+        "lp_solves": search.lp_solves + relaxation_levels + caps.solves,
+        "exchanges": exchanges,
+        **search.stats(master),
+    }
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
         probs[0] = 1.0
-    return master_lottery(
-        master,
-        probs,
-        fixed,
-        {
-            "levels": levels,
-            "levels_at_bound": by_bound,
-            "rest_at_bound": reached_rest,
-            "lp_solves": search.lp_solves + relaxation_levels + caps.solves,
-            "exchanges": exchanges,
-            **search.stats(master),
-        },
-        COLUMN_GENERATION_METHOD,
-    )
+    return master_lottery(master, probs, fixed, stats, COLUMN_GENERATION_METHOD)
 
 
 def reach_rest(
@@ -257,54 +296,104 @@ def reach_rest(
     )
     if fits(T, len(master.columns)):
         try:
-            probs = reach_dense(model, config, master, search, goal)
+            pool, probs = reach_goal(
+                model,
+                config,
+                search,
+                master.columns,
+                goal,
+                start_share=REST_START,
+                max_rounds=REST_ROUNDS,
+                neighbours=COLUMNS_PER_ROUND,
+                starts=HEURISTIC_STARTS,
+                keep=0,
+            )
         except TimeLimitError:
             raise
         except SolverError:
             pass  # the interior-point method did not converge: let the master decide
         else:
-            return None if probs is None else (probs, goal)
+            for column in pool:
+                master.add(column)
+            if probs is None:
+                return None
+            # the master holds the pool's columns in the pool's order (it started as them)
+            if len(master.columns) != len(pool):
+                raise AssertionError("the master lost track of the covering LP's columns")
+            return probs, goal
     return reach_by_master(model, config, master, search, rest, goal)
 
 
-def reach_dense(
+def reach_goal(
     model: Model,
     config: SolverConfig,
-    master: RestrictedMaster,
     search: ColumnSearch,
+    columns: list[npt.NDArray[np.int64]],
     goal: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64] | None:
-    """:func:`reach_rest` by the covering LP ``min sum(q)``, ``S q >= goal``
-    (:func:`panelsel.interior.cover`): a total of at most ``1 / (1 - ATTAIN_TOLERANCE)``
-    means the lottery ``q / sum(q)`` reaches the goal.  Otherwise its duals ``y`` price new
-    columns; for every ``y >= 0``, ``goal @ y / max_panel(y)`` is a lower bound on the
-    total over all valid panels (weak duality), so a bound above 1 proves the goal out of
-    reach.  Returns the master's column probabilities, or None."""
+    *,
+    start_share: float = 0.0,
+    max_rounds: int = DENSE_LEVEL_ROUNDS,
+    neighbours: int = DENSE_NEIGHBOURS,
+    starts: int = DENSE_STARTS,
+    keep: int = DENSE_KEEP,
+    on_round: Callable[[float], None] = lambda total: None,
+) -> tuple[list[npt.NDArray[np.int64]], npt.NDArray[np.float64] | None]:
+    """Look for a lottery that gives every type at least ``goal`` by column generation on
+    the covering LP ``min sum(q)``, ``S q >= goal`` (:func:`panelsel.interior.cover`).
+
+    A total of at most ``1 / (1 - ATTAIN_TOLERANCE)`` means that the lottery ``q / sum(q)``
+    reaches the goal (within that share).  Otherwise the duals ``y`` price new columns: the
+    pricing ILP's panel with ``neighbours`` of its one-swap neighbours, and as many of each
+    of the ``starts`` heaviest panels'.  For every ``y >= 0``, ``goal @ y / max_panel(y)``
+    is a lower bound on the total over all valid panels (weak duality), so a bound above 1
+    proves the goal out of reach.  Gives up then, when the first solve reaches less than
+    ``start_share`` of the goal, after ``max_rounds`` rounds, or when the dense matrices
+    would no longer fit (:func:`panelsel.interior.fits`).  With ``keep``, the pool is cut to
+    the ``keep / 2 * types`` heaviest columns whenever it holds more than ``keep * types``.
+
+    Returns the pool of columns and the lottery's probabilities over it, or the pool and
+    None.  No best-effort snapshot is offered on the way: until the goal is reached,
+    ``q / sum(q)`` falls short of the proven levels by the share the total exceeds 1.
+    """
     sizes = model.type_sizes
+    T = len(sizes)
     enough = 1.0 / (1.0 - ATTAIN_TOLERANCE)
-    for rounds in range(REST_ROUNDS + 1):
-        shares = (np.array(master.columns, dtype=np.float64) / sizes).T
+    pool = list(columns)
+    seen = {c.tobytes() for c in pool}
+    for rounds in range(max_rounds + 1):
+        if not fits(T, len(pool)):
+            return pool, None
+        shares = (np.array(pool, dtype=np.float64) / sizes).T
         solution = cover(shares, goal, deadline=config.remaining)
         search.lp_solves += 1
         total = solution.total
+        on_round(total)
         if total <= enough:
-            return np.maximum(solution.q, 0.0) / total
-        if (rounds == 0 and 1.0 / total < REST_START) or rounds == REST_ROUNDS:
-            return None
-        weights = np.maximum(solution.y, 0.0) / sizes
+            return pool, np.maximum(solution.q, 0.0) / total
+        if (rounds == 0 and 1.0 / total < start_share) or rounds == max_rounds:
+            return pool, None
+        y = np.maximum(solution.y, 0.0)
+        weights = y / sizes
         counts, value = search.pricing.best(weights)
-        if (
-            value <= 1.0 + PRICING_TOLERANCE
-            or float(goal @ np.maximum(solution.y, 0.0)) > enough * value
-        ):
-            return None  # the covering LP over every valid panel has a total above 1
-        heavy = np.argsort(-solution.q)[:HEURISTIC_STARTS]
-        found = [counts, *search.neighbours.find(counts, weights, 1.0, COLUMNS_PER_ROUND)]
-        for r in heavy.tolist():
-            found += search.neighbours.find(master.columns[r], weights, 1.0, COLUMNS_PER_ROUND)
-        if not sum(master.add(column) for column in found):
-            return None  # violated columns all present: round-off, give up
-    return None
+        if value <= 1.0 + PRICING_TOLERANCE or float(goal @ y) > enough * value:
+            return pool, None  # the covering LP over every valid panel has a total above 1
+        found = [counts, *search.neighbours.find(counts, weights, 1.0, neighbours)]
+        for r in np.argsort(-solution.q, kind="stable")[:starts].tolist():
+            found += search.neighbours.find(pool[r], weights, 1.0, neighbours)
+        if keep and len(pool) > keep * T:
+            heaviest = np.argsort(-solution.q, kind="stable")[: keep * T // 2]
+            pool = [pool[i] for i in sorted(heaviest.tolist())]
+            seen = {c.tobytes() for c in pool}
+        added = 0
+        for column in found:
+            key = column.tobytes()
+            if key not in seen:
+                seen.add(key)
+                pool.append(column)
+                added += 1
+        if not added:
+            return pool, None  # violated columns all present: round-off, give up
+    return pool, None
 
 
 def reach_by_master(
