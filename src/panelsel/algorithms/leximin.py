@@ -210,14 +210,9 @@ def leximin(
                     T,
                 )
 
-            try:
-                pool, reached = reach_goal(
-                    model, config, search, master.columns, goal, on_round=on_total
-                )
-            except TimeLimitError:
-                raise
-            except SolverError:  # the interior-point method did not converge
-                pool, reached = [], None
+            pool, reached = reach_goal(
+                model, config, search, master.columns, goal, on_round=on_total
+            )
             by_cover += reached is not None
             for column in pool:
                 master.add(column)
@@ -295,32 +290,26 @@ def reach_rest(
         "LEXIMIN · the rest towards the relaxation's bound, types fixed", int((~unfixed).sum()), T
     )
     if fits(T, len(master.columns)):
-        try:
-            pool, probs = reach_goal(
-                model,
-                config,
-                search,
-                master.columns,
-                goal,
-                start_share=REST_START,
-                max_rounds=REST_ROUNDS,
-                neighbours=COLUMNS_PER_ROUND,
-                starts=HEURISTIC_STARTS,
-                keep=0,
-            )
-        except TimeLimitError:
-            raise
-        except SolverError:
-            pass  # the interior-point method did not converge: let the master decide
-        else:
-            for column in pool:
-                master.add(column)
-            if probs is None:
-                return None
+        pool, probs = reach_goal(
+            model,
+            config,
+            search,
+            master.columns,
+            goal,
+            start_share=REST_START,
+            max_rounds=REST_ROUNDS,
+            neighbours=COLUMNS_PER_ROUND,
+            starts=HEURISTIC_STARTS,
+            keep=0,
+        )
+        for column in pool:
+            master.add(column)
+        if probs is not None:
             # the master holds the pool's columns in the pool's order (it started as them)
             if len(master.columns) != len(pool):
                 raise AssertionError("the master lost track of the covering LP's columns")
             return probs, goal
+        return None
     return reach_by_master(model, config, master, search, rest, goal)
 
 
@@ -364,7 +353,12 @@ def reach_goal(
         if not fits(T, len(pool)):
             return pool, None
         shares = (np.array(pool, dtype=np.float64) / sizes).T
-        solution = cover(shares, goal, deadline=config.remaining)
+        try:
+            solution = cover(shares, goal, deadline=config.remaining)
+        except TimeLimitError:
+            raise
+        except SolverError:  # did not converge: the columns found so far still help
+            return pool, None
         search.lp_solves += 1
         total = solution.total
         on_round(total)
