@@ -205,7 +205,7 @@ def leximin(
             def on_total(total: float, level: int = levels, done: int = done) -> None:
                 short = max(0.0, 1.0 - 1.0 / total)
                 progress(
-                    f"LEXIMIN · level {level}, {short:.1e} short of the bound, types fixed",
+                    f"LEXIMIN · level {level}, {short:.1e} to bound, types fixed",
                     done,
                     T,
                 )
