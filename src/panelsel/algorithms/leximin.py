@@ -78,6 +78,7 @@ from panelsel.colgen import (
     TypeLottery,
     initial_columns,
     master_lottery,
+    snapshot,
     types_to_fix,
 )
 from panelsel.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
@@ -197,6 +198,27 @@ def leximin(
             gap = max(0.0, upper - z)
             progress(f"LEXIMIN · level {level}, gap {gap:.1e}, types fixed", done, T)
 
+        if levels > 1 and 0 < len(probs) <= len(master.columns):
+            # the last level's lottery again, now that its level is proven: a time limit
+            # during the covering LP below then keeps it with every proven level counted
+            # (columns added since have probability 0)
+            probs = np.r_[probs, np.zeros(len(master.columns) - len(probs))]
+            share = np.maximum(probs, 0.0) / np.maximum(probs, 0.0).sum()
+            used = np.flatnonzero(share)
+            reached_now = sum(share[r] * master.columns[r] for r in used.tolist()) / sizes
+            config.offer(
+                snapshot(
+                    list(master.columns),
+                    probs.copy(),
+                    sizes,
+                    {
+                        **search.context,
+                        "level_value": float(np.asarray(reached_now)[unfixed].min()),
+                        "level_upper_bound": cap,
+                    },
+                    master.floors.copy(),
+                )
+            )
         if levels > 1 and fits(T, len(master.columns)):
             # columns first, from the covering LP of the bound's goal: the fixed types at
             # their values, the others at the bound; the master then proves the level
