@@ -302,3 +302,34 @@ def test_levels_reached_through_the_covering_lp_equal_brute_force() -> None:
             marginals = expand(model, result).marginals(model.n)
             np.testing.assert_allclose(marginals, _expected(inst), atol=TOL)
     assert covered >= 1
+
+
+def test_a_time_limit_in_the_covering_lp_keeps_the_proven_first_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped in level 2's covering LP, the incumbent is level 1's lottery with level 1
+    counted as proven, and it gives every type at least the MAXIMIN optimum."""
+
+    def out_of_time(*args: Any, **kwargs: Any) -> Any:
+        raise TimeLimitError("the time limit ran out (test)")
+
+    inst = GAP_POOLS[0]
+    expected = _expected(inst)
+    import importlib
+
+    # the package's ``leximin`` attribute is the function, so reach the module directly
+    module = importlib.import_module("panelsel.algorithms.leximin")
+    monkeypatch.setattr(module, "cover", out_of_time)
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d), compress=False)
+        config = SolverConfig("highs")
+        with pytest.raises(TimeLimitError):
+            leximin(model, config, lambda *_: None, use_relaxation=False)
+        assert config.incumbent is not None
+        lottery = config.incumbent()
+    assert lottery.stats["proven_levels"] == 1
+    assert lottery.stats["proven_minimum"] == pytest.approx(expected.min(), abs=TOL)
+    assert lottery.targets.min() >= expected.min() - TOL
+    assert lottery.stats["level_value"] == pytest.approx(
+        lottery.targets[np.isnan(lottery.floors)].min()
+    )
