@@ -142,7 +142,7 @@ METHODS = {
     "LP relaxation bound attained": "bound",
     "column generation": "cg",
 }
-"""Short names for the table: how LEXIMIN was reached (panelsel.algorithms.leximin)."""
+"""Short names for the table: how LEXIMIN was reached (panelsel.solve.algorithms.leximin)."""
 
 
 def _method(data: dict[str, object]) -> str:

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panelsel.audit import audit
 from panelsel.cli import app
-from panelsel.select import select
+from panelsel.commands.audit import audit
+from panelsel.commands.select import select
 
 from .conftest import EXAMPLE
 from .test_leximin import Instance, instances
@@ -262,7 +262,7 @@ def test_certificate_by_column_generation_when_the_relaxation_is_not_enough(
 ) -> None:
     # without the relaxation's bound the certificate comes from dual weights over people
     # and the MILP, adding panels until no panel beats the lottery's minimum
-    import panelsel.audit as module
+    import panelsel.commands.audit as module
 
     monkeypatch.setattr(module, "_relaxation_bound", lambda model: None)
     for algorithm in ("leximin", "maximin"):

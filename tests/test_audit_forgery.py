@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from panelsel.audit import audit
 from panelsel.cli import app
-from panelsel.lottery import Lottery, draw
-from panelsel.outputs import write_csv
-from panelsel.pool import load_pool
-from panelsel.select import load_inputs, select
+from panelsel.commands.audit import audit
+from panelsel.commands.select import load_inputs, select
+from panelsel.inputs.pool import load_pool
+from panelsel.lottery.expand import Lottery, draw
+from panelsel.outputs.files import write_csv
 
 from .conftest import EXAMPLE
 

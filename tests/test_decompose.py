@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from panelsel.algorithms.leximin import (
+from panelsel.errors import SolverError
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import expand
+from panelsel.solve.algorithms.leximin import (
     COLUMN_GENERATION_METHOD,
     RELAXATION_METHOD,
     leximin,
 )
-from panelsel.decompose import RATIONAL_TOLERANCE, decompose, rational_counts
-from panelsel.errors import SolverError
-from panelsel.lottery import expand
-from panelsel.model import Model, build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.relaxation import relaxed_leximin
-from panelsel.solvers import SolverConfig
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.decompose import RATIONAL_TOLERANCE, decompose, rational_counts
+from panelsel.solve.relaxation import relaxed_leximin
 
 from .conftest import EXAMPLE
 from .test_leximin import TOL, Instance, brute_force_leximin, check_lottery, instances
@@ -133,7 +133,7 @@ def test_rational_counts_recognise_fractions_and_keep_the_total() -> None:
 
 def test_round_robin_expansion_gives_every_member_the_same_share(tmp_path: Path) -> None:
     # one type of 5 people, k = 2 seats: units of 1/5, each member in exactly 2 of 5 panels
-    from panelsel.colgen import TypeLottery
+    from panelsel.solve.colgen import TypeLottery
 
     inst = Instance(
         gender=["F"] * 5,
@@ -164,7 +164,7 @@ def test_bound_reached_by_column_generation_when_no_exact_design(
 ) -> None:
     # without exact designs the quantised designs' panels seed the level-by-level master,
     # and every level stops at the relaxation's bound for it, with no pricing proof
-    monkeypatch.setattr("panelsel.decompose.MAX_EXACT_DENOMINATOR", 0)
+    monkeypatch.setattr("panelsel.solve.decompose.MAX_EXACT_DENOMINATOR", 0)
     spec = load_quotas(EXAMPLE / "quotas.yaml")
     model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)
     result = leximin(model, SolverConfig(solver), lambda *_: None)
@@ -178,10 +178,10 @@ def test_bound_reached_by_column_generation_when_no_exact_design(
 
 
 def test_interior_first_solve_reaches_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("panelsel.decompose.MAX_EXACT_DENOMINATOR", 0)
+    monkeypatch.setattr("panelsel.solve.decompose.MAX_EXACT_DENOMINATOR", 0)
     # (the package exports the function under the module's name: fetch the module itself)
     monkeypatch.setattr(
-        importlib.import_module("panelsel.algorithms.leximin"), "INTERIOR_COLUMNS", 0
+        importlib.import_module("panelsel.solve.algorithms.leximin"), "INTERIOR_COLUMNS", 0
     )
     spec = load_quotas(EXAMPLE / "quotas.yaml")
     model = build_model(load_pool(EXAMPLE / "registrants.csv", id_column="student_id"), spec)

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panelsel.cli import app
-from panelsel.diagnose import check, diagnose, parse_priorities
+from panelsel.commands.check import check, diagnose, parse_priorities
+from panelsel.commands.select import select
 from panelsel.errors import BadInputError
-from panelsel.model import build_model, cheap_infeasibility
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.select import select
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import build_model, cheap_infeasibility
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.solve.backends import SolverConfig
 
 from .conftest import EXAMPLE, write_csv
 from .test_leximin import Instance

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import panelsel.select as select_module
+import panelsel.commands.select as select_module
 from panelsel.cli import app
 from panelsel.errors import BadInputError
-from panelsel.outputs import RECORD, OutputFolder, read_record
+from panelsel.outputs.files import RECORD, OutputFolder, read_record
 
 from .conftest import EXAMPLE
 

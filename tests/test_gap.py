@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from panelsel.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
-from panelsel.colgen import CERTAIN, TypeLottery, even_out
+from panelsel.commands.select import compute
 from panelsel.errors import TimeLimitError
-from panelsel.lottery import expand
-from panelsel.model import Model, build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.relaxation import relaxed_leximin
-from panelsel.select import compute
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import expand
+from panelsel.solve.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import CERTAIN, TypeLottery, even_out
+from panelsel.solve.relaxation import relaxed_leximin
 
 from .test_leximin import TOL, Instance, brute_force_leximin
 
@@ -318,7 +318,7 @@ def test_a_time_limit_in_the_covering_lp_keeps_the_proven_first_level(
     import importlib
 
     # the package's ``leximin`` attribute is the function, so reach the module directly
-    module = importlib.import_module("panelsel.algorithms.leximin")
+    module = importlib.import_module("panelsel.solve.algorithms.leximin")
     monkeypatch.setattr(module, "cover", out_of_time)
     with tempfile.TemporaryDirectory() as d:
         model = _model(inst, Path(d), compress=False)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from panelsel.errors import SolverError
-from panelsel.interior import COVER_TOLERANCE, cover, fits
+from panelsel.solve.interior import COVER_TOLERANCE, cover, fits
 
 
 @st.composite

@@ -11,17 +11,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from panelsel.algorithms.legacy import (
+from panelsel.errors import SolverError
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.solve.algorithms.legacy import (
     MAX_ATTEMPTS,
     LegacyProcedure,
     estimate,
     legacy_draw,
     wilson_interval,
 )
-from panelsel.errors import SolverError
-from panelsel.model import Model, build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
 
 from .conftest import BENCHDATA
 from .test_leximin import Instance, check_lottery, instances

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from panelsel.algorithms import leximin, maximin
 from panelsel.errors import InfeasibleQuotasError
-from panelsel.lottery import Lottery, draw, expand
-from panelsel.model import build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import Lottery, draw, expand
+from panelsel.solve.algorithms import leximin, maximin
+from panelsel.solve.backends import SolverConfig
 
 from .conftest import BENCHDATA, write_csv
 
@@ -314,7 +314,7 @@ def test_column_pruning_keeps_the_optimum(
     monkeypatch: pytest.MonkeyPatch, solver: str, inst: Instance
 ) -> None:
     # force the master to drop unused columns at almost every round
-    module = importlib.import_module("panelsel.algorithms.leximin")
+    module = importlib.import_module("panelsel.solve.algorithms.leximin")
     monkeypatch.setattr(module, "PRUNE_KEEP_PER_TYPE", 0)
     monkeypatch.setattr(module, "PRUNE_KEEP_BASE", 1)
     feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from panelsel.colgen import TypeLottery
 from panelsel.errors import InfeasibleQuotasError
-from panelsel.lottery import Lottery, draw, expand, expand_counts
-from panelsel.model import build_model, check_feasible_cheaply
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
+from panelsel.inputs.model import build_model, check_feasible_cheaply
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import Lottery, draw, expand, expand_counts
+from panelsel.solve.colgen import TypeLottery
 
 from .conftest import EXAMPLE, write_csv
 

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import minimize
 
-from panelsel.algorithms import nash
-from panelsel.algorithms.nash import NASH_GAP_TOLERANCE
-from panelsel.lottery import expand
-from panelsel.model import build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import expand
+from panelsel.solve.algorithms import nash
+from panelsel.solve.algorithms.nash import NASH_GAP_TOLERANCE
+from panelsel.solve.backends import SolverConfig
 
 from .test_leximin import Instance, check_lottery, instances
 
@@ -79,7 +79,7 @@ def test_nash_matches_brute_force(inst: Instance) -> None:
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_nash_on_the_example_trades_the_minimum_for_the_geometric_mean(solver: str) -> None:
-    from panelsel.algorithms import leximin
+    from panelsel.solve.algorithms import leximin
 
     from .conftest import EXAMPLE
 

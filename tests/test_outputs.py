@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from panelsel.audit import audit
 from panelsel.cli import app
+from panelsel.commands.audit import audit
+from panelsel.commands.select import select
 from panelsel.errors import SolverError
-from panelsel.outputs import spreadsheet_safe, unescape
-from panelsel.select import select
+from panelsel.outputs.files import spreadsheet_safe, unescape
 
 from .conftest import EXAMPLE, write_csv
 
@@ -128,7 +128,7 @@ def _leftovers(folder: Path, name: str) -> list[str]:
 def test_failure_while_writing_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import panelsel.select as module
+    import panelsel.commands.select as module
 
     def broken(*args: object, **kwargs: object) -> None:
         raise SolverError("disk trouble in the middle of writing")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from panelsel.errors import BadInputError
-from panelsel.pool import load_pool, normalise, parse_delimiter
+from panelsel.inputs.pool import load_pool, normalise, parse_delimiter
 
 from .conftest import write_csv
 
@@ -110,8 +110,8 @@ def test_normalise_and_delimiter_parsing() -> None:
 def test_invisible_and_decomposed_characters_do_not_exclude_anyone(tmp_path: Path) -> None:
     # issue 13, item 8: a decomposed é, a zero-width space, a directional mark or a
     # non-breaking space in a multi-valued cell used to make the registrant silently not count
-    from panelsel.model import build_model
-    from panelsel.quotas import load_quotas
+    from panelsel.inputs.model import build_model
+    from panelsel.inputs.quotas import load_quotas
 
     cells = [
         "Caf\u00e9 club;Counselling",  # composed

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from panelsel.errors import BadInputError
-from panelsel.quotas import load_quotas
+from panelsel.inputs.quotas import load_quotas
 
 from .conftest import EXAMPLE
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from panelsel.report import COLOURS, gini, summarise
-from panelsel.select import select
+from panelsel.commands.select import select
+from panelsel.outputs.report import COLOURS, gini, summarise
 
 from .conftest import EXAMPLE, write_csv
 

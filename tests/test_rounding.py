@@ -12,14 +12,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from panelsel.algorithms import ALGORITHMS
-from panelsel.colgen import TypeLottery
 from panelsel.errors import BadInputError
-from panelsel.lottery import expand
-from panelsel.model import Model, build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.rounding import (
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lottery.expand import expand
+from panelsel.lottery.rounding import (
     LOTTERY_PRUNE,
     beck_fiala_bound,
     check_panels,
@@ -30,7 +28,9 @@ from panelsel.rounding import (
     types_bound,
     uniform_bound,
 )
-from panelsel.solvers import SolverConfig
+from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import TypeLottery
 
 from .conftest import EXAMPLE
 from .test_leximin import Instance, instances
@@ -238,9 +238,9 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
 ) -> None:
     """The integer program needs the solver; when the time limit is out, --best-effort
     keeps the pipage rounding (and says so), without it the run fails with exit 4."""
-    import panelsel.rounding as rounding_module
+    import panelsel.lottery.rounding as rounding_module
+    from panelsel.commands.select import compute, load_inputs
     from panelsel.errors import TimeLimitError
-    from panelsel.select import compute, load_inputs
 
     def out_of_time(*args: object, **kwargs: object) -> None:
         raise TimeLimitError("the time limit of 1 s ran out in the rounding")

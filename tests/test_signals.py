@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from panelsel import signals
-from panelsel.audit import audit
+from panelsel.commands.audit import audit
 from panelsel.errors import SolverError
-from panelsel.solvers import SolverConfig
+from panelsel.solve.backends import SolverConfig
 
 from .conftest import EXAMPLE
 

@@ -7,7 +7,7 @@ from typing import Any
 import highspy
 import pytest
 
-from panelsel.solvers import INFINITY, SolverConfig
+from panelsel.solve.backends import INFINITY, SolverConfig
 
 
 def test_highs_retries_a_solve_that_ends_with_status_unknown() -> None:

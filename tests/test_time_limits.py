@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import panelsel.select as select_module
-from panelsel.algorithms import ALGORITHMS
-from panelsel.audit import audit
+import panelsel.commands.select as select_module
 from panelsel.cli import app
-from panelsel.colgen import BEST_EFFORT_METHOD, TypeLottery
+from panelsel.commands.audit import audit
 from panelsel.errors import TimeLimitError
-from panelsel.model import Model, build_model
-from panelsel.pool import load_pool
-from panelsel.quotas import load_quotas
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import load_pool
+from panelsel.inputs.quotas import load_quotas
+from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import BEST_EFFORT_METHOD, TypeLottery
 
 from .conftest import EXAMPLE
 

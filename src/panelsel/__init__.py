@@ -1,7 +1,7 @@
 """panelsel: stratified random panel selection with maximally fair (LEXIMIN) lotteries.
 
-The data's path: registrants CSV + quota file -> validated :class:`~panelsel.model.Model`
--> :class:`~panelsel.lottery.Lottery` -> drawn panel -> output files.
+The data's path: registrants CSV + quota file -> validated :class:`~panelsel.inputs.model.Model`
+-> :class:`~panelsel.lottery.expand.Lottery` -> drawn panel -> output files.
 """
 
 from panelsel.errors import (

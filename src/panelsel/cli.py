@@ -16,7 +16,7 @@ from panelsel.entry import interrupt_message, is_interrupt
 from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
 
 if TYPE_CHECKING:
-    from panelsel.colgen import ProgressFn
+    from panelsel.solve.colgen import ProgressFn
 
 EXIT_INTERNAL = 1
 T = TypeVar("T")
@@ -198,8 +198,8 @@ def select(
     publish numbered panels for a public draw instead)."""
 
     def call(progress: ProgressFn) -> Any:
-        from panelsel.pool import parse_delimiter
-        from panelsel.select import select as run_select
+        from panelsel.commands.select import select as run_select
+        from panelsel.inputs.pool import parse_delimiter
 
         return run_select(
             registrants,
@@ -269,7 +269,7 @@ def draw(
     the lottery or the pool is not the one published."""
 
     def call(_: ProgressFn) -> Any:
-        from panelsel.publicdraw import draw_public
+        from panelsel.commands.draw import draw_public
 
         return draw_public(
             lottery,
@@ -322,8 +322,8 @@ def compare(
     """Run several algorithms on one pool and compare their selection probabilities."""
 
     def call(progress: ProgressFn) -> Any:
-        from panelsel.compare import compare as run_compare
-        from panelsel.pool import parse_delimiter
+        from panelsel.commands.compare import compare as run_compare
+        from panelsel.inputs.pool import parse_delimiter
 
         return run_compare(
             registrants,
@@ -384,8 +384,8 @@ def check(
     """Check the quotas against the pool without drawing; exit 3 if no panel can meet them."""
 
     def call(progress: ProgressFn) -> Any:
-        from panelsel.diagnose import check as run_check
-        from panelsel.pool import parse_delimiter
+        from panelsel.commands.check import check as run_check
+        from panelsel.inputs.pool import parse_delimiter
 
         return run_check(
             registrants,
@@ -444,8 +444,8 @@ def audit(
     """Re-derive a selection from its files and check it; exit 5 if any check fails."""
 
     def call(progress: ProgressFn) -> Any:
-        from panelsel.audit import audit as run_audit
-        from panelsel.pool import parse_delimiter
+        from panelsel.commands.audit import audit as run_audit
+        from panelsel.inputs.pool import parse_delimiter
 
         return run_audit(
             out_dir,

@@ -16,15 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from panelsel.colgen import ProgressFn
 from panelsel.errors import PanelselError
+from panelsel.solve.colgen import ProgressFn
 
 if TYPE_CHECKING:  # only for annotations: each command imports what it renders
-    from panelsel.audit import AuditReport
-    from panelsel.compare import Comparison
-    from panelsel.diagnose import Diagnosis
-    from panelsel.publicdraw import DrawResult
-    from panelsel.select import SelectionResult
+    from panelsel.commands.audit import AuditReport
+    from panelsel.commands.check import Diagnosis
+    from panelsel.commands.compare import Comparison
+    from panelsel.commands.draw import DrawResult
+    from panelsel.commands.select import SelectionResult
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -153,7 +153,7 @@ def render_selection(result: SelectionResult) -> None:
             soft_wrap=True,
         )
         stdout.print("  (or --dice R,R,... --dice-sides S, or --random-hex HEX)")
-        from panelsel.publicdraw import dice_plan
+        from panelsel.commands.draw import dice_plan
 
         plans = []
         for plan in dice_plan(result.rounded.m):

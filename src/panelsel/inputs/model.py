@@ -10,7 +10,7 @@ rule can constrain, are interchangeable: swapping them maps quota-satisfying pan
 quota-satisfying panels.  The LEXIMIN optimum is unique, hence symmetric under such swaps, so
 both get the same selection probability.  The solvers therefore work with *types* (groups of
 interchangeable people) and integer counts per type, and expand to people at the end
-(:func:`panelsel.lottery.expand_counts`).  A registrant in a household with more members than
+(:func:`panelsel.lottery.expand.expand_counts`).  A registrant in a household with more members than
 ``max_per_household`` forms a type of their own.
 """
 
@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.errors import BadInputError, InfeasibleQuotasError
-from panelsel.pool import Pool, normalise
-from panelsel.quotas import QuotaSpec, ValueQuota
+from panelsel.inputs.pool import Pool, normalise
+from panelsel.inputs.quotas import QuotaSpec, ValueQuota
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Reading and validating quotas: the native YAML schema and the Sortition Foundation CSV.
 
 The result is a :class:`QuotaSpec`, independent of the pool.  Checking it against the
-registrants (columns exist, every value has a quota) happens in :mod:`panelsel.model`.
+registrants (columns exist, every value has a quota) happens in :mod:`panelsel.inputs.model`.
 
 YAML is read with a safe loader that refuses Python tags and aliases, keeps mapping keys as
 written (so a value called ``Yes`` or ``2019`` stays a string) and rejects duplicate keys.
@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from panelsel.errors import BadInputError
-from panelsel.pool import normalise
+from panelsel.inputs.pool import normalise
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _INTEGER = re.compile(r"^\s*\d+\s*$")

@@ -1,15 +1,15 @@
-"""Lottery algorithms, one module each, all built on :mod:`panelsel.colgen`."""
+"""Lottery algorithms, one module each, all built on :mod:`panelsel.solve.colgen`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from panelsel.algorithms.leximin import leximin
-from panelsel.algorithms.maximin import maximin
-from panelsel.algorithms.nash import nash
-from panelsel.colgen import ProgressFn, TypeLottery
-from panelsel.model import Model
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import Model
+from panelsel.solve.algorithms.leximin import leximin
+from panelsel.solve.algorithms.maximin import maximin
+from panelsel.solve.algorithms.nash import nash
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import ProgressFn, TypeLottery
 
 Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 
@@ -17,7 +17,7 @@ ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin, "nas
 
 ALGORITHM_NAMES = [*ALGORITHMS, "legacy"]
 """Every ``--algorithm``: the lottery algorithms and the Monte-Carlo ``legacy`` procedure
-(:mod:`panelsel.algorithms.legacy`), which has no lottery of its own."""
+(:mod:`panelsel.solve.algorithms.legacy`), which has no lottery of its own."""
 
 __all__ = [
     "ALGORITHMS",

@@ -12,7 +12,7 @@ probabilities ``g`` per type, :func:`cover` solves
 If the optimum is at most 1, the lottery ``q / sum(q)`` gives every type at least its
 target, up to the tolerance; if it is above 1, no lottery over these panels does.  This is
 how LEXIMIN checks in one solve whether the LP relaxation's LEXIMIN of the remaining types
-can be reached (:func:`panelsel.algorithms.leximin.reach_rest`).
+can be reached (:func:`panelsel.solve.algorithms.leximin.reach_rest`).
 
 Why not HiGHS
 -------------

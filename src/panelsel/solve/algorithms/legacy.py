@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.colgen import ProgressFn
 from panelsel.errors import SolverError
-from panelsel.lottery import Lottery
-from panelsel.model import Model
+from panelsel.inputs.model import Model
+from panelsel.lottery.expand import Lottery
+from panelsel.solve.colgen import ProgressFn
 
 DEFAULT_SAMPLES = 10_000
 MAX_ATTEMPTS = 100

@@ -1,7 +1,7 @@
 r"""Realise target probabilities exactly as a lottery over valid panels, without an LP.
 
 Given a target probability per type (here: the LEXIMIN of the LP relaxation,
-:mod:`panelsel.relaxation`), we look for panels and weights whose weighted average count of
+:mod:`panelsel.solve.relaxation`), we look for panels and weights whose weighted average count of
 every type ``t`` is exactly ``|t| * target[t]`` and whose every panel meets the quotas.
 
 Method
@@ -30,7 +30,7 @@ Method
    exchanges per panel.
 
 When repair succeeds the lottery is exact by construction (integer arithmetic throughout)
-and every panel is checked again with :meth:`panelsel.model.Model.count_violations`.
+and every panel is checked again with :meth:`panelsel.inputs.model.Model.count_violations`.
 
 4. *Quantised designs.*  When the common denominator is large (targets like 0.0433695...,
    ratios of large integers; every panel of the design then has its own weight and repair
@@ -38,7 +38,7 @@ and every panel is checked again with :meth:`panelsel.model.Model.count_violatio
    ``QUANTISED_SLOTS`` equally likely panels are built with the targets rounded to whole
    seats along the order, and repaired the same way.  Their average is within rounding of
    the targets, not on them, so they are returned as starting columns for an LP that reaches
-   the targets exactly (:func:`panelsel.algorithms.leximin.leximin`).
+   the targets exactly (:func:`panelsel.solve.algorithms.leximin.leximin`).
 
 Exchange gains are computed without building panels: a seat exchange moves each feature
 count by at most one, so the change in violation is a sum of per-feature steps (one
@@ -62,7 +62,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.model import Model
+from panelsel.inputs.model import Model
 
 RATIONAL_TOLERANCE = 1e-7
 """A target is replaced by the fraction of smallest denominator within this distance (LP
@@ -409,7 +409,7 @@ def decompose(
     whose seats are the targets rounded to whole seats are repaired instead, and their valid
     panels are returned with ``exact=False``: their average is within rounding of the
     targets, which makes them good starting columns for an LP that reaches the targets
-    exactly (:func:`panelsel.algorithms.leximin.leximin`).
+    exactly (:func:`panelsel.solve.algorithms.leximin.leximin`).
 
     ``max_designs`` caps the quantised designs (callers that only want some valid panels
     use fewer).  ``deadline`` is called every ``DEADLINE_EVERY`` exchanges and may raise to

@@ -1,11 +1,11 @@
 """The shared column-generation core: the pricing ILP, neighbour columns and column sets.
 
 Columns are *count vectors*: for each type of interchangeable registrants (see
-:mod:`panelsel.model`), how many of its members a panel takes.  A count vector ``c`` is a
+:mod:`panelsel.inputs.model`), how many of its members a panel takes.  A count vector ``c`` is a
 valid panel when ``sum(c) == k``, ``0 <= c[t] <= |type t|``, every feature count lies within
 its bounds and no constrained household has more than ``max_per_household`` members selected.
 
-Models go through the backends of :mod:`panelsel.solvers` (HiGHS kept alive between solves,
+Models go through the backends of :mod:`panelsel.solve.backends` (HiGHS kept alive between solves,
 or CBC through PuLP), which check every status: an infeasible pricing problem raises
 :class:`~panelsel.errors.InfeasibleQuotasError`, anything else that is not optimal raises
 :class:`~panelsel.errors.SolverError`.
@@ -33,8 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.errors import SolverError
-from panelsel.model import Model
-from panelsel.solvers import INFINITY, SolverConfig
+from panelsel.inputs.model import Model
+from panelsel.solve.backends import INFINITY, SolverConfig
 
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7

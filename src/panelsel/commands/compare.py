@@ -1,7 +1,7 @@
 """``panelsel compare``: every algorithm on the same pool, side by side.
 
 Each algorithm runs on the same validated model (with its own solver time limit); the
-figures of :mod:`panelsel.report` summarise each one's selection probabilities, and the
+figures of :mod:`panelsel.outputs.report` summarise each one's selection probabilities, and the
 folder written holds ``report.html`` (all curves in one plot), ``probabilities.csv`` (one
 column per algorithm; legacy's estimates with their 99% intervals) and ``summary.json``.
 """
@@ -16,15 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from panelsel import __version__
-from panelsel.algorithms import ALGORITHM_NAMES
-from panelsel.algorithms.legacy import DEFAULT_SAMPLES
-from panelsel.colgen import ProgressFn, no_progress
+from panelsel.commands.select import (
+    SEED_BITS,
+    Computed,
+    check_options,
+    compute_explained,
+    load_inputs,
+)
 from panelsel.errors import BadInputError
-from panelsel.outputs import OutputFolder, write_csv, write_json
-from panelsel.pool import DEFAULT_ENCODING, Pool
-from panelsel.report import Curve, render_html
-from panelsel.select import SEED_BITS, Computed, check_options, compute_explained, load_inputs
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.pool import DEFAULT_ENCODING, Pool
+from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.report import Curve, render_html
+from panelsel.solve.algorithms import ALGORITHM_NAMES
+from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import ProgressFn, no_progress
 
 
 @dataclass
@@ -105,9 +111,10 @@ def compare(
 ) -> Comparison:
     """Run ``algorithms`` on one pool and write the comparison.
 
-    Parameters are those of :func:`panelsel.select.select`, with ``algorithms`` (each at most
-    once) instead of one; ``time_limit`` applies to each algorithm separately, and ``seed``
-    drives legacy's Monte-Carlo runs (the lottery algorithms are deterministic).
+    Parameters are those of :func:`panelsel.commands.select.select`, with ``algorithms``
+    (each at most once) instead of one; ``time_limit`` applies to each algorithm
+    separately, and ``seed`` drives legacy's Monte-Carlo runs (the lottery algorithms are
+    deterministic).
 
     Raises
     ------

@@ -37,8 +37,8 @@ from typing import Any
 
 from panelsel import __version__
 from panelsel.errors import BadInputError, VerificationError
-from panelsel.outputs import OutputFolder, write_csv, write_json
-from panelsel.pool import Pool, load_pool
+from panelsel.inputs.pool import Pool, load_pool
+from panelsel.outputs.files import OutputFolder, write_csv, write_json
 
 DRAW_FORMAT = "panelsel-draw/1"
 DEFAULT_DICE_SIDES = 6

@@ -4,8 +4,8 @@ behind it.
 
 Models
 ------
-All models are over counts per type (:mod:`panelsel.model`) and go through the solver
-adapters of :mod:`panelsel.solvers`, which check every status.
+All models are over counts per type (:mod:`panelsel.inputs.model`) and go through the solver
+adapters of :mod:`panelsel.solve.backends`, which check every status.
 
 *Quota ILP.*  ``sum_t c_t = k``, each quota as its own row ``min_j <= sum_t a_tj c_t``
 and ``sum_t a_tj c_t <= max_j`` (two rows, so that a minimum and a maximum can be dropped
@@ -15,11 +15,11 @@ infinity; a feasibility test is a solve with a zero objective.
 *Ranges.*  The smallest and largest count of each value over all valid panels.  No valid
 panel passes the value's minimum or ``min(max, k, pool count)``; when a known valid panel,
 or one reached from the best of them by improving one-swap steps
-(:class:`~panelsel.colgen.SwapNeighbours`), attains that bound, it is the answer.
+(:class:`~panelsel.solve.colgen.SwapNeighbours`), attains that bound, it is the answer.
 Otherwise the quota ILP with the value's count as the objective decides.
 
-*Never selectable.*  The greedy cover of :func:`panelsel.colgen.initial_columns`, started
-from the valid panels of the LEXIMIN bound's designs (:mod:`panelsel.decompose`), finds the
+*Never selectable.*  The greedy cover of :func:`panelsel.solve.colgen.initial_columns`, started
+from the valid panels of the LEXIMIN bound's designs (:mod:`panelsel.solve.decompose`), finds the
 types that some valid panel contains; the others have probability 0 under every lottery.
 The same panels give the value ranges without a solve wherever they reach a trivial bound.
 For each (up to ``MAX_EXPLAINED``), the quota ILP with ``c_t >= 1`` added is infeasible and
@@ -54,19 +54,25 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from panelsel.algorithms.leximin import relaxation_attempt
-from panelsel.colgen import PricingILP, ProgressFn, SwapNeighbours, initial_columns, no_progress
 from panelsel.errors import BadInputError, InfeasibleQuotasError
-from panelsel.model import Model, cheap_infeasibility
-from panelsel.pool import Pool
-from panelsel.quotas import QuotaSpec
-from panelsel.solvers import INFINITY, Backend, SolverConfig
+from panelsel.inputs.model import Model, cheap_infeasibility
+from panelsel.inputs.pool import Pool
+from panelsel.inputs.quotas import QuotaSpec
+from panelsel.solve.algorithms.leximin import relaxation_attempt
+from panelsel.solve.backends import INFINITY, Backend, SolverConfig
+from panelsel.solve.colgen import (
+    PricingILP,
+    ProgressFn,
+    SwapNeighbours,
+    initial_columns,
+    no_progress,
+)
 
 MAX_EXPLAINED = 10
 """Never-selectable types whose excluding quotas are named (the rest are counted)."""
 MAX_IDS_SHOWN = 20
 CHECK_DESIGNS = 2
-"""Quantised designs (:mod:`panelsel.decompose`) whose valid panels start the cover when the
+"""Quantised designs (:mod:`panelsel.solve.decompose`) whose valid panels start the cover when the
 LEXIMIN bound is not realised exactly (LEXIMIN itself uses up to 20)."""
 MAX_CLIMB = 1000
 """One-swap steps tried towards a value's extreme count before asking the ILP."""
@@ -630,7 +636,7 @@ def check(
     ``relaxed_out`` defaults to ``<quota file stem>.relaxed.<ext>`` in the current folder;
     an existing file is replaced only with ``force``.
     """
-    from panelsel.select import load_inputs
+    from panelsel.commands.select import load_inputs
 
     spec, pool, model = load_inputs(
         registrants,

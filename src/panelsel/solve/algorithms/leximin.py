@@ -3,7 +3,7 @@ r"""LEXIMIN: the lottery that maximises the smallest selection probability, then
 Algorithm
 ---------
 Column generation as in Flanigan et al. (2021), over count vectors of interchangeable types
-(:mod:`panelsel.model`).  At each level the restricted master LP
+(:mod:`panelsel.inputs.model`).  At each level the restricted master LP
 
 .. math::
 
@@ -16,7 +16,7 @@ probability :math:`\pi_t` is already fixed.  Its row duals are the ``yhat`` (fir
 ``y_t`` of the dual LP in the paper.  Pricing looks for a valid panel with
 ``sum_t c_t y_t/|t| > yhat``: every round solves the pricing ILP, whose panel enters with
 its one-swap neighbours and those of the lottery's heaviest panels
-(:class:`panelsel.colgen.ColumnSearch`).  When no such panel exists, ``z`` is the largest
+(:class:`panelsel.solve.colgen.ColumnSearch`).  When no such panel exists, ``z`` is the largest
 probability all unfixed types can get together, and every unfixed type with positive dual
 weight is fixed at ``z`` (complementary slackness: such types have probability exactly
 ``z`` in every optimal solution).  At least one type is fixed per level, so the loop ends;
@@ -26,8 +26,8 @@ at 0 first.
 The LP relaxation: a shortcut and a bound per level
 ---------------------------------------------------
 Before any column generation, the LEXIMIN of the LP relaxation of the quotas is computed
-(:mod:`panelsel.relaxation`).  :mod:`panelsel.decompose` tries to realise it exactly with a
-systematic design repaired by weight-neutral seat exchanges (no LP at all; method
+(:mod:`panelsel.solve.relaxation`).  :mod:`panelsel.solve.decompose` tries to realise it
+exactly with a systematic design repaired by weight-neutral seat exchanges (no LP at all; method
 ``RELAXATION_METHOD``).  On pools whose quotas are loose enough this is the whole
 computation.
 
@@ -40,7 +40,7 @@ level is proven without the pricing ILP's proof; every optimal lottery of the le
 then optimal for the relaxation's level LP too, so the types with a positive dual *there*
 are at ``u_l`` in all of them and are fixed.  Where the relaxation has a gap the level runs
 until the pricing ILP proves it.  Each round's pricing value also gives the Lagrangian
-bound of :meth:`panelsel.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two
+bound of :meth:`panelsel.solve.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two
 bounds is the level's certified gap, shown in the progress bar and recorded in a
 ``--best-effort`` lottery, which keeps every level proven so far (they are rows of the
 master) and so is never less fair at the bottom than what is already proven.
@@ -52,7 +52,7 @@ References
 
 Notes
 -----
-Tolerances are those of :mod:`panelsel.colgen`.  The probabilities reported to users are the
+Tolerances are those of :mod:`panelsel.solve.colgen`.  The probabilities reported to users are the
 marginals of the final lottery, not the ``pi_t`` above; they differ from the exact LEXIMIN
 optimum by at most the LP tolerances (tests check 1e-6 against brute force).
 """
@@ -64,7 +64,10 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.colgen import (
+from panelsel.errors import SolverError, TimeLimitError
+from panelsel.inputs.model import Model
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import (
     COLUMNS_PER_ROUND,
     HEURISTIC_STARTS,
     PRICING_TOLERANCE,
@@ -81,12 +84,9 @@ from panelsel.colgen import (
     snapshot,
     types_to_fix,
 )
-from panelsel.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
-from panelsel.errors import SolverError, TimeLimitError
-from panelsel.interior import cover, fits
-from panelsel.model import Model
-from panelsel.relaxation import Relaxation, RelaxedLevels, relaxed_leximin
-from panelsel.solvers import SolverConfig
+from panelsel.solve.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
+from panelsel.solve.interior import cover, fits
+from panelsel.solve.relaxation import Relaxation, RelaxedLevels, relaxed_leximin
 
 RELAXATION_METHOD = "LP relaxation bound attained"
 COLUMN_GENERATION_METHOD = "column generation"
@@ -145,7 +145,7 @@ def leximin(
         are fixed and the level's certified gap.
     use_relaxation
         First compute the LEXIMIN of the LP relaxation and try to realise it exactly
-        (:mod:`panelsel.relaxation`, :mod:`panelsel.decompose`); fall back to column
+        (:mod:`panelsel.solve.relaxation`, :mod:`panelsel.solve.decompose`); fall back to column
         generation, seeded with the valid panels found, when that fails.  ``False`` goes
         straight to column generation (tests use it to cross-check the two paths).
 
@@ -300,8 +300,8 @@ def reach_rest(
     of reach, or after ``REST_ROUNDS`` rounds.  Returns the column probabilities (for the
     master's columns, which gain the columns found here) and the per-type values, or None.
 
-    Where the dense matrices fit (:func:`panelsel.interior.fits`) the covering LP of
-    :mod:`panelsel.interior` decides it; otherwise the master does, aimed at the goal.
+    Where the dense matrices fit (:func:`panelsel.solve.interior.fits`) the covering LP of
+    :mod:`panelsel.solve.interior` decides it; otherwise the master does, aimed at the goal.
     """
     T = model.n_types
     unfixed = np.isnan(fixed)
@@ -350,7 +350,7 @@ def reach_goal(
     on_round: Callable[[float], None] = lambda total: None,
 ) -> tuple[list[npt.NDArray[np.int64]], npt.NDArray[np.float64] | None]:
     """Look for a lottery that gives every type at least ``goal`` by column generation on
-    the covering LP ``min sum(q)``, ``S q >= goal`` (:func:`panelsel.interior.cover`).
+    the covering LP ``min sum(q)``, ``S q >= goal`` (:func:`panelsel.solve.interior.cover`).
 
     A total of at most ``1 / (1 - ATTAIN_TOLERANCE)`` means that the lottery ``q / sum(q)``
     reaches the goal (within that share).  Otherwise the duals ``y`` price new columns: the
@@ -359,7 +359,7 @@ def reach_goal(
     is a lower bound on the total over all valid panels (weak duality), so a bound above 1
     proves the goal out of reach.  Gives up then, when the first solve reaches less than
     ``start_share`` of the goal, after ``max_rounds`` rounds, or when the dense matrices
-    would no longer fit (:func:`panelsel.interior.fits`).  With ``keep``, the pool is cut to
+    would no longer fit (:func:`panelsel.solve.interior.fits`).  With ``keep``, the pool is cut to
     the ``keep / 2 * types`` heaviest columns whenever it holds more than ``keep * types``.
 
     Returns the pool of columns and the lottery's probabilities over it, or the pool and

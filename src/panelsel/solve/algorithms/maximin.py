@@ -2,11 +2,11 @@
 
 Algorithm
 ---------
-When the LP relaxation's LEXIMIN (:mod:`panelsel.relaxation`) has a single level, every
+When the LP relaxation's LEXIMIN (:mod:`panelsel.solve.relaxation`) has a single level, every
 MAXIMIN lottery gives everyone that level (the probabilities sum to k), and the exact
-decomposition of :mod:`panelsel.decompose` is returned as in LEXIMIN.  Otherwise this is
-the first level of :mod:`panelsel.algorithms.leximin` on the same column-generation core
-(:mod:`panelsel.colgen`), with the decomposition's valid panels among the starting columns:
+decomposition of :mod:`panelsel.solve.decompose` is returned as in LEXIMIN.  Otherwise this is
+the first level of :mod:`panelsel.solve.algorithms.leximin` on the same column-generation core
+(:mod:`panelsel.solve.colgen`), with the decomposition's valid panels among the starting columns:
 types that no valid panel contains are fixed at 0, then the restricted master ``max z``
 subject to every other type's probability being at least ``z`` is solved with pricing
 until no panel can raise ``z``, or (when nobody is fixed at 0) until ``z`` reaches the
@@ -21,7 +21,7 @@ References
 
 Notes
 -----
-Tolerances are those of :mod:`panelsel.colgen`; the bound counts as reached within
+Tolerances are those of :mod:`panelsel.solve.colgen`; the bound counts as reached within
 ``BOUND_TOLERANCE``.
 """
 
@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from panelsel.algorithms.leximin import exact_lottery, relaxation_attempt
-from panelsel.colgen import (
+from panelsel.inputs.model import Model
+from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import (
     PRUNE_KEEP_BASE,
     PRUNE_KEEP_PER_TYPE,
     ColumnSearch,
@@ -42,8 +44,6 @@ from panelsel.colgen import (
     initial_columns,
     master_lottery,
 )
-from panelsel.model import Model
-from panelsel.solvers import SolverConfig
 
 MAXIMIN_METHOD = "column generation, one level"
 BOUND_TOLERANCE = 1e-9

@@ -15,7 +15,7 @@ arithmetic, no sampling).
 
 Exact lotteries
 ---------------
-When the algorithm gives integer weights in units of ``1/D`` (:mod:`panelsel.decompose`), a
+When the algorithm gives integer weights in units of ``1/D`` (:mod:`panelsel.solve.decompose`), a
 cheaper expansion is exact: lay the ``D`` units out in order (each count vector repeated as
 many times as its weight) and let every type hand out its seats round-robin, each unit taking
 the next ``c`` members of the type in cyclic order.  A type whose seats over all units are a
@@ -56,8 +56,8 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.colgen import TypeLottery
-from panelsel.model import Model
+from panelsel.inputs.model import Model
+from panelsel.solve.colgen import TypeLottery
 
 LOTTERY_PRUNE = 1e-12
 """Panels with a smaller probability are dropped (and the rest renormalised)."""

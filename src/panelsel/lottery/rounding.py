@@ -81,11 +81,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.colgen import TypeLottery
 from panelsel.errors import BadInputError, SolverError
-from panelsel.lottery import LOTTERY_PRUNE, Lottery
-from panelsel.model import Model
-from panelsel.solvers import INFINITY, SolverConfig
+from panelsel.inputs.model import Model
+from panelsel.lottery.expand import LOTTERY_PRUNE, Lottery
+from panelsel.solve.backends import INFINITY, SolverConfig
+from panelsel.solve.colgen import TypeLottery
 
 MAX_PANELS = 100_000
 """Largest ``--panels``: the numbered list is published, and a public draw needs a number

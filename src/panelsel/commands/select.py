@@ -1,6 +1,6 @@
 """The pipeline behind ``panelsel select``: load -> validate -> lottery -> draw -> write.
 
->>> from panelsel.select import select
+>>> from panelsel.commands.select import select
 >>> result = select("examples/wellbeing/registrants.csv", "examples/wellbeing/quotas.yaml",
 ...                 out="results", seed=12345)                        # doctest: +SKIP
 """
@@ -18,12 +18,19 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
-from panelsel.algorithms import ALGORITHM_NAMES, ALGORITHMS
-from panelsel.algorithms.legacy import DEFAULT_SAMPLES, estimate
-from panelsel.colgen import ProgressFn, even_out, no_progress
-from panelsel.diagnose import infeasible_error
+from panelsel.commands.check import infeasible_error
+from panelsel.commands.draw import (
+    HASH_FILE,
+    PUBLIC_DRAW_RULE,
+    dice_plan,
+    hash_file_text,
+    sha256_hex,
+)
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
-from panelsel.lottery import (
+from panelsel.inputs.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
+from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool
+from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.lottery.expand import (
     MAX_LISTED_PANELS,
     GroupedLottery,
     Lottery,
@@ -33,21 +40,14 @@ from panelsel.lottery import (
     group,
     listed_size,
 )
-from panelsel.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
-from panelsel.outputs import OutputFolder, write_csv, write_json
-from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool
-from panelsel.publicdraw import (
-    HASH_FILE,
-    PUBLIC_DRAW_RULE,
-    dice_plan,
-    hash_file_text,
-    sha256_hex,
-)
-from panelsel.quotas import QuotaSpec, load_quotas
-from panelsel.report import Curve, render_html, summarise
-from panelsel.rounding import Rounded, check_panels, round_lottery
+from panelsel.lottery.rounding import Rounded, check_panels, round_lottery
+from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.report import Curve, render_html, summarise
 from panelsel.signals import checkpoint
-from panelsel.solvers import SolverConfig, check_time_limit
+from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
+from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES, estimate
+from panelsel.solve.backends import SolverConfig, check_time_limit
+from panelsel.solve.colgen import ProgressFn, even_out, no_progress
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
 LOTTERY_DRAW_RULE = (
@@ -74,7 +74,7 @@ EVEN_OUT_SHARE = 0.1
 EVEN_OUT_MIN_SECONDS = 5.0
 """A best-effort run may take this share of --time-limit (at least this many seconds) more
 to spread a stopped level's lottery so that nobody the quotas do not force is certain
-(:func:`panelsel.colgen.even_out`)."""
+(:func:`panelsel.solve.colgen.even_out`)."""
 NOT_PROVEN_NOTE = (
     "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
     "best lottery found by then; its probabilities are exact for this lottery, but a fairer "
@@ -265,7 +265,7 @@ def compute(
     With ``best_effort``, when the time limit runs out the best lottery found so far is used
     (``proven_optimal`` is then False); without one yet, the :class:`TimeLimitError` stands.
     With ``panels``, the lottery is also rounded to a uniform lottery over that many
-    numbered panels (:mod:`panelsel.rounding`, with ``seed``) and nothing is drawn.
+    numbered panels (:mod:`panelsel.lottery.rounding`, with ``seed``) and nothing is drawn.
     """
     started = time.monotonic()
     proven = True
@@ -383,7 +383,7 @@ def compute_explained(
 ) -> Computed:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
-    (:func:`panelsel.diagnose.infeasible_error`)."""
+    (:func:`panelsel.commands.check.infeasible_error`)."""
     reasons = cheap_infeasibility(model, spec)
     if reasons:
         raise infeasible_error(model, spec, config, reasons)
@@ -863,9 +863,9 @@ def select(
         every output then says that it is not proven optimal.
     panels
         Round the lottery to a uniform lottery over this many numbered panels for a public
-        draw (:mod:`panelsel.rounding`) and write it with its sha256, without drawing:
+        draw (:mod:`panelsel.lottery.rounding`) and write it with its sha256, without drawing:
         ``lottery.json``, ``lottery.sha256``, ``panels.csv``, ``probabilities.csv`` and
-        ``report.html``; :func:`panelsel.publicdraw.draw_public` draws later.
+        ``report.html``; :func:`panelsel.commands.draw.draw_public` draws later.
     rounding
         ``"auto"``, ``"ilp"`` or ``"pipage"`` (with ``panels``).
     progress

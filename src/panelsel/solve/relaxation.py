@@ -12,17 +12,17 @@ vectors that lotteries over valid panels average to) into the polytope
 valid panels has its expected counts in :math:`P_{LP}`, so the LEXIMIN of the per-person
 probabilities :math:`x_t / |t|` over :math:`P_{LP}` is lexicographically at least as good as
 the LEXIMIN over lotteries.  When some lottery over valid panels attains it
-(:mod:`panelsel.decompose` looks for one), that lottery is LEXIMIN-optimal, with no
+(:mod:`panelsel.solve.decompose` looks for one), that lottery is LEXIMIN-optimal, with no
 column generation and no pricing ILP.
 
 The relaxation's LEXIMIN is computed level by level exactly like the lottery's
-(:mod:`panelsel.algorithms.leximin`), but each level is one LP over ``T + 1`` variables:
+(:mod:`panelsel.solve.algorithms.leximin`), but each level is one LP over ``T + 1`` variables:
 maximise ``z`` subject to ``x_t >= |t| z`` for unfixed types and ``x_t >= |t| pi_t`` for
 fixed ones; afterwards every unfixed type whose row has a positive dual is fixed at ``z``.
 
 Tolerances
 ----------
-``DUAL_FIX_TOLERANCE`` and ``FIX_SLACK`` of :mod:`panelsel.colgen`, with the same meaning.
+``DUAL_FIX_TOLERANCE`` and ``FIX_SLACK`` of :mod:`panelsel.solve.colgen`, with the same meaning.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.colgen import FIX_SLACK, types_to_fix
-from panelsel.model import Model
-from panelsel.solvers import INFINITY, SolverConfig
+from panelsel.inputs.model import Model
+from panelsel.solve.backends import INFINITY, SolverConfig
+from panelsel.solve.colgen import FIX_SLACK, types_to_fix
 
 __all__ = ["Relaxation", "RelaxedLevels", "relaxed_leximin"]
 
@@ -61,7 +61,7 @@ class RelaxedLevels:
     :meth:`level` solves ``max z`` subject to ``x in P_LP``, ``x_t >= |t| z`` for unfixed
     types and ``x_t >= |t| pi_t`` for fixed ones, and returns ``z`` with the rows' duals in
     probability units.  :func:`relaxed_leximin` fixes the relaxation's own levels with it;
-    :mod:`panelsel.algorithms.leximin` fixes the *lottery's* levels, so that each level's
+    :mod:`panelsel.solve.algorithms.leximin` fixes the *lottery's* levels, so that each level's
     value is an upper bound on the lottery's next level (every lottery's expected counts lie
     in ``P_LP``), and a lottery level that reaches it is proven optimal without a pricing
     proof.

@@ -29,7 +29,7 @@ reported as passed or failed with the numbers behind it:
     at most ``CERTIFICATE_ROUNDS`` rounds), so a failure reports a lottery that does better.
 ``optimality`` (nash)
     No valid panel has ``sum_i 1/pi_i`` above ``n (1 + NASH_AUDIT_TOLERANCE)``, which bounds
-    the gap of ``sum_i log pi_i`` to the optimum (:mod:`panelsel.algorithms.nash`).
+    the gap of ``sum_i log pi_i`` to the optimum (:mod:`panelsel.solve.algorithms.nash`).
 
 Legacy runs have no lottery of their own: their panels and frequencies are checked like a
 lottery's, and the seed must reproduce the first run.
@@ -39,9 +39,9 @@ A uniform lottery for a public draw (``select --panels``) is checked instead by 
 ``uniform`` (panels numbered 1 to M, each 1/M), ``panels before rounding`` and
 ``probabilities before rounding`` (the optimal lottery it was rounded from), ``marginals``
 and ``marginals before rounding`` (both columns of ``probabilities.csv``), ``rounding``
-(every change within :func:`panelsel.rounding.uniform_bound`, recomputed from k, M and the
+(every change within :func:`panelsel.lottery.rounding.uniform_bound`, recomputed from k, M and the
 pool's types, and the recorded figures right), ``draw`` (``draw.json``'s random input gives
-its number by :mod:`panelsel.publicdraw`'s rules, its members are that panel's and
+its number by :mod:`panelsel.commands.draw`'s rules, its members are that panel's and
 ``panel.csv``/``remaining.csv`` hold them; or nothing drawn yet), and the optimality
 certificate of the lottery before rounding.
 """
@@ -61,18 +61,18 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from panelsel import __version__
-from panelsel.algorithms import ALGORITHM_NAMES
-from panelsel.algorithms.legacy import DEFAULT_SAMPLES, legacy_draw
-from panelsel.colgen import ProgressFn, no_progress
+from panelsel.commands.draw import published_hash, repeat_number, sha256_hex
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
-from panelsel.lottery import GroupedLottery, Lottery, draw, draw_grouped, members_of
-from panelsel.model import Model, build_model
-from panelsel.outputs import unescape
-from panelsel.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
-from panelsel.publicdraw import published_hash, repeat_number, sha256_hex
-from panelsel.quotas import QuotaSpec, load_quotas
-from panelsel.rounding import ROUNDING_TOLERANCE, uniform_bound
-from panelsel.solvers import SolverConfig
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
+from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.lottery.expand import GroupedLottery, Lottery, draw, draw_grouped, members_of
+from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
+from panelsel.outputs.files import unescape
+from panelsel.solve.algorithms import ALGORITHM_NAMES
+from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES, legacy_draw
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import ProgressFn, no_progress
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -452,7 +452,7 @@ def _check_method(document: dict[str, Any]) -> Check:
 def _check_order(
     panels: list[npt.NDArray[np.intp] | None], name: str, *, repeats: bool = False
 ) -> Check:
-    """The panels are in the canonical order :mod:`panelsel.lottery` promises (sorted member
+    """The panels are in the canonical order :mod:`panelsel.lottery.expand` promises (sorted member
     rows, panels in lexicographic order; each panel once, except in a uniform lottery), so
     that nobody can reorder them until the recorded seed draws a chosen panel."""
     keys = [tuple(sorted(p.tolist())) if p is not None else () for p in panels]
@@ -514,7 +514,7 @@ def _check_recompute(
     and compare its lottery (and draw) with the file's, entry for entry: the strongest check,
     because it shows that these panels are the ones the method computes, not merely fair
     ones (any fair lottery could have been forged to draw a chosen panel)."""
-    from panelsel.select import compute, grouped_entries, lottery_entries, numbered_entries
+    from panelsel.commands.select import compute, grouped_entries, lottery_entries, numbered_entries
 
     name = "recompute"
     version = document.get("version")
@@ -608,7 +608,7 @@ def _audit_grouped(
     pool: Pool,
     checks: list[Check],
 ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.float64]]:
-    """The checks of a lottery published over types (large pools, :mod:`panelsel.lottery`);
+    """The checks of a lottery published over types (large pools, :mod:`panelsel.lottery.expand`);
     returns one panel of people per count vector and the marginals, for the certificate."""
     ids = pool.ids
     expected_types = [[ids[i] for i in members] for members in types.type_members]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.model import Model
+from panelsel.inputs.model import Model
 
 TINY_PROBABILITY = 1e-3
 PLOT_POINTS = 1000

@@ -8,7 +8,7 @@ left out of the sum.
 
 Algorithm
 ---------
-Over count vectors (types, :mod:`panelsel.model`) with ``s_t = |t|`` and
+Over count vectors (types, :mod:`panelsel.inputs.model`) with ``s_t = |t|`` and
 ``pi_t = sum_r p_r c_rt / s_t`` the problem is
 
 .. math::
@@ -23,22 +23,22 @@ concave in ``p``.  Its gradient is ``g_r = sum_t c_rt / pi_t`` and ``sum_r p_r g
     f^* - f(p) \le \max_r g_r - n ,
 
 where the maximum runs over **all** valid panels: that is the pricing ILP of
-:mod:`panelsel.colgen` with weights ``1 / pi_t``.  Column generation therefore alternates
+:mod:`panelsel.solve.colgen` with weights ``1 / pi_t``.  Column generation therefore alternates
 
 1. the restricted problem over the panels found so far, solved as
    ``max_{p >= 0} f(p) - n sum_r p_r`` (the same optimum, since ``f`` grows by ``n log a``
    when ``p`` is scaled by ``a``: no simplex constraint is needed) with L-BFGS-B, then
    polished by the multiplicative (EM) update ``p_r <- p_r g_r / n``, which never lowers
    ``f``;
-2. pricing: first one-swap neighbours (:class:`~panelsel.colgen.SwapNeighbours`) of the
+2. pricing: first one-swap neighbours (:class:`~panelsel.solve.colgen.SwapNeighbours`) of the
    heaviest panels with ``g > n (1 + NASH_GAP_TOLERANCE)``; when there are none, the
    pricing ILP's panel of largest ``g`` and its neighbours join the restricted problem,
    unless ``max g - n <= NASH_GAP_TOLERANCE * n``, which certifies that ``f`` is within that
    much of the optimum (only the ILP ends the loop).
 
 The starting panels are a cover of every type any valid panel contains
-(:func:`~panelsel.colgen.initial_columns`) and the valid panels of the LEXIMIN bound's
-designs (:mod:`panelsel.decompose`).  When the LP relaxation's LEXIMIN gives everyone
+(:func:`~panelsel.solve.colgen.initial_columns`) and the valid panels of the LEXIMIN bound's
+designs (:mod:`panelsel.solve.decompose`).  When the LP relaxation's LEXIMIN gives everyone
 ``k / n`` and is realised exactly, that lottery is returned: it is Nash-optimal, since the
 probabilities always sum to ``k`` and, for a fixed sum, the product is largest when all are
 equal.
@@ -65,8 +65,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.algorithms.leximin import exact_lottery, relaxation_attempt
-from panelsel.colgen import (
+from panelsel.errors import SolverError
+from panelsel.inputs.model import Model
+from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import (
     COLUMNS_PER_ROUND,
     HEURISTIC_STARTS,
     ColumnSet,
@@ -78,9 +81,6 @@ from panelsel.colgen import (
     snapshot,
     type_shares,
 )
-from panelsel.errors import SolverError
-from panelsel.model import Model
-from panelsel.solvers import SolverConfig
 
 if TYPE_CHECKING:  # scipy costs 0.1 s to import; only a Nash run needs it
     import scipy.sparse as sp

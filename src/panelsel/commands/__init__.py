@@ -1,0 +1,1 @@
+"""One module per command: each calls the layers below and returns a result the CLI renders."""

@@ -1,0 +1,1 @@
+"""Reading the inputs: the registrants file and the quota file, validated into a :class:`Model`."""
