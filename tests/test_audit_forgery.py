@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from panelsel.cli import app
 from panelsel.commands.audit import audit
-from panelsel.commands.select import load_inputs, select
+from panelsel.commands.select import select
+from panelsel.inputs.load import load_inputs
 from panelsel.inputs.pool import load_pool
-from panelsel.lottery.expand import Lottery, draw
+from panelsel.lotteries import Lottery
+from panelsel.lottery.expand import draw
 from panelsel.outputs.files import write_csv
 
 from .conftest import EXAMPLE

@@ -133,7 +133,7 @@ def test_rational_counts_recognise_fractions_and_keep_the_total() -> None:
 
 def test_round_robin_expansion_gives_every_member_the_same_share(tmp_path: Path) -> None:
     # one type of 5 people, k = 2 seats: units of 1/5, each member in exactly 2 of 5 panels
-    from panelsel.solve.colgen import TypeLottery
+    from panelsel.lotteries import TypeLottery
 
     inst = Instance(
         gender=["F"] * 5,

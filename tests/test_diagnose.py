@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panelsel.cli import app
-from panelsel.commands.check import check, diagnose, parse_priorities
+from panelsel.commands.check import check, parse_priorities
 from panelsel.commands.select import select
 from panelsel.errors import BadInputError
 from panelsel.inputs.model import build_model, cheap_infeasibility
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.feasibility import diagnose
 
 from .conftest import EXAMPLE, write_csv
 from .test_leximin import Instance

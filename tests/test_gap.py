@@ -21,10 +21,11 @@ from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
+from panelsel.lotteries import TypeLottery
 from panelsel.lottery.expand import expand
 from panelsel.solve.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import CERTAIN, TypeLottery, even_out
+from panelsel.solve.colgen import CERTAIN, even_out
 from panelsel.solve.relaxation import relaxed_leximin
 
 from .test_leximin import TOL, Instance, brute_force_leximin

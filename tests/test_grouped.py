@@ -20,8 +20,8 @@ from benchmarks.generate import repeat_example
 from typer.testing import CliRunner
 
 from panelsel.cli import app
-from panelsel.commands.select import load_inputs
 from panelsel.errors import TimeLimitError
+from panelsel.inputs.load import load_inputs
 from panelsel.lottery.expand import MAX_LISTED_PANELS, expand, listed_size, members_of
 
 from .conftest import EXAMPLE
@@ -114,9 +114,9 @@ def test_forged_grouped_lotteries_are_caught(big_pool: Path, big_run: Path, tmp_
 
 def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
     from panelsel.lottery.expand import expand_counts
+    from panelsel.progress import no_progress
     from panelsel.solve.algorithms import ALGORITHMS
     from panelsel.solve.backends import SolverConfig
-    from panelsel.solve.colgen import no_progress
 
     medium = repeat_example(tmp_path / "pool.csv", 4_000)
     for pool in (EXAMPLE / "registrants.csv", medium):
@@ -132,9 +132,9 @@ def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
 
 
 def test_the_expansion_honours_the_time_limit() -> None:
+    from panelsel.progress import no_progress
     from panelsel.solve.algorithms import ALGORITHMS
     from panelsel.solve.backends import SolverConfig
-    from panelsel.solve.colgen import no_progress
 
     _, _, model = load_inputs(EXAMPLE / "registrants.csv", QUO)
     type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)

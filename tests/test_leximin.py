@@ -20,7 +20,8 @@ from panelsel.errors import InfeasibleQuotasError
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
-from panelsel.lottery.expand import Lottery, draw, expand
+from panelsel.lotteries import Lottery
+from panelsel.lottery.expand import draw, expand
 from panelsel.solve.algorithms import leximin, maximin
 from panelsel.solve.backends import SolverConfig
 

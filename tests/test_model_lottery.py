@@ -11,8 +11,8 @@ from panelsel.errors import InfeasibleQuotasError
 from panelsel.inputs.model import build_model, check_feasible_cheaply
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
-from panelsel.lottery.expand import Lottery, draw, expand, expand_counts
-from panelsel.solve.colgen import TypeLottery
+from panelsel.lotteries import Lottery, TypeLottery
+from panelsel.lottery.expand import draw, expand, expand_counts
 
 from .conftest import EXAMPLE, write_csv
 

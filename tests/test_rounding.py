@@ -16,6 +16,7 @@ from panelsel.errors import BadInputError
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
+from panelsel.lotteries import TypeLottery
 from panelsel.lottery.expand import expand
 from panelsel.lottery.rounding import (
     LOTTERY_PRUNE,
@@ -30,7 +31,6 @@ from panelsel.lottery.rounding import (
 )
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import TypeLottery
 
 from .conftest import EXAMPLE
 from .test_leximin import Instance, instances
@@ -239,8 +239,9 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
     """The integer program needs the solver; when the time limit is out, --best-effort
     keeps the pipage rounding (and says so), without it the run fails with exit 4."""
     import panelsel.lottery.rounding as rounding_module
-    from panelsel.commands.select import compute, load_inputs
+    from panelsel.commands.select import compute
     from panelsel.errors import TimeLimitError
+    from panelsel.inputs.load import load_inputs
 
     def out_of_time(*args: object, **kwargs: object) -> None:
         raise TimeLimitError("the time limit of 1 s ran out in the rounding")

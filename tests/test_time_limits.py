@@ -17,9 +17,10 @@ from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
+from panelsel.lotteries import TypeLottery
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import BEST_EFFORT_METHOD, TypeLottery
+from panelsel.solve.colgen import BEST_EFFORT_METHOD
 
 from .conftest import EXAMPLE
 

@@ -16,7 +16,7 @@ from panelsel.entry import interrupt_message, is_interrupt
 from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
 
 if TYPE_CHECKING:
-    from panelsel.solve.colgen import ProgressFn
+    from panelsel.progress import ProgressFn
 
 EXIT_INTERNAL = 1
 T = TypeVar("T")

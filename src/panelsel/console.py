@@ -17,14 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from panelsel.errors import PanelselError
-from panelsel.solve.colgen import ProgressFn
+from panelsel.progress import ProgressFn
 
 if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.commands.audit import AuditReport
-    from panelsel.commands.check import Diagnosis
     from panelsel.commands.compare import Comparison
     from panelsel.commands.draw import DrawResult
     from panelsel.commands.select import SelectionResult
+    from panelsel.solve.feasibility import Diagnosis
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)

@@ -66,13 +66,14 @@ from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, Ver
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
-from panelsel.lottery.expand import GroupedLottery, Lottery, draw, draw_grouped, members_of
+from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lottery.expand import draw, draw_grouped, members_of
 from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
 from panelsel.outputs.files import unescape
+from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES, legacy_draw
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import ProgressFn, no_progress
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9

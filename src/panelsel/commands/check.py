@@ -1,331 +1,27 @@
-"""Feasibility diagnosis (``panelsel check``): what the quotas allow, who can never be
-selected, and, when no panel meets them, the smallest change that fixes it and the conflict
-behind it.
+"""``panelsel check``: what the quotas allow, without drawing anything, and a relaxed copy
+of the quota file when no panel meets them.
 
-Models
-------
-All models are over counts per type (:mod:`panelsel.inputs.model`) and go through the solver
-adapters of :mod:`panelsel.solve.backends`, which check every status.
-
-*Quota ILP.*  ``sum_t c_t = k``, each quota as its own row ``min_j <= sum_t a_tj c_t``
-and ``sum_t a_tj c_t <= max_j`` (two rows, so that a minimum and a maximum can be dropped
-separately) and one row per constrained household.  Dropping a row sets its bounds to
-infinity; a feasibility test is a solve with a zero objective.
-
-*Ranges.*  The smallest and largest count of each value over all valid panels.  No valid
-panel passes the value's minimum or ``min(max, k, pool count)``; when a known valid panel,
-or one reached from the best of them by improving one-swap steps
-(:class:`~panelsel.solve.colgen.SwapNeighbours`), attains that bound, it is the answer.
-Otherwise the quota ILP with the value's count as the objective decides.
-
-*Never selectable.*  The greedy cover of :func:`panelsel.solve.colgen.initial_columns`, started
-from the valid panels of the LEXIMIN bound's designs (:mod:`panelsel.solve.decompose`), finds the
-types that some valid panel contains; the others have probability 0 under every lottery.
-The same panels give the value ranges without a solve wherever they reach a trivial bound.
-For each (up to ``MAX_EXPLAINED``), the quota ILP with ``c_t >= 1`` added is infeasible and
-its conflict (below) names the quotas that exclude them.
-
-*Relaxation.*  Slack variables ``u_j, o_j >= 0`` (integer) lower minimum ``j`` by ``u_j``
-and raise maximum ``j`` by ``o_j``; the ILP minimises ``sum_j w_j (u_j + o_j)`` with
-``w_j`` the priority of value ``j``'s category (``--relax-priority``, default 1): the fewest
-(weighted) seats by which bounds must move for a valid panel to exist.
-
-*Conflict.*  Deletion filtering (Chinneck & Dravnieks 1991) over the quota rows: drop each
-row in turn and keep it dropped if the rest is still infeasible.  What remains is an
-irreducible infeasible subset: infeasible, and feasible without any one of its rows.  The
-panel size is never dropped (it is the context: "with k seats").
-
-References
-----------
-.. [1] J. W. Chinneck, E. W. Dravnieks, "Locating minimal infeasible constraint sets in
-   linear programs", ORSA Journal on Computing 3(2), 157-168 (1991).
+The analysis itself is :func:`panelsel.solve.feasibility.diagnose`; this module reads the
+inputs, parses ``--relax-priority`` and writes the relaxed quota file (never over a file
+``panelsel check`` did not write).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import yaml
 
-from panelsel.errors import BadInputError, InfeasibleQuotasError
-from panelsel.inputs.model import Model, cheap_infeasibility
-from panelsel.inputs.pool import Pool
+from panelsel.errors import BadInputError
+from panelsel.inputs.load import ReadOptions, load_inputs
+from panelsel.inputs.pool import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.inputs.quotas import QuotaSpec
-from panelsel.solve.algorithms.leximin import relaxation_attempt
-from panelsel.solve.backends import INFINITY, Backend, SolverConfig
-from panelsel.solve.colgen import (
-    PricingILP,
-    ProgressFn,
-    SwapNeighbours,
-    initial_columns,
-    no_progress,
-)
-
-MAX_EXPLAINED = 10
-"""Never-selectable types whose excluding quotas are named (the rest are counted)."""
-MAX_IDS_SHOWN = 20
-CHECK_DESIGNS = 2
-"""Quantised designs (:mod:`panelsel.solve.decompose`) whose valid panels start the cover when the
-LEXIMIN bound is not realised exactly (LEXIMIN itself uses up to 20)."""
-MAX_CLIMB = 1000
-"""One-swap steps tried towards a value's extreme count before asking the ILP."""
-
-
-@dataclass
-class Rule:
-    """One quota bound as a row of the quota ILP."""
-
-    index: int  # feature index, or -1 for the household rule
-    kind: str  # "min", "max" or "household"
-    bound: int
-    text: str
-
-
-@dataclass
-class ValueReport:
-    category: str
-    value: str
-    pool: int
-    min: int
-    max: int
-    fillable: bool
-    lowest: int | None = None
-    highest: int | None = None
-
-
-@dataclass
-class Exclusion:
-    """Registrants no valid panel contains, and the quotas that exclude them."""
-
-    ids: list[str]
-    reason: str
-
-
-@dataclass
-class QuotaChange:
-    category: str
-    value: str
-    old_min: int
-    old_max: int
-    new_min: int
-    new_max: int
-
-    def diff(self) -> str:
-        parts = []
-        if self.new_min != self.old_min:
-            parts.append(f"min {self.old_min} → {self.new_min}")
-        if self.new_max != self.old_max:
-            parts.append(f"max {self.old_max} → {self.new_max}")
-        return f"{self.category} = {self.value}: " + ", ".join(parts)
-
-
-@dataclass
-class Conflict:
-    """An irreducible infeasible subset of the quota bounds.
-
-    ``items`` are ``(category, value, kind, bound)`` with kind ``"min"``, ``"max"`` or
-    ``"household"`` (category and value empty).
-    """
-
-    rules: list[str]
-    explanation: str
-    items: list[tuple[str, str, str, int]] = field(default_factory=list)
-
-
-@dataclass
-class Diagnosis:
-    """Everything ``panelsel check`` found."""
-
-    feasible: bool
-    n: int
-    k: int
-    values: list[ValueReport]
-    reasons: list[str] = field(default_factory=list)
-    excluded: list[Exclusion] = field(default_factory=list)
-    excluded_count: int = 0
-    changes: list[QuotaChange] | None = None
-    relaxation_cost: float | None = None
-    relaxation_note: str = ""
-    conflict: Conflict | None = None
-    relaxed_file: Path | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "feasible": self.feasible,
-            "pool_size": self.n,
-            "panel_size": self.k,
-            "values": [v.__dict__ for v in self.values],
-            "reasons": self.reasons,
-            "never_selectable": {
-                "count": self.excluded_count,
-                "groups": [e.__dict__ for e in self.excluded],
-            },
-            "relaxation": None
-            if self.changes is None
-            else {
-                "cost": self.relaxation_cost,
-                "changes": [c.__dict__ for c in self.changes],
-                "diff": [c.diff() for c in self.changes],
-                "file": None if self.relaxed_file is None else str(self.relaxed_file),
-            },
-            "relaxation_note": self.relaxation_note or None,
-            "conflict": None if self.conflict is None else self.conflict.__dict__,
-        }
-
-
-# --------------------------------------------------------------------------- models
-
-
-class QuotaILP:
-    """The quota ILP over type counts, each bound a row that can be dropped."""
-
-    def __init__(self, model: Model, config: SolverConfig) -> None:
-        self.model = model
-        lp = config.backend(maximize=True, name="feasibility check", infeasible_means_quotas=True)
-        T = model.n_types
-        lp.add_vars(np.zeros(T), model.type_sizes, np.zeros(T), integer=True)
-        lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
-        self.rules: list[Rule] = []
-        self.rows: list[int] = []
-        self.bounds: list[tuple[float, float]] = []
-        tf = model.type_features
-        row = 1
-        for j, f in enumerate(model.features):
-            members = np.flatnonzero(tf[:, j])
-            ones = np.ones(len(members))
-            if f.min > 0:
-                lp.add_row(float(f.min), INFINITY, members, ones)
-                self._rule(Rule(j, "min", f.min, f"{f.category} = {f.value} ≥ {f.min}"), row)
-                self.bounds.append((float(f.min), INFINITY))
-                row += 1
-            if f.max < min(model.k, f.pool_count):
-                lp.add_row(-INFINITY, float(f.max), members, ones)
-                self._rule(Rule(j, "max", f.max, f"{f.category} = {f.value} ≤ {f.max}"), row)
-                self.bounds.append((-INFINITY, float(f.max)))
-                row += 1
-        if model.households:
-            for types in model.households:
-                lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
-            # the household rows act together as one rule
-            self.household_rows = list(range(row, row + len(model.households)))
-            self.rules.append(
-                Rule(
-                    -1,
-                    "household",
-                    model.max_per_household,
-                    f"at most {model.max_per_household} per household",
-                )
-            )
-            self.rows.append(-1)
-            self.bounds.append((-INFINITY, float(model.max_per_household)))
-        else:
-            self.household_rows = []
-        self.lp: Backend = lp
-
-    def _rule(self, rule: Rule, row: int) -> None:
-        self.rules.append(rule)
-        self.rows.append(row)
-
-    def enable(self, active: list[bool]) -> None:
-        """Keep the rules marked True, drop the others."""
-        for r, on in enumerate(active):
-            lo, hi = self.bounds[r] if on else (-INFINITY, INFINITY)
-            if self.rows[r] == -1:
-                for h in self.household_rows:
-                    self.lp.set_row_bounds(h, -INFINITY, hi)
-            else:
-                self.lp.set_row_bounds(self.rows[r], lo, hi)
-
-    def feasible(self) -> bool:
-        self.lp.set_costs(np.arange(self.model.n_types), np.zeros(self.model.n_types))
-        try:
-            self.lp.solve()
-        except InfeasibleQuotasError:
-            return False
-        return True
-
-    def optimise(self, weights: npt.NDArray[np.float64]) -> float:
-        """The largest ``weights @ c`` over valid count vectors (must be feasible)."""
-        self.lp.set_costs(np.arange(self.model.n_types), weights)
-        _, value = self.lp.solve()
-        return value
-
-    def require(self, t: int) -> None:
-        """Add the row ``c_t >= 1`` (select somebody of type ``t``); it is never dropped."""
-        self.lp.add_row(1.0, INFINITY, [t], [1.0])
-
-    def conflict(self) -> list[int]:
-        """Deletion filter: indices of an irreducible infeasible subset of the rules."""
-        active = [True] * len(self.rules)
-        self.enable(active)
-        if self.feasible():
-            return []
-        for r in range(len(self.rules)):
-            active[r] = False
-            self.enable(active)
-            if self.feasible():
-                active[r] = True  # needed: the rest is feasible without it
-        self.enable(active)
-        return [r for r, on in enumerate(active) if on]
-
-
-def _item(model: Model, rule: Rule) -> tuple[str, str, str, int]:
-    if rule.index < 0:
-        return ("", "", rule.kind, rule.bound)
-    f = model.features[rule.index]
-    return (f.category, f.value, rule.kind, rule.bound)
-
-
-def _explain(model: Model, rules: list[Rule]) -> str:
-    """A sentence a convenor understands for a conflicting set of rules."""
-    k = model.k
-    texts = [r.text for r in rules]
-    listed = " and ".join(texts) if len(texts) <= 2 else ", ".join(texts[:-1]) + " and " + texts[-1]
-    mins = [r for r in rules if r.kind == "min"]
-    maxs = [r for r in rules if r.kind == "max"]
-    pf = model.person_features
-    same_category = len({model.features[r.index].category for r in mins}) == 1
-    if len(mins) == len(rules) > 1 and same_category:
-        total = sum(r.bound for r in mins)
-        exclusive = pf[:, [r.index for r in mins]].sum(axis=1).max() <= 1
-        if exclusive and total > k:  # each registrant fills at most one of these minimums
-            together = "both" if len(rules) == 2 else "all"
-            return (
-                f"{listed} cannot {together} hold: the minimums add up to {total}, above {k} seats"
-            )
-    if len(rules) == 2 and len(mins) == 2:
-        a, b = (model.features[r.index] for r in mins)
-        both = int((pf[:, mins[0].index] & pf[:, mins[1].index]).sum())
-        need = mins[0].bound + mins[1].bound - k
-        if need > both:
-            return (
-                f"{listed} cannot both hold with {k} seats: at least {need} seats would need "
-                f"people who are both {a.value} and {b.value}, but only {both} registrant(s) are"
-            )
-    if len(rules) == 1 and len(mins) == 1:
-        f = model.features[mins[0].index]
-        if f.min > f.pool_count:
-            return f"{listed} cannot hold: only {f.pool_count} registrant(s) are {f.value}"
-    if len(rules) == 2 and len(mins) == 1 and len(maxs) == 1:
-        lo, hi = model.features[mins[0].index], model.features[maxs[0].index]
-        both = int((pf[:, mins[0].index] & pf[:, maxs[0].index]).sum())
-        reach = lo.pool_count - both + min(both, hi.max)
-        return (
-            f"{listed} cannot both hold with {k} seats: {lo.value} needs {lo.min} seats but "
-            f"{both} of its {lo.pool_count} registrant(s) are {hi.value}, which may have at "
-            f"most {hi.max}, so at most {reach} can be found"
-        )
-    return f"{listed} cannot all hold together with {k} seats"
-
-
-# --------------------------------------------------------------------------- relaxation
+from panelsel.progress import ProgressFn, no_progress
+from panelsel.solve.backends import DEFAULT_SOLVER, SolverConfig
+from panelsel.solve.feasibility import Diagnosis, QuotaChange, diagnose
 
 
 def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
@@ -356,41 +52,6 @@ def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
     return weights
 
 
-def minimal_relaxation(
-    model: Model, config: SolverConfig, priorities: Mapping[str, float]
-) -> tuple[list[QuotaChange], float] | None:
-    """The cheapest change of min/max bounds that admits a valid panel, or None when no
-    change of quotas helps (panel size above the pool, or the household rule)."""
-    lp = config.backend(maximize=False, name="quota relaxation", infeasible_means_quotas=True)
-    T, F = model.n_types, len(model.features)
-    lp.add_vars(np.zeros(T), model.type_sizes, np.zeros(T), integer=True)
-    weights = np.array([priorities.get(f.category, 1.0) for f in model.features])
-    # slacks: u_j lowers min j (at most to 0), o_j raises max j (at most to k)
-    lp.add_vars(np.zeros(F), model.feature_min.astype(np.float64), weights, integer=True)
-    lp.add_vars(np.zeros(F), np.full(F, float(model.k)), weights, integer=True)
-    lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
-    tf = model.type_features
-    for j, f in enumerate(model.features):
-        members = np.flatnonzero(tf[:, j])
-        ones = np.ones(len(members))
-        # count + u_j >= min ; count - o_j <= max
-        lp.add_row(float(f.min), INFINITY, np.r_[members, T + j], np.r_[ones, 1.0])
-        lp.add_row(-INFINITY, float(f.max), np.r_[members, T + F + j], np.r_[ones, -1.0])
-    for types in model.households:
-        lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
-    try:
-        x, cost = lp.solve()
-    except InfeasibleQuotasError:
-        return None
-    u = np.round(x[T : T + F]).astype(int)
-    o = np.round(x[T + F :]).astype(int)
-    changes = []
-    for j, f in enumerate(model.features):
-        if u[j] or o[j]:
-            changes.append(
-                QuotaChange(f.category, f.value, f.min, f.max, f.min - int(u[j]), f.max + int(o[j]))
-            )
-    return changes, float(cost)
 
 
 def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[str, Any]:
@@ -467,162 +128,23 @@ def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> No
 # --------------------------------------------------------------------------- entry points
 
 
-def infeasibility_details(
-    model: Model, config: SolverConfig, priorities: Mapping[str, float]
-) -> tuple[tuple[list[QuotaChange], float] | None, Conflict | None]:
-    """The cheapest relaxation and a conflict (irreducible infeasible subset) of the quotas."""
-    relaxation = minimal_relaxation(model, config, priorities)
-    ilp = QuotaILP(model, config)
-    rules = ilp.conflict()
-    conflict = None
-    if rules:
-        chosen = [ilp.rules[r] for r in rules]
-        conflict = Conflict(
-            [r.text for r in chosen], _explain(model, chosen), [_item(model, r) for r in chosen]
-        )
-    return relaxation, conflict
 
 
-def infeasible_error(
-    model: Model, spec: QuotaSpec, config: SolverConfig, reasons: list[str]
-) -> InfeasibleQuotasError:
-    """The error ``select`` raises for infeasible quotas: the cheap reasons, the conflict and
-    the smallest relaxation (as a diff)."""
-    relaxation, conflict = infeasibility_details(model, config, {})
-    lines = list(reasons)
-    if conflict is not None and conflict.explanation not in lines:
-        lines.append(f"conflict: {conflict.explanation}")
-    if relaxation is not None:
-        changes, cost = relaxation
-        lines.append(
-            f"smallest change that admits a panel ({cost:g} seat(s)): "
-            + "; ".join(c.diff() for c in changes)
-        )
-    return InfeasibleQuotasError(
-        "no panel meets all the quotas:" if not reasons else "the pool and the quotas conflict:",
-        reasons=lines,
-        hint=f"run `panelsel check` on these files to write a relaxed copy of {spec.path.name}"
-        if relaxation is not None
-        else "no change of the quotas alone can fix this: lower the panel size, recruit more "
-        "registrants, or loosen the household rule",
-    )
 
 
-def diagnose(
-    model: Model,
-    spec: QuotaSpec,
-    pool: Pool,
-    config: SolverConfig,
-    *,
-    priorities: Mapping[str, float] | None = None,
-    progress: ProgressFn = no_progress,
-) -> Diagnosis:
-    """Check the quotas against the pool without drawing anything."""
-    priorities = priorities or {}
-    reasons = cheap_infeasibility(model, spec)
-    values = [
-        ValueReport(
-            f.category,
-            f.value,
-            f.pool_count,
-            f.min,
-            min(f.max, model.k),
-            fillable=f.pool_count >= f.min and f.min <= model.k,
-        )
-        for f in model.features
-    ]
-    diagnosis = Diagnosis(feasible=False, n=model.n, k=model.k, values=values, reasons=reasons)
-    ilp = QuotaILP(model, config)
-    progress("feasibility", 0, 1)
-    feasible = not reasons and ilp.feasible()
-    progress("feasibility", 1, 1)
-    if not feasible:
-        relaxation, conflict = infeasibility_details(model, config, priorities)
-        diagnosis.conflict = conflict
-        if relaxation is None:
-            diagnosis.relaxation_note = (
-                "no change of the quotas admits a panel: the panel size or the household rule "
-                "is the obstacle"
-            )
-        else:
-            diagnosis.changes, diagnosis.relaxation_cost = relaxation
-        return diagnosis
-    diagnosis.feasible = True
-    # who can be selected at all: a greedy cover of the types by valid panels, started from
-    # the valid panels of the LEXIMIN bound's designs (on most pools they cover everyone,
-    # and no pricing ILP is needed)
-    _, attempt = relaxation_attempt(model, config, progress, max_designs=CHECK_DESIGNS)
-    pricing = PricingILP(model, config)
-    known = attempt.panels if len(attempt.panels) else None
-    cover, uncoverable = initial_columns(pricing, progress, known)
-    panels = cover.matrix()
-    neighbours = SwapNeighbours(model)
-    tf = model.type_features.astype(np.float64)
-    for j, (v, f) in enumerate(zip(values, model.features, strict=True)):
-        progress("value ranges", j, len(values))
-        # a bound no valid panel can pass, reached by a known panel or by one-swap steps
-        # from the best of them, needs no solve; otherwise the ILP decides
-        top, bottom = min(f.max, model.k, f.pool_count), f.min
-        v.highest = _climb(neighbours, panels, tf[:, j], top)
-        if v.highest is None:
-            v.highest = round(ilp.optimise(tf[:, j]))
-        low = _climb(neighbours, panels, -tf[:, j], -bottom)
-        v.lowest = -low if low is not None else round(-ilp.optimise(-tf[:, j]))
-    progress("value ranges", len(values), len(values))
-    never = np.flatnonzero(uncoverable)
-    diagnosis.excluded_count = int(sum(len(model.type_members[t]) for t in never))
-    groups: dict[str, list[str]] = {}
-    for t in never[:MAX_EXPLAINED].tolist():
-        reason = _exclusion_reason(model, config, t)
-        groups.setdefault(reason, []).extend(pool.ids[i] for i in model.type_members[t])
-    rest = [pool.ids[i] for t in never[MAX_EXPLAINED:].tolist() for i in model.type_members[t]]
-    if rest:
-        groups.setdefault("not analysed (only the first types are)", []).extend(rest)
-    diagnosis.excluded = [Exclusion(ids, reason) for reason, ids in groups.items()]
-    return diagnosis
 
 
-def _climb(
-    neighbours: SwapNeighbours,
-    panels: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.float64],
-    target: float,
-) -> int | None:
-    """``target`` if some valid panel reaches ``weights @ c == target`` by one-swap steps
-    from the best known panel (each step strictly better, at most ``MAX_CLIMB`` steps),
-    else None."""
-    values = panels @ weights
-    best = int(np.argmax(values))
-    counts, value = panels[best], float(values[best])
-    for _ in range(MAX_CLIMB):
-        if value >= target - 0.5:
-            return round(target)
-        step = neighbours.find(counts, weights, value + 0.5, 1)
-        if not step:
-            return None
-        counts = step[0]
-        value = float(weights @ counts)
-    return round(target) if value >= target - 0.5 else None
 
 
-def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
-    """Why no valid panel contains type ``t``: the quotas that conflict with selecting it."""
-    ilp = QuotaILP(model, config)
-    ilp.require(t)
-    rules = ilp.conflict()
-    if not rules:
-        return "no valid panel contains them"
-    chosen = [ilp.rules[r] for r in rules]
-    return " and ".join(r.text for r in chosen) + " leave no room for them"
 
 
 def check(
     registrants: str | Path,
     quotas: str | Path,
     *,
-    solver: str = "highs",
-    delimiter: str = ",",
-    encoding: str = "utf-8-sig",
+    solver: str = DEFAULT_SOLVER,
+    delimiter: str = DEFAULT_DELIMITER,
+    encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
     panel_size: int | None = None,
     relax_priority: str | None = None,
@@ -636,16 +158,8 @@ def check(
     ``relaxed_out`` defaults to ``<quota file stem>.relaxed.<ext>`` in the current folder;
     an existing file is replaced only with ``force``.
     """
-    from panelsel.commands.select import load_inputs
-
     spec, pool, model = load_inputs(
-        registrants,
-        quotas,
-        delimiter=delimiter,
-        encoding=encoding,
-        id_column=id_column,
-        panel_size=panel_size,
-        cheap_check=False,
+        registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
     )
     priorities = parse_priorities(relax_priority, spec)
     target = (

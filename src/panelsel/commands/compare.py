@@ -16,21 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from panelsel import __version__
-from panelsel.commands.select import (
-    SEED_BITS,
-    Computed,
-    check_options,
-    compute_explained,
-    load_inputs,
-)
+from panelsel.commands.select import SEED_BITS, Computed, check_options, compute_explained
 from panelsel.errors import BadInputError
+from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.pool import DEFAULT_ENCODING, Pool
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.report import Curve, render_html
+from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import ProgressFn, no_progress
 
 
 @dataclass
@@ -134,13 +129,7 @@ def compare(
         out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
     ) as folder:
         spec, pool, model = load_inputs(
-            registrants,
-            quotas,
-            delimiter=delimiter,
-            encoding=encoding,
-            id_column=id_column,
-            panel_size=panel_size,
-            cheap_check=False,
+            registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
         )
         seed_given = seed is not None
         if seed is None:

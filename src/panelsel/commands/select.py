@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
-from panelsel.commands.check import infeasible_error
 from panelsel.commands.draw import (
     HASH_FILE,
     PUBLIC_DRAW_RULE,
@@ -27,13 +26,13 @@ from panelsel.commands.draw import (
     sha256_hex,
 )
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
-from panelsel.inputs.model import Model, build_model, cheap_infeasibility, check_feasible_cheaply
-from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool
-from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.inputs.load import ReadOptions, load_inputs
+from panelsel.inputs.model import Model, cheap_infeasibility
+from panelsel.inputs.pool import DEFAULT_ENCODING, Pool
+from panelsel.inputs.quotas import QuotaSpec
+from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import (
     MAX_LISTED_PANELS,
-    GroupedLottery,
-    Lottery,
     draw,
     draw_grouped,
     expand,
@@ -43,11 +42,13 @@ from panelsel.lottery.expand import (
 from panelsel.lottery.rounding import Rounded, check_panels, round_lottery
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.report import Curve, render_html, summarise
+from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES, estimate
 from panelsel.solve.backends import SolverConfig, check_time_limit
-from panelsel.solve.colgen import ProgressFn, even_out, no_progress
+from panelsel.solve.colgen import even_out
+from panelsel.solve.feasibility import infeasible_error
 
 LOTTERY_FORMAT = "panelsel-lottery/1"
 LOTTERY_DRAW_RULE = (
@@ -383,7 +384,7 @@ def compute_explained(
 ) -> Computed:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
-    (:func:`panelsel.commands.check.infeasible_error`)."""
+    (:func:`panelsel.solve.feasibility.infeasible_error`)."""
     reasons = cheap_infeasibility(model, spec)
     if reasons:
         raise infeasible_error(model, spec, config, reasons)
@@ -768,25 +769,6 @@ def _num(x: float) -> str:
     return format(float(x), ".12g")
 
 
-def load_inputs(
-    registrants: str | Path,
-    quotas: str | Path,
-    *,
-    delimiter: str = ",",
-    encoding: str = DEFAULT_ENCODING,
-    id_column: str | None = None,
-    panel_size: int | None = None,
-    cheap_check: bool = True,
-) -> tuple[QuotaSpec, Pool, Model]:
-    """Read and validate the quota file and the pool, build the model and (unless
-    ``cheap_check`` is False) run the cheap feasibility checks (CSV + YAML -> validated
-    model)."""
-    spec = load_quotas(quotas, panel_size=panel_size, id_column=id_column)
-    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
-    model = build_model(pool, spec)
-    if cheap_check:
-        check_feasible_cheaply(model, spec)
-    return spec, pool, model
 
 
 def check_options(
@@ -970,13 +952,7 @@ def _selected(
     every file into ``tmp``.  Returns the run, its files, the sha256 of a published
     ``lottery.json`` and whether the seed was given."""
     spec, pool, model = load_inputs(
-        registrants,
-        quotas,
-        delimiter=delimiter,
-        encoding=encoding,
-        id_column=id_column,
-        panel_size=panel_size,
-        cheap_check=False,
+        registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
     )
 
     contact_columns(pool, tuple(columns) if columns is not None else None)  # fail early

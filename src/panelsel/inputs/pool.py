@@ -18,6 +18,7 @@ from pathlib import Path
 from panelsel.errors import BadInputError
 
 DEFAULT_ENCODING = "utf-8-sig"
+DEFAULT_DELIMITER = ","
 ID_DEFAULT_COLUMN = "id"
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -168,7 +169,7 @@ def load_pool(
     path: str | Path,
     *,
     id_column: str | None = None,
-    delimiter: str = ",",
+    delimiter: str = DEFAULT_DELIMITER,
     encoding: str = DEFAULT_ENCODING,
 ) -> Pool:
     """Read the registrants CSV.

@@ -50,14 +50,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
 
 from panelsel.inputs.model import Model
-from panelsel.solve.colgen import TypeLottery
+from panelsel.lotteries import GroupedLottery, Lottery, TypeLottery
 
 LOTTERY_PRUNE = 1e-12
 """Panels with a smaller probability are dropped (and the rest renormalised)."""
@@ -67,32 +66,6 @@ MAX_CYCLIC_UNITS = 20_000
 MAX_CYCLIC_SEATS = 5_000_000
 """The round-robin expansion is used up to this many units (``1/D`` slices of probability)
 and seats in all units; beyond, systematic sampling per count vector."""
-
-
-@dataclass
-class Lottery:
-    """A probability distribution over panels of people.
-
-    Attributes
-    ----------
-    panels : list of ndarray of int
-        Each panel's members as sorted 0-based row indices into the pool.
-    probabilities : ndarray of float
-        One per panel, summing to 1.
-    """
-
-    panels: list[npt.NDArray[np.intp]]
-    probabilities: npt.NDArray[np.float64]
-
-    def __len__(self) -> int:
-        return len(self.panels)
-
-    def marginals(self, n: int) -> npt.NDArray[np.float64]:
-        """Each person's selection probability: the total probability of panels with them."""
-        out = np.zeros(n, dtype=np.float64)
-        for members, p in zip(self.panels, self.probabilities, strict=True):
-            out[members] += p
-        return out
 
 
 def _type_selection(size: int, count: int, interval: int, denom: int) -> npt.NDArray[np.intp]:
@@ -237,38 +210,6 @@ def listed_size(model: Model, type_lottery: TypeLottery) -> int:
         divisors = {e for d in denoms for e in _divisors(d)}
         total += sum(_totient(e) for e in divisors) if divisors else 1
     return total
-
-
-@dataclass
-class GroupedLottery:
-    """A lottery over count vectors of types, for pools too large to list every panel of
-    people (see the module notes).
-
-    Attributes
-    ----------
-    columns : ndarray of int, shape (V, T)
-        The count vectors, in canonical (lexicographic) order, each once.
-    probabilities : ndarray of float, shape (V,)
-        One per vector, summing to 1.
-    type_members : list of ndarray of int
-        Each type's members (pool rows, ascending).
-    """
-
-    columns: npt.NDArray[np.int64]
-    probabilities: npt.NDArray[np.float64]
-    type_members: list[npt.NDArray[np.intp]]
-
-    def __len__(self) -> int:
-        return len(self.probabilities)
-
-    def marginals(self, n: int) -> npt.NDArray[np.float64]:
-        """Each person's exact selection probability: their type's expected seats over its
-        size."""
-        seats = self.probabilities @ self.columns
-        out = np.zeros(n, dtype=np.float64)
-        for t, members in enumerate(self.type_members):
-            out[members] = seats[t] / len(members)
-        return out
 
 
 def group(model: Model, type_lottery: TypeLottery) -> GroupedLottery:

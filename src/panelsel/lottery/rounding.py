@@ -83,9 +83,9 @@ import numpy.typing as npt
 
 from panelsel.errors import BadInputError, SolverError
 from panelsel.inputs.model import Model
-from panelsel.lottery.expand import LOTTERY_PRUNE, Lottery
+from panelsel.lotteries import Lottery, TypeLottery
+from panelsel.lottery.expand import LOTTERY_PRUNE
 from panelsel.solve.backends import INFINITY, SolverConfig
-from panelsel.solve.colgen import TypeLottery
 
 MAX_PANELS = 100_000
 """Largest ``--panels``: the numbered list is published, and a public draw needs a number

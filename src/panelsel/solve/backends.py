@@ -32,6 +32,7 @@ from panelsel import signals
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 
 SOLVERS = ("highs", "cbc")
+DEFAULT_SOLVER = "highs"
 MIP_REL_GAP = 1e-9
 """Relative optimality gap asked of the ILP solver; small, because pricing decides whether
 the LP is optimal."""
@@ -97,7 +98,7 @@ class SolverConfig:
     :class:`~panelsel.errors.SolverError`, never a silent switch to CBC.
     """
 
-    name: str = "highs"
+    name: str = DEFAULT_SOLVER
     time_limit: float | None = None
     started: float = field(default_factory=time.monotonic)
     incumbent: Callable[[], Any] | None = None

@@ -27,13 +27,15 @@ Tolerances
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.backends import INFINITY, SolverConfig
 
 PRICING_TOLERANCE = 1e-8
@@ -46,31 +48,21 @@ HEURISTIC_STARTS = 5
 """Each round also adds violated columns one swap away from this many of the current
 lottery's heaviest panels (cheap array arithmetic)."""
 
-ProgressFn = Callable[[str, int, int], None]
-
 __all__ = [
     "PRUNE_KEEP_BASE",
     "PRUNE_KEEP_PER_TYPE",
     "ColumnSearch",
     "ColumnSet",
     "PricingILP",
-    "ProgressFn",
     "RestrictedMaster",
     "Solved",
     "SolverConfig",
-    "TypeLottery",
     "even_out",
     "initial_columns",
     "master_lottery",
-    "no_progress",
     "type_shares",
     "types_to_fix",
 ]
-
-
-def no_progress(stage: str, done: int, total: int) -> None:
-    """A progress callback that does nothing."""
-    return None
 
 
 # --------------------------------------------------------------------------- pricing
@@ -283,37 +275,6 @@ PRUNE_KEEP_BASE = 100
 """When the master holds more than twice ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``
 columns, unused ones are dropped down to that number (a basis needs at most types + 1),
 at most once per strict rise of the level's value (no cycling)."""
-
-
-@dataclass
-class TypeLottery:
-    """A lottery over count vectors (panels of types), before expansion to people.
-
-    Attributes
-    ----------
-    columns : ndarray of int, shape (R, T)
-        Count vectors.
-    probabilities : ndarray of float, shape (R,)
-        Their probabilities, summing to 1.
-    targets : ndarray of float, shape (T,)
-        The per-person probability the algorithm computed for each type.
-    stats : dict
-        Iteration counts for reports and benchmarks.
-    method : str
-        How the algorithm reached its optimum (the LEXIMIN module's ``*_METHOD`` names).
-    weights, denominator : ndarray of int and int, or None
-        For an exact lottery, ``probabilities == weights / denominator`` in integers.
-    """
-
-    columns: npt.NDArray[np.int64]
-    probabilities: npt.NDArray[np.float64]
-    targets: npt.NDArray[np.float64]
-    stats: dict[str, float] = field(default_factory=dict)
-    method: str = "column generation"
-    weights: npt.NDArray[np.int64] | None = None
-    denominator: int | None = None
-    floors: npt.NDArray[np.float64] | None = None
-    """For a best-effort snapshot: the proven levels' values per type (NaN elsewhere)."""
 
 
 class RestrictedMaster:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn
 from panelsel.solve.algorithms.leximin import leximin
 from panelsel.solve.algorithms.maximin import maximin
 from panelsel.solve.algorithms.nash import nash
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.colgen import ProgressFn, TypeLottery
 
 Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
 

@@ -39,8 +39,8 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
-from panelsel.lottery.expand import Lottery
-from panelsel.solve.colgen import ProgressFn
+from panelsel.lotteries import Lottery
+from panelsel.progress import ProgressFn
 
 DEFAULT_SAMPLES = 10_000
 MAX_ATTEMPTS = 100

@@ -66,6 +66,8 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError, TimeLimitError
 from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import (
     COLUMNS_PER_ROUND,
@@ -75,10 +77,8 @@ from panelsel.solve.colgen import (
     PRUNE_KEEP_PER_TYPE,
     ColumnSearch,
     PricingILP,
-    ProgressFn,
     RestrictedMaster,
     SwapNeighbours,
-    TypeLottery,
     initial_columns,
     master_lottery,
     snapshot,

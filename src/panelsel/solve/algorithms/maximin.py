@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn
 from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import (
@@ -37,10 +39,8 @@ from panelsel.solve.colgen import (
     PRUNE_KEEP_PER_TYPE,
     ColumnSearch,
     PricingILP,
-    ProgressFn,
     RestrictedMaster,
     SwapNeighbours,
-    TypeLottery,
     initial_columns,
     master_lottery,
 )

@@ -67,6 +67,8 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn
 from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import (
@@ -74,9 +76,7 @@ from panelsel.solve.colgen import (
     HEURISTIC_STARTS,
     ColumnSet,
     PricingILP,
-    ProgressFn,
     SwapNeighbours,
-    TypeLottery,
     initial_columns,
     snapshot,
     type_shares,
