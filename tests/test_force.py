@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import panelsel.commands.select as select_module
+import panelsel.outputs.tables as tables_module
 from panelsel.cli import app
 from panelsel.errors import BadInputError
 from panelsel.outputs.files import RECORD, OutputFolder, read_record
@@ -203,11 +204,15 @@ def test_destination_problems_are_exit_2_before_any_computing(
 def test_a_full_disk_is_a_clear_error_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    calls = []
+
     def full(*args: object, **kwargs: object) -> None:
+        calls.append(1)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(select_module, "write_json", full)
+    monkeypatch.setattr(tables_module, "write_json", full)
     code, stderr = select(REG, QUO, "--out", str(tmp_path / "o"), "--seed", "1")
+    assert calls == [1], "the patched writer was not used: the test tests nothing"
     assert code == 2
     assert "No space left on device" in stderr and "free some disk space" in stderr
     assert list(tmp_path.iterdir()) == []

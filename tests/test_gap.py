@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from panelsel.commands.select import compute
 from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
 from panelsel.lotteries import TypeLottery
+from panelsel.lottery.compute import compute
 from panelsel.lottery.expand import expand
 from panelsel.solve.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import CERTAIN, even_out
+from panelsel.solve.protocol import Incumbent
 from panelsel.solve.relaxation import relaxed_leximin
 
 from .test_leximin import TOL, Instance, brute_force_leximin
@@ -197,14 +198,16 @@ def test_a_best_effort_lottery_keeps_every_proven_level(index: int) -> None:
         while True:
             after += 1
             config = _StopAfter(after)
+            incumbent = Incumbent()
             try:
-                leximin(model, config, lambda *_: None)
+                leximin(model, config, lambda *_: None, incumbent=incumbent)
                 break  # the whole computation fits in `after` calls
             except TimeLimitError:
                 pass
-            if config.incumbent is None:
+            best = incumbent.best()
+            if best is None:
                 continue
-            snap: TypeLottery = config.incumbent()
+            snap: TypeLottery = best
             stats: dict[str, Any] = snap.stats
             proven = int(stats["proven_levels"])
             seen_proven.add(proven)
@@ -323,11 +326,18 @@ def test_a_time_limit_in_the_covering_lp_keeps_the_proven_first_level(
     monkeypatch.setattr(module, "cover", out_of_time)
     with tempfile.TemporaryDirectory() as d:
         model = _model(inst, Path(d), compress=False)
-        config = SolverConfig("highs")
+        incumbent = Incumbent()
         with pytest.raises(TimeLimitError):
-            leximin(model, config, lambda *_: None, use_relaxation=False)
-        assert config.incumbent is not None
-        lottery = config.incumbent()
+            leximin(
+                model,
+                SolverConfig("highs"),
+                lambda *_: None,
+                incumbent=incumbent,
+                use_relaxation=False,
+            )
+        best = incumbent.best()
+        assert best is not None
+        lottery = best
     assert lottery.stats["proven_levels"] == 1
     assert lottery.stats["proven_minimum"] == pytest.approx(expected.min(), abs=TOL)
     assert lottery.targets.min() >= expected.min() - TOL

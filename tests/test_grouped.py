@@ -115,13 +115,13 @@ def test_forged_grouped_lotteries_are_caught(big_pool: Path, big_run: Path, tmp_
 def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
     from panelsel.lottery.expand import expand_counts
     from panelsel.progress import no_progress
-    from panelsel.solve.algorithms import ALGORITHMS
+    from panelsel.solve.algorithms import nash
     from panelsel.solve.backends import SolverConfig
 
     medium = repeat_example(tmp_path / "pool.csv", 4_000)
     for pool in (EXAMPLE / "registrants.csv", medium):
         _, _, model = load_inputs(pool, QUO)
-        type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)
+        type_lottery = nash(model, SolverConfig(), no_progress)
         pieces = sum(
             len(expand_counts(model, c, float(p)))
             for c, p in zip(type_lottery.columns, type_lottery.probabilities, strict=True)
@@ -133,11 +133,11 @@ def test_listed_size_counts_the_panels_expand_lists(tmp_path: Path) -> None:
 
 def test_the_expansion_honours_the_time_limit() -> None:
     from panelsel.progress import no_progress
-    from panelsel.solve.algorithms import ALGORITHMS
+    from panelsel.solve.algorithms import nash
     from panelsel.solve.backends import SolverConfig
 
     _, _, model = load_inputs(EXAMPLE / "registrants.csv", QUO)
-    type_lottery = ALGORITHMS["nash"](model, SolverConfig(), no_progress)
+    type_lottery = nash(model, SolverConfig(), no_progress)
     calls = []
 
     def out_of_time() -> None:

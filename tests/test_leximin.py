@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 import itertools
 import tempfile
 from dataclasses import dataclass
@@ -134,10 +133,17 @@ def solve(
     compress: bool = True,
     solver: str = "highs",
     relaxation: bool = True,
+    prune_keep: int | None = None,
 ) -> tuple[Lottery, np.ndarray]:
     spec = load_quotas(quotas)
     model = build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=compress)
-    type_lottery = leximin(model, SolverConfig(solver), lambda *_: None, use_relaxation=relaxation)
+    type_lottery = leximin(
+        model,
+        SolverConfig(solver),
+        lambda *_: None,
+        use_relaxation=relaxation,
+        prune_keep=prune_keep,
+    )
     lottery = expand(model, type_lottery)
     return lottery, lottery.marginals(model.n)
 
@@ -308,21 +314,20 @@ def test_example_small_20_matches_published_leximin_curve() -> None:
 @settings(
     max_examples=8,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(inst=instances(min_n=6, max_n=9))
 def test_column_pruning_keeps_the_optimum(
-    monkeypatch: pytest.MonkeyPatch, solver: str, inst: Instance
+    solver: str, inst: Instance
 ) -> None:
     # force the master to drop unused columns at almost every round
-    module = importlib.import_module("panelsel.solve.algorithms.leximin")
-    monkeypatch.setattr(module, "PRUNE_KEEP_PER_TYPE", 0)
-    monkeypatch.setattr(module, "PRUNE_KEEP_BASE", 1)
     feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
     expected = brute_force_leximin(inst.n, feasible)
     with tempfile.TemporaryDirectory() as d:
         pool, quotas = inst.write(Path(d))
-        lottery, marginals = solve(pool, quotas, compress=False, solver=solver, relaxation=False)
+        lottery, marginals = solve(
+            pool, quotas, compress=False, solver=solver, relaxation=False, prune_keep=1
+        )
         check_lottery(inst, lottery, marginals)
         np.testing.assert_allclose(marginals, expected, atol=TOL)
 

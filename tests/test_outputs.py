@@ -128,13 +128,13 @@ def _leftovers(folder: Path, name: str) -> list[str]:
 def test_failure_while_writing_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import panelsel.commands.select as module
+    import panelsel.outputs.tables as module
 
     def broken(*args: object, **kwargs: object) -> None:
         raise SolverError("disk trouble in the middle of writing")
 
     monkeypatch.setattr(module, "write_json", broken)
-    with pytest.raises(SolverError):
+    with pytest.raises(SolverError, match="disk trouble"):
         select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=tmp_path / "o", seed=1)
     assert _leftovers(tmp_path, "o") == []
     monkeypatch.setattr(

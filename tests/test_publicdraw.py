@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from panelsel.cli import app
-from panelsel.commands.draw import dice_needed, number_from_dice, number_from_hex, pick_number
 from panelsel.errors import BadInputError
+from panelsel.lottery.public import dice_needed, number_from_dice, number_from_hex, pick_number
 
 from .conftest import EXAMPLE
 

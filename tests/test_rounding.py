@@ -29,7 +29,7 @@ from panelsel.lottery.rounding import (
     types_bound,
     uniform_bound,
 )
-from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.solve.algorithms import leximin, maximin, nash
 from panelsel.solve.backends import SolverConfig
 
 from .conftest import EXAMPLE
@@ -41,7 +41,9 @@ def optimal(
 ) -> tuple[Model, TypeLottery, np.ndarray]:
     spec = load_quotas(quotas)
     model = build_model(load_pool(pool, id_column=spec.id_column), spec)
-    type_lottery = ALGORITHMS[algorithm](model, SolverConfig(), lambda *_: None)
+    type_lottery = {"leximin": leximin, "maximin": maximin, "nash": nash}[algorithm](
+        model, SolverConfig(), lambda *_: None
+    )
     return model, type_lottery, expand(model, type_lottery).marginals(model.n)
 
 
@@ -239,9 +241,9 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
     """The integer program needs the solver; when the time limit is out, --best-effort
     keeps the pipage rounding (and says so), without it the run fails with exit 4."""
     import panelsel.lottery.rounding as rounding_module
-    from panelsel.commands.select import compute
     from panelsel.errors import TimeLimitError
     from panelsel.inputs.load import load_inputs
+    from panelsel.lottery.compute import compute
 
     def out_of_time(*args: object, **kwargs: object) -> None:
         raise TimeLimitError("the time limit of 1 s ran out in the rounding")
@@ -254,6 +256,6 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
         model, "leximin", SolverConfig(), 1, panels=100, rounding="ilp", best_effort=True
     )
     assert result.rounded is not None
-    assert result.rounded.scope.startswith("pipage")
-    assert "time limit ran out before the integer program" in result.rounded.scope
+    assert result.rounded.method.startswith("pipage")
+    assert "time limit ran out before the integer program" in result.rounded.method
     assert result.rounded.largest_change <= result.rounded.bound

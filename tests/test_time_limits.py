@@ -10,17 +10,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import panelsel.commands.select as select_module
 from panelsel.cli import app
 from panelsel.commands.audit import audit
 from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas
-from panelsel.lotteries import TypeLottery
-from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.solve.algorithms import ALGORITHMS, maximin
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import BEST_EFFORT_METHOD
+from panelsel.solve.protocol import Algorithm, AlgorithmResult, Incumbent, Request
 
 from .conftest import EXAMPLE
 
@@ -36,10 +35,10 @@ def _model() -> Model:
 def test_column_generation_offers_valid_incumbents() -> None:
     # every master solve leaves a builder of its lottery: valid panels, probabilities sum 1
     model = _model()
-    config = SolverConfig()
-    ALGORITHMS["maximin"](model, config, lambda *_: None)
-    assert config.incumbent is not None
-    lottery = config.incumbent()
+    incumbent = Incumbent()
+    maximin(model, SolverConfig(), lambda *_: None, incumbent=incumbent)
+    lottery = incumbent.best()
+    assert lottery is not None
     assert lottery.method == BEST_EFFORT_METHOD
     assert lottery.probabilities.sum() == pytest.approx(1.0)
     for counts in lottery.columns:
@@ -53,13 +52,19 @@ def test_column_generation_offers_valid_incumbents() -> None:
 def times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """LEXIMIN that finds MAXIMIN's lottery, offers it, then runs out of time."""
 
-    def slow(model: Model, config: SolverConfig, progress: object) -> TypeLottery:
-        found = ALGORITHMS["maximin"](model, config, lambda *_: None)
+    def slow(
+        model: Model,
+        config: SolverConfig,
+        progress: object,
+        incumbent: Incumbent,
+        request: Request,
+    ) -> AlgorithmResult:
+        found = maximin(model, config, lambda *_: None)
         found.method = BEST_EFFORT_METHOD
-        config.offer(lambda: found)
+        incumbent.offer(lambda: found)
         raise TimeLimitError("the time limit of 5 s ran out in the LEXIMIN master LP")
 
-    monkeypatch.setitem(select_module.ALGORITHMS, "leximin", slow)
+    monkeypatch.setitem(ALGORITHMS, "leximin", Algorithm("leximin", True, "maximin", slow))
 
 
 def test_without_best_effort_the_time_limit_exits_4(times_out: None, tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ def render_selection(result: SelectionResult) -> None:
             soft_wrap=True,
         )
         stdout.print("  (or --dice R,R,... --dice-sides S, or --random-hex HEX)")
-        from panelsel.commands.draw import dice_plan
+        from panelsel.lottery.public import dice_plan
 
         plans = []
         for plan in dice_plan(result.rounded.m):
@@ -170,7 +170,7 @@ def _render_rounding(result: SelectionResult) -> None:
     assert r is not None
     m = r.m
     distinct = len({members.tobytes() for members in r.lottery.panels})
-    stdout.print(f"Uniform lottery: {m} numbered panels, {distinct} distinct ({r.scope})")
+    stdout.print(f"Uniform lottery: {m} numbered panels, {distinct} distinct ({r.method})")
     stdout.print(
         f"Rounding: largest change of a probability {_pct(r.largest_change)} "
         f"({r.largest_change * m:.2f}/m), worst loss {_pct(r.worst_loss)} "

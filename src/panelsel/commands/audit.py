@@ -61,19 +61,22 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from panelsel import __version__
-from panelsel.commands.draw import published_hash, repeat_number, sha256_hex
+from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool, sha256_of
+from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import draw, draw_grouped, members_of
+from panelsel.lottery.public import repeat_number
 from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
 from panelsel.outputs.files import unescape
+from panelsel.outputs.record import published_hash, read_draw, read_record
 from panelsel.progress import ProgressFn, no_progress
-from panelsel.solve.algorithms import ALGORITHM_NAMES
-from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES, legacy_draw
+from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
+from panelsel.solve.algorithms.legacy import legacy_draw
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.protocol import DEFAULT_SAMPLES
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -128,28 +131,6 @@ class AuditReport:
         }
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise BadInputError(
-            "the selection has no lottery.json",
-            file=str(path),
-            hint="pass the folder that panelsel select wrote (its --out)",
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"not valid JSON ({exc})", file=str(path)) from None
-    if not isinstance(data, dict) or not str(data.get("format", "")).startswith(
-        "panelsel-lottery/"
-    ):
-        raise BadInputError("not a panelsel lottery file (no 'format' key)", file=str(path))
-    needed = ["seed", "panel_size", "algorithm"]
-    needed += ["count_vectors", "types"] if "count_vectors" in data else ["panels"]
-    needed += ["panels_before_rounding"] if "rounding" in data else ["selected_members"]
-    for key in needed:
-        if key not in data:
-            raise BadInputError(f"the lottery file lacks the key {key!r}", file=str(path))
-    return data
 
 
 def _read_csv(path: Path, safe: bool = False) -> tuple[list[str], list[list[str]]]:
@@ -394,6 +375,7 @@ def _check_selected(
     pool: Pool,
     lottery: Lottery,
     panels: list[npt.NDArray[np.intp] | None],
+    estimated: bool,
 ) -> Check:
     seed = int(document["seed"])
     recorded = sorted(str(m) for m in document["selected_members"])
@@ -406,7 +388,7 @@ def _check_selected(
     safe = bool(document.get("spreadsheet_safe"))
     problems += _compare_files(out, pool, chosen, others, safe, "lottery.json")
     selected = document.get("selected")
-    if document.get("estimated"):
+    if estimated:
         again = sorted(pool.ids[i] for i in legacy_draw(model, seed))
         rule = "the legacy procedure's first run"
     else:
@@ -440,7 +422,7 @@ def _check_method(document: dict[str, Any]) -> Check:
             f"lottery.json names the algorithm {algorithm!r}, which panelsel does not have "
             f"(it has {', '.join(ALGORITHM_NAMES)}): nothing vouches for this lottery",
         )
-    if estimated is not (algorithm == "legacy"):
+    if estimated is not (not ALGORITHMS[str(algorithm)].exact):
         return Check(
             "method",
             False,
@@ -515,7 +497,8 @@ def _check_recompute(
     and compare its lottery (and draw) with the file's, entry for entry: the strongest check,
     because it shows that these panels are the ones the method computes, not merely fair
     ones (any fair lottery could have been forged to draw a chosen panel)."""
-    from panelsel.commands.select import compute, grouped_entries, lottery_entries, numbered_entries
+    from panelsel.lottery.compute import compute
+    from panelsel.outputs.record import grouped_entries, lottery_entries, numbered_entries
 
     name = "recompute"
     version = document.get("version")
@@ -799,16 +782,16 @@ def _check_draw(
 ) -> Check:
     """draw.json's random input gives its number by the rule, its members are that panel's,
     and panel.csv / remaining.csv hold them; or nothing has been drawn yet."""
-    path = out / "draw.json"
-    if not path.is_file():
+    try:
+        found = read_draw(out / "draw.json")
+    except ValueError as exc:
+        return Check("draw", False, str(exc))
+    if found is None:
         stray = [name for name in ("panel.csv", "remaining.csv") if (out / name).exists()]
         if stray:
             return Check("draw", False, f"{', '.join(stray)} exist(s) without draw.json")
         return Check("draw", True, "not drawn yet (no draw.json)")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Check("draw", False, f"draw.json is not valid JSON ({exc})")
+    record = found
     m = len(panels)
     problems = []
     if record.get("lottery_sha256") != digest:
@@ -1127,7 +1110,8 @@ def audit(
     """
     out = Path(out)
     registrants, quotas = Path(registrants), Path(quotas)
-    document = _read_json(out / "lottery.json")
+    record = read_record(out / "lottery.json")
+    document = record.document
     read_as = document.get("inputs", {}).get("registrants") or {}
     delimiter = delimiter or read_as.get("delimiter") or ","
     encoding = encoding or read_as.get("encoding") or DEFAULT_ENCODING
@@ -1140,8 +1124,9 @@ def audit(
     pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
     model = build_model(pool, spec, compress_types=False)
     types = build_model(pool, spec)
-    estimated = bool(document.get("estimated"))
+    estimated = record.kind == "estimated"
     algorithm = str(document["algorithm"])
+    known_algorithm = ALGORITHMS.get(algorithm)
 
     stage = "audit checks"
     progress(stage, 0, 6)
@@ -1155,10 +1140,10 @@ def audit(
             )
         )
     structure: tuple[str, ...]
-    if "rounding" in document:
+    if record.kind == "published":
         known, marginals = _audit_uniform(out, document, model, types, pool, checks, sha256)
         structure = ("panels before rounding", "probabilities before rounding")
-    elif "count_vectors" in document:
+    elif record.grouped:
         known, marginals = _audit_grouped(out, document, model, types, pool, checks)
         structure = ("types", "panels", "probabilities")
     else:
@@ -1175,7 +1160,7 @@ def audit(
         marginals = lottery.marginals(model.n)
         safe = bool(document.get("spreadsheet_safe"))
         checks.append(_check_marginals(out, pool, marginals, estimated, safe))
-        checks.append(_check_selected(out, document, model, pool, lottery, panels))
+        checks.append(_check_selected(out, document, model, pool, lottery, panels, estimated))
         if not estimated:
             checks.append(_check_symmetry(types, marginals, 0.0, "type symmetry"))
         structure = ("panels", "probabilities")
@@ -1183,15 +1168,16 @@ def audit(
     # the certificate is about the lottery itself: its panels must be valid and its
     # probabilities a distribution; the other files do not matter to it
     structure_ok = all(c.passed for c in checks if c.name in structure)
-    if algorithm in ("leximin", "maximin") and structure_ok:
+    certificate = known_algorithm.certificate if known_algorithm is not None else None
+    if certificate == "maximin" and structure_ok:
         checks.append(_maximin_certificate(model, known, marginals))
-    elif algorithm == "nash" and structure_ok:
+    elif certificate == "nash" and structure_ok:
         checks.append(_nash_certificate(model, marginals))
-    elif algorithm in ("leximin", "maximin", "nash"):
+    elif certificate in ("maximin", "nash"):
         checks.append(
             Check("optimality", False, "not checked: the lottery itself failed a check above")
         )
-    elif algorithm == "legacy":
+    elif certificate == "none":
         checks.append(
             Check(
                 "optimality",
@@ -1212,7 +1198,7 @@ def audit(
                 skipped=True,
             )
         )
-    elif algorithm in ALGORITHM_NAMES:
+    elif known_algorithm is not None:
         progress("recomputing the lottery", 0, 1)
         checks.append(_check_recompute(document, pool, spec, progress))
     progress(stage, 6, 6)

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from panelsel import __version__
-from panelsel.commands.select import SEED_BITS, Computed, check_options, compute_explained
+from panelsel.commands.select import SEED_BITS, check_options
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.pool import DEFAULT_ENCODING, Pool
+from panelsel.lottery.compute import PeopleLottery, compute_or_explain
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
-from panelsel.outputs.report import Curve, render_html
+from panelsel.outputs.report import Curve, curve_of, render_html
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
-from panelsel.solve.algorithms.legacy import DEFAULT_SAMPLES
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.protocol import DEFAULT_SAMPLES
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Comparison:
 
 
 def _probability_table(
-    pool: Pool, quota_columns: list[int], results: list[Computed]
+    pool: Pool, quota_columns: list[int], results: list[PeopleLottery]
 ) -> tuple[list[str], list[list[str]]]:
     names = [pool.columns[c] for c in quota_columns]
     header = ["id" if "id" not in names else "registrant_id"]
@@ -140,12 +141,12 @@ def compare(
             config = SolverConfig(name=solver, time_limit=time_limit)
             progress(f"running {algorithm}", 0, 1)
             results.append(
-                compute_explained(
+                compute_or_explain(
                     model, spec, algorithm, config, seed, samples=samples, progress=progress
                 )
             )
             progress(f"running {algorithm}", 1, 1)
-        curves = [r.curve(model.k) for r in results]
+        curves = [curve_of(r, model.k) for r in results]
         if any(r.estimated for r in results):
             notes.append(
                 f"legacy's probabilities are Monte-Carlo estimates over {samples} runs "

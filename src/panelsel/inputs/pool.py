@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from panelsel.digest import sha256_hex
 from panelsel.errors import BadInputError
 
 DEFAULT_ENCODING = "utf-8-sig"
@@ -60,15 +60,6 @@ def parse_delimiter(text: str) -> str:
             hint="use --delimiter ',' (default), --delimiter ';' or --delimiter tab",
         )
     return text
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -202,7 +193,7 @@ def load_pool(
     if path.is_dir():
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     text = _decode(path, data, encoding)
     if not text.strip():
         raise BadInputError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import hashlib
 import io
 import math
 import re
@@ -22,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from panelsel.digest import sha256_hex
 from panelsel.errors import BadInputError
 from panelsel.inputs.pool import normalise
 
@@ -664,5 +664,5 @@ def load_quotas(
         categories=spec.categories,
         id_column=id_column if id_column is not None else spec.id_column,
         households=spec.households,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256_hex(data),
     )

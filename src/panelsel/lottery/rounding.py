@@ -140,9 +140,12 @@ class Rounded:
     m: int
     n_types: int
     k: int
-    scope: str = "ilp"
+    method: str = "ilp"
+    """How the counts were rounded (``ilp`` or ``pipage``, with why when it was not the one
+    asked for)."""
     requested: str = "auto"
-    """The ``--rounding`` asked for (``scope`` says what was done), so a rerun can repeat it."""
+    """The ``--rounding`` asked for (``method`` says what was done), so a rerun can repeat
+    it."""
 
     @property
     def change(self) -> npt.NDArray[np.float64]:
@@ -165,7 +168,7 @@ class Rounded:
         """The figures recorded in ``lottery.json`` and printed by ``--json``."""
         return {
             "panels": self.m,
-            "method": self.scope,
+            "method": self.method,
             "requested": self.requested,
             "reference": REFERENCE,
             "types": self.n_types,
@@ -435,8 +438,14 @@ def round_lottery(
     config: SolverConfig,
     rng: np.random.Generator,
     method: str = "auto",
+    *,
+    requested: str | None = None,
+    instead_because: str | None = None,
 ) -> Rounded:
     """Round ``type_lottery`` (whose people have probabilities ``before``) to ``m`` panels.
+
+    ``requested`` is the ``--rounding`` asked for when ``method`` is used instead, and
+    ``instead_because`` says why (both recorded in :attr:`Rounded.method`).
 
     Raises
     ------
@@ -448,8 +457,17 @@ def round_lottery(
     columns, counts, scope = rounded_counts(model, type_lottery, m, config, rng, method)
     panels = spread(model, columns, counts, rng)
     lottery = Lottery(panels=panels, probabilities=np.full(m, 1.0 / m))
+    if instead_because is not None:
+        scope += f" ({instead_because})"
     rounded = Rounded(
-        lottery, before, lottery.marginals(model.n), m, model.n_types, model.k, scope, method
+        lottery,
+        before,
+        lottery.marginals(model.n),
+        m,
+        model.n_types,
+        model.k,
+        scope,
+        requested if requested is not None else method,
     )
     if rounded.largest_change > rounded.bound + ROUNDING_TOLERANCE:
         raise SolverError(

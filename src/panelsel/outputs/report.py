@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.inputs.model import Model
+from panelsel.lottery.compute import PeopleLottery
 
 TINY_PROBABILITY = 1e-3
 PLOT_POINTS = 1000
@@ -123,6 +124,19 @@ class Curve:
     high: npt.NDArray[np.float64] | None = None
     dashed: bool = False
     """Drawn dashed over the others (a rounded lottery over the one it came from)."""
+
+
+def curve_of(result: PeopleLottery, k: int) -> Curve:
+    """The report's view of one algorithm's lottery."""
+    summary = summarise(
+        result.algorithm,
+        result.probabilities,
+        k,
+        result.seconds,
+        estimated=result.estimated,
+        method=result.method,
+    )
+    return Curve(result.algorithm, result.probabilities, summary, result.low, result.high)
 
 
 # --------------------------------------------------------------------------- html

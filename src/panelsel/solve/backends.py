@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +101,6 @@ class SolverConfig:
     name: str = DEFAULT_SOLVER
     time_limit: float | None = None
     started: float = field(default_factory=time.monotonic)
-    incumbent: Callable[[], Any] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     """Seconds spent inside the solver, per model name (``"LEXIMIN master LP"``, ``"pricing
     problem"``, ...), for benchmarks; never written to ``lottery.json`` (timings differ between
@@ -115,11 +114,6 @@ class SolverConfig:
         check_time_limit(self.time_limit)
         if self.name == "highs":
             require_highs()
-
-    def offer(self, incumbent: Callable[[], Any]) -> None:
-        """Record how to build the best lottery found so far (``--best-effort`` uses it when
-        the time limit runs out); algorithms call this after each improving solve."""
-        self.incumbent = incumbent
 
     def remaining(self) -> float | None:
         """Seconds left, or None without a limit; raises once the limit has passed."""

@@ -37,6 +37,7 @@ from panelsel.inputs.model import Model
 from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.backends import INFINITY, SolverConfig
+from panelsel.solve.protocol import Incumbent
 
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
@@ -387,13 +388,16 @@ class RestrictedMaster:
 def master_lottery(
     master: RestrictedMaster,
     probs: npt.NDArray[np.float64],
-    targets: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64] | None,
     stats: dict[str, float],
     method: str,
 ) -> TypeLottery:
+    """The master's lottery; ``targets`` None means the lottery's own probabilities."""
     probs = np.maximum(probs, 0.0)
     probs = probs / probs.sum()
     matrix = np.array(master.columns, dtype=np.int64).reshape(len(master.columns), -1)
+    if targets is None:
+        targets = (probs @ matrix) / master.sizes
     return TypeLottery(
         columns=matrix, probabilities=probs, targets=targets, stats=stats, method=method
     )
@@ -567,11 +571,19 @@ class ColumnSearch:
     the ILP can prove a level optimal.
     """
 
-    def __init__(self, pricing: PricingILP, neighbours: SwapNeighbours, keep: int) -> None:
+    def __init__(
+        self,
+        pricing: PricingILP,
+        neighbours: SwapNeighbours,
+        keep: int,
+        incumbent: Incumbent | None = None,
+    ) -> None:
         self.pricing = pricing
         self.neighbours = neighbours
         self.keep = keep
-        self.lp_solves = self.heuristic_rounds = self.found = 0
+        self.incumbent = incumbent if incumbent is not None else Incumbent()
+        """Where each master solution is offered for ``--best-effort``."""
+        self.lp_solves = self.heuristic_rounds = 0
         self.context: dict[str, float] = {}
         """Facts about the proven part of the lottery, copied into every best-effort
         snapshot's stats (set by the algorithm before each level)."""
@@ -609,7 +621,7 @@ class ColumnSearch:
             y, yhat, z, probs = master.solve(interior)
             interior = False
             self.lp_solves += 1
-            master.config.offer(
+            self.incumbent.offer(
                 snapshot(
                     list(master.columns),
                     probs.copy(),
@@ -642,6 +654,5 @@ class ColumnSearch:
                 )
             self.heuristic_rounds += 1
             added = sum(master.add(column) for column in found)
-            self.found += added
             if not added:  # nothing new although violated: numerical trouble, stop here
                 return Solved(y, yhat, z, probs, upper, "stalled")

@@ -1,31 +1,122 @@
-"""Lottery algorithms, one module each, all built on :mod:`panelsel.solve.colgen`."""
+"""The algorithms, one module each, behind one protocol (:mod:`panelsel.solve.protocol`).
+
+:data:`ALGORITHMS` is the registry every command reads; :func:`run_algorithm` runs one and,
+with ``--best-effort``, turns a time limit into the best lottery found so far.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model
-from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn
+from panelsel.solve.algorithms.legacy import estimate
 from panelsel.solve.algorithms.leximin import leximin
 from panelsel.solve.algorithms.maximin import maximin
 from panelsel.solve.algorithms.nash import nash
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.colgen import even_out
+from panelsel.solve.protocol import Algorithm, AlgorithmResult, Finish, Incumbent, Request
 
-Algorithm = Callable[[Model, SolverConfig, ProgressFn], TypeLottery]
+EVEN_OUT_SHARE = 0.1
+EVEN_OUT_MIN_SECONDS = 5.0
+"""A best-effort run may take this share of --time-limit (at least this many seconds) more
+to spread a stopped level's lottery so that nobody the quotas do not force is certain
+(:func:`panelsel.solve.colgen.even_out`)."""
 
-ALGORITHMS: dict[str, Algorithm] = {"leximin": leximin, "maximin": maximin, "nash": nash}
 
-ALGORITHM_NAMES = [*ALGORITHMS, "legacy"]
+def _leximin(
+    model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
+) -> AlgorithmResult:
+    lottery = leximin(model, config, progress, incumbent=incumbent)
+    return AlgorithmResult("leximin", "maximin", "optimal", lottery=lottery)
+
+
+def _maximin(
+    model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
+) -> AlgorithmResult:
+    lottery = maximin(model, config, progress, incumbent=incumbent)
+    return AlgorithmResult("maximin", "maximin", "optimal", lottery=lottery)
+
+
+def _nash(
+    model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
+) -> AlgorithmResult:
+    lottery = nash(model, config, progress, incumbent=incumbent)
+    return AlgorithmResult("nash", "nash", "optimal", lottery=lottery)
+
+
+def _legacy(
+    model: Model, config: SolverConfig, progress: ProgressFn, _: Incumbent, request: Request
+) -> AlgorithmResult:
+    # with --best-effort the time limit ends the runs early instead of failing the run
+    found = estimate(
+        model,
+        request.seed,
+        request.samples,
+        progress,
+        deadline=None if request.best_effort else config.remaining,
+        should_stop=config.timed_out if request.best_effort else None,
+    )
+    finish: Finish = "optimal" if found.samples == request.samples else "fewer samples"
+    return AlgorithmResult("legacy", "none", finish, estimate=found)
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("leximin", True, "maximin", _leximin),
+        Algorithm("maximin", True, "maximin", _maximin),
+        Algorithm("nash", True, "nash", _nash),
+        Algorithm("legacy", False, "none", _legacy),
+    )
+}
+ALGORITHM_NAMES = list(ALGORITHMS)
 """Every ``--algorithm``: the lottery algorithms and the Monte-Carlo ``legacy`` procedure
 (:mod:`panelsel.solve.algorithms.legacy`), which has no lottery of its own."""
+
+
+def run_algorithm(
+    name: str,
+    model: Model,
+    config: SolverConfig,
+    request: Request,
+    progress: ProgressFn,
+) -> AlgorithmResult:
+    """Run the algorithm ``name`` on ``model``.
+
+    With ``request.best_effort``, when the time limit runs out the best lottery offered so
+    far is used, spread by :func:`~panelsel.solve.colgen.even_out` in a little more time
+    (``finish`` is then ``"time limit"``); without an offer yet, the
+    :class:`~panelsel.errors.TimeLimitError` stands.
+    """
+    algorithm = ALGORITHMS[name]
+    incumbent = Incumbent()
+    try:
+        return algorithm.solve(model, config, progress, incumbent, request)
+    except TimeLimitError:
+        best = incumbent.best() if request.best_effort else None
+        if best is None:
+            raise
+    if best.floors is not None and config.time_limit is not None:
+        # a little more time, to spread anyone a stopped level left certain
+        spread = SolverConfig(
+            config.name,
+            time_limit=max(EVEN_OUT_MIN_SECONDS, EVEN_OUT_SHARE * config.time_limit),
+        )
+        best = even_out(model, best, spread)
+        config.seconds.update(
+            {k: config.seconds.get(k, 0.0) + v for k, v in spread.seconds.items()}
+        )
+    return AlgorithmResult(name, algorithm.certificate, "time limit", lottery=best)
+
 
 __all__ = [
     "ALGORITHMS",
     "ALGORITHM_NAMES",
     "Algorithm",
-    "TypeLottery",
+    "AlgorithmResult",
     "leximin",
     "maximin",
     "nash",
+    "run_algorithm",
 ]

@@ -14,7 +14,7 @@ unmet); it is then started again from scratch, up to ``MAX_ATTEMPTS`` times.
 
 The procedure has no closed-form lottery: each person's selection probability is *estimated*
 by running it ``samples`` times (``DEFAULT_SAMPLES``) and counting, with a Wilson score
-interval at ``CONFIDENCE`` (99%).  The runs use independent streams spawned from the recorded
+interval at 99% (``Z_99``).  The runs use independent streams spawned from the recorded
 seed (:class:`numpy.random.SeedSequence`); the first run is the drawn panel, so the same seed
 gives the same panel and the same estimates.
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -41,11 +40,10 @@ from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import Lottery
 from panelsel.progress import ProgressFn
+from panelsel.solve.protocol import DEFAULT_SAMPLES, Estimate
 
-DEFAULT_SAMPLES = 10_000
 MAX_ATTEMPTS = 100
 """Restarts of one run before the procedure is declared stuck."""
-CONFIDENCE = 0.99
 Z_99 = 2.5758293035489004
 """The standard normal quantile for a two-sided 99% interval."""
 PROGRESS_EVERY = 200
@@ -144,32 +142,6 @@ def wilson_interval(
     return np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
 
 
-@dataclass
-class LegacyEstimate:
-    """Monte-Carlo estimates of the legacy procedure's selection probabilities.
-
-    Attributes
-    ----------
-    lottery : Lottery
-        The empirical distribution of the sampled panels (its marginals are the estimates).
-    probabilities, low, high : ndarray of float, shape (n,)
-        Estimates and the bounds of their 99% Wilson intervals.
-    samples, restarts : int
-        Runs made and restarts they needed in all.
-    drawn : ndarray of int
-        The first run's panel: the selected panel.
-    """
-
-    lottery: Lottery
-    probabilities: npt.NDArray[np.float64]
-    low: npt.NDArray[np.float64]
-    high: npt.NDArray[np.float64]
-    samples: int
-    restarts: int
-    drawn: npt.NDArray[np.intp]
-    stats: dict[str, float] = field(default_factory=dict)
-
-
 def estimate(
     model: Model,
     seed: int,
@@ -177,7 +149,7 @@ def estimate(
     progress: ProgressFn | None = None,
     deadline: Callable[[], object] | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> LegacyEstimate:
+) -> Estimate:
     """Run the procedure ``samples`` times from streams of ``seed`` and count.
 
     ``deadline`` is called every ``PROGRESS_EVERY`` runs (it raises when time is up);
@@ -219,7 +191,7 @@ def estimate(
         probabilities=np.array([seen[key] / samples for key in order], dtype=np.float64),
     )
     low, high = wilson_interval(hits, samples)
-    return LegacyEstimate(
+    return Estimate(
         lottery=lottery,
         probabilities=hits / samples,
         low=low,

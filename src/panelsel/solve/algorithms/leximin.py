@@ -86,6 +86,7 @@ from panelsel.solve.colgen import (
 )
 from panelsel.solve.decompose import MAX_QUANTISED_DESIGNS, Decomposition, decompose
 from panelsel.solve.interior import cover, fits
+from panelsel.solve.protocol import Incumbent
 from panelsel.solve.relaxation import Relaxation, RelaxedLevels, relaxed_leximin
 
 RELAXATION_METHOD = "LP relaxation bound attained"
@@ -130,7 +131,9 @@ def leximin(
     config: SolverConfig,
     progress: ProgressFn,
     *,
+    incumbent: Incumbent | None = None,
     use_relaxation: bool = True,
+    prune_keep: int | None = None,
 ) -> TypeLottery:
     """Compute the LEXIMIN lottery of ``model``.
 
@@ -148,6 +151,11 @@ def leximin(
         (:mod:`panelsel.solve.relaxation`, :mod:`panelsel.solve.decompose`); fall back to column
         generation, seeded with the valid panels found, when that fails.  ``False`` goes
         straight to column generation (tests use it to cross-check the two paths).
+    incumbent
+        Offered each master solution, for ``--best-effort``.
+    prune_keep
+        Columns the master keeps when it prunes (default
+        ``PRUNE_KEEP_PER_TYPE * types + PRUNE_KEEP_BASE``; tests make it tiny).
 
     Returns
     -------
@@ -163,7 +171,8 @@ def leximin(
     sizes = model.type_sizes
     T = model.n_types
     pricing = PricingILP(model, config)
-    search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
+    keep = prune_keep if prune_keep is not None else PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE
+    search = ColumnSearch(pricing, SwapNeighbours(model), keep, incumbent)
     master = RestrictedMaster(sizes, config)
     relaxation_levels = exchanges = 0
     known = None
@@ -206,7 +215,7 @@ def leximin(
             share = np.maximum(probs, 0.0) / np.maximum(probs, 0.0).sum()
             used = np.flatnonzero(share)
             reached_now = sum(share[r] * master.columns[r] for r in used.tolist()) / sizes
-            config.offer(
+            search.incumbent.offer(
                 snapshot(
                     list(master.columns),
                     probs.copy(),
@@ -479,8 +488,15 @@ def relaxation_attempt(
     return bound, attempt
 
 
-def exact_lottery(bound: Relaxation, attempt: Decomposition) -> TypeLottery:
-    """The lottery of an exact decomposition of the bound (``RELAXATION_METHOD``)."""
+def exact_lottery(
+    bound: Relaxation,
+    attempt: Decomposition,
+    *,
+    method: str = RELAXATION_METHOD,
+    stats: dict[str, float] | None = None,
+) -> TypeLottery:
+    """The lottery of an exact decomposition of the bound (``method``, with ``stats`` added
+    to the decomposition's)."""
     return TypeLottery(
         columns=attempt.panels,
         probabilities=attempt.probabilities,
@@ -491,8 +507,9 @@ def exact_lottery(bound: Relaxation, attempt: Decomposition) -> TypeLottery:
             "exchanges": attempt.exchanges,
             "lp_solves": bound.levels,
             "pricing_calls": 0,
+            **(stats or {}),
         },
-        method=RELAXATION_METHOD,
+        method=method,
         weights=attempt.weights,
         denominator=attempt.denominator,
     )

@@ -44,13 +44,20 @@ from panelsel.solve.colgen import (
     initial_columns,
     master_lottery,
 )
+from panelsel.solve.protocol import Incumbent
 
 MAXIMIN_METHOD = "column generation, one level"
 BOUND_TOLERANCE = 1e-9
 """The level stops once ``z`` is within this of the relaxation's MAXIMIN value."""
 
 
-def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
+def maximin(
+    model: Model,
+    config: SolverConfig,
+    progress: ProgressFn,
+    *,
+    incumbent: Incumbent | None = None,
+) -> TypeLottery:
     """Compute a MAXIMIN lottery of ``model``.
 
     Raises
@@ -68,7 +75,8 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         # these probabilities (they sum to k) and this one is exact
         return exact_lottery(bound, attempt)
     pricing = PricingILP(model, config)
-    search = ColumnSearch(pricing, SwapNeighbours(model), PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE)
+    keep = PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE
+    search = ColumnSearch(pricing, SwapNeighbours(model), keep, incumbent)
     master = RestrictedMaster(model.type_sizes, config)
     cols, uncoverable = initial_columns(pricing, progress)
     for column in [*cols.columns, *attempt.panels]:  # the designs' valid panels help too
@@ -85,12 +93,11 @@ def maximin(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLot
         stop_at = first_level - BOUND_TOLERANCE if not uncoverable.any() else np.inf
         probs = search.run(master, stop_at=stop_at).probs
     progress("MAXIMIN", 1, 1)
-    lottery = master_lottery(
+    # the targets are the lottery's own probabilities (one level fixes nobody)
+    return master_lottery(
         master,
         probs,
-        np.zeros(T),
+        None,
         {"levels": 1, "lp_solves": search.lp_solves + bound.levels, **search.stats(master)},
         MAXIMIN_METHOD,
     )
-    lottery.targets = (lottery.probabilities @ lottery.columns) / model.type_sizes
-    return lottery

@@ -81,11 +81,13 @@ from panelsel.solve.colgen import (
     snapshot,
     type_shares,
 )
+from panelsel.solve.protocol import Incumbent
 
 if TYPE_CHECKING:  # scipy costs 0.1 s to import; only a Nash run needs it
     import scipy.sparse as sp
 
 NASH_METHOD = "column generation, convex master"
+UNIFORM_METHOD = "LP relaxation bound attained (everyone k/n)"
 NASH_GAP_TOLERANCE = 1e-7
 """Stop when no valid panel has ``g > n (1 + this)``: ``f`` is then within ``this * n`` of
 the optimum."""
@@ -150,7 +152,13 @@ def _restricted(
     return np.asarray(p, dtype=np.float64)
 
 
-def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLottery:
+def nash(
+    model: Model,
+    config: SolverConfig,
+    progress: ProgressFn,
+    *,
+    incumbent: Incumbent | None = None,
+) -> TypeLottery:
     """Compute a Nash-welfare-maximising lottery of ``model``.
 
     Raises
@@ -162,13 +170,13 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
     """
     from scipy.sparse import csr_matrix
 
+    incumbent = incumbent if incumbent is not None else Incumbent()
     k_over_n = model.k / model.n
     bound, attempt = relaxation_attempt(model, config, progress)
     if attempt.exact and np.allclose(bound.probabilities, k_over_n, rtol=0, atol=UNIFORM_TOLERANCE):
-        lottery = exact_lottery(bound, attempt)
-        lottery.method = "LP relaxation bound attained (everyone k/n)"
-        lottery.stats["nash_gap"] = 0
-        return lottery
+        return exact_lottery(
+            bound, attempt, method=UNIFORM_METHOD, stats={"nash_gap": 0}
+        )
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
     cols, uncoverable = initial_columns(pricing, progress)
@@ -189,7 +197,7 @@ def nash(model: Model, config: SolverConfig, progress: ProgressFn) -> TypeLotter
         shares = csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
         p = _restricted(shares, sizes[counted], p, em_steps)
         em_steps = EM_STEPS
-        config.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
+        incumbent.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
         pi = np.asarray(shares.T @ p, dtype=np.float64)
         weights = np.zeros(model.n_types)
         weights[counted] = 1.0 / pi

@@ -1,0 +1,241 @@
+"""From a model to the lottery over people a run publishes, and the panel its seed draws.
+
+:func:`compute` runs an algorithm (:func:`panelsel.solve.algorithms.run_algorithm`), maps
+its lottery over types back to people (:mod:`panelsel.lottery.expand`, the inverse of the
+model's type compression), draws the panel with the seed, or rounds the lottery to ``m``
+numbered panels for a public draw (:mod:`panelsel.lottery.rounding`), and checks every
+panel against the quotas before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from panelsel.errors import InfeasibleQuotasError, SolverError, TimeLimitError
+from panelsel.inputs.model import Model, cheap_infeasibility
+from panelsel.inputs.quotas import QuotaSpec
+from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lottery.expand import (
+    MAX_LISTED_PANELS,
+    draw,
+    draw_grouped,
+    expand,
+    group,
+    listed_size,
+)
+from panelsel.lottery.rounding import Rounded, round_lottery
+from panelsel.progress import ProgressFn, no_progress
+from panelsel.solve.algorithms import run_algorithm
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.feasibility import infeasible_error
+from panelsel.solve.protocol import DEFAULT_SAMPLES, Certificate, Finish, Request
+
+MARGINAL_SUM_TOLERANCE = 1e-6
+"""How far the sum of selection probabilities may be from k before the run is refused."""
+
+
+@dataclass
+class PeopleLottery:
+    """One algorithm's lottery over people, with the panel the seed draws from it (or, for
+    a public draw, the uniform lottery it was rounded to).
+
+    For ``legacy`` (``exact`` False), ``lottery`` is the empirical distribution of its
+    Monte-Carlo runs and ``probabilities`` are estimates with 99% intervals ``low`` and
+    ``high``.
+    """
+
+    algorithm: str
+    exact: bool
+    certificate: Certificate
+    finish: Finish
+    lottery: Lottery | GroupedLottery
+    probabilities: npt.NDArray[np.float64]
+    selected: int | None
+    method: str
+    stats: dict[str, Any]
+    seconds: float
+    low: npt.NDArray[np.float64] | None = None
+    high: npt.NDArray[np.float64] | None = None
+    rounded: Rounded | None = None
+    drawn: npt.NDArray[np.intp] | None = None
+    """The members of the drawn panel (None for a public lottery, drawn later)."""
+    solver_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds inside the solvers per model (:attr:`SolverConfig.seconds`); ``--json`` only."""
+    proven_people: npt.NDArray[np.bool_] | None = None
+    """For a best-effort LEXIMIN lottery: who is in a level proven before the time ran out
+    (their probability is the optimal lottery's); the ``proven_optimal`` column."""
+
+    @property
+    def estimated(self) -> bool:
+        return not self.exact
+
+    @property
+    def proven_optimal(self) -> bool:
+        return self.finish == "optimal"
+
+
+def compute(
+    model: Model,
+    algorithm: str,
+    config: SolverConfig,
+    seed: int,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    progress: ProgressFn = no_progress,
+    best_effort: bool = False,
+    panels: int | None = None,
+    rounding: str = "auto",
+) -> PeopleLottery:
+    """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``.
+
+    With ``best_effort``, when the time limit runs out the best lottery found so far is used
+    (``proven_optimal`` is then False); without one yet, the :class:`TimeLimitError` stands.
+    With ``panels``, the lottery is also rounded to a uniform lottery over that many
+    numbered panels (:mod:`panelsel.lottery.rounding`, with ``seed``) and nothing is drawn.
+    """
+    started = time.monotonic()
+    request = Request(seed, samples, best_effort)
+    found = run_algorithm(algorithm, model, config, request, progress)
+    rounded: Rounded | None = None
+    selected: int | None = None
+    drawn: npt.NDArray[np.intp] | None = None
+    low = high = None
+    proven_people = None
+    if found.estimate is not None:
+        est = found.estimate
+        lottery: Lottery | GroupedLottery = est.lottery
+        marginals = est.probabilities
+        selected = next(
+            i for i, members in enumerate(est.lottery.panels) if np.array_equal(members, est.drawn)
+        )
+        drawn = est.drawn
+        method = f"Monte-Carlo estimate over {est.samples} runs"
+        stats: dict[str, Any] = {"method": method, **est.stats}
+        low, high = est.low, est.high
+    else:
+        type_lottery = found.lottery
+        assert type_lottery is not None
+        progress("expanding lottery", 0, 1)
+        # the expansion counts against --time-limit too (with --best-effort the time is
+        # already out, and the best lottery is expanded whatever it takes)
+        check_time = (lambda: None) if not found.proven else config.remaining
+        if panels is None and listed_size(model, type_lottery) > MAX_LISTED_PANELS:
+            grouped = group(model, type_lottery)
+            selected, drawn = draw_grouped(grouped, np.random.default_rng(seed))
+            lottery = grouped
+        else:
+            lottery = expand(model, type_lottery, check_time)
+        marginals = lottery.marginals(model.n)
+        method = type_lottery.method
+        stats = {"types": model.n_types, "method": method, **type_lottery.stats}
+        if panels is None and isinstance(lottery, Lottery):
+            selected = draw(lottery, np.random.default_rng(seed))
+            drawn = lottery.panels[selected]
+        elif panels is not None and isinstance(lottery, Lottery):
+            progress(f"rounding to {panels} panels", 0, 1)
+            try:
+                rounded = round_lottery(
+                    model, type_lottery, marginals, panels, config, np.random.default_rng(seed),
+                    rounding,
+                )
+            except TimeLimitError:
+                if not best_effort or rounding == "pipage":
+                    raise
+                # the integer program needs the solver and the time is out: pipage needs neither
+                rounded = round_lottery(
+                    model,
+                    type_lottery,
+                    marginals,
+                    panels,
+                    config,
+                    np.random.default_rng(seed),
+                    "pipage",
+                    requested=rounding,
+                    instead_because="the time limit ran out before the integer program",
+                )
+            _check_lottery(model, rounded.lottery, rounded.after)
+        if not found.proven and type_lottery.floors is not None:
+            proven_people = ~np.isnan(type_lottery.floors)[model.type_of]
+    _check_lottery(model, lottery, marginals)
+    stats["panels"] = len(lottery)
+    stats["proven_optimal"] = found.proven
+    return PeopleLottery(
+        algorithm=algorithm,
+        exact=found.exact,
+        certificate=found.certificate,
+        finish=found.finish,
+        lottery=lottery,
+        probabilities=marginals,
+        selected=selected,
+        method=method,
+        stats=stats,
+        seconds=time.monotonic() - started,
+        low=low,
+        high=high,
+        rounded=rounded,
+        drawn=drawn,
+        solver_seconds=dict(config.seconds),
+        proven_people=proven_people,
+    )
+
+
+def compute_or_explain(
+    model: Model,
+    spec: QuotaSpec,
+    algorithm: str,
+    config: SolverConfig,
+    seed: int,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    progress: ProgressFn = no_progress,
+    best_effort: bool = False,
+    panels: int | None = None,
+    rounding: str = "auto",
+) -> PeopleLottery:
+    """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
+    that names the conflict and the smallest change that would work, not just "infeasible"
+    (:func:`panelsel.solve.feasibility.infeasible_error`)."""
+    reasons = cheap_infeasibility(model, spec)
+    if reasons:
+        raise infeasible_error(model, spec, config, reasons)
+    try:
+        return compute(
+            model,
+            algorithm,
+            config,
+            seed,
+            samples=samples,
+            progress=progress,
+            best_effort=best_effort,
+            panels=panels,
+            rounding=rounding,
+        )
+    except InfeasibleQuotasError:
+        raise infeasible_error(model, spec, config, []) from None
+
+
+def _check_lottery(
+    model: Model, lottery: Lottery | GroupedLottery, marginals: npt.NDArray[np.float64]
+) -> None:
+    """Refuse to go on with a lottery that is not what it claims: never a wrong panel."""
+    if isinstance(lottery, GroupedLottery):
+        checks = [model.count_violations(counts) for counts in lottery.columns]
+    else:
+        checks = [model.panel_violations(members) for members in lottery.panels]
+    for problems in checks:
+        if problems:
+            raise SolverError(
+                "internal check failed: a panel of the lottery breaks the quotas "
+                f"({'; '.join(problems[:3])})",
+                hint="please report this; try the other solver with --solver",
+            )
+    if abs(marginals.sum() - model.k) > MARGINAL_SUM_TOLERANCE:
+        raise SolverError(
+            f"internal check failed: probabilities sum to {marginals.sum():.9f}, not {model.k}",
+            hint="please report this",
+        )

@@ -1,0 +1,353 @@
+"""The run record: ``lottery.json``, ``draw.json`` and ``lottery.sha256``, written and read
+here only.
+
+A run is one of three kinds (:data:`RunKind`), told apart by what its ``lottery.json``
+holds and asked of a :class:`RunRecord` instead of tested key by key:
+
+``drawn``
+    An exact lottery and the panel the recorded seed drew from it (``panels``, or for large
+    pools ``types`` and ``count_vectors``), with ``selected_members``.
+``estimated``
+    Legacy's Monte-Carlo runs: the distinct panels with their observed frequencies, the
+    first run's panel selected, ``samples``.
+``published``
+    A uniform lottery over panels numbered 1 to M (``rounding``), the lottery it was rounded
+    from (``panels_before_rounding``), nothing drawn; ``panelsel draw`` adds ``draw.json``.
+
+The format is ``panelsel-lottery/1``; a new kind (replacements) adds a variant here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from panelsel import __version__
+from panelsel.digest import sha256_hex
+from panelsel.errors import BadInputError, VerificationError
+from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
+from panelsel.lottery.rounding import Rounded
+
+DRAW_FORMAT = "panelsel-draw/1"
+
+
+HASH_FILE = "lottery.sha256"
+
+
+def hash_file_text(digest: str) -> str:
+    """``lottery.sha256`` in the format ``sha256sum -c`` reads."""
+    return f"{digest}  lottery.json\n"
+
+
+def _normal_hash(text: str, where: str) -> str:
+    digest = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise BadInputError(
+            f"{where} is not a sha256 (64 hex digits): {text.strip()[:80]!r}",
+            hint="copy the hash exactly as it was published",
+        )
+    return digest
+
+
+def published_hash(lottery_path: Path, given: str | None) -> tuple[str, str]:
+    """The hash to check against and where it came from (``--sha256`` or the hash file)."""
+    if given is not None:
+        return _normal_hash(given, "--sha256"), "--sha256"
+    beside = lottery_path.parent / HASH_FILE
+    if not beside.is_file():
+        raise VerificationError(
+            f"no published hash to check {lottery_path} against: --sha256 was not given and "
+            f"there is no {HASH_FILE} beside it",
+            hint="pass --sha256 with the hash published before the draw",
+        )
+    first = beside.read_text(encoding="utf-8", errors="replace").split()
+    return _normal_hash(first[0] if first else "", str(beside)), HASH_FILE
+
+
+def read_uniform_lottery(path: Path, expected: str | None = None) -> tuple[dict[str, Any], str]:
+    """Read a published ``lottery.json``; check its hash (when ``expected``) and that it is a
+    uniform lottery with panels numbered 1 to M.  Returns the document and its sha256."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the lottery: {exc.strerror}", file=str(path)) from None
+    digest = sha256_hex(data)
+    if expected is not None and digest != expected:
+        raise VerificationError(
+            f"{path} has sha256 {digest}, but the published hash is {expected}: this is not "
+            "the file that was published",
+            hint="draw only from the published lottery.json; get it again from where it was "
+            "published",
+        )
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"the lottery is not valid JSON ({exc})", file=str(path)) from None
+    if not isinstance(document, dict) or not isinstance(document.get("rounding"), dict):
+        raise BadInputError(
+            "this lottery.json is not a uniform lottery over numbered panels",
+            file=str(path),
+            hint="make one with panelsel select ... --panels 1000",
+        )
+    panels = document.get("panels")
+    m = document["rounding"].get("panels")
+    if (
+        not isinstance(panels, list)
+        or not isinstance(m, int)
+        or len(panels) != m
+        or any(
+            not isinstance(p, dict) or p.get("number") != j for j, p in enumerate(panels, start=1)
+        )
+    ):
+        raise VerificationError(
+            f"the panels of {path} are not numbered 1 to {m} in order",
+            hint="draw only from a lottery.json written by panelsel select --panels",
+        )
+    return document, digest
+
+
+LOTTERY_FORMAT = "panelsel-lottery/1"
+
+
+LOTTERY_DRAW_RULE = (
+    "u = numpy.random.default_rng(seed).random(); selected = first panel (in the order "
+    "listed) whose cumulative probability exceeds u"
+)
+
+
+GROUPED_DRAW_RULE = (
+    "rng = numpy.random.default_rng(seed); u = rng.random(); selected = first count vector "
+    "(in the order listed) whose cumulative probability exceeds u; then for each type in "
+    "index order with 0 < c < size members to select, positions = [0 .. size-1] and for "
+    "i in 0 .. c-1: swap positions[i] with positions[rng.integers(i, size)]; the members at "
+    "positions[0 .. c-1] of the type's list are selected"
+)
+
+
+LEGACY_DRAW_RULE = (
+    "the first of the legacy procedure's runs, made with "
+    "numpy.random.default_rng(numpy.random.SeedSequence(seed).spawn(samples)[0]); the panels "
+    "listed are the distinct panels of all runs with their observed frequencies"
+)
+
+
+def lottery_entries(lottery: Lottery, ids: list[str]) -> list[dict[str, Any]]:
+    """The ``panels`` of ``lottery.json``: each panel's member ids and probability."""
+    return [
+        {"members": [ids[i] for i in members], "probability": float(p)}
+        for members, p in zip(lottery.panels, lottery.probabilities, strict=True)
+    ]
+
+
+def grouped_entries(lottery: GroupedLottery, ids: list[str]) -> dict[str, Any]:
+    """A lottery over types in ``lottery.json``: ``types`` (each type's member ids, in pool
+    order) and ``count_vectors`` (each vector's ``[type, count]`` pairs and probability)."""
+    return {
+        "types": [[ids[i] for i in members] for members in lottery.type_members],
+        "count_vectors": [
+            {
+                "counts": [[t, int(counts[t])] for t in np.flatnonzero(counts).tolist()],
+                "probability": float(p),
+            }
+            for counts, p in zip(lottery.columns, lottery.probabilities, strict=True)
+        ],
+    }
+
+
+def numbered_entries(rounded: Rounded, ids: list[str]) -> list[dict[str, Any]]:
+    """The ``panels`` of a published uniform lottery: numbered 1 to M, each 1/M."""
+    return [
+        {"number": number, "members": [ids[i] for i in members], "probability": 1 / rounded.m}
+        for number, members in enumerate(rounded.lottery.panels, start=1)
+    ]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise BadInputError(
+            "the selection has no lottery.json",
+            file=str(path),
+            hint="pass the folder that panelsel select wrote (its --out)",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"not valid JSON ({exc})", file=str(path)) from None
+    if not isinstance(data, dict) or not str(data.get("format", "")).startswith(
+        "panelsel-lottery/"
+    ):
+        raise BadInputError("not a panelsel lottery file (no 'format' key)", file=str(path))
+    needed = ["seed", "panel_size", "algorithm"]
+    needed += ["count_vectors", "types"] if "count_vectors" in data else ["panels"]
+    needed += ["panels_before_rounding"] if "rounding" in data else ["selected_members"]
+    for key in needed:
+        if key not in data:
+            raise BadInputError(f"the lottery file lacks the key {key!r}", file=str(path))
+    return data
+
+
+# --------------------------------------------------------------------------- the record type
+
+RunKind = Literal["drawn", "estimated", "published"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A ``lottery.json`` as read back: its document (untrusted until the audit's checks
+    have passed) and what kind of run wrote it."""
+
+    path: Path
+    document: dict[str, Any]
+
+    @property
+    def kind(self) -> RunKind:
+        if "rounding" in self.document:
+            return "published"
+        return "estimated" if self.document.get("estimated") else "drawn"
+
+    @property
+    def grouped(self) -> bool:
+        """Published over types and count vectors (a large pool), not over panels."""
+        return "count_vectors" in self.document
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.document["algorithm"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.document["seed"])
+
+    @property
+    def panel_size(self) -> int:
+        return int(self.document["panel_size"])
+
+    @property
+    def spreadsheet_safe(self) -> bool:
+        return bool(self.document.get("spreadsheet_safe"))
+
+    @property
+    def registrants(self) -> dict[str, Any]:
+        """The recorded registrants file: ``path``, ``sha256``, ``delimiter``, ``encoding``."""
+        return dict(self.document.get("inputs", {}).get("registrants") or {})
+
+
+def read_record(path: Path) -> RunRecord:
+    """Read a selection's ``lottery.json`` and check that it has the keys of its kind."""
+    return RunRecord(path, _read_json(path))
+
+
+def lottery_document(
+    *,
+    kind: RunKind,
+    algorithm: str,
+    solver: str,
+    seed: int,
+    proven_optimal: bool,
+    spreadsheet_safe: bool,
+    panel_size: int,
+    pool_size: int,
+    id_column: str | None,
+    registrants: dict[str, Any],
+    quotas: dict[str, Any],
+    contact_columns: list[str],
+    stats: dict[str, Any],
+    notes: list[str],
+    ids: list[str],
+    lottery: Lottery | GroupedLottery,
+    selected: int | None = None,
+    selected_members: list[str] | None = None,
+    samples: int | None = None,
+    rounded: Rounded | None = None,
+) -> dict[str, Any]:
+    """The whole ``lottery.json`` of one run, keys in the order of format 1."""
+    document: dict[str, Any] = {
+        "format": LOTTERY_FORMAT,
+        "version": __version__,
+        "algorithm": algorithm,
+        "solver": solver,
+        "seed": seed,
+        "estimated": kind == "estimated",
+        "proven_optimal": proven_optimal,
+        "spreadsheet_safe": spreadsheet_safe,
+        "panel_size": panel_size,
+        "pool_size": pool_size,
+        "id_column": id_column,
+        "inputs": {"registrants": registrants, "quotas": quotas},
+        "contact_columns": contact_columns,
+    }
+    if kind == "published":
+        assert rounded is not None and isinstance(lottery, Lottery)
+        document.update(
+            {
+                "draw_rule": PUBLIC_DRAW_RULE,
+                "dice_plan": dice_plan(rounded.m),
+                "selected": None,
+                "rounding": rounded.as_dict(),
+                "stats": stats,
+                "notes": notes,
+                "panels": numbered_entries(rounded, ids),
+                "panels_before_rounding": lottery_entries(lottery, ids),
+            }
+        )
+        return document
+    grouped = isinstance(lottery, GroupedLottery)
+    rule = (
+        LEGACY_DRAW_RULE
+        if kind == "estimated"
+        else GROUPED_DRAW_RULE
+        if grouped
+        else LOTTERY_DRAW_RULE
+    )
+    document.update(
+        {
+            "draw_rule": rule,
+            "selected": selected,
+            "selected_members": selected_members,
+            "stats": stats,
+            "notes": notes,
+        }
+    )
+    if isinstance(lottery, GroupedLottery):
+        document.update(grouped_entries(lottery, ids))
+    else:
+        document["panels"] = lottery_entries(lottery, ids)
+    if kind == "estimated":
+        document["samples"] = samples
+    return document
+
+
+def draw_document(
+    digest: str, checked_against: str, m: int, picked: PickedNumber, members: list[str]
+) -> dict[str, Any]:
+    """``draw.json``: which published lottery, the public input and the panel it gives."""
+    return {
+        "format": DRAW_FORMAT,
+        "version": __version__,
+        "lottery_sha256": digest,
+        "checked_against": checked_against,
+        "panels": m,
+        "input": picked.source,
+        "rule": PUBLIC_DRAW_RULE,
+        "steps": picked.steps,
+        "number": picked.number,
+        "members": members,
+    }
+
+
+def read_draw(path: Path) -> dict[str, Any] | None:
+    """``draw.json`` beside a published lottery: None if there is none; a ValueError if it
+    is not valid JSON."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"draw.json is not valid JSON ({exc})") from None
+    return data if isinstance(data, dict) else {}

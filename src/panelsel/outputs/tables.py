@@ -1,0 +1,326 @@
+"""The tables and files of a selection folder: ``panel.csv``, ``remaining.csv``,
+``probabilities.csv``, ``panels.csv``, ``lottery.json`` (through :mod:`panelsel.outputs.record`)
+and ``report.html``, written from one :class:`RunFiles` into a staging folder."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from panelsel import __version__
+from panelsel.digest import sha256_hex
+from panelsel.inputs.load import ReadOptions
+from panelsel.inputs.model import Model
+from panelsel.inputs.pool import Pool
+from panelsel.inputs.quotas import QuotaSpec
+from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lottery.compute import PeopleLottery
+from panelsel.outputs.files import write_csv, write_json
+from panelsel.outputs.record import HASH_FILE, RunKind, hash_file_text, lottery_document
+from panelsel.outputs.report import Curve, curve_of, render_html, summarise
+
+NOT_PROVEN_NOTE = (
+    "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
+    "best lottery found by then; its probabilities are exact for this lottery, but a fairer "
+    "one may exist"
+)
+
+
+def proven_note(stats: dict[str, Any]) -> str | None:
+    """What a best-effort LEXIMIN lottery still guarantees (from its ``proven_*`` and
+    ``level_*`` stats), or None when the run recorded nothing of the kind."""
+    if "proven_levels" not in stats:
+        return None
+    levels = int(stats["proven_levels"])
+    value, upper = float(stats["level_value"]), float(stats["level_upper_bound"])
+    bound = (
+        f"the optimal lottery's next level is at most {upper:.6f}, and this lottery gives "
+        f"everyone else at least {value:.6f} (certified gap {max(0.0, upper - value):.2e})"
+        if math.isfinite(upper)
+        else f"this lottery gives everyone else at least {value:.6f}"
+    )
+    certain = int(stats.get("certain_unforced", 0))
+    if certain:
+        bound += (
+            f"; {certain} type(s) of people remain selected for certain although the quotas "
+            "do not force it (there was no time left to spread the lottery)"
+        )
+    if levels == 0:
+        return f"no LEXIMIN level was proven yet; {bound}"
+    return (
+        f"proven: the first {levels} LEXIMIN level(s), {int(stats['proven_people'])} "
+        f"people in {int(stats['proven_types'])} types, lowest probability "
+        f"{float(stats['proven_minimum']):.6f} (the MAXIMIN optimum); {bound}"
+    )
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """What the output files of one selection are written from."""
+
+    pool: Pool
+    spec: QuotaSpec
+    model: Model
+    result: PeopleLottery
+    seed: int
+    solver: str
+    notes: list[str]
+    read: ReadOptions
+    """How the registrants were read (recorded so that the audit reads them alike)."""
+    options: OutputOptions
+
+
+def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
+    """The id column's name in ``probabilities.csv`` and the quota columns after it."""
+    quota_cols = [pool.columns[c] for c in model.quota_columns]
+    return ("id" if "id" not in quota_cols else "registrant_id"), quota_cols
+
+
+def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
+    pool, spec, model, result = run.pool, run.spec, run.model, run.result
+    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
+    safe = not options.raw_csv
+    lottery, marginals, selected = result.lottery, result.probabilities, result.selected
+    assert selected is not None and result.drawn is not None, "a drawn selection"
+    chosen = set(result.drawn.tolist())
+    contact = contact_columns(pool, options.columns)
+    files = {
+        name: tmp / name
+        for name in (
+            "panel.csv",
+            "remaining.csv",
+            "probabilities.csv",
+            "lottery.json",
+            "report.html",
+        )
+    }
+    header = [pool.columns[c] for c in contact]
+    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
+        write_csv(
+            files[name],
+            header,
+            [
+                [row[c] for c in contact]
+                for i, row in enumerate(pool.rows)
+                if (i in chosen) == wanted
+            ],
+            safe=safe,
+        )
+    share = model.k / model.n
+    id_header, quota_cols = _id_and_quota_header(pool, model)
+    if result.low is not None and result.high is not None:
+        low, high = result.low, result.high
+        estimate_header = ["probability_estimate", "ci99_low", "ci99_high"]
+
+        def probability_cells(i: int) -> list[str]:
+            return [_num(marginals[i]), _num(low[i]), _num(high[i])]
+    else:
+        estimate_header = ["probability"]
+
+        def probability_cells(i: int) -> list[str]:
+            return [_num(marginals[i])]
+
+    proven = [] if result.proven_optimal else ["proven_optimal"]
+    write_csv(
+        files["probabilities.csv"],
+        [id_header, *estimate_header, "equal_share", "selected", *proven, *quota_cols],
+        (
+            [
+                pool.ids[i],
+                *probability_cells(i),
+                _num(share),
+                int(i in chosen),
+                *([_proven_cell(result, i)] if proven else []),
+                *(pool.rows[i][c] for c in model.quota_columns),
+            ]
+            for i in range(model.n)
+        ),
+        safe=safe,
+    )
+    document = _document(run, "estimated" if result.estimated else "drawn", header)
+    write_json(files["lottery.json"], document)
+    files["report.html"].write_text(
+        render_html(
+            f"Selection probabilities: {result.algorithm}",
+            model,
+            [curve_of(result, model.k)],
+            {
+                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
+                "algorithm": result.algorithm,
+                "method": result.method,
+                "solver": solver,
+                "seed": str(seed),
+                "registrants sha256": pool.sha256,
+                "quotas sha256": spec.sha256,
+                **(
+                    {"count vectors in lottery": f"{len(lottery)} (over {model.n_types} types)"}
+                    if isinstance(lottery, GroupedLottery)
+                    else {"panels in lottery": str(len(lottery))}
+                ),
+                "panelsel": __version__,
+            },
+        ),
+        encoding="utf-8",
+    )
+    return files
+
+
+def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
+    """The files published before a public draw: ``lottery.json`` (the numbered panels, the
+    lottery they were rounded from, the rounding's figures), ``lottery.sha256``,
+    ``panels.csv``, ``probabilities.csv`` (before and after rounding) and ``report.html``.
+    Returns the files and the sha256 of ``lottery.json``."""
+    pool, spec, model, result = run.pool, run.spec, run.model, run.result
+    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
+    rounded, before = result.rounded, result.lottery
+    assert rounded is not None and isinstance(before, Lottery)
+    safe = not options.raw_csv
+    ids = pool.ids
+    names = ("lottery.json", HASH_FILE, "panels.csv", "probabilities.csv", "report.html")
+    files = {name: tmp / name for name in names}
+    write_csv(
+        files["panels.csv"],
+        ["number", *(f"member_{j}" for j in range(1, model.k + 1))],
+        (
+            [number, *(ids[i] for i in members)]
+            for number, members in enumerate(rounded.lottery.panels, start=1)
+        ),
+        safe=safe,
+    )
+    id_header, quota_cols = _id_and_quota_header(pool, model)
+    proven = [] if result.proven_optimal else ["proven_optimal"]
+    write_csv(
+        files["probabilities.csv"],
+        [
+            id_header,
+            "probability",
+            "probability_before_rounding",
+            "change",
+            "equal_share",
+            *proven,
+            *quota_cols,
+        ],
+        (
+            [
+                ids[i],
+                _num(rounded.after[i]),
+                _num(rounded.before[i]),
+                _num(rounded.change[i]),
+                _num(model.k / model.n),
+                *([_proven_cell(result, i)] if proven else []),
+                *(pool.rows[i][c] for c in model.quota_columns),
+            ]
+            for i in range(model.n)
+        ),
+        safe=safe,
+    )
+    contact = contact_columns(pool, options.columns)
+    document = _document(run, "published", [pool.columns[c] for c in contact])
+    write_json(files["lottery.json"], document)
+    digest = sha256_hex(files["lottery.json"].read_bytes())
+    files[HASH_FILE].write_text(hash_file_text(digest), encoding="utf-8")
+    name = f"{result.algorithm}, {rounded.m} panels"
+    after = Curve(
+        name, rounded.after, summarise(name, rounded.after, model.k, float("nan")), dashed=True
+    )
+    files["report.html"].write_text(
+        render_html(
+            f"Selection probabilities: {result.algorithm}, rounded to {rounded.m} panels",
+            model,
+            [curve_of(result, model.k), after],
+            {
+                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
+                "algorithm": result.algorithm,
+                "method": result.method,
+                "rounding": rounded.method,
+                "largest change": f"{rounded.largest_change:.6f} (bound {rounded.bound:.6f})",
+                "solver": solver,
+                "seed": str(seed),
+                "registrants sha256": pool.sha256,
+                "quotas sha256": spec.sha256,
+                "lottery.json sha256": digest,
+                "panelsel": __version__,
+            },
+        ),
+        encoding="utf-8",
+    )
+    return files, digest
+
+
+def _warning(notes: list[str], result: PeopleLottery) -> str:
+    """The report's warning for an unproven run: the NOT PROVEN note, and what is proven."""
+    part = proven_note(result.stats)
+    return notes[0] + (f". {part[0].upper()}{part[1:]}." if part else "")
+
+
+def _proven_cell(result: PeopleLottery, person: int) -> int:
+    """1 for a person whose probability a best-effort run proved optimal, else 0."""
+    return int(result.proven_people is not None and bool(result.proven_people[person]))
+
+
+def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[str, Any]:
+    """The run's ``lottery.json`` (:func:`panelsel.outputs.record.lottery_document`)."""
+    pool, model, result = run.pool, run.model, run.result
+    ids = pool.ids
+    drawn = result.drawn
+    return lottery_document(
+        kind=kind,
+        algorithm=result.algorithm,
+        solver=run.solver,
+        seed=run.seed,
+        proven_optimal=result.proven_optimal,
+        spreadsheet_safe=not run.options.raw_csv,
+        panel_size=model.k,
+        pool_size=model.n,
+        id_column=pool.id_column,
+        registrants={
+            "path": str(pool.path),
+            "sha256": pool.sha256,
+            "delimiter": run.read.delimiter,
+            "encoding": run.read.encoding,
+        },
+        quotas={"path": str(run.spec.path), "sha256": run.spec.sha256},
+        contact_columns=contact_header,
+        stats=result.stats,
+        notes=run.notes,
+        ids=ids,
+        lottery=result.lottery,
+        selected=result.selected,
+        selected_members=None if drawn is None else [ids[i] for i in drawn],
+        samples=int(result.stats["samples"]) if kind == "estimated" else None,
+        rounded=result.rounded,
+    )
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How the CSV outputs are written.
+
+    ``raw_csv``: write cells exactly as read, without the apostrophe that keeps
+    spreadsheet programs from running cells that start like a formula.  ``columns``: the
+    pool columns ``panel.csv`` and ``remaining.csv`` carry (default: all; the id column is
+    always included).
+    """
+
+    raw_csv: bool = False
+    columns: tuple[str, ...] | None = None
+
+
+def contact_columns(pool: Pool, names: tuple[str, ...] | None) -> list[int]:
+    """Indices of the pool columns for ``panel.csv``/``remaining.csv`` (``--columns``)."""
+    if names is None:
+        return list(range(len(pool.columns)))
+    out = []
+    if pool.id_column is not None:
+        out.append(pool.find_column(pool.id_column, purpose="the ids"))
+    for name in names:
+        index = pool.find_column(name, purpose="--columns")
+        if index not in out:
+            out.append(index)
+    return out
+
+
+def _num(x: float) -> str:
+    return format(float(x), ".12g")
