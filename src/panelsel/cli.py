@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from panelsel import __version__, signals
-from panelsel.entry import interrupt_message, is_interrupt
 from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
+from panelsel.signals import interrupt_message, is_interrupt
 
 if TYPE_CHECKING:
     from panelsel.progress import ProgressFn

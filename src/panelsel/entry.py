@@ -12,35 +12,7 @@ from __future__ import annotations
 import sys
 
 from panelsel import signals
-
-EXIT_INTERRUPTED = 130
-
-
-def interrupt_message(error: BaseException) -> tuple[str, int]:
-    """The message and exit code for a run ended by a signal (or Ctrl-C)."""
-    if isinstance(error, signals.Interrupted):
-        name, code = error.signal_name, error.exit_code
-    elif signals.was_interrupted():
-        last = signals.last_signal()
-        name, code = last.signal_name, last.exit_code
-    else:
-        name, code = "SIGINT", EXIT_INTERRUPTED
-    done = signals.written()
-    if done:
-        where = ", ".join(done)
-        return (
-            f"Interrupted ({name}) after the outputs were complete: {where} holds the whole "
-            "new set of files.",
-            code,
-        )
-    return f"Interrupted ({name}): nothing was written.", code
-
-
-def is_interrupt(error: BaseException) -> bool:
-    """True if ``error`` is a signal, or was caused by one (see :mod:`panelsel.signals`)."""
-    return isinstance(error, signals.Interrupted | KeyboardInterrupt) or (
-        signals.was_interrupted() and not isinstance(error, SystemExit)
-    )
+from panelsel.signals import interrupt_message, is_interrupt
 
 
 def main() -> None:

@@ -39,6 +39,10 @@ _received: list[int] = []
 _written: list[str] = []
 
 
+EXIT_INTERRUPTED = 130
+"""The exit code of a run ended by Ctrl-C (128 + SIGINT)."""
+
+
 class Interrupted(BaseException):
     """A termination signal turned into an exception.
 
@@ -123,3 +127,30 @@ def checkpoint(name: str) -> None:
         end = time.monotonic() + HOLD_SECONDS
         while time.monotonic() < end:
             time.sleep(0.01)
+
+
+def interrupt_message(error: BaseException) -> tuple[str, int]:
+    """The message and exit code for a run ended by a signal (or Ctrl-C)."""
+    if isinstance(error, Interrupted):
+        name, code = error.signal_name, error.exit_code
+    elif was_interrupted():
+        last = last_signal()
+        name, code = last.signal_name, last.exit_code
+    else:
+        name, code = "SIGINT", EXIT_INTERRUPTED
+    done = written()
+    if done:
+        where = ", ".join(done)
+        return (
+            f"Interrupted ({name}) after the outputs were complete: {where} holds the whole "
+            "new set of files.",
+            code,
+        )
+    return f"Interrupted ({name}): nothing was written.", code
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """True if ``error`` is a signal, or was caused by one (see :mod:`panelsel.signals`)."""
+    return isinstance(error, Interrupted | KeyboardInterrupt) or (
+        was_interrupted() and not isinstance(error, SystemExit)
+    )
