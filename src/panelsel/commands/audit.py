@@ -131,8 +131,6 @@ class AuditReport:
         }
 
 
-
-
 def _read_csv(path: Path, safe: bool = False) -> tuple[list[str], list[list[str]]]:
     """Header and rows; ``safe``: undo the apostrophes of spreadsheet-safe writing."""
     if not path.is_file():

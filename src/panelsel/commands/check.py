@@ -52,8 +52,6 @@ def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
     return weights
 
 
-
-
 def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[str, Any]:
     """The quota file, as a YAML document, with the changed bounds."""
     new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
@@ -126,16 +124,6 @@ def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> No
 
 
 # --------------------------------------------------------------------------- entry points
-
-
-
-
-
-
-
-
-
-
 
 
 def check(

@@ -2,28 +2,9 @@
 
 ``panelsel select --panels M`` publishes ``lottery.json`` (the panels numbered 1 to ``M``)
 and its sha256.  :func:`draw_public` checks the file against the published hash, turns a
-public random input into a panel number by the rules below, and writes ``panel.csv``,
-``remaining.csv`` and ``draw.json`` beside ``lottery.json``.  Anyone holding the published
-files can repeat every step (``panelsel audit`` does).
-
-Rules from a random input to a panel number
--------------------------------------------
-``--number N``
-    Panel ``N`` (a number from 1 to ``M`` drawn in public, e.g. numbered balls).
-``--dice R1,R2,...`` with ``--dice-sides S`` (default 6; faces numbered 1 to ``S``, so on
-a ten-sided die marked 0-9 read 0 as 10)
-    ``L`` is the fewest dice with ``S**L >= M``.  The rolls, in the order called out, are
-    taken ``L`` at a time; a group is read as a base-``S`` number
-    ``V = sum_j (R_j - 1) * S**(L - j)`` (first roll most significant).  If
-    ``V < M * floor(S**L / M)`` the panel number is ``V mod M + 1``; otherwise the group is
-    *rejected* and the next ``L`` rolls are used.  Rolls after the accepted group are
-    refused, so that the record is unambiguous.  Every number from 1 to ``M`` is equally
-    likely: the accepted values are ``floor(S**L / M)`` full rounds of ``M``.
-``--random-hex HEX`` (e.g. a public randomness beacon's output value)
-    ``V`` is ``HEX`` read as an unsigned big-endian integer of ``B = 4 * len(HEX)`` bits
-    (a ``0x`` prefix, spaces and colons are ignored).  If ``V < M * floor(2**B / M)`` the
-    panel number is ``V mod M + 1``; otherwise it is rejected, and the rule is to take the
-    beacon's next value.  ``HEX`` must have ``2**B >= M``.
+public random input into a panel number by the rules of :mod:`panelsel.lottery.public`,
+and writes ``panel.csv``, ``remaining.csv`` and ``draw.json`` beside ``lottery.json``.
+Anyone holding the published files can repeat every step (``panelsel audit`` does).
 """
 
 from __future__ import annotations
@@ -42,35 +23,7 @@ from panelsel.outputs.record import HASH_FILE, draw_document, published_hash, re
 DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --------------------------------------------------------------------------- the published file
-
-
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------- the draw

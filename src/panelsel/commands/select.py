@@ -44,8 +44,6 @@ from panelsel.solve.protocol import DEFAULT_SAMPLES
 SEED_BITS = 63
 
 
-
-
 @dataclass
 class FeatureSummary:
     """One quota row of the summary."""
@@ -140,14 +138,6 @@ class SelectionResult:
         }
 
 
-
-
-
-
-
-
-
-
 def _feature_summary(
     model: Model, panel: list[int], marginals: npt.NDArray[np.float64]
 ) -> list[FeatureSummary]:
@@ -165,34 +155,6 @@ def _feature_summary(
         )
         for j, f in enumerate(model.features)
     ]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def check_options(

@@ -138,22 +138,17 @@ def compute(
             drawn = lottery.panels[selected]
         elif panels is not None and isinstance(lottery, Lottery):
             progress(f"rounding to {panels} panels", 0, 1)
+            rng_of_seed = np.random.default_rng
             try:
                 rounded = round_lottery(
-                    model, type_lottery, marginals, panels, config, np.random.default_rng(seed),
-                    rounding,
+                    model, type_lottery, marginals, panels, config, rng_of_seed(seed), rounding
                 )
             except TimeLimitError:
                 if not best_effort or rounding == "pipage":
                     raise
                 # the integer program needs the solver and the time is out: pipage needs neither
                 rounded = round_lottery(
-                    model,
-                    type_lottery,
-                    marginals,
-                    panels,
-                    config,
-                    np.random.default_rng(seed),
+                    *(model, type_lottery, marginals, panels, config, rng_of_seed(seed)),
                     "pipage",
                     requested=rounding,
                     instead_because="the time limit ran out before the integer program",

@@ -319,8 +319,6 @@ def _explain(model: Model, rules: list[Rule]) -> str:
 # --------------------------------------------------------------------------- relaxation
 
 
-
-
 def minimal_relaxation(
     model: Model, config: SolverConfig, priorities: Mapping[str, float]
 ) -> tuple[list[QuotaChange], float] | None:
@@ -356,14 +354,6 @@ def minimal_relaxation(
                 QuotaChange(f.category, f.value, f.min, f.max, f.min - int(u[j]), f.max + int(o[j]))
             )
     return changes, float(cost)
-
-
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------- entry points
@@ -516,5 +506,3 @@ def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
         return "no valid panel contains them"
     chosen = [ilp.rules[r] for r in rules]
     return " and ".join(r.text for r in chosen) + " leave no room for them"
-
-
