@@ -26,7 +26,7 @@ from panelsel.lottery.expand import expand
 from panelsel.solve.algorithms.leximin import COLUMN_GENERATION_METHOD, leximin
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import CERTAIN, even_out
-from panelsel.solve.protocol import Incumbent
+from panelsel.solve.protocol import Incumbent, Request
 from panelsel.solve.relaxation import relaxed_leximin
 
 from .test_leximin import TOL, Instance, brute_force_leximin
@@ -248,7 +248,7 @@ def test_best_effort_marks_the_people_of_proven_levels() -> None:
             for after in range(1, 200):
                 try:
                     computed = compute(
-                        model, "leximin", _StopAfter(after), seed=1, best_effort=True
+                        model, "leximin", _StopAfter(after), Request(1, best_effort=True)
                     )
                 except TimeLimitError:
                     continue  # no lottery yet, or no time left to expand the optimal one

@@ -243,7 +243,8 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
     import panelsel.lottery.rounding as rounding_module
     from panelsel.errors import TimeLimitError
     from panelsel.inputs.load import load_inputs
-    from panelsel.lottery.compute import compute
+    from panelsel.lottery.compute import Publish, compute
+    from panelsel.solve.protocol import Request
 
     def out_of_time(*args: object, **kwargs: object) -> None:
         raise TimeLimitError("the time limit of 1 s ran out in the rounding")
@@ -251,9 +252,13 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
     monkeypatch.setattr(rounding_module, "round_counts", out_of_time)
     _, _, model = load_inputs(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml")
     with pytest.raises(TimeLimitError):
-        compute(model, "leximin", SolverConfig(), 1, panels=100, rounding="ilp")
+        compute(model, "leximin", SolverConfig(), Request(1), publish=Publish(100, "ilp"))
     result = compute(
-        model, "leximin", SolverConfig(), 1, panels=100, rounding="ilp", best_effort=True
+        model,
+        "leximin",
+        SolverConfig(),
+        Request(1, best_effort=True),
+        publish=Publish(100, "ilp"),
     )
     assert result.rounded is not None
     assert result.rounded.method.startswith("pipage")

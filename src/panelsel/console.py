@@ -100,6 +100,7 @@ def render_selection(result: SelectionResult) -> None:
         ("expected", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    published = result.kind == "published"
     last = None
     for f in result.features:
         table.add_row(
@@ -107,7 +108,7 @@ def render_selection(result: SelectionResult) -> None:
             f.value,
             str(f.pool),
             f"{f.min}–{f.max}",
-            str(f.panel) if result.rounded is None else "–",
+            "–" if published else str(f.panel),
             f"{f.expected:.2f}",
             end_section=False,
         )
@@ -116,35 +117,38 @@ def render_selection(result: SelectionResult) -> None:
     fig = result.probability_figures()
     label = (
         f"Selection probability (estimates over {result.samples} runs)"
-        if result.estimated
+        if result.kind == "estimated"
         else "Selection probability"
     )
     stdout.print(
         f"{label}: min {_pct(fig['min'])}, median {_pct(fig['median'])}, "
         f"max {_pct(fig['max'])} (k/n {_pct(fig['equal_share'])})"
     )
-    if result.estimated:
+    if result.kind == "estimated":
         stdout.print(
             f"Runs: {result.samples}, {len(result.lottery)} distinct panels; the first run "
             "is the selected panel"
         )
+    elif published:
+        pass  # nothing drawn: the numbered panels are shown below
     elif result.grouped:
         stdout.print(
             f"Lottery: {len(result.lottery)} count vectors over {result.n_types} types (too "
             f"many panels of people to list); drawn vector #{result.selected_index}"
         )
-    elif result.rounded is None:
+    else:
         stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")
-    if result.rounded is not None:
+    if published:
         _render_rounding(result)
     for note in result.notes:
         stdout.print(f"[yellow]Note:[/] {note}")
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
-    if result.rounded is not None:
+    if published:
+        assert result.rounded is not None
         stdout.print("Nothing was drawn. Publish lottery.json and its sha256 before the draw:")
         stdout.print(f"  {result.sha256}")
         stdout.print("then draw with one public random input:")

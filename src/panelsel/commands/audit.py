@@ -18,18 +18,9 @@ reported as passed or failed with the numbers behind it:
 ``selected``
     ``panel.csv`` holds exactly the recorded selected members, ``remaining.csv`` everybody
     else, and the recorded seed draws that panel again by the recorded draw rule.
-``optimality`` (leximin, maximin)
-    A certificate that no lottery has a larger minimum probability: dual weights ``y >= 0``
-    over people, summing to 1, from the maximin LP over the lottery's panels (scipy's
-    ``linprog``), and the largest ``y``-weight of any valid panel (scipy's ``milp``, a
-    separate model of the quotas).  For every lottery, ``min_i pi_i <= sum_i y_i pi_i =
-    E[y(panel)] <= max_panel y(panel)``, so that maximum bounds every lottery's minimum; the
-    check passes when it is within ``CERTIFICATE_TOLERANCE`` of the lottery's minimum.  If a
-    panel beats the bound, it joins the LP and the bound is recomputed (column generation,
-    at most ``CERTIFICATE_ROUNDS`` rounds), so a failure reports a lottery that does better.
-``optimality`` (nash)
-    No valid panel has ``sum_i 1/pi_i`` above ``n (1 + NASH_AUDIT_TOLERANCE)``, which bounds
-    the gap of ``sum_i log pi_i`` to the optimum (:mod:`panelsel.solve.algorithms.nash`).
+``optimality``
+    The certificate of the algorithm's claim (:mod:`panelsel.commands.certificates`): the
+    maximin bound for leximin and maximin, the Nash gap for nash, none for legacy.
 
 Legacy runs have no lottery of their own: their panels and frequencies are checked like a
 lottery's, and the seed must reproduce the first run.
@@ -51,16 +42,15 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from panelsel import __version__
+from panelsel.commands.certificates import Check, maximin_certificate, nash_certificate
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
 from panelsel.inputs.model import Model, build_model
@@ -76,7 +66,7 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.protocol import DEFAULT_SAMPLES
+from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -84,27 +74,9 @@ SUM_TOLERANCE = 1e-9
 MARGINAL_TOLERANCE = 1e-9
 """How far a marginal may be from ``probabilities.csv`` (written with 12 significant
 digits)."""
-CERTIFICATE_TOLERANCE = 1e-6
-"""The maximin bound may exceed the lottery's minimum by this much."""
-NASH_AUDIT_TOLERANCE = 1e-6
-CERTIFICATE_ROUNDS = 200
-MILP_INTEGRALITY = 1e-6
 SYMMETRY_TOLERANCE = 1e-9
 """How far the probabilities of two registrants of one type may differ (the lottery's
 expansion makes them equal up to rounding of the panel probabilities)."""
-
-
-@dataclass
-class Check:
-    """One audit check: its name, outcome and what was measured."""
-
-    name: str
-    passed: bool
-    detail: str
-    figures: dict[str, Any] = field(default_factory=dict)
-    skipped: bool = False
-    """Not run (``--no-recompute``, or it cannot be); ``detail`` says why.  A skipped check
-    does not fail the audit, and the report says that it was skipped."""
 
 
 @dataclass
@@ -196,13 +168,10 @@ def _quota_problems(model: Model, members: npt.NDArray[np.intp]) -> list[str]:
         if c < f.min or c > f.max:
             problems.append(f"{f.category}={f.value} has {c}, quota {f.min}–{f.max}")
     if model.households:
-        house_of = {
-            int(model.type_members[t][0]): h for h, ts in enumerate(model.households) for t in ts
-        }
+        house = model.person_household[members]
         load: dict[int, int] = {}
-        for m in members.tolist():
-            if m in house_of:
-                load[house_of[m]] = load.get(house_of[m], 0) + 1
+        for h in house[house >= 0].tolist():
+            load[h] = load.get(h, 0) + 1
         for h, count in load.items():
             if count > model.max_per_household:
                 problems.append(
@@ -495,8 +464,8 @@ def _check_recompute(
     and compare its lottery (and draw) with the file's, entry for entry: the strongest check,
     because it shows that these panels are the ones the method computes, not merely fair
     ones (any fair lottery could have been forged to draw a chosen panel)."""
-    from panelsel.lottery.compute import compute
-    from panelsel.outputs.record import grouped_entries, lottery_entries, numbered_entries
+    from panelsel.lottery.compute import Publish, compute
+    from panelsel.outputs.record import listing
 
     name = "recompute"
     version = document.get("version")
@@ -524,33 +493,19 @@ def _check_recompute(
     model = build_model(pool, spec)
     try:
         config = SolverConfig(name=str(document.get("solver", "highs")))
-        result = compute(
-            model,
-            algorithm,
-            config,
-            int(document["seed"]),
-            samples=int(document.get("samples", DEFAULT_SAMPLES)),
-            progress=progress,
-            panels=int(rounding["panels"]) if isinstance(rounding, dict) else None,
-            rounding=str(rounding.get("requested", "auto")) if isinstance(rounding, dict) else "",
+        request = Request(int(document["seed"]), int(document.get("samples", DEFAULT_SAMPLES)))
+        publish = (
+            Publish(int(rounding["panels"]), str(rounding.get("requested", "auto")))
+            if isinstance(rounding, dict)
+            else None
         )
+        result = compute(model, algorithm, config, request, publish=publish, progress=progress)
     except PanelselError as error:
         return Check(name, False, f"the recorded run cannot be repeated: {error.message}")
     ids = pool.ids
     problems = []
-    lottery = result.lottery
-    pairs: list[tuple[str, Any]]
-    if isinstance(rounding, dict) and result.rounded is not None:
-        assert isinstance(lottery, Lottery)
-        pairs = [
-            ("panels", numbered_entries(result.rounded, ids)),
-            ("panels_before_rounding", lottery_entries(lottery, ids)),
-        ]
-    elif isinstance(lottery, GroupedLottery):
-        pairs = list(grouped_entries(lottery, ids).items())
-    else:
-        pairs = [("panels", lottery_entries(lottery, ids))]
-    if rounding is None and result.drawn is not None:
+    pairs = list(listing(result.lottery, ids, result.rounded).items())
+    if result.kind != "published" and result.drawn is not None:
         again = [ids[i] for i in result.drawn]
         if again != list(document.get("selected_members") or []):
             problems.append("the rerun draws other members than lottery.json's")
@@ -874,194 +829,6 @@ def _audit_uniform(
 # --------------------------------------------------------------------------- certificates
 
 
-def _quota_rows(model: Model) -> tuple[sp.csr_matrix, list[float], list[float]]:
-    """The panel rules over people as ``lo <= A x <= hi``: the panel size, each value's
-    quota and each household's bound (built here from the feature matrix, independently of
-    the solvers' models)."""
-    n = model.n
-    lo: list[float] = [model.k, *(f.min for f in model.features)]
-    hi: list[float] = [model.k, *(f.max for f in model.features)]
-    house_rows, house_cols = [], []
-    for h, types in enumerate(model.households):
-        for t in types:
-            house_cols.extend(model.type_members[t].tolist())
-            house_rows.extend([h] * len(model.type_members[t]))
-        lo.append(0)
-        hi.append(model.max_per_household)
-    households = sp.csr_matrix(
-        (np.ones(len(house_rows)), (house_rows, house_cols)), shape=(len(model.households), n)
-    )
-    matrix = sp.vstack(
-        [
-            sp.csr_matrix(np.ones((1, n))),
-            sp.csr_matrix(model.person_features.T.astype(np.float64)),
-            households,
-        ]
-    ).tocsr()
-    return matrix, lo, hi
-
-
-def _panel_milp(model: Model, weights: npt.NDArray[np.float64]) -> tuple[float, list[int]]:
-    """The valid panel of largest total weight, by scipy's MILP over people."""
-    matrix, lo, hi = _quota_rows(model)
-    res = milp(
-        -weights,
-        constraints=[LinearConstraint(matrix, lo, hi)],
-        integrality=np.ones(model.n),
-        bounds=Bounds(0, 1),
-    )
-    if res.status != 0 or res.x is None:
-        raise BadInputError(
-            f"the quotas admit no panel in the audit's own model ({res.message})",
-            hint="the quota file may have been edited since the selection",
-        )
-    chosen = np.flatnonzero(res.x > 1 - MILP_INTEGRALITY).tolist()
-    return float(-res.fun), chosen
-
-
-def _identical_groups(model: Model) -> list[npt.NDArray[np.intp]]:
-    """People with the same quota values and in no household the rule binds, grouped (by
-    the audit itself, from the feature matrix): the LP relaxation treats them alike."""
-    in_house = {int(p) for types in model.households for t in types for p in model.type_members[t]}
-    groups: dict[bytes, list[int]] = {}
-    for i in range(model.n):
-        key = b"h%d" % i if i in in_house else model.person_features[i].tobytes()
-        groups.setdefault(key, []).append(i)
-    return [np.array(g, dtype=np.intp) for g in groups.values()]
-
-
-def _relaxation_bound(model: Model) -> float | None:
-    """The maximin value of the quotas' LP relaxation (people may be selected fractionally):
-    ``max z`` s.t. ``x`` meets the panel rules, ``0 <= x <= 1``, ``x_i >= z``.  Every
-    lottery's marginals are such an ``x``, so no lottery's minimum exceeds it.  None if the
-    LP fails.
-
-    The LP is symmetric in people with the same quota values outside binding households,
-    and it is convex, so averaging an optimum over each such group is optimal too: it is
-    solved over the groups' totals ``X_g`` (``0 <= X_g <= |g|``, ``X_g >= |g| z``), which on
-    20,000 registrants took 0.1 s instead of 20.9 s over people."""
-    groups = _identical_groups(model)
-    g = len(groups)
-    sizes = np.array([len(m) for m in groups], dtype=np.float64)
-    matrix, lo, hi = _quota_rows(model)
-    # the groups' columns: a group's people have equal columns, so any one stands for all
-    rules = matrix.tocsc()[:, [int(m[0]) for m in groups]].tocsr()
-    rules = sp.hstack([rules, sp.csr_matrix((rules.shape[0], 1))]).tocsr()
-    floor = sp.hstack([-sp.identity(g, format="csr"), sp.csr_matrix(sizes.reshape(-1, 1))]).tocsr()
-    res = linprog(
-        np.r_[np.zeros(g), -1.0],
-        A_ub=sp.vstack([rules, -rules, floor]).tocsr(),
-        b_ub=np.r_[np.array(hi, dtype=float), -np.array(lo, dtype=float), np.zeros(g)],
-        bounds=[(0, float(n)) for n in sizes] + [(None, None)],
-        method="highs",
-    )
-    if res.status != 0:
-        return None
-    return float(-res.fun)
-
-
-def _maximin_certificate(
-    model: Model, panels: list[npt.NDArray[np.intp]], marginals: npt.NDArray[np.float64]
-) -> Check:
-    n = model.n
-    ours = float(marginals.min())
-    columns = [p for p in panels]
-    if ours <= CERTIFICATE_TOLERANCE:
-        # someone has probability 0: optimal only if no valid panel contains them
-        i = int(np.argmin(marginals))
-        weights = np.zeros(n)
-        weights[i] = 1.0
-        reach, _ = _panel_milp(model, weights)
-        ok = reach < 0.5
-        detail = (
-            f"registrant {i} has probability {ours:.3g} and no valid panel contains them"
-            if ok
-            else f"registrant {i} has probability {ours:.3g} although a valid panel contains "
-            "them: a lottery with a higher minimum may exist"
-        )
-        return Check("optimality", ok, detail, {"minimum": ours, "bound": ours if ok else None})
-    relaxed = _relaxation_bound(model)
-    if relaxed is not None and relaxed <= ours + CERTIFICATE_TOLERANCE:
-        return Check(
-            "optimality",
-            True,
-            f"no lottery gives everyone more than {relaxed:.9f} (the maximin value of the "
-            f"quotas' LP relaxation); this one gives at least {ours:.9f}",
-            {"minimum": ours, "bound": relaxed},
-        )
-    # the relaxation has a gap: column generation over real panels, from the lottery's own
-    bound = np.inf
-    for _ in range(CERTIFICATE_ROUNDS):
-        r = len(columns)
-        inc = sp.lil_matrix((n, r))
-        for j, members in enumerate(columns):
-            inc[members, j] = 1.0
-        # max z s.t. inc p >= z, sum p = 1, p >= 0; variables (p, z)
-        a_ub = sp.hstack([-inc.tocsr(), sp.csr_matrix(np.ones((n, 1)))])
-        res = linprog(
-            np.r_[np.zeros(r), -1.0],
-            A_ub=a_ub,
-            b_ub=np.zeros(n),
-            A_eq=np.r_[np.ones(r), 0.0][None, :],
-            b_eq=[1.0],
-            bounds=[(0, None)] * r + [(None, None)],
-            method="highs",
-        )
-        if res.status != 0:
-            return Check("optimality", False, f"the certificate LP failed: {res.message}")
-        y = np.maximum(-res.ineqlin.marginals, 0.0)
-        y = y / y.sum()
-        bound, best = _panel_milp(model, y)
-        if bound <= ours + CERTIFICATE_TOLERANCE:
-            return Check(
-                "optimality",
-                True,
-                f"no lottery gives everyone more than {bound:.9f}; this one gives at least "
-                f"{ours:.9f} (dual weights over {int((y > 0).sum())} registrants)",
-                {"minimum": ours, "bound": bound},
-            )
-        columns.append(np.array(best, dtype=np.intp))
-        if -res.fun > ours + CERTIFICATE_TOLERANCE:
-            return Check(
-                "optimality",
-                False,
-                f"a lottery over {r} panels gives everyone at least {-res.fun:.9f}, more than "
-                f"this lottery's minimum {ours:.9f}",
-                {"minimum": ours, "bound": bound, "better": float(-res.fun)},
-            )
-    return Check(
-        "optimality",
-        False,
-        f"no certificate after {CERTIFICATE_ROUNDS} rounds: the best bound found is "
-        f"{bound:.9f}, the lottery's minimum {ours:.9f}",
-        {"minimum": ours, "bound": bound},
-    )
-
-
-def _nash_certificate(model: Model, marginals: npt.NDArray[np.float64]) -> Check:
-    counted = marginals > 0
-    weights = np.where(counted, 1.0 / np.where(counted, marginals, 1.0), 0.0)
-    n = float(counted.sum())
-    best, _ = _panel_milp(model, weights)
-    gap = (best - n) / n
-    figures = {"gap": gap, "counted": int(n)}
-    if gap <= NASH_AUDIT_TOLERANCE:
-        return Check(
-            "optimality",
-            True,
-            f"sum of log probabilities within {max(gap, 0):.1e} x n of the optimum "
-            "(no valid panel has a larger sum of 1/probability)",
-            figures,
-        )
-    return Check(
-        "optimality",
-        False,
-        f"a valid panel has sum of 1/probability {best:.6f} > n = {n:.0f}: the Nash welfare "
-        f"can rise by up to {gap:.2e} x n",
-        figures,
-    )
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -1168,9 +935,9 @@ def audit(
     structure_ok = all(c.passed for c in checks if c.name in structure)
     certificate = known_algorithm.certificate if known_algorithm is not None else None
     if certificate == "maximin" and structure_ok:
-        checks.append(_maximin_certificate(model, known, marginals))
+        checks.append(maximin_certificate(model, known, marginals))
     elif certificate == "nash" and structure_ok:
-        checks.append(_nash_certificate(model, marginals))
+        checks.append(nash_certificate(model, marginals))
     elif certificate in ("maximin", "nash"):
         checks.append(
             Check("optimality", False, "not checked: the lottery itself failed a check above")

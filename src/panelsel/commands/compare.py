@@ -26,7 +26,7 @@ from panelsel.outputs.report import Curve, curve_of, render_html
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.protocol import DEFAULT_SAMPLES
+from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
 
 
 @dataclass
@@ -142,7 +142,7 @@ def compare(
             progress(f"running {algorithm}", 0, 1)
             results.append(
                 compute_or_explain(
-                    model, spec, algorithm, config, seed, samples=samples, progress=progress
+                    model, spec, algorithm, config, Request(seed, samples), progress=progress
                 )
             )
             progress(f"running {algorithm}", 1, 1)

@@ -22,7 +22,7 @@ from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.model import Model
 from panelsel.inputs.pool import DEFAULT_ENCODING
 from panelsel.lotteries import GroupedLottery, Lottery
-from panelsel.lottery.compute import compute_or_explain
+from panelsel.lottery.compute import Publish, RunKind, compute_or_explain
 from panelsel.lottery.public import dice_plan
 from panelsel.lottery.rounding import Rounded, check_panels
 from panelsel.outputs.files import OutputFolder
@@ -37,9 +37,9 @@ from panelsel.outputs.tables import (
 )
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
-from panelsel.solve.algorithms import ALGORITHM_NAMES
+from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.backends import SolverConfig, check_time_limit
-from panelsel.solve.protocol import DEFAULT_SAMPLES
+from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
 
 SEED_BITS = 63
 
@@ -75,10 +75,10 @@ class SelectionResult:
     probabilities: npt.NDArray[np.float64]
     lottery: Lottery | GroupedLottery
     features: list[FeatureSummary]
+    kind: RunKind = "drawn"
     stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    estimated: bool = False
     samples: int = 0
     proven_optimal: bool = True
     rounded: Rounded | None = None
@@ -88,6 +88,10 @@ class SelectionResult:
     @property
     def equal_share(self) -> float:
         return self.k / self.n
+
+    @property
+    def estimated(self) -> bool:
+        return self.kind == "estimated"
 
     @property
     def grouped(self) -> bool:
@@ -132,7 +136,7 @@ class SelectionResult:
                     "dice_plan": dice_plan(self.rounded.m),
                     "lottery_sha256": self.sha256,
                 }
-                if self.rounded is not None
+                if self.kind == "published" and self.rounded is not None
                 else {}
             ),
         }
@@ -252,40 +256,35 @@ def select(
             "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
         )
     check_panels(panels)
-    if panels is not None and algorithm == "legacy":
+    if panels is not None and not ALGORITHMS[algorithm].exact:
         raise BadInputError(
             "--panels needs an exact lottery, and legacy only has Monte-Carlo estimates",
             hint="use --algorithm leximin, maximin or nash with --panels",
         )
     out = Path(out)
+    asked = _Asked(
+        algorithm=algorithm,
+        solver=solver,
+        time_limit=time_limit,
+        seed=seed,
+        samples=samples,
+        best_effort=best_effort,
+        publish=None if panels is None else Publish(panels, rounding),
+        read=ReadOptions(delimiter, encoding, id_column, panel_size),
+        options=OutputOptions(raw_csv, tuple(columns) if columns is not None else None),
+    )
     # the destination is checked (and a staging folder made) before anything is computed
     with OutputFolder(
         out, force=force, command="select", inputs=(Path(registrants), Path(quotas))
     ) as folder:
         run, written, digest, seed_given = _selected(
-            folder.staging,
-            registrants,
-            quotas,
-            seed=seed,
-            algorithm=algorithm,
-            solver=solver,
-            delimiter=delimiter,
-            encoding=encoding,
-            id_column=id_column,
-            panel_size=panel_size,
-            time_limit=time_limit,
-            samples=samples,
-            raw_csv=raw_csv,
-            columns=columns,
-            best_effort=best_effort,
-            panels=panels,
-            rounding=rounding,
-            progress=progress,
+            folder.staging, registrants, quotas, asked, progress
         )
     checkpoint("committed")
     model, result, seed, notes = run.model, run.result, run.seed, run.notes
     files = {name: out / path.name for name, path in written.items()}
     panel = [] if result.drawn is None else sorted(result.drawn.tolist())
+    published = result.rounded
     return SelectionResult(
         out=out,
         files=files,
@@ -298,90 +297,72 @@ def select(
         n_types=model.n_types,
         selected_index=result.selected,
         panel=panel,
-        probabilities=result.rounded.after if result.rounded is not None else result.probabilities,
-        lottery=result.rounded.lottery if result.rounded is not None else result.lottery,
+        probabilities=published.after if published is not None else result.probabilities,
+        lottery=published.lottery if published is not None else result.lottery,
         features=_feature_summary(model, panel, result.probabilities),
+        kind=result.kind,
         stats=result.stats,
         seconds=time.monotonic() - started,
         notes=notes,
-        estimated=result.estimated,
-        samples=samples if result.estimated else 0,
+        samples=samples if result.kind == "estimated" else 0,
         proven_optimal=result.proven_optimal,
-        rounded=result.rounded,
+        rounded=published,
         sha256=digest,
         solver_seconds=result.solver_seconds,
     )
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What :func:`select` was asked for, past the input files and the output folder."""
+
+    algorithm: str
+    solver: str
+    time_limit: float | None
+    seed: int | None
+    samples: int
+    best_effort: bool
+    publish: Publish | None
+    read: ReadOptions
+    options: OutputOptions
+
+
 def _selected(
-    tmp: Path,
-    registrants: str | Path,
-    quotas: str | Path,
-    *,
-    seed: int | None,
-    algorithm: str,
-    solver: str,
-    delimiter: str,
-    encoding: str,
-    id_column: str | None,
-    panel_size: int | None,
-    time_limit: float | None,
-    samples: int,
-    raw_csv: bool,
-    columns: list[str] | None,
-    best_effort: bool,
-    panels: int | None,
-    rounding: str,
-    progress: ProgressFn,
+    tmp: Path, registrants: str | Path, quotas: str | Path, asked: _Asked, progress: ProgressFn
 ) -> tuple[RunFiles, dict[str, Path], str | None, bool]:
     """The work of :func:`select` inside its prepared output folder: load, compute, write
     every file into ``tmp``.  Returns the run, its files, the sha256 of a published
     ``lottery.json`` and whether the seed was given."""
-    spec, pool, model = load_inputs(
-        registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
-    )
-
-    contact_columns(pool, tuple(columns) if columns is not None else None)  # fail early
-    config = SolverConfig(name=solver, time_limit=time_limit)
-    seed_given = seed is not None
-    if seed is None:
-        seed = secrets.randbits(SEED_BITS)
+    spec, pool, model = load_inputs(registrants, quotas, asked.read)
+    contact_columns(pool, asked.options.columns)  # fail early
+    config = SolverConfig(name=asked.solver, time_limit=asked.time_limit)
+    seed_given = asked.seed is not None
+    seed = asked.seed if asked.seed is not None else secrets.randbits(SEED_BITS)
     checkpoint("computing")
+    request = Request(seed, asked.samples, asked.best_effort)
     result = compute_or_explain(
-        model,
-        spec,
-        algorithm,
-        config,
-        seed,
-        samples=samples,
-        progress=progress,
-        best_effort=best_effort,
-        panels=panels,
-        rounding=rounding,
+        model, spec, asked.algorithm, config, request, publish=asked.publish, progress=progress
     )
     notes: list[str] = list(model.warnings)
     if not result.proven_optimal:
-        notes.insert(0, NOT_PROVEN_NOTE.format(limit=time_limit))
+        notes.insert(0, NOT_PROVEN_NOTE.format(limit=asked.time_limit))
         proven_part = proven_note(result.stats)
         if proven_part:
             notes.insert(1, proven_part)
-    if result.estimated:
+    if result.kind == "estimated":
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
-            f"{samples} runs, with 99% confidence intervals in probabilities.csv"
+            f"{asked.samples} runs, with 99% confidence intervals in probabilities.csv"
         )
-
-    if result.rounded is not None and any("@" in pid for pid in pool.ids):
+    if result.kind == "published" and any("@" in pid for pid in pool.ids):
         notes.append(
             "some ids contain '@': lottery.json and panels.csv are meant to be published, so "
             "use opaque registration numbers as ids, not e-mail addresses"
         )
     progress("writing outputs", 0, 1)
-    options = OutputOptions(raw_csv, tuple(columns) if columns is not None else None)
+    run = RunFiles(pool, spec, model, result, seed, config.name, notes, asked.read, asked.options)
     digest = None
-    read = ReadOptions(delimiter, encoding, id_column, panel_size)
-    run = RunFiles(pool, spec, model, result, seed, config.name, notes, read, options)
-    if result.rounded is not None:
+    if result.kind == "published":
         written, digest = write_published(tmp, run)
     else:
         written = write_drawn(tmp, run)

@@ -16,6 +16,7 @@ interchangeable people) and integer counts per type, and expand to people at the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -100,6 +101,12 @@ class Model:
         for h, types in enumerate(self.households):
             house[types] = h
         return house
+
+    @functools.cached_property
+    def person_household(self) -> npt.NDArray[np.intp]:
+        """The index in ``households`` of each person's household, or -1 for none (computed
+        once: a model is not changed after :func:`build_model`)."""
+        return self.type_household[self.type_of]
 
     def panel_violations(self, members: npt.ArrayLike) -> list[str]:
         """Every quota (and household) rule a set of people breaks; empty when it is valid."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,13 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import run_algorithm
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import infeasible_error
-from panelsel.solve.protocol import DEFAULT_SAMPLES, Certificate, Finish, Request
+from panelsel.solve.protocol import Certificate, Finish, Request
+
+RunKind = Literal["drawn", "estimated", "published"]
+"""What a run produced (:mod:`panelsel.outputs.record` writes one variant of ``lottery.json``
+per kind): an exact lottery and the panel its seed drew; legacy's Monte-Carlo estimates and
+its first run's panel; or a uniform lottery over numbered panels, published for a later
+public draw."""
 
 MARGINAL_SUM_TOLERANCE = 1e-6
 """How far the sum of selection probabilities may be from k before the run is refused."""
@@ -71,7 +77,14 @@ class PeopleLottery:
     (their probability is the optimal lottery's); the ``proven_optimal`` column."""
 
     @property
+    def kind(self) -> RunKind:
+        if self.rounded is not None:
+            return "published"
+        return "drawn" if self.exact else "estimated"
+
+    @property
     def estimated(self) -> bool:
+        """The probabilities are Monte-Carlo estimates (legacy), not a lottery's."""
         return not self.exact
 
     @property
@@ -79,27 +92,36 @@ class PeopleLottery:
         return self.finish == "optimal"
 
 
+@dataclass(frozen=True)
+class Publish:
+    """``--panels``: round the lottery to ``panels`` numbered panels by ``rounding``
+    (``auto``, ``ilp`` or ``pipage``) for a public draw, instead of drawing with the seed."""
+
+    panels: int
+    rounding: str = "auto"
+
+
 def compute(
     model: Model,
     algorithm: str,
     config: SolverConfig,
-    seed: int,
+    request: Request,
     *,
-    samples: int = DEFAULT_SAMPLES,
+    publish: Publish | None = None,
     progress: ProgressFn = no_progress,
-    best_effort: bool = False,
-    panels: int | None = None,
-    rounding: str = "auto",
 ) -> PeopleLottery:
-    """Run ``algorithm`` on ``model``, check its lottery and draw from it with ``seed``.
+    """Run ``algorithm`` on ``model``, check its lottery and draw from it with the seed.
 
-    With ``best_effort``, when the time limit runs out the best lottery found so far is used
-    (``proven_optimal`` is then False); without one yet, the :class:`TimeLimitError` stands.
-    With ``panels``, the lottery is also rounded to a uniform lottery over that many
-    numbered panels (:mod:`panelsel.lottery.rounding`, with ``seed``) and nothing is drawn.
+    With ``request.best_effort``, when the time limit runs out the best lottery found so far
+    is used (``proven_optimal`` is then False); without one yet, the
+    :class:`TimeLimitError` stands.  With ``publish``, the lottery is rounded to a uniform
+    lottery over numbered panels (:mod:`panelsel.lottery.rounding`, with the seed) and
+    nothing is drawn.
     """
     started = time.monotonic()
-    request = Request(seed, samples, best_effort)
+    seed, best_effort = request.seed, request.best_effort
+    panels = None if publish is None else publish.panels
+    rounding = "auto" if publish is None else publish.rounding
     found = run_algorithm(algorithm, model, config, request, progress)
     rounded: Rounded | None = None
     selected: int | None = None
@@ -184,13 +206,10 @@ def compute_or_explain(
     spec: QuotaSpec,
     algorithm: str,
     config: SolverConfig,
-    seed: int,
+    request: Request,
     *,
-    samples: int = DEFAULT_SAMPLES,
+    publish: Publish | None = None,
     progress: ProgressFn = no_progress,
-    best_effort: bool = False,
-    panels: int | None = None,
-    rounding: str = "auto",
 ) -> PeopleLottery:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
@@ -199,17 +218,7 @@ def compute_or_explain(
     if reasons:
         raise infeasible_error(model, spec, config, reasons)
     try:
-        return compute(
-            model,
-            algorithm,
-            config,
-            seed,
-            samples=samples,
-            progress=progress,
-            best_effort=best_effort,
-            panels=panels,
-            rounding=rounding,
-        )
+        return compute(model, algorithm, config, request, publish=publish, progress=progress)
     except InfeasibleQuotasError:
         raise infeasible_error(model, spec, config, []) from None
 

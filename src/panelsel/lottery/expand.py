@@ -124,20 +124,30 @@ def _cyclic_panels(
         return None
     weights, denom = type_lottery.weights, type_lottery.denominator
     assert weights is not None and denom is not None
-    columns = type_lottery.columns
-    sizes = model.type_sizes.astype(np.int64)
-    offset = np.zeros(model.n_types, dtype=np.int64)
+    panels = round_robin(model.type_members, type_lottery.columns, weights)
+    return [(members, 1.0 / denom) for members in panels]
+
+
+def round_robin(
+    orders: list[npt.NDArray[np.intp]],
+    columns: npt.NDArray[np.int64],
+    copies: npt.ArrayLike,
+) -> list[npt.NDArray[np.intp]]:
+    """``copies[r]`` panels of people for each count vector ``columns[r]``, in order: each
+    type's seats are handed out round-robin along ``orders[t]`` (its members in the order to
+    use), continuing where the previous panel stopped, so that a type's members get seats as
+    evenly as the counts allow.  Each panel's members are sorted."""
+    sizes = np.array([len(o) for o in orders], dtype=np.int64)
+    offset = np.zeros(len(orders), dtype=np.int64)
     out = []
-    for counts, units in zip(columns, weights.tolist(), strict=True):
+    for counts, units in zip(columns, np.asarray(copies).tolist(), strict=True):
         taken = np.flatnonzero(counts)
-        for _ in range(units):
+        for _ in range(int(units)):
             parts = [
-                model.type_members[t][(offset[t] + np.arange(counts[t])) % sizes[t]]
-                for t in taken.tolist()
+                orders[t][(offset[t] + np.arange(counts[t])) % sizes[t]] for t in taken.tolist()
             ]
             offset[taken] += counts[taken]
-            members = np.sort(np.concatenate(parts)).astype(np.intp)
-            out.append((members, 1.0 / denom))
+            out.append(np.sort(np.concatenate(parts)).astype(np.intp))
     return out
 
 

@@ -84,7 +84,7 @@ import numpy.typing as npt
 from panelsel.errors import BadInputError, SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import Lottery, TypeLottery
-from panelsel.lottery.expand import LOTTERY_PRUNE
+from panelsel.lottery.expand import LOTTERY_PRUNE, round_robin
 from panelsel.solve.backends import INFINITY, SolverConfig
 
 MAX_PANELS = 100_000
@@ -416,16 +416,7 @@ def spread(
     seats handed out round-robin in an order drawn with ``rng``; sorted, not yet numbered."""
     sizes = model.type_sizes.astype(np.int64)
     order = [model.type_members[t][rng.permutation(int(sizes[t]))] for t in range(len(sizes))]
-    offset = np.zeros(len(sizes), dtype=np.int64)
-    panels = []
-    for vector, copies in zip(columns, counts.tolist(), strict=True):
-        taken = np.flatnonzero(vector)
-        for _ in range(copies):
-            parts = [
-                order[t][(offset[t] + np.arange(vector[t])) % sizes[t]] for t in taken.tolist()
-            ]
-            offset[taken] += vector[taken]
-            panels.append(np.sort(np.concatenate(parts)).astype(np.intp))
+    panels = round_robin(order, columns, counts)
     panels.sort(key=lambda members: tuple(members.tolist()))
     return panels
 

@@ -23,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from panelsel import __version__
 from panelsel.digest import sha256_hex
 from panelsel.errors import BadInputError, VerificationError
 from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
 from panelsel.lottery.rounding import Rounded
 
@@ -194,9 +195,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the record type
 
-RunKind = Literal["drawn", "estimated", "published"]
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """A ``lottery.json`` as read back: its document (untrusted until the audit's checks
@@ -292,8 +290,7 @@ def lottery_document(
                 "rounding": rounded.as_dict(),
                 "stats": stats,
                 "notes": notes,
-                "panels": numbered_entries(rounded, ids),
-                "panels_before_rounding": lottery_entries(lottery, ids),
+                **listing(lottery, ids, rounded),
             }
         )
         return document
@@ -314,13 +311,27 @@ def lottery_document(
             "notes": notes,
         }
     )
-    if isinstance(lottery, GroupedLottery):
-        document.update(grouped_entries(lottery, ids))
-    else:
-        document["panels"] = lottery_entries(lottery, ids)
+    document.update(listing(lottery, ids))
     if kind == "estimated":
         document["samples"] = samples
     return document
+
+
+def listing(
+    lottery: Lottery | GroupedLottery, ids: list[str], rounded: Rounded | None = None
+) -> dict[str, Any]:
+    """The keys of ``lottery.json`` that list a lottery: ``panels`` (and, for a published
+    lottery, its numbered panels as ``panels`` and the lottery they were rounded from as
+    ``panels_before_rounding``), or for a large pool ``types`` and ``count_vectors``."""
+    if rounded is not None:
+        assert isinstance(lottery, Lottery)
+        return {
+            "panels": numbered_entries(rounded, ids),
+            "panels_before_rounding": lottery_entries(lottery, ids),
+        }
+    if isinstance(lottery, GroupedLottery):
+        return grouped_entries(lottery, ids)
+    return {"panels": lottery_entries(lottery, ids)}
 
 
 def draw_document(

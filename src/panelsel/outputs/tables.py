@@ -16,9 +16,9 @@ from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec
 from panelsel.lotteries import GroupedLottery, Lottery
-from panelsel.lottery.compute import PeopleLottery
+from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import write_csv, write_json
-from panelsel.outputs.record import HASH_FILE, RunKind, hash_file_text, lottery_document
+from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
 from panelsel.outputs.report import Curve, curve_of, render_html, summarise
 
 NOT_PROVEN_NOTE = (
@@ -139,7 +139,7 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
         ),
         safe=safe,
     )
-    document = _document(run, "estimated" if result.estimated else "drawn", header)
+    document = _document(run, result.kind, header)
     write_json(files["lottery.json"], document)
     files["report.html"].write_text(
         render_html(

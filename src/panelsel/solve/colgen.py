@@ -38,6 +38,7 @@ from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.backends import INFINITY, SolverConfig
 from panelsel.solve.protocol import Incumbent
+from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
@@ -82,19 +83,11 @@ class PricingILP:
         T = model.n_types
         lp = config.backend(maximize=True, name="pricing problem", infeasible_means_quotas=True)
         lp.add_vars(np.zeros(T), sizes, np.zeros(T), integer=True)
-        everyone = np.arange(T)
-        lp.add_row(model.k, model.k, everyone, np.ones(T))
-        tf = model.type_features
-        for j, f in enumerate(model.features):
-            members = np.flatnonzero(tf[:, j])
-            lo = float(f.min) if f.min > 0 else -INFINITY
-            hi = float(f.max) if f.max < min(model.k, f.pool_count) else INFINITY
-            if lo > -INFINITY or hi < INFINITY:
-                lp.add_row(lo, hi, members, np.ones(len(members)))
-        for types in model.households:
-            lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+        add_panel_size_row(lp, model)
+        add_value_rows(lp, model, binding_only=True)
+        add_household_rows(lp, model)
         self.lp = lp
-        self.everyone = everyone
+        self.everyone = np.arange(T)
 
     @property
     def calls(self) -> int:

@@ -59,6 +59,13 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms.leximin import relaxation_attempt
 from panelsel.solve.backends import INFINITY, Backend, SolverConfig
 from panelsel.solve.colgen import PricingILP, SwapNeighbours, initial_columns
+from panelsel.solve.quota_rows import (
+    add_household_rows,
+    add_panel_size_row,
+    max_binds,
+    min_binds,
+    value_types,
+)
 
 MAX_EXPLAINED = 10
 """Never-selectable types whose excluding quotas are named (the rest are counted)."""
@@ -182,28 +189,25 @@ class QuotaILP:
         lp = config.backend(maximize=True, name="feasibility check", infeasible_means_quotas=True)
         T = model.n_types
         lp.add_vars(np.zeros(T), model.type_sizes, np.zeros(T), integer=True)
-        lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
+        add_panel_size_row(lp, model)
         self.rules: list[Rule] = []
         self.rows: list[int] = []
         self.bounds: list[tuple[float, float]] = []
-        tf = model.type_features
         row = 1
-        for j, f in enumerate(model.features):
-            members = np.flatnonzero(tf[:, j])
+        for j, (f, members) in enumerate(zip(model.features, value_types(model), strict=True)):
             ones = np.ones(len(members))
-            if f.min > 0:
+            if min_binds(f):
                 lp.add_row(float(f.min), INFINITY, members, ones)
                 self._rule(Rule(j, "min", f.min, f"{f.category} = {f.value} ≥ {f.min}"), row)
                 self.bounds.append((float(f.min), INFINITY))
                 row += 1
-            if f.max < min(model.k, f.pool_count):
+            if max_binds(model, f):
                 lp.add_row(-INFINITY, float(f.max), members, ones)
                 self._rule(Rule(j, "max", f.max, f"{f.category} = {f.value} ≤ {f.max}"), row)
                 self.bounds.append((-INFINITY, float(f.max)))
                 row += 1
         if model.households:
-            for types in model.households:
-                lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+            add_household_rows(lp, model)
             # the household rows act together as one rule
             self.household_rows = list(range(row, row + len(model.households)))
             self.rules.append(
@@ -331,16 +335,13 @@ def minimal_relaxation(
     # slacks: u_j lowers min j (at most to 0), o_j raises max j (at most to k)
     lp.add_vars(np.zeros(F), model.feature_min.astype(np.float64), weights, integer=True)
     lp.add_vars(np.zeros(F), np.full(F, float(model.k)), weights, integer=True)
-    lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
-    tf = model.type_features
-    for j, f in enumerate(model.features):
-        members = np.flatnonzero(tf[:, j])
+    add_panel_size_row(lp, model)
+    for j, (f, members) in enumerate(zip(model.features, value_types(model), strict=True)):
         ones = np.ones(len(members))
         # count + u_j >= min ; count - o_j <= max
         lp.add_row(float(f.min), INFINITY, np.r_[members, T + j], np.r_[ones, 1.0])
         lp.add_row(-INFINITY, float(f.max), np.r_[members, T + F + j], np.r_[ones, -1.0])
-    for types in model.households:
-        lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+    add_household_rows(lp, model)
     try:
         x, cost = lp.solve()
     except InfeasibleQuotasError:

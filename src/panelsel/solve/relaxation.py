@@ -35,6 +35,7 @@ import numpy.typing as npt
 from panelsel.inputs.model import Model
 from panelsel.solve.backends import INFINITY, SolverConfig
 from panelsel.solve.colgen import FIX_SLACK, types_to_fix
+from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
 __all__ = ["Relaxation", "RelaxedLevels", "relaxed_leximin"]
 
@@ -74,14 +75,10 @@ class RelaxedLevels:
         lp.add_vars(np.zeros(T), self.sizes, np.zeros(T))
         self.z = T
         lp.add_vars([0.0], [1.0], [1.0])
-        lp.add_row(model.k, model.k, np.arange(T), np.ones(T))
-        tf = model.type_features
-        for j, f in enumerate(model.features):
-            members = np.flatnonzero(tf[:, j])
-            lp.add_row(float(f.min), float(min(f.max, model.k)), members, np.ones(len(members)))
-        for types in model.households:
-            lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
-        self.first = 1 + len(model.features) + len(model.households)
+        add_panel_size_row(lp, model)
+        values = add_value_rows(lp, model, binding_only=False)
+        add_household_rows(lp, model)
+        self.first = 1 + values + len(model.households)
         for t in range(T):
             lp.add_row(0.0, INFINITY, [t, self.z], [1.0, -self.sizes[t]])
         self.lp = lp

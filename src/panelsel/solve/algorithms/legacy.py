@@ -49,14 +49,6 @@ Z_99 = 2.5758293035489004
 PROGRESS_EVERY = 200
 
 
-def _person_households(model: Model) -> npt.NDArray[np.intp]:
-    house = np.full(model.n, -1, dtype=np.intp)
-    for h, types in enumerate(model.households):
-        for t in types:
-            house[model.type_members[t]] = h
-    return house
-
-
 class LegacyProcedure:
     """The greedy procedure on one model; :meth:`run` makes one panel with a generator."""
 
@@ -66,7 +58,7 @@ class LegacyProcedure:
         self.columns = [np.flatnonzero(col) for col in self.features.T]
         self.mins = model.feature_min.astype(np.float64)
         self.maxs = model.feature_max
-        self.house = _person_households(model)
+        self.house = model.person_household
         self.house_members = [np.flatnonzero(self.house == h) for h in range(len(model.households))]
 
     def attempt(self, rng: np.random.Generator) -> npt.NDArray[np.intp] | None:
