@@ -12,6 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from panelsel import __version__, signals
+from panelsel.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_DELIMITER,
+    DEFAULT_DICE_SIDES,
+    DEFAULT_ENCODING,
+    DEFAULT_OUT,
+    DEFAULT_ROUNDING,
+    DEFAULT_SAMPLES,
+    DEFAULT_SOLVER,
+)
 from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
 from panelsel.signals import interrupt_message, is_interrupt
 
@@ -147,23 +157,23 @@ JsonOutput = Annotated[
 def select(
     registrants: Registrants,
     quotas: Quotas,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("panelsel-out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(DEFAULT_OUT),
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
     ] = None,
     algorithm: Annotated[
         str, typer.Option(help="Lottery algorithm: leximin (default), maximin, nash or legacy.")
-    ] = "leximin",
-    solver: Solver = "highs",
+    ] = DEFAULT_ALGORITHM,
+    solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
-    delimiter: Delimiter = ",",
-    encoding: Encoding = "utf-8-sig",
+    delimiter: Delimiter = DEFAULT_DELIMITER,
+    encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
-    samples: Samples = 10_000,
+    samples: Samples = DEFAULT_SAMPLES,
     columns: Annotated[
         str | None,
         typer.Option(
@@ -190,7 +200,7 @@ def select(
     ] = None,
     rounding: Annotated[
         str, typer.Option(help="With --panels: auto (default), ilp or pipage.")
-    ] = "auto",
+    ] = DEFAULT_ROUNDING,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -244,7 +254,7 @@ def draw(
     ] = None,
     dice_sides: Annotated[
         int, typer.Option(help="Sides of the dice (faces 1 to S; read a 0 face as 10 on a d10).")
-    ] = 6,
+    ] = DEFAULT_DICE_SIDES,
     random_hex: Annotated[
         str | None,
         typer.Option(help="A public random value in hex, e.g. a randomness beacon's output."),
@@ -306,12 +316,12 @@ def compare(
             help="Seed of legacy's Monte-Carlo runs (fresh and recorded if omitted).", min=0
         ),
     ] = None,
-    samples: Samples = 10_000,
-    solver: Solver = "highs",
+    samples: Samples = DEFAULT_SAMPLES,
+    solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
-    delimiter: Delimiter = ",",
-    encoding: Encoding = "utf-8-sig",
+    delimiter: Delimiter = DEFAULT_DELIMITER,
+    encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
     ] = None,
@@ -368,11 +378,11 @@ def check(
             "(default: ./<quota file>.relaxed.yaml, or .csv for a categories CSV)."
         ),
     ] = None,
-    solver: Solver = "highs",
+    solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
-    delimiter: Delimiter = ",",
-    encoding: Encoding = "utf-8-sig",
+    delimiter: Delimiter = DEFAULT_DELIMITER,
+    encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,

@@ -51,10 +51,11 @@ import numpy.typing as npt
 
 from panelsel import __version__
 from panelsel.commands.certificates import Check, maximin_certificate, nash_certificate
+from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import DEFAULT_ENCODING, Pool, load_pool
+from panelsel.inputs.pool import Pool, load_pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import draw, draw_grouped, members_of
@@ -66,7 +67,7 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
+from panelsel.solve.protocol import Request
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -492,7 +493,7 @@ def _check_recompute(
     algorithm = str(document["algorithm"])
     model = build_model(pool, spec)
     try:
-        config = SolverConfig(name=str(document.get("solver", "highs")))
+        config = SolverConfig(name=str(document.get("solver", DEFAULT_SOLVER)))
         request = Request(int(document["seed"]), int(document.get("samples", DEFAULT_SAMPLES)))
         publish = (
             Publish(int(rounding["panels"]), str(rounding.get("requested", "auto")))
@@ -878,7 +879,7 @@ def audit(
     record = read_record(out / "lottery.json")
     document = record.document
     read_as = document.get("inputs", {}).get("registrants") or {}
-    delimiter = delimiter or read_as.get("delimiter") or ","
+    delimiter = delimiter or read_as.get("delimiter") or DEFAULT_DELIMITER
     encoding = encoding or read_as.get("encoding") or DEFAULT_ENCODING
     recorded_k = int(document["panel_size"])
     spec = load_quotas(

@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
+from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
-from panelsel.inputs.pool import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.inputs.quotas import QuotaSpec
 from panelsel.progress import ProgressFn, no_progress
-from panelsel.solve.backends import DEFAULT_SOLVER, SolverConfig
+from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import Diagnosis, QuotaChange, diagnose
 
 

@@ -17,16 +17,17 @@ from typing import Any
 
 from panelsel import __version__
 from panelsel.commands.select import SEED_BITS, check_options
+from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
-from panelsel.inputs.pool import DEFAULT_ENCODING, Pool
+from panelsel.inputs.pool import Pool
 from panelsel.lottery.compute import PeopleLottery, compute_or_explain
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.report import Curve, curve_of, render_html
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
+from panelsel.solve.protocol import Request
 
 
 @dataclass
@@ -95,7 +96,7 @@ def compare(
     out: str | Path = "panelsel-compare",
     seed: int | None = None,
     samples: int = DEFAULT_SAMPLES,
-    solver: str = "highs",
+    solver: str = DEFAULT_SOLVER,
     delimiter: str = ",",
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,

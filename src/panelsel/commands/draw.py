@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from panelsel import __version__
+from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.pool import Pool, load_pool
-from panelsel.lottery.public import DEFAULT_DICE_SIDES, PickedNumber, pick_number
+from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.record import HASH_FILE, draw_document, published_hash, read_uniform_lottery
 

@@ -17,10 +17,17 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
+from panelsel.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_ENCODING,
+    DEFAULT_OUT,
+    DEFAULT_ROUNDING,
+    DEFAULT_SAMPLES,
+    DEFAULT_SOLVER,
+)
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.model import Model
-from panelsel.inputs.pool import DEFAULT_ENCODING
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import Publish, RunKind, compute_or_explain
 from panelsel.lottery.public import dice_plan
@@ -39,7 +46,7 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.backends import SolverConfig, check_time_limit
-from panelsel.solve.protocol import DEFAULT_SAMPLES, Request
+from panelsel.solve.protocol import Request
 
 SEED_BITS = 63
 
@@ -182,10 +189,10 @@ def select(
     registrants: str | Path,
     quotas: str | Path,
     *,
-    out: str | Path = "panelsel-out",
+    out: str | Path = DEFAULT_OUT,
     seed: int | None = None,
-    algorithm: str = "leximin",
-    solver: str = "highs",
+    algorithm: str = DEFAULT_ALGORITHM,
+    solver: str = DEFAULT_SOLVER,
     delimiter: str = ",",
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
@@ -197,7 +204,7 @@ def select(
     columns: list[str] | None = None,
     best_effort: bool = False,
     panels: int | None = None,
-    rounding: str = "auto",
+    rounding: str = DEFAULT_ROUNDING,
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import DEFAULT_DELIMITER, DEFAULT_ENCODING, Pool, load_pool
+from panelsel.inputs.pool import Pool, load_pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 
 

@@ -14,11 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.digest import sha256_hex
 from panelsel.errors import BadInputError
 
-DEFAULT_ENCODING = "utf-8-sig"
-DEFAULT_DELIMITER = ","
 ID_DEFAULT_COLUMN = "id"
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

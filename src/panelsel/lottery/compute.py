@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from panelsel.defaults import DEFAULT_ROUNDING
 from panelsel.errors import InfeasibleQuotasError, SolverError, TimeLimitError
 from panelsel.inputs.model import Model, cheap_infeasibility
 from panelsel.inputs.quotas import QuotaSpec
@@ -98,7 +99,7 @@ class Publish:
     (``auto``, ``ilp`` or ``pipage``) for a public draw, instead of drawing with the seed."""
 
     panels: int
-    rounding: str = "auto"
+    rounding: str = DEFAULT_ROUNDING
 
 
 def compute(

@@ -30,10 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError
-
-DEFAULT_DICE_SIDES = 6
-
 
 PUBLIC_DRAW_RULE = (
     "panel number from a public random input (panelsel draw): --number N takes panel N; "

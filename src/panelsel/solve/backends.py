@@ -29,10 +29,10 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import signals
+from panelsel.defaults import DEFAULT_SOLVER
 from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
 
 SOLVERS = ("highs", "cbc")
-DEFAULT_SOLVER = "highs"
 MIP_REL_GAP = 1e-9
 """Relative optimality gap asked of the ILP solver; small, because pricing decides whether
 the LP is optimal."""

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from panelsel.defaults import DEFAULT_SAMPLES
 from panelsel.inputs.model import Model
 from panelsel.lotteries import Lottery, TypeLottery
 from panelsel.progress import ProgressFn
@@ -31,8 +32,6 @@ Finish = Literal["optimal", "time limit", "fewer samples"]
 """``optimal``: the algorithm finished.  ``time limit``: ``--best-effort`` used the incumbent
 when the limit ran out.  ``fewer samples``: legacy stopped before ``--samples`` runs."""
 
-DEFAULT_SAMPLES = 10_000
-"""Runs of the legacy procedure for its Monte-Carlo estimates (``--samples``)."""
 
 
 class Incumbent:

@@ -36,11 +36,12 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from panelsel.defaults import DEFAULT_SAMPLES
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import Lottery
 from panelsel.progress import ProgressFn
-from panelsel.solve.protocol import DEFAULT_SAMPLES, Estimate
+from panelsel.solve.protocol import Estimate
 
 MAX_ATTEMPTS = 100
 """Restarts of one run before the procedure is declared stuck."""
