@@ -212,9 +212,15 @@ def test_cli_check_exit_codes_and_json(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.stdout
     assert "Infeasible" in result.stdout and "Smallest change (1 seat(s)" in result.stdout
     assert relaxed.is_file()
-    # an existing relaxed file is not replaced without --force
+    # an existing relaxed file is not replaced without --force, and the exit code is the
+    # quotas' verdict again (3), not a complaint about the file (issue 16, item 8)
+    relaxed.write_text(relaxed.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     result = runner.invoke(app, ["check", str(pool), str(q), "--relaxed-out", str(relaxed)])
-    assert result.exit_code == 2 and "--force" in result.stderr
+    assert result.exit_code == 3 and "Smallest change (1 seat(s)" in result.stdout
+    assert "exists and was left as it is; pass --force to replace it" in " ".join(
+        result.stdout.split()
+    )
+    assert relaxed.read_text(encoding="utf-8").endswith("# edited\n")
     result = runner.invoke(
         app, ["check", str(pool), str(q), "--relaxed-out", str(relaxed), "--force", "--json"]
     )

@@ -247,7 +247,8 @@ def _error(
     [
         ("", "the registrants file is empty"),
         ("id,name,gender,level\n", "header but no registrants"),
-        ("name,gender,level\nA,Female,PG\n", None),  # no id column: row numbers, fine
+        # no id column: row numbers, fine; but nobody has the quota value Male (min 2)
+        ("name,gender,level\nA,Female,PG\n", "the quota gender = 'Male' (min 2) is for a value"),
         ("id,name,gender\np1,A,Female\n", "no column 'level' for category 'level'"),
         (
             "id,name,gender,level\np1,A,Female,PG\np1,B,Male,UG\n",

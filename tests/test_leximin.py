@@ -317,9 +317,7 @@ def test_example_small_20_matches_published_leximin_curve() -> None:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(inst=instances(min_n=6, max_n=9))
-def test_column_pruning_keeps_the_optimum(
-    solver: str, inst: Instance
-) -> None:
+def test_column_pruning_keeps_the_optimum(solver: str, inst: Instance) -> None:
     # force the master to drop unused columns at almost every round
     feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
     expected = brute_force_leximin(inst.n, feasible)

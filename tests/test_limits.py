@@ -3,6 +3,7 @@ error (exit 1) and never after a long computation (issue 13, items 7 and 10)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,12 @@ def test_relaxed_out_never_overwrites_an_input_or_a_foreign_file(tmp_path: Path)
     assert quotas.read_bytes() == before
     mine = tmp_path / "notes.yaml"
     mine.write_text("my own notes\n", encoding="utf-8")
-    code, stderr = _run("check", REG, str(quotas), "--relaxed-out", str(mine), "--force")
-    assert code == 2 and "was not written by panelsel check" in stderr
+    result = RUNNER.invoke(
+        app, ["check", REG, str(quotas), "--relaxed-out", str(mine), "--force", "--json"]
+    )
+    assert result.exit_code == 3  # the quotas' verdict; the file is left alone
+    kept = json.loads(result.stdout)["relaxation"]["file_kept"]
+    assert "was not written by panelsel check, so it was left as it is" in kept
     assert mine.read_text(encoding="utf-8") == "my own notes\n"
     # a relaxed file panelsel wrote is replaced with --force
     relaxed = tmp_path / "out.yaml"

@@ -54,7 +54,7 @@ def test_quoted_newline_in_cell(tmp_path: Path) -> None:
     path.write_text('id,note,g\na,"two\nlines",F\nb,x,M\n', encoding="utf-8")
     pool = load_pool(path)
     assert pool.rows[0][1] == "two\nlines"
-    assert pool.line_numbers == [3, 4]
+    assert pool.line_numbers == [2, 3]  # spreadsheet rows, not the text lines 3 and 4 (issue 16)
 
 
 @pytest.mark.parametrize(

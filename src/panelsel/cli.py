@@ -134,6 +134,20 @@ IdColumn = Annotated[
     str | None,
     typer.Option(help="Column with unique ids (default: 'id' if present, else row numbers)."),
 ]
+DropDuplicates = Annotated[
+    str | None,
+    typer.Option(
+        help="A column identifying a person, e.g. Email: keep one registration per value "
+        "(see --keep) instead of giving a person who registered twice two chances."
+    ),
+]
+Keep = Annotated[
+    str,
+    typer.Option(
+        help="With --drop-duplicates: last (default; the latest, as Forms and Excel list "
+        "responses in the order submitted) or first."
+    ),
+]
 Delimiter = Annotated[str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")]
 Encoding = Annotated[str, typer.Option(help="Registrants CSV encoding.")]
 Samples = Annotated[
@@ -168,6 +182,8 @@ def select(
     solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
+    drop_duplicates: DropDuplicates = None,
+    keep: Keep = "last",
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
@@ -222,6 +238,8 @@ def select(
             encoding=encoding,
             id_column=id_column,
             panel_size=panel_size,
+            drop_duplicates=drop_duplicates,
+            keep=keep,
             force=force,
             time_limit=time_limit,
             samples=samples,
@@ -320,6 +338,8 @@ def compare(
     solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
+    drop_duplicates: DropDuplicates = None,
+    keep: Keep = "last",
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
@@ -347,6 +367,8 @@ def compare(
             encoding=encoding,
             id_column=id_column,
             panel_size=panel_size,
+            drop_duplicates=drop_duplicates,
+            keep=keep,
             force=force,
             time_limit=time_limit,
             raw_csv=raw_csv,
@@ -381,6 +403,8 @@ def check(
     solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
+    drop_duplicates: DropDuplicates = None,
+    keep: Keep = "last",
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
@@ -405,6 +429,8 @@ def check(
             encoding=encoding,
             id_column=id_column,
             panel_size=panel_size,
+            drop_duplicates=drop_duplicates,
+            keep=keep,
             relax_priority=relax_priority,
             relaxed_out=relaxed_out,
             force=force,

@@ -142,8 +142,11 @@ def render_selection(result: SelectionResult) -> None:
     stdout.print(f"Seed: {result.seed} ({how})")
     if published:
         _render_rounding(result)
+    warnings = set(result.warnings)
     for note in result.notes:
-        stdout.print(f"[yellow]Note:[/] {note}")
+        label = "[bold yellow]Warning:[/]" if note in warnings else "[yellow]Note:[/]"
+        stdout.print(f"{label} ", end="")
+        stdout.print(note, markup=False, highlight=False)
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
@@ -289,6 +292,9 @@ def render_diagnosis(d: Diagnosis) -> None:
         )
         last = v.category
     stdout.print(table)
+    for warning in d.warnings:
+        stdout.print("[bold yellow]Warning:[/] ", end="")
+        stdout.print(warning, markup=False, highlight=False)
     if d.feasible:
         stdout.print(
             "[green]Feasible:[/] panels meeting every quota exist. 'panels hold' is the "
@@ -321,5 +327,8 @@ def render_diagnosis(d: Diagnosis) -> None:
             stdout.print(f"  {c.diff()}", markup=False)
         if d.relaxed_file is not None:
             stdout.print(f"Wrote {d.relaxed_file} (the quotas with this change).")
+        elif d.relaxed_kept:
+            stdout.print("[yellow]Not written:[/] ", end="")
+            stdout.print(d.relaxed_kept, markup=False)
     elif d.relaxation_note:
         stdout.print(d.relaxation_note, markup=False)

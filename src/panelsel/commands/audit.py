@@ -54,8 +54,9 @@ from panelsel.commands.certificates import Check, maximin_certificate, nash_cert
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
+from panelsel.inputs.load import ReadOptions, read_pool
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import Pool, load_pool
+from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import draw, draw_grouped, members_of
@@ -141,6 +142,21 @@ def _check_inputs(document: dict[str, Any], registrants: Path, quotas: Path) -> 
     if problems:
         return Check("inputs", False, "; ".join(problems), figures)
     return Check("inputs", True, "both files match the sha256 recorded in lottery.json", figures)
+
+
+def _check_duplicates(pool: Pool, read: ReadOptions) -> Check | None:
+    """The registrations the selection dropped as duplicates, shown in the report (no check
+    when it dropped none)."""
+    if read.drop_duplicates is None:
+        return None
+    shown = "; ".join(pool.dropped[:5]) + (" …" if len(pool.dropped) > 5 else "")
+    return Check(
+        "duplicates",
+        True,
+        f"{len(pool.dropped)} registration(s) dropped as duplicates by "
+        f"{read.drop_duplicates!r} (keep {read.keep}){': ' + shown if shown else ''}",
+        {"column": read.drop_duplicates, "keep": read.keep, "dropped": pool.dropped},
+    )
 
 
 def _panel_indices(
@@ -887,7 +903,29 @@ def audit(
         panel_size=recorded_k if quotas.suffix.lower() == ".csv" else None,
         id_column=document.get("id_column"),
     )
-    pool = load_pool(registrants, id_column=spec.id_column, delimiter=delimiter, encoding=encoding)
+    read = ReadOptions(
+        delimiter=delimiter,
+        encoding=encoding,
+        drop_duplicates=read_as.get("drop_duplicates"),
+        keep=read_as.get("keep") or "last",
+    )
+    duplicates: Check | None
+    try:
+        pool = read_pool(registrants, spec, read)
+        duplicates = _check_duplicates(pool, read)
+    except BadInputError as error:
+        if read.drop_duplicates is None:
+            raise
+        # the recorded way of dropping duplicates is refused (a forged or broken record):
+        # the audit goes on over the whole pool, and fails
+        pool = read_pool(registrants, spec, ReadOptions(delimiter, encoding))
+        duplicates = Check(
+            "duplicates",
+            False,
+            f"lottery.json says registrations were dropped as duplicates by "
+            f"{read.drop_duplicates!r}, which panelsel refuses: {error.message}",
+            {"column": read.drop_duplicates},
+        )
     model = build_model(pool, spec, compress_types=False)
     types = build_model(pool, spec)
     estimated = record.kind == "estimated"
@@ -896,7 +934,11 @@ def audit(
 
     stage = "audit checks"
     progress(stage, 0, 6)
-    checks = [_check_inputs(document, registrants, quotas), _check_method(document)]
+    checks = [
+        _check_inputs(document, registrants, quotas),
+        *([duplicates] if duplicates is not None else []),
+        _check_method(document),
+    ]
     if model.k != recorded_k:
         checks.append(
             Check(

@@ -135,6 +135,8 @@ def check(
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
     panel_size: int | None = None,
+    drop_duplicates: str | None = None,
+    keep: str = "last",
     relax_priority: str | None = None,
     relaxed_out: str | Path | None = None,
     force: bool = False,
@@ -147,7 +149,9 @@ def check(
     an existing file is replaced only with ``force``.
     """
     spec, pool, model = load_inputs(
-        registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
+        registrants,
+        quotas,
+        ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
     )
     priorities = parse_priorities(relax_priority, spec)
     target = (
@@ -173,21 +177,22 @@ def check(
             file=str(target),
             hint="choose another --relaxed-out (the default is <quotas>.relaxed.yaml)",
         )
-    if not force and target.exists():
-        raise BadInputError(
-            "the relaxed quota file exists",
-            file=str(target),
-            hint="choose another --relaxed-out, or pass --force to replace it",
-        )
+    # an existing file is never a reason to fail: the quotas' verdict (exit 3) is the same
+    # on every run, and the file is replaced only when --force says so and check wrote it
+    kept = ""
     if target.exists() and not _written_by_check(target):
-        raise BadInputError(
-            "the file exists and was not written by panelsel check, so --force does not replace it",
-            file=str(target),
-            hint="choose another --relaxed-out, or move the file away yourself",
+        kept = (
+            f"{target} exists and was not written by panelsel check, so it was left as it is "
+            "(even with --force); choose another --relaxed-out to write the relaxed quotas"
         )
+    elif target.exists() and not force:
+        kept = f"{target} exists and was left as it is; pass --force to replace it"
     config = SolverConfig(name=solver, time_limit=time_limit)
     diagnosis = diagnose(model, spec, pool, config, priorities=priorities, progress=progress)
-    if diagnosis.changes is not None:
+    diagnosis.warnings = list(model.warnings)
+    if diagnosis.changes is not None and kept:
+        diagnosis.relaxed_kept = kept
+    elif diagnosis.changes is not None:
         try:
             write_relaxed(spec, diagnosis.changes, target)
         except OSError as exc:

@@ -23,7 +23,7 @@ from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.pool import Pool
 from panelsel.lottery.compute import PeopleLottery, compute_or_explain
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
-from panelsel.outputs.report import Curve, curve_of, render_html
+from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.backends import SolverConfig
@@ -101,6 +101,8 @@ def compare(
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
     panel_size: int | None = None,
+    drop_duplicates: str | None = None,
+    keep: str = "last",
     force: bool = False,
     time_limit: float | None = None,
     raw_csv: bool = False,
@@ -131,7 +133,9 @@ def compare(
         out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
     ) as folder:
         spec, pool, model = load_inputs(
-            registrants, quotas, ReadOptions(delimiter, encoding, id_column, panel_size)
+            registrants,
+            quotas,
+            ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
         )
         seed_given = seed is not None
         if seed is None:
@@ -170,17 +174,23 @@ def compare(
         write_csv(tmp / "probabilities.csv", header, rows, safe=not raw_csv)
         (tmp / "report.html").write_text(
             render_html(
-                "Selection probabilities: " + ", ".join(algorithms),
-                model,
-                curves,
-                {
-                    "solver": solver,
-                    "seed (legacy runs)": str(seed),
-                    "registrants sha256": pool.sha256,
-                    "quotas sha256": spec.sha256,
-                    "panelsel": __version__,
-                    **{f"method ({r.algorithm})": r.method for r in results},
-                },
+                ReportPage(
+                    title="Selection probabilities compared: " + ", ".join(algorithms),
+                    model=model,
+                    curves=curves,
+                    facts={
+                        "solver": solver,
+                        "seed (legacy runs)": str(seed),
+                        "registrants sha256": pool.sha256,
+                        "quotas sha256": spec.sha256,
+                        "panelsel": __version__,
+                        **{f"method ({r.algorithm})": r.method for r in results},
+                    },
+                    registrants=pool.path.name,
+                    quotas=spec.path.name,
+                    created=created_now(),
+                    notes=notes,
+                )
             ),
             encoding="utf-8",
         )

@@ -46,6 +46,7 @@ from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.backends import SolverConfig, check_time_limit
+from panelsel.solve.feasibility import Exclusion
 from panelsel.solve.protocol import Request
 
 SEED_BITS = 63
@@ -91,6 +92,11 @@ class SelectionResult:
     rounded: Rounded | None = None
     sha256: str | None = None
     solver_seconds: dict[str, float] = field(default_factory=dict)
+    excluded: list[Exclusion] = field(default_factory=list)
+    """Who has no chance of a seat, and why (also the first of :attr:`notes`)."""
+    warnings: list[str] = field(default_factory=list)
+    """The notes that are warnings: who has no chance, registrations that look like one
+    person's."""
 
     @property
     def equal_share(self) -> float:
@@ -136,6 +142,8 @@ class SelectionResult:
             "solver_seconds": {k: round(v, 3) for k, v in self.solver_seconds.items()},
             "stats": self.stats,
             "notes": self.notes,
+            "excluded": [e.as_dict() for e in self.excluded],
+            "warnings": self.warnings,
             "version": __version__,
             **(
                 {
@@ -197,6 +205,8 @@ def select(
     encoding: str = DEFAULT_ENCODING,
     id_column: str | None = None,
     panel_size: int | None = None,
+    drop_duplicates: str | None = None,
+    keep: str = "last",
     force: bool = False,
     time_limit: float | None = None,
     samples: int = DEFAULT_SAMPLES,
@@ -225,6 +235,11 @@ def select(
         How to read the registrants CSV.
     id_column, panel_size
         Override (or, for a categories CSV, supply) the quota file's values.
+    drop_duplicates, keep
+        A column identifying a person (an e-mail address): of registrations with the same
+        value there, only the ``keep`` one (``"last"``, the latest in file order, or
+        ``"first"``) stays in the pool; lottery.json records it and the audit shows who was
+        dropped.
     force
         Replace a non-empty output folder.
     time_limit
@@ -277,14 +292,14 @@ def select(
         samples=samples,
         best_effort=best_effort,
         publish=None if panels is None else Publish(panels, rounding),
-        read=ReadOptions(delimiter, encoding, id_column, panel_size),
+        read=ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
         options=OutputOptions(raw_csv, tuple(columns) if columns is not None else None),
     )
     # the destination is checked (and a staging folder made) before anything is computed
     with OutputFolder(
         out, force=force, command="select", inputs=(Path(registrants), Path(quotas))
     ) as folder:
-        run, written, digest, seed_given = _selected(
+        run, written, digest, seed_given, warnings = _selected(
             folder.staging, registrants, quotas, asked, progress
         )
     checkpoint("committed")
@@ -316,6 +331,8 @@ def select(
         rounded=published,
         sha256=digest,
         solver_seconds=result.solver_seconds,
+        excluded=result.excluded,
+        warnings=warnings,
     )
 
 
@@ -336,10 +353,10 @@ class _Asked:
 
 def _selected(
     tmp: Path, registrants: str | Path, quotas: str | Path, asked: _Asked, progress: ProgressFn
-) -> tuple[RunFiles, dict[str, Path], str | None, bool]:
+) -> tuple[RunFiles, dict[str, Path], str | None, bool, list[str]]:
     """The work of :func:`select` inside its prepared output folder: load, compute, write
     every file into ``tmp``.  Returns the run, its files, the sha256 of a published
-    ``lottery.json`` and whether the seed was given."""
+    ``lottery.json``, whether the seed was given and the warnings among the notes."""
     spec, pool, model = load_inputs(registrants, quotas, asked.read)
     contact_columns(pool, asked.options.columns)  # fail early
     config = SolverConfig(name=asked.solver, time_limit=asked.time_limit)
@@ -348,14 +365,20 @@ def _selected(
     checkpoint("computing")
     request = Request(seed, asked.samples, asked.best_effort)
     result = compute_or_explain(
-        model, spec, asked.algorithm, config, request, publish=asked.publish, progress=progress
+        *(model, spec, asked.algorithm, config, request),
+        publish=asked.publish,
+        progress=progress,
+        ids=pool.ids,
     )
-    notes: list[str] = list(model.warnings)
+    # who has no chance comes first, in every output (terminal, --json, lottery.json, report),
+    # then registrations that look like one person's
+    warnings = [e.text() for e in result.excluded] + pool.warnings
+    notes: list[str] = warnings + [w for w in model.warnings if w not in pool.warnings]
     if not result.proven_optimal:
-        notes.insert(0, NOT_PROVEN_NOTE.format(limit=asked.time_limit))
         proven_part = proven_note(result.stats)
-        if proven_part:
-            notes.insert(1, proven_part)
+        notes[:0] = [NOT_PROVEN_NOTE.format(limit=asked.time_limit)] + (
+            [proven_part] if proven_part else []
+        )
     if result.kind == "estimated":
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
@@ -374,4 +397,4 @@ def _selected(
     else:
         written = write_drawn(tmp, run)
     checkpoint("written")
-    return run, written, digest, seed_given
+    return run, written, digest, seed_given, warnings

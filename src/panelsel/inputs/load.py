@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
+from panelsel.errors import BadInputError
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import Pool, load_pool
+from panelsel.inputs.pool import Pool, drop_duplicates, load_pool, normalise
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 
 
@@ -19,12 +20,38 @@ from panelsel.inputs.quotas import QuotaSpec, load_quotas
 class ReadOptions:
     """How to read the inputs: the registrants file's ``delimiter`` and ``encoding``, and
     the ``id_column`` and ``panel_size`` that override (or, for a Sortition Foundation
-    categories CSV, supply) the quota file's."""
+    categories CSV, supply) the quota file's, and ``drop_duplicates``: a column identifying
+    a person (an e-mail address), of whose registrations only the ``keep`` one (``last`` or
+    ``first``, in file order) stays in the pool."""
 
     delimiter: str = DEFAULT_DELIMITER
     encoding: str = DEFAULT_ENCODING
     id_column: str | None = None
     panel_size: int | None = None
+    drop_duplicates: str | None = None
+    keep: str = "last"
+
+
+def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Pool:
+    """The registrants as ``read`` says, with duplicates dropped if it asks (the one way
+    every command, the audit included, reads a pool)."""
+    pool = load_pool(
+        registrants, id_column=spec.id_column, delimiter=read.delimiter, encoding=read.encoding
+    )
+    if read.drop_duplicates is not None:
+        named = [
+            c.column
+            for c in spec.categories
+            if normalise(c.column) == normalise(read.drop_duplicates)
+        ]
+        if named:
+            raise BadInputError(
+                f"--drop-duplicates {read.drop_duplicates!r} names a quota column: people who "
+                "share a value there are different people",
+                hint="name a column that identifies a person, such as the e-mail address",
+            )
+        pool = drop_duplicates(pool, read.drop_duplicates, read.keep)
+    return pool
 
 
 def load_inputs(
@@ -35,7 +62,5 @@ def load_inputs(
     do that with an explanation (:func:`panelsel.solve.feasibility.infeasible_error`)."""
     read = read or ReadOptions()
     spec = load_quotas(quotas, panel_size=read.panel_size, id_column=read.id_column)
-    pool = load_pool(
-        registrants, id_column=spec.id_column, delimiter=read.delimiter, encoding=read.encoding
-    )
+    pool = read_pool(registrants, spec, read)
     return spec, pool, build_model(pool, spec)

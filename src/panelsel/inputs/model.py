@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from panelsel.errors import BadInputError, InfeasibleQuotasError
 from panelsel.inputs.pool import Pool, normalise
-from panelsel.inputs.quotas import QuotaSpec, ValueQuota
+from panelsel.inputs.quotas import Category, QuotaSpec, ValueQuota
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,149 @@ def _split(cell: str, sep: str) -> list[str]:
     return [p for p in (normalise(x) for x in cell.split(sep)) if p]
 
 
+SEPARATORS = (";", ",", "|", "/", "\n")
+"""Separators a multi-select export may use between the answers of one cell."""
+
+
+def _likely_separator(
+    cells: Sequence[str], quota_keys: set[str], not_this: str | None
+) -> str | None:
+    """The separator that splits the most cells into quota values (None if none does)."""
+    best, best_hits = None, 0
+    for sep in SEPARATORS:
+        if sep == not_this:
+            continue
+        hits = sum(
+            1
+            for cell in cells
+            if sep in cell and any(part in quota_keys for part in _split(cell, sep))
+        )
+        if hits > best_hits:
+            best, best_hits = sep, hits
+    return best
+
+
+def _multi_value_line(sep: str) -> str:
+    """The YAML line that sets a separator (double-quoted: ';' and ',' need quoting)."""
+    return "multi_value: " + ('"\\n"' if sep == "\n" else f'"{sep}"')
+
+
+def _shown(values: Sequence[str], limit: int = 8) -> str:
+    listed = ", ".join(repr(v) for v in values[:limit])
+    return listed + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _check_quota_values(
+    pool: Pool,
+    ci: int,
+    cat: Category,
+    qfile: str,
+    present: dict[str, str],
+    warnings: list[str],
+    *,
+    misspelt_only: bool = False,
+) -> None:
+    """Refuse a quota value with a minimum that no registrant has (a misspelling, a wrong or
+    forgotten ``multi_value``), naming the values that are there and the closest one; warn
+    about one whose minimum is 0."""
+    import difflib
+
+    column = pool.columns[ci]
+    quota_keys = {normalise(q.value) for q in cat.quotas}
+    cells = pool.column(ci)
+    values = [v for k, v in sorted(present.items()) if k]
+    for q in cat.quotas:
+        key = normalise(q.value)
+        if key in present:
+            continue
+        # the closest value that no other quota is for ('Male' is not a misspelt 'Female')
+        unclaimed = [k for k in present if k and k not in quota_keys]
+        close = difflib.get_close_matches(key, unclaimed, n=1, cutoff=0.6)
+        if misspelt_only and not close:
+            continue
+        sep = _likely_separator(cells, quota_keys, cat.multi_value)
+        if sep is not None and any(key in _split(cell, sep) for cell in cells):
+            shown = "a line break" if sep == "\n" else repr(sep)
+            setting = _multi_value_line(sep)
+            if cat.multi_value is None:
+                fix = (
+                    f"the cells list several answers separated by {shown}: add "
+                    f"'{setting}' to category {cat.name!r}"
+                )
+            else:
+                fix = (
+                    f"the cells separate their answers by {shown}, not "
+                    f"{cat.multi_value!r}: write '{setting}' in category {cat.name!r}"
+                )
+        elif close:
+            fix = (
+                f"did you mean {present[close[0]]!r}? Write the value as the registrants' "
+                f"file has it"
+            )
+        else:
+            fix = (
+                "correct the value's spelling; if nobody of this kind registered, recruit "
+                "some or lower its minimum to 0"
+            )
+        where = f"{qfile}, line {q.line}" if q.line else qfile
+        if q.min == 0:
+            warnings.append(
+                f"{where}: no registrant has {cat.name} = {q.value!r} (column {column!r} of "
+                f"{pool.path}); {fix}"
+            )
+            continue
+        raise BadInputError(
+            f"{where}: the quota {cat.name} = {q.value!r} (min {q.min}) is for a value no "
+            f"registrant has: column {column!r} of {pool.path} holds {_shown(values)}",
+            hint=fix,
+        )
+
+
+def _unquoted_value(
+    pool: Pool, r: int, ci: int, cat: Category, qfile: str, cell: str
+) -> BadInputError:
+    """The error for a cell of a single-valued category whose value has no quota."""
+    listed = ", ".join(repr(q.value) for q in cat.quotas)
+    if not normalise(cell):
+        return BadInputError(
+            "is blank",
+            file=str(pool.path),
+            row=pool.line_numbers[r],
+            column=pool.columns[ci],
+            hint=f"fill in one of {listed}, or remove the registrant",
+        )
+    quota_keys = {normalise(q.value) for q in cat.quotas}
+    sep = _likely_separator([cell], quota_keys, None)
+    import difflib
+
+    close = difflib.get_close_matches(normalise(cell), list(quota_keys), n=1, cutoff=0.6)
+    if sep is not None:
+        hint = (
+            f"the cell lists several answers separated by {sep!r}: add "
+            f"'{_multi_value_line(sep)}' to category {cat.name!r} in {qfile}"
+        )
+    elif close:
+        written = next(q.value for q in cat.quotas if normalise(q.value) == close[0])
+        hint = (
+            f"the quota value {written!r} is close to it: write it in {qfile} as the "
+            f"registrants' file has it ({cell.strip()!r}), or correct the cell"
+        )
+    else:
+        hint = (
+            f"add a quota for {cell.strip()!r} under categories -> {cat.name} -> quotas "
+            "(for example {min: 0, max: 2}; under a fixed split such as 50:50 such a quota "
+            f"leaves them no seat: run panelsel check), or correct the cell"
+        )
+    return BadInputError(
+        f"has no quota in {qfile} (category {cat.name!r} lists {listed})",
+        file=str(pool.path),
+        row=pool.line_numbers[r],
+        column=pool.columns[ci],
+        value=cell.strip(),
+        hint=hint,
+    )
+
+
 def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> Model:
     """Check ``spec`` against ``pool`` and build the :class:`Model`.
 
@@ -187,46 +330,45 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
     features: list[Feature] = []
     columns: list[npt.NDArray[np.uint8]] = []
     quota_columns: list[int] = []
-    warnings: list[str] = []
-    for cat in spec.categories:
-        ci = pool.find_column(cat.column, purpose=f"category {cat.name!r}", source=qfile)
+    warnings: list[str] = [*spec.warnings, *pool.dropped, *pool.warnings]
+    # every column is looked for before any value is (a missing column is the first problem)
+    found = [
+        pool.find_column(cat.column, purpose=f"category {cat.name!r}", source=qfile)
+        for cat in spec.categories
+    ]
+    for cat, ci in zip(spec.categories, found, strict=True):
         quota_columns.append(ci)
         cells = pool.column(ci)
         index = {normalise(q.value): j for j, q in enumerate(cat.quotas)}
         has = np.zeros((n, len(cat.quotas)), dtype=np.uint8)
+        unmatched: dict[str, int] = {}
+        present: dict[str, str] = {}  # normalised value -> as first written
         if cat.multi_value is None:
+            for cell in cells:
+                present.setdefault(normalise(cell), cell.strip())
+            # a quota value nobody has, close to a value without a quota, is a misspelling:
+            # named before the cells without a quota are; other such values after them
+            _check_quota_values(pool, ci, cat, qfile, present, [], misspelt_only=True)
             for r, cell in enumerate(cells):
                 key = normalise(cell)
                 j = index.get(key)
                 if j is None:
-                    listed = ", ".join(repr(q.value) for q in cat.quotas)
-                    if not key:
-                        raise BadInputError(
-                            "is blank",
-                            file=str(pool.path),
-                            row=pool.line_numbers[r],
-                            column=pool.columns[ci],
-                            hint=f"fill in one of {listed}, or remove the registrant",
-                        )
-                    raise BadInputError(
-                        f"has no quota in {qfile} (category {cat.name!r} lists {listed})",
-                        file=str(pool.path),
-                        row=pool.line_numbers[r],
-                        column=pool.columns[ci],
-                        value=cell.strip(),
-                        hint=f"add a quota for {cell.strip()!r} under categories -> {cat.name} "
-                        "-> quotas (for example {min: 0, max: 2}), or correct the cell",
-                    )
+                    raise _unquoted_value(pool, r, ci, cat, qfile, cell)
                 has[r, j] = 1
+            _check_quota_values(pool, ci, cat, qfile, present, warnings)
         else:
-            unmatched: dict[str, int] = {}
             for r, cell in enumerate(cells):
-                for part in _split(cell, cat.multi_value):
+                for raw in cell.split(cat.multi_value):
+                    part = normalise(raw)
+                    if not part:
+                        continue
+                    present.setdefault(part, raw.strip())
                     j = index.get(part)
                     if j is not None:
                         has[r, j] = 1
                     else:
                         unmatched[part] = unmatched.get(part, 0) + 1
+            _check_quota_values(pool, ci, cat, qfile, present, warnings)
             warnings.extend(_near_misses(pool.columns[ci], unmatched, cat.quotas))
         for j, q in enumerate(cat.quotas):
             features.append(Feature(cat.name, q.value, q.min, q.max, int(has[:, j].sum())))

@@ -1,8 +1,14 @@
 """Loading the registrants CSV: one row per person, raw cells kept as written.
 
-Row numbers in messages count the header as row 1, as a spreadsheet shows them, so the first
-registrant is row 2.  Values are compared after :func:`normalise` (surrounding whitespace
-trimmed, case folded), as the Sortition Foundation's tools do; outputs keep the raw cells.
+Row numbers in messages are spreadsheet rows: the header is row 1 and every record after it
+one row, however many text lines its cells span (a free-text answer with line breaks is one
+row in Excel, several lines in the file), so the first registrant is row 2.  Values are
+compared after :func:`normalise` (surrounding whitespace trimmed, case folded), as the
+Sortition Foundation's tools do; outputs keep the raw cells.
+
+Registrations that look like one person's (the same e-mail address, or every answer the
+same but the id and the times) are warned about (:func:`duplicate_warnings`); one per
+person is kept only when asked (:func:`drop_duplicates`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +85,8 @@ class Pool:
     id_column : str or None
         The column the ids came from, or None when they are 0-based row numbers.
     line_numbers : list of int
-        For each registrant, the row number (header = 1) used in messages.
+        For each registrant, its spreadsheet row (header = 1, one row per record) used in
+        messages.
     sha256 : str
         Hex digest of the file's bytes.
     """
@@ -91,6 +99,11 @@ class Pool:
     line_numbers: list[int]
     sha256: str
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    """What the reading noticed and the user should hear (registrations that look like
+    duplicates); every command passes them on."""
+    dropped: list[str] = field(default_factory=list)
+    """Messages, one per registration removed by :func:`drop_duplicates`."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -129,7 +142,18 @@ class Pool:
         return [row[index] for row in self.rows]
 
 
-def _decode(path: Path, data: bytes, encoding: str) -> str:
+def _record_of(data: bytes, offset: int, encoding: str, delimiter: str) -> int:
+    """The spreadsheet row (1-based record number) holding byte ``offset``."""
+    prefix = data[:offset].decode(encoding, errors="replace")
+    try:
+        return max(
+            1, sum(1 for _ in csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter))
+        )
+    except csv.Error:
+        return prefix.count("\n") + 1
+
+
+def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
     if data.startswith(_UTF16_BOMS) and not encoding.lower().startswith("utf-16"):
         raise BadInputError(
             "the file is UTF-16 encoded (an Excel 'Unicode text' export)",
@@ -144,12 +168,11 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
             hint="pass a Python codec name such as utf-8, cp1252 or latin-1 to --encoding",
         ) from None
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.end]
         raise BadInputError(
             f"byte(s) {bad!r} are not valid {encoding}",
             file=str(path),
-            row=line,
+            row=_record_of(data, exc.start, encoding, delimiter),
             hint="re-save the file as UTF-8, or name its encoding with --encoding "
             "(for example --encoding cp1252 for a Windows Excel export)",
         ) from None
@@ -193,7 +216,7 @@ def load_pool(
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
     digest = sha256_hex(data)
-    text = _decode(path, data, encoding)
+    text = _decode(path, data, encoding, delimiter)
     if not text.strip():
         raise BadInputError(
             "the registrants file is empty",
@@ -202,17 +225,20 @@ def load_pool(
         )
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    record = 0  # the spreadsheet row of the last record read (not reader.line_num: lines)
     try:
         header = next(reader)
+        record += 1
         while not any(c.strip() for c in header):
             header = next(reader)
+            record += 1
     except StopIteration:  # pragma: no cover - text.strip() was non-empty
         raise BadInputError("the registrants file has no header row", file=str(path)) from None
     except csv.Error as exc:
         raise BadInputError(
-            f"the header cannot be read as CSV: {exc}", file=str(path), row=reader.line_num
+            f"the header cannot be read as CSV: {exc}", file=str(path), row=record + 1
         ) from None
-    header_line = reader.line_num
+    header_line = record
     columns = [c.strip() for c in header]
     seen: dict[str, int] = {}
     for i, c in enumerate(columns):
@@ -238,23 +264,24 @@ def load_pool(
     lines: list[int] = []
     try:
         for row in reader:
+            record += 1
             if not row or not any(cell.strip() for cell in row):
                 continue  # blank line
             if len(row) != len(columns):
                 raise BadInputError(
                     f"this row has {len(row)} cells but the header has {len(columns)} columns",
                     file=str(path),
-                    row=reader.line_num,
+                    row=record,
                     hint="check for a missing or extra delimiter, or an unquoted "
                     f"{delimiter!r} inside a cell; quote such cells with double quotes",
                 )
             rows.append(row)
-            lines.append(reader.line_num)
+            lines.append(record)
     except csv.Error as exc:
         raise BadInputError(
             f"the row cannot be read as CSV: {exc}",
             file=str(path),
-            row=reader.line_num,
+            row=record + 1,
             hint="check the quoting of this row",
         ) from None
     if not rows:
@@ -274,10 +301,14 @@ def load_pool(
         sha256=digest,
         _index=dict(seen),
     )
-    if id_column is None and ID_DEFAULT_COLUMN in seen:
-        id_column = ID_DEFAULT_COLUMN
+    if id_column is None:
+        # a column called id, ID or Id is the id column ("ID" is Microsoft Forms' name)
+        named = [c for c in columns if normalise(c) == ID_DEFAULT_COLUMN]
+        if len(named) == 1:
+            id_column = named[0]
     if id_column is None:
         pool.ids = [str(i) for i in range(len(rows))]
+        pool.warnings = duplicate_warnings(pool)
         return pool
 
     col = pool.find_column(id_column, purpose="the registrants' ids")
@@ -314,4 +345,113 @@ def load_pool(
         first_seen[key] = r
         ids.append(value)
     pool.ids = ids
+    pool.warnings = duplicate_warnings(pool)
     return pool
+
+
+_EMAIL = re.compile(r"e-?mail")
+_TIMING = re.compile(r"\b(time|date|timestamp|submitted|completed|completion|started|start)\b")
+"""Column names of when a form was filled in, which differ between two registrations of one
+person (Microsoft Forms: "Start time", "Completion time", "Last modified time")."""
+KEEP_CHOICES = ("last", "first")
+
+
+def _same_person_keys(pool: Pool) -> list[tuple[str, list[int], str]]:
+    """Groups of rows that look like one person: (why, rows, shown value)."""
+    id_col = pool._index.get(pool.id_column) if pool.id_column else None
+    found: list[tuple[str, list[int], str]] = []
+    grouped: set[tuple[int, ...]] = set()
+    for c, name in enumerate(pool.columns):
+        if not _EMAIL.search(normalise(name)):
+            continue
+        by_value: dict[str, list[int]] = {}
+        for r, row in enumerate(pool.rows):
+            value = normalise(row[c])
+            if value:
+                by_value.setdefault(value, []).append(r)
+        for rows in by_value.values():
+            if len(rows) > 1:
+                # the value itself is not named: warnings reach lottery.json, which may be
+                # published, and an e-mail address must not
+                found.append((f"the same {name}", rows, name))
+                grouped.add(tuple(rows))
+    answers = [
+        c
+        for c, name in enumerate(pool.columns)
+        if c != id_col and not _TIMING.search(normalise(name))
+    ]
+    if len(answers) >= 2:
+        by_answers: dict[tuple[str, ...], list[int]] = {}
+        for r, row in enumerate(pool.rows):
+            by_answers.setdefault(tuple(normalise(row[c]) for c in answers), []).append(r)
+        for rows in by_answers.values():
+            if len(rows) > 1 and tuple(rows) not in grouped:
+                found.append(("every answer the same", rows, ""))
+    return found
+
+
+def duplicate_warnings(pool: Pool) -> list[str]:
+    """A warning per group of registrations that look like one person registered more than
+    once (the same e-mail address, or every answer the same but the id and the times): each
+    extra registration is an extra ticket in the lottery."""
+    out = []
+    for why, rows, column in _same_person_keys(pool):
+        shown = " and ".join(f"row {pool.line_numbers[r]} (id {pool.ids[r]})" for r in rows)
+        how = (
+            f"pass --drop-duplicates {column!r} to keep only the last registration"
+            if column
+            else "remove the extra rows, or pass --drop-duplicates COLUMN naming a column "
+            "that identifies a person"
+        )
+        out.append(
+            f"{pool.path}: {shown} look like one person registered {len(rows)} times ({why}); "
+            f"each extra registration is an extra chance in the lottery: {how}"
+        )
+    return out
+
+
+def drop_duplicates(pool: Pool, column: str, keep: str = "last") -> Pool:
+    """The pool with one registration per value of ``column`` (compared as cells are:
+    trimmed, case folded): the ``last`` (default; Forms and Excel list responses in the
+    order they were submitted, so the latest) or the ``first``.  Blank cells are never
+    duplicates.  Ids are kept, so a dropped registration's id simply does not appear."""
+    if keep not in KEEP_CHOICES:
+        raise BadInputError(
+            f"--keep must be one of {', '.join(KEEP_CHOICES)}, not {keep!r}",
+            hint="--keep last keeps the latest registration of each person",
+        )
+    c = pool.find_column(column, purpose="--drop-duplicates")
+    chosen: dict[str, int] = {}
+    for r, row in enumerate(pool.rows):
+        key = normalise(row[c])
+        if not key:
+            continue
+        if keep == "last" or key not in chosen:
+            chosen[key] = r
+    kept = [
+        r
+        for r, row in enumerate(pool.rows)
+        if not normalise(row[c]) or chosen[normalise(row[c])] == r
+    ]
+    if len(kept) == len(pool.rows):
+        return pool
+    kept_set = set(kept)
+    dropped = [
+        f"row {pool.line_numbers[r]} (id {pool.ids[r]}) dropped: the same {pool.columns[c]} as "
+        f"row {pool.line_numbers[chosen[normalise(row[c])]]}, which is kept"
+        for r, row in enumerate(pool.rows)
+        if r not in kept_set
+    ]
+    result = Pool(
+        path=pool.path,
+        columns=pool.columns,
+        rows=[pool.rows[r] for r in kept],
+        ids=[pool.ids[r] for r in kept],
+        id_column=pool.id_column,
+        line_numbers=[pool.line_numbers[r] for r in kept],
+        sha256=pool.sha256,
+        _index=pool._index,
+        dropped=dropped,
+    )
+    result.warnings = duplicate_warnings(result)
+    return result

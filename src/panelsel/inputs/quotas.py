@@ -83,6 +83,9 @@ class QuotaSpec:
     id_column: str | None = None
     households: Households | None = None
     sha256: str = ""
+    warnings: tuple[str, ...] = ()
+    """What the reading noticed but did not refuse (percentages that do not add up to 100%,
+    a categories CSV's flex columns, which panelsel does not use)."""
 
 
 # --------------------------------------------------------------------------- YAML loading
@@ -403,6 +406,7 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
             "add at least one category with its quotas",
         )
     categories = []
+    warnings: list[str] = []
     for name, body in cats_doc.items():
         line = _line_of(cats_doc, name)
         body = _expect_mapping(path, body, f"category {name!r}", line)
@@ -437,6 +441,8 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
             _value_quota(path, name, str(v), s, _line_of(qdoc, v), k) for v, s in qdoc.items()
         ]
         _check_unique_values(path, name, quotas)
+        if sep is None:
+            warnings.extend(_percent_warnings(path, str(name), qdoc, line, k))
         categories.append(
             Category(
                 name=str(name),
@@ -456,7 +462,28 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
         categories=tuple(categories),
         id_column=id_column.strip() if id_column else None,
         households=households,
+        warnings=tuple(warnings),
     )
+
+
+def _percent_warnings(path: Path, cat: str, qdoc: Any, line: int | None, k: int) -> list[str]:
+    """A warning when every value of a single-valued category has an exact percentage and
+    they do not add up to 100% (65% + 45% passes unnoticed otherwise: 6 + 4 seats of 10)."""
+    shares = []
+    for value, spec in qdoc.items():
+        match = _PERCENT.match(spec) if isinstance(spec, str) else None
+        if match is None:
+            return []
+        shares.append((str(value), Fraction(match.group(1))))
+    total = sum(share for _, share in shares)
+    if total == 100:
+        return []
+    listed = " + ".join(f"{value} {float(share):g}%" for value, share in shares)
+    return [
+        f"{path}, line {line}: the percentages of category {cat!r} add up to "
+        f"{float(total):g}%, not 100% ({listed}); each is a share of the {k} seats, rounded "
+        "to whole seats: check them"
+    ]
 
 
 def _parse_households(path: Path, doc: Any, line: int | None) -> Households:
@@ -507,26 +534,38 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise BadInputError("the categories file is empty", file=str(path)) from None
-    needed = {"category": "category", "min": "min", "max": "max"}
+    # the Sortition Foundation's current header is feature,value,min,max[,min_flex,max_flex]
+    # (feature: the category); its older one category,feature,min,max (feature: the value)
+    hint = "its header must be feature,value,min,max (or the older category,feature,min,max)"
     col = {}
-    for key in needed:
-        if key not in header:
+    if "category" in header:
+        col["category"] = header.index("category")
+        value_cols = [c for c in SF_VALUE_COLUMNS if c in header]
+        if not value_cols:
             raise BadInputError(
-                f"the categories CSV has no {key!r} column",
+                "the categories CSV has no 'feature' (or 'name'/'value') column",
                 file=str(path),
                 row=1,
-                hint="its header must be category,feature,min,max",
+                hint=hint,
             )
-        col[key] = header.index(key)
-    value_cols = [c for c in SF_VALUE_COLUMNS if c in header]
-    if not value_cols:
+        col["feature"] = header.index(value_cols[0])
+    elif "feature" in header and "value" in header:
+        col["category"], col["feature"] = header.index("feature"), header.index("value")
+    else:
         raise BadInputError(
-            "the categories CSV has no 'feature' (or 'name'/'value') column",
+            "the categories CSV has neither 'feature' and 'value' columns nor "
+            "'category' and 'feature' columns",
             file=str(path),
             row=1,
-            hint="its header must be category,feature,min,max",
+            hint=hint,
         )
-    col["feature"] = header.index(value_cols[0])
+    for key in ("min", "max"):
+        if key not in header:
+            raise BadInputError(
+                f"the categories CSV has no {key!r} column", file=str(path), row=1, hint=hint
+            )
+        col[key] = header.index(key)
+    flex = [c for c in ("min_flex", "max_flex") if c in header]
     grouped: dict[str, list[ValueQuota]] = {}
     for row in reader:
         if not row or not any(c.strip() for c in row):
@@ -592,7 +631,18 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
     for cat, quotas in grouped.items():
         _check_unique_values(path, cat, quotas)
         categories.append(Category(name=cat, column=cat, quotas=tuple(quotas)))
-    return QuotaSpec(path=path, format="csv", panel_size=k, categories=tuple(categories))
+    warnings = (
+        (
+            f"{path}: the columns {' and '.join(flex)} are not used: panelsel keeps to min "
+            "and max, and 'panelsel check' proposes the smallest change when they cannot be "
+            "met",
+        )
+        if flex
+        else ()
+    )
+    return QuotaSpec(
+        path=path, format="csv", panel_size=k, categories=tuple(categories), warnings=warnings
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -665,4 +715,5 @@ def load_quotas(
         id_column=id_column if id_column is not None else spec.id_column,
         households=spec.households,
         sha256=sha256_hex(data),
+        warnings=spec.warnings,
     )

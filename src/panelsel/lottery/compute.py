@@ -33,7 +33,7 @@ from panelsel.lottery.rounding import Rounded, round_lottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import run_algorithm
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import infeasible_error
+from panelsel.solve.feasibility import Exclusion, infeasible_error, no_chance
 from panelsel.solve.protocol import Certificate, Finish, Request
 
 RunKind = Literal["drawn", "estimated", "published"]
@@ -76,6 +76,15 @@ class PeopleLottery:
     proven_people: npt.NDArray[np.bool_] | None = None
     """For a best-effort LEXIMIN lottery: who is in a level proven before the time ran out
     (their probability is the optimal lottery's); the ``proven_optimal`` column."""
+    excluded: list[Exclusion] = field(default_factory=list)
+    """Who has no chance in the lottery the run publishes or draws from, and why
+    (:func:`panelsel.solve.feasibility.no_chance`); every output says so."""
+
+    @property
+    def final_probabilities(self) -> npt.NDArray[np.float64]:
+        """The probabilities of the lottery the panel is drawn from: after rounding for a
+        public draw, else :attr:`probabilities`."""
+        return self.rounded.after if self.rounded is not None else self.probabilities
 
     @property
     def kind(self) -> RunKind:
@@ -110,6 +119,7 @@ def compute(
     *,
     publish: Publish | None = None,
     progress: ProgressFn = no_progress,
+    ids: list[str] | None = None,
 ) -> PeopleLottery:
     """Run ``algorithm`` on ``model``, check its lottery and draw from it with the seed.
 
@@ -117,7 +127,8 @@ def compute(
     is used (``proven_optimal`` is then False); without one yet, the
     :class:`TimeLimitError` stands.  With ``publish``, the lottery is rounded to a uniform
     lottery over numbered panels (:mod:`panelsel.lottery.rounding`, with the seed) and
-    nothing is drawn.
+    nothing is drawn.  Who has no chance in the result is analysed
+    (:attr:`PeopleLottery.excluded`), named by ``ids`` (default: 0-based row numbers).
     """
     started = time.monotonic()
     seed, best_effort = request.seed, request.best_effort
@@ -182,6 +193,17 @@ def compute(
     _check_lottery(model, lottery, marginals)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = found.proven
+    if rounded is not None:
+        why = f"rounding to {rounded.m} numbered panels left them out; try more --panels"
+    elif found.estimate is not None:
+        why = f"no run of the legacy procedure chose them in {found.estimate.samples} runs"
+    else:
+        why = f"valid panels contain them, but {algorithm} gives them none"
+    final = rounded.after if rounded is not None else marginals
+    progress("who has no chance", 0, 1)
+    excluded = no_chance(
+        model, config, ids or [str(i) for i in range(model.n)], final, selectable_reason=why
+    )
     return PeopleLottery(
         algorithm=algorithm,
         exact=found.exact,
@@ -199,6 +221,7 @@ def compute(
         drawn=drawn,
         solver_seconds=dict(config.seconds),
         proven_people=proven_people,
+        excluded=excluded,
     )
 
 
@@ -211,6 +234,7 @@ def compute_or_explain(
     *,
     publish: Publish | None = None,
     progress: ProgressFn = no_progress,
+    ids: list[str] | None = None,
 ) -> PeopleLottery:
     """:func:`compute` after the cheap feasibility checks; infeasible quotas raise an error
     that names the conflict and the smallest change that would work, not just "infeasible"
@@ -219,7 +243,9 @@ def compute_or_explain(
     if reasons:
         raise infeasible_error(model, spec, config, reasons)
     try:
-        return compute(model, algorithm, config, request, publish=publish, progress=progress)
+        return compute(
+            model, algorithm, config, request, publish=publish, progress=progress, ids=ids
+        )
     except InfeasibleQuotasError:
         raise infeasible_error(model, spec, config, []) from None
 

@@ -195,6 +195,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the record type
 
+
 @dataclass(frozen=True)
 class RunRecord:
     """A ``lottery.json`` as read back: its document (untrusted until the audit's checks

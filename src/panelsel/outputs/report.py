@@ -2,7 +2,14 @@
 
 The page has no scripts, fonts, images or links to fetch: one HTML file with inline CSS and
 an inline SVG plot, so it opens from disk in any browser without a server or network.  It
-shows only aggregates (sorted probabilities, per-value figures), never ids or other columns.
+shows aggregates (sorted probabilities, per-value figures) and never another column of the
+registrants; the only ids on it are those of registrants with no chance of a seat, who must
+not go unseen.  It prints on A4 and reads on a narrow screen without scrolling sideways.
+
+It is written for the person the panel is reported to (a head of service, a council
+committee): what was drawn against the quotas, whether anyone had no chance, and why chances
+differ between groups, in plain words.  The figures for analysts (the curve's percentiles,
+the Gini coefficient, the method and its certificate, the inputs' hashes) follow below.
 
 Figures
 -------
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +39,7 @@ import numpy.typing as npt
 
 from panelsel.inputs.model import Model
 from panelsel.lottery.compute import PeopleLottery
+from panelsel.solve.feasibility import Exclusion
 
 TINY_PROBABILITY = 1e-3
 PLOT_POINTS = 1000
@@ -144,22 +152,100 @@ def curve_of(result: PeopleLottery, k: int) -> Curve:
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
-max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}
+max-width:1000px;color:#222;padding:0 1rem;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2rem}
+h3{font-size:1.05rem;margin-top:1.4rem}
+.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.92rem}
+th,td{border-bottom:1px solid #ddd;padding:.3rem .55rem;text-align:right}
 th:first-child,td:first-child,th.l,td.l{text-align:left}
 th[colspan]{text-align:center;border-bottom:1px solid #bbb}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto;max-width:100%}
 thead th{border-bottom:2px solid #888}
 .note{color:#555;font-size:.9rem}
 .est{color:#b00;font-weight:bold}
-svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#333}
+.ok{color:#17692b;font-weight:bold}
+.box{border:2px solid #17692b;border-radius:6px;padding:.6rem 1rem;margin:1rem 0;
+background:#f3faf4}
+.box.bad{border-color:#b00;background:#fdf2f2}
+.box p{margin:.3rem 0}
+svg{max-width:100%;height:auto;display:block}
+svg text{font-family:system-ui,sans-serif;font-size:13px;fill:#333}
+.analyst{border-top:3px double #999;margin-top:2.5rem}
+@media print{
+@page{size:A4;margin:14mm}
+body{max-width:none;margin:0;padding:0;font-size:10.5pt}
+h2,h3{break-after:avoid}
+table,svg,.box{break-inside:avoid}
+.analyst{break-before:page}
+.wide{overflow:visible}
+}
 """
+
+
+@dataclass
+class ReportPage:
+    """What one ``report.html`` shows.
+
+    Attributes
+    ----------
+    title : str
+        The page's heading (the run's kind and algorithm).
+    model : Model
+        The quotas and the pool's values.
+    curves : list of Curve
+        One per algorithm (or the lottery and the one it was rounded to).
+    facts : dict of str to str
+        The run's details for analysts (method, solver, seed, hashes, version).
+    registrants, quotas : str
+        The input files' names, as the convenor knows them.
+    created : str
+        When the run was made (UTC), for the heading.
+    panel : list of int or None
+        The members of the drawn panel (shown against the quotas), or None when nothing was
+        drawn (a comparison, or a lottery published for a later public draw).
+    panels_checked : int or None
+        For a published lottery: how many numbered panels, each checked against every quota.
+    excluded : list of Exclusion
+        Who has no chance in the lottery, and why.
+    notes : list of str
+        Everything else the run said (warnings about the inputs, an unproven optimum).
+    warning : str or None
+        A warning shown at the top (a lottery not proven optimal).
+    """
+
+    title: str
+    model: Model
+    curves: list[Curve]
+    facts: dict[str, str]
+    registrants: str = ""
+    quotas: str = ""
+    created: str = ""
+    panel: list[int] | None = None
+    panels_checked: int | None = None
+    excluded: list[Exclusion] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warning: str | None = None
+
+
+def created_now() -> str:
+    """The report's date and time of writing, in UTC."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%d %B %Y, %H:%M UTC")
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
+
+
+def _plain_pct(x: float) -> str:
+    """A chance as people say it: whole percentages, a decimal below 10%."""
+    if x <= 0:
+        return "0%"
+    if x < 0.1:
+        return f"{100 * x:.1f}%"
+    return f"{100 * x:.0f}%"
 
 
 def _e(text: object) -> str:
@@ -181,6 +267,12 @@ def _nice_max(value: float) -> float:
     return 1.0
 
 
+def _tick(value: float, ymax: float) -> str:
+    """An axis label with as few decimals as the axis' range needs."""
+    decimals = 0 if ymax >= 0.05 else 1 if ymax >= 0.005 else 2
+    return f"{100 * value:.{decimals}f}%"
+
+
 def _sampled(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     ordered = np.sort(values)
     if len(ordered) <= PLOT_POINTS:
@@ -190,9 +282,12 @@ def _sampled(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def plot_svg(curves: list[Curve], k: int, n: int) -> str:
-    """Sorted probability curves, one per algorithm, with the equal share ``k/n`` marked."""
+    """Sorted probability curves, one per algorithm, with the equal share ``k/n`` marked.
+
+    The SVG scales to the page's width (``viewBox``, CSS ``max-width: 100%``); the axis title
+    sits left of the widest tick label, so they never overlap."""
     width, height = 900, 420
-    left, right, top, bottom = 70, 190, 20, 50
+    left, right, top, bottom = 92, 190, 20, 50
     pw, ph = width - left - right, height - top - bottom
     top_value = max([k / n, *(float(c.probabilities.max()) for c in curves)])
     if any(c.high is not None for c in curves):
@@ -216,7 +311,7 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
         parts.append(
             f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
             'stroke="#e4e4e4"/>'
-            f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{_pct(v)}</text>'
+            f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{_tick(v, ymax)}</text>'
         )
     for i in range(5):
         frac = i / 4
@@ -226,9 +321,9 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
         )
     parts.append(
         f'<text x="{left + pw / 2}" y="{height - 10}" text-anchor="middle">registrants, '
-        "sorted by selection probability</text>"
-        f'<text transform="translate(16 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
-        "selection probability</text>"
+        "from the lowest chance to the highest</text>"
+        f'<text id="y-title" transform="translate(22 {top + ph / 2}) rotate(-90)" '
+        'text-anchor="middle">chance of a seat</text>'
     )
     share = k / n
     parts.append(
@@ -285,15 +380,17 @@ def _summary_table(curves: list[Curve], k: int, n: int) -> str:
             f"<td>{s.below_half_share}</td><td>{_pct(s.share_below_tiny)}</td></tr>"
         )
     return (
-        f'<table id="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<div class="wide"><table id="summary"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
         f'<p class="note">Equal share k/n = {k}/{n} = {_pct(k / n)}. '
-        "“below ½·k/n”: registrants whose probability is under half the equal share.</p>"
+        "“below ½·k/n”: registrants whose probability is under half the equal share. "
+        "Gini: 0 when every chance is equal, towards 1 when a few hold all of it.</p>"
     )
 
 
 def _values_table(model: Model, curves: list[Curve]) -> str:
     groups = "".join(f'<th colspan="2">{_e(_label(c))}</th>' for c in curves)
-    subs = "<th>panel share</th><th>mean probability</th>" * len(curves)
+    subs = "<th>expected share</th><th>mean probability</th>" * len(curves)
     head = (
         '<tr><th class="l" rowspan="2">category</th><th class="l" rowspan="2">value</th>'
         '<th rowspan="2">pool share</th><th rowspan="2">quota</th>'
@@ -319,37 +416,182 @@ def _values_table(model: Model, curves: list[Curve]) -> str:
     return (
         f'<div class="wide"><table id="values"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        '<p class="note">Pool share: fraction of registrants with the value. Panel '
-        "share: the expected fraction of seats held by people with it (multi-valued "
-        "categories can add up to more than 100%). Mean probability: the average selection "
-        "probability of the people with it.</p>"
+        '<p class="note">Pool share: fraction of registrants with the value. Expected '
+        "share: the lottery's expected fraction of seats held by people with it "
+        "(multi-valued categories can add up to more than 100%). Mean probability: the "
+        "average selection probability of the people with it.</p>"
     )
 
 
-def render_html(title: str, model: Model, curves: list[Curve], meta: dict[str, str]) -> str:
+def _quota_text(lo: int, hi: int) -> str:
+    if lo == hi:
+        return str(lo)
+    if lo == 0:
+        return f"at most {hi}"
+    return f"{lo} to {hi}"
+
+
+def _result_section(page: ReportPage) -> str:
+    """The drawn panel (or the published panels) against the quotas, and each group's
+    average chance."""
+    model, curve = page.model, page.curves[0]
+    pf = model.person_features.astype(np.float64)
+    counts = pf.sum(axis=0)
+    drawn = None
+    if page.panel is not None:
+        drawn = pf[np.asarray(page.panel, dtype=np.intp)].sum(axis=0)
+    rows, last = [], None
+    for j, f in enumerate(model.features):
+        hi = min(f.max, model.k)
+        mean = float(curve.probabilities @ pf[:, j]) / counts[j] if counts[j] else 0.0
+        cells = ""
+        if drawn is not None:
+            met = f.min <= drawn[j] <= hi
+            mark = '<span class="ok">✓</span>' if met else '<span class="est">✗</span>'
+            cells = f"<td>{int(drawn[j])}</td><td>{mark}</td>"
+        cat = _e(f.category) if f.category != last else ""
+        last = f.category
+        rows.append(
+            f'<tr><td class="l">{cat}</td><td class="l">{_e(f.value)}</td>'
+            f"<td>{int(counts[j])}</td><td>{_e(_quota_text(f.min, hi))}</td>{cells}"
+            f"<td>{_plain_pct(mean)}</td></tr>"
+        )
+    drawn_head = "<th>on the panel</th><th>met</th>" if drawn is not None else ""
+    table = (
+        '<div class="wide"><table id="panel-against-quotas"><thead><tr>'
+        '<th class="l">group</th><th class="l">answer</th><th>registered</th>'
+        f"<th>seats (quota)</th>{drawn_head}<th>average chance</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    if drawn is not None:
+        problems = model.panel_violations(page.panel or [])
+        verdict = (
+            f'<p class="ok" id="quotas-met">Every quota is met ✓ — the panel of {model.k} '
+            "was drawn at random from panels that all meet them.</p>"
+            if not problems
+            else f'<p class="est" id="quotas-met">Quotas not met: {_e("; ".join(problems))}</p>'
+        )
+    elif page.panels_checked is not None:
+        verdict = (
+            f'<p class="ok" id="quotas-met">Each of the {page.panels_checked} numbered panels '
+            "meets every quota ✓ — one of them will be drawn in public.</p>"
+        )
+    else:
+        verdict = ""
+    return verdict + table
+
+
+def _chances_section(page: ReportPage) -> str:
+    """Who had no chance (named), or that everyone had one."""
+    curve = page.curves[0]
+    if not page.excluded:
+        low = float(curve.probabilities.min())
+        return (
+            '<div class="box" id="no-chance"><p class="ok">Everyone who registered had a '
+            f"chance of a seat ✓</p><p>The lowest chance was {_plain_pct(low)}.</p></div>"
+        )
+    items = "".join(f"<li>{_e(e.text(shown=50))}</li>" for e in page.excluded)
+    total = sum(len(e.ids) for e in page.excluded)
+    return (
+        '<div class="box bad" id="no-chance">'
+        f'<p class="est">{total} registrant(s) had no chance of a seat</p>'
+        f"<ul>{items}</ul>"
+        "<p>The quotas named leave no seat for them. To give everyone a chance, loosen those "
+        "quotas (<code>panelsel check</code> shows what each allows) and run the selection "
+        "again before anyone is contacted.</p></div>"
+    )
+
+
+def _why_text(page: ReportPage) -> str:
+    """Why chances differ between groups, in plain words, from the category whose groups'
+    average chances differ most."""
+    model, curve = page.model, page.curves[0]
+    pf = model.person_features.astype(np.float64)
+    counts = pf.sum(axis=0)
+    seats = curve.probabilities @ pf
+    best: tuple[float, list[int]] | None = None
+    by_category: dict[str, list[int]] = {}
+    for j, f in enumerate(model.features):
+        by_category.setdefault(f.category, []).append(j)
+    for js in by_category.values():
+        # a category whose values add up to the panel (one value per person)
+        if abs(float(counts[js].sum()) - model.n) > 0.5:
+            continue
+        held = [j for j in js if counts[j] > 0 and seats[j] > 0]
+        if len(held) < 2:
+            continue
+        means = [seats[j] / counts[j] for j in held]
+        spread = max(means) / min(means)
+        if best is None or spread > best[0]:
+            best = (spread, held)
+    intro = (
+        "<p>A fair lottery gives everyone as equal a chance as the quotas allow. The quotas "
+        "fix how many seats each group gets, whatever its number of registrants, so a group "
+        "with fewer registrants per seat has a better chance each.</p>"
+    )
+    if best is None or best[0] < 1.2:
+        return intro
+    held = sorted(best[1], key=lambda j: -seats[j] / counts[j])
+    hi, lo = held[0], held[-1]
+    f_hi = model.features[hi]
+
+    def part(j: int) -> str:
+        f = model.features[j]
+        return (
+            f"{seats[j]:.1f} seats on average went to {int(counts[j])} registrants "
+            f"answering {f.value!r}"
+        )
+
+    return intro + (
+        f'<p id="why">For example, in {_e(f_hi.category)}: {_e(part(hi))}, so each had '
+        f"about {_plain_pct(seats[hi] / counts[hi])}; {_e(part(lo))}, so each had about "
+        f"{_plain_pct(seats[lo] / counts[lo])}.</p>"
+    )
+
+
+def render_html(page: ReportPage) -> str:
     """The whole report page as one string."""
-    estimated = [c for c in curves if c.summary.estimated]
+    model = page.model
+    estimated = [c for c in page.curves if c.summary.estimated]
     warning = ""
     if estimated:
         warning = (
             '<p class="est">Probabilities marked “estimate” are Monte-Carlo estimates (the '
             "shaded band: 99% confidence intervals), not exact values.</p>"
         )
-    if "warning" in meta:  # e.g. a --best-effort lottery that is not proven optimal
-        warning += f'<p class="est" id="warning">{_e(meta["warning"])}</p>'
-    facts = "".join(f"<tr><th>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in meta.items())
+    if page.warning:  # e.g. a --best-effort lottery that is not proven optimal
+        warning += f'<p class="est" id="warning">{_e(page.warning)}</p>'
+    inputs = ", ".join(x for x in (page.registrants, page.quotas) if x)
+    sub = f"{model.k} seats from {model.n} registrants"
+    if inputs:
+        sub += f" · from {inputs}"
+    if page.created:
+        sub += f" · {page.created}"
+    facts = "".join(
+        f"<tr><th>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in page.facts.items()
+    )
+    notes = "".join(f"<li>{_e(n)}</li>" for n in page.notes)
+    multiple = len(page.curves) > 1 and page.panels_checked is None
+    result = "" if multiple else f"<h2>The result</h2>{_result_section(page)}"
+    chances = "" if multiple else _chances_section(page)
+    why = "" if multiple else f"<h2>Why chances differ</h2>{_why_text(page)}"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_e(title)}</h1>"
-        f"<p>Panel of {model.k} from {model.n} registrants.</p>{warning}"
-        "<h2>Selection probability of every registrant</h2>"
-        f"{plot_svg(curves, model.k, model.n)}"
-        "<h2>Summary</h2>"
-        f"{_summary_table(curves, model.k, model.n)}"
-        "<h2>Per category value</h2>"
-        f"{_values_table(model, curves)}"
-        f"<h2>Run</h2><table id='run'>{facts}</table>"
+        f"<title>{_e(page.title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_e(page.title)}</h1><p class='sub' id='subtitle'>{_e(sub)}</p>{warning}"
+        f"{result}{chances}{why}"
+        "<h2>Every registrant's chance</h2>"
+        f"{plot_svg(page.curves, model.k, model.n)}"
+        "<p class='note'>Each registrant's chance of a seat, from the lowest to the highest. "
+        "The dashed line is the chance everyone would have if there were no quotas "
+        f"({model.k} seats ÷ {model.n} registrants).</p>"
+        + (f"<h2>Notes</h2><ul id='notes'>{notes}</ul>" if notes else "")
+        + "<section class='analyst'><h2>For analysts</h2>"
+        "<h3>Summary of the probabilities</h3>"
+        f"{_summary_table(page.curves, model.k, model.n)}"
+        "<h3>Per category value</h3>"
+        f"{_values_table(model, page.curves)}"
+        f"<h3>Run</h3><div class='wide'><table id='run'>{facts}</table></div></section>"
         "</body></html>\n"
     )

@@ -19,7 +19,7 @@ from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import write_csv, write_json
 from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
-from panelsel.outputs.report import Curve, curve_of, render_html, summarise
+from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html, summarise
 
 NOT_PROVEN_NOTE = (
     "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
@@ -80,7 +80,7 @@ def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
 
 def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     pool, spec, model, result = run.pool, run.spec, run.model, run.result
-    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
+    options, seed, solver = run.options, run.seed, run.solver
     safe = not options.raw_csv
     lottery, marginals, selected = result.lottery, result.probabilities, result.selected
     assert selected is not None and result.drawn is not None, "a drawn selection"
@@ -141,29 +141,30 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     )
     document = _document(run, result.kind, header)
     write_json(files["lottery.json"], document)
-    files["report.html"].write_text(
-        render_html(
-            f"Selection probabilities: {result.algorithm}",
-            model,
-            [curve_of(result, model.k)],
-            {
-                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
-                "algorithm": result.algorithm,
-                "method": result.method,
-                "solver": solver,
-                "seed": str(seed),
-                "registrants sha256": pool.sha256,
-                "quotas sha256": spec.sha256,
-                **(
-                    {"count vectors in lottery": f"{len(lottery)} (over {model.n_types} types)"}
-                    if isinstance(lottery, GroupedLottery)
-                    else {"panels in lottery": str(len(lottery))}
-                ),
-                "panelsel": __version__,
-            },
-        ),
-        encoding="utf-8",
+    kind = "estimated" if result.kind == "estimated" else "drawn"
+    page = ReportPage(
+        title="Panel selection"
+        + (" (legacy procedure, estimated chances)" if kind == "estimated" else ""),
+        model=model,
+        curves=[curve_of(result, model.k)],
+        facts={
+            "algorithm": result.algorithm,
+            "method": result.method,
+            "solver": solver,
+            "seed": str(seed),
+            "registrants sha256": pool.sha256,
+            "quotas sha256": spec.sha256,
+            **(
+                {"count vectors in lottery": f"{len(lottery)} (over {model.n_types} types)"}
+                if isinstance(lottery, GroupedLottery)
+                else {"panels in lottery": str(len(lottery))}
+            ),
+            "panelsel": __version__,
+        },
+        **_page_context(run),
+        panel=sorted(chosen),
     )
+    files["report.html"].write_text(render_html(page), encoding="utf-8")
     return files
 
 
@@ -173,7 +174,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     ``panels.csv``, ``probabilities.csv`` (before and after rounding) and ``report.html``.
     Returns the files and the sha256 of ``lottery.json``."""
     pool, spec, model, result = run.pool, run.spec, run.model, run.result
-    options, notes, seed, solver = run.options, run.notes, run.seed, run.solver
+    options, seed, solver = run.options, run.seed, run.solver
     rounded, before = result.rounded, result.lottery
     assert rounded is not None and isinstance(before, Lottery)
     safe = not options.raw_csv
@@ -225,28 +226,42 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     after = Curve(
         name, rounded.after, summarise(name, rounded.after, model.k, float("nan")), dashed=True
     )
-    files["report.html"].write_text(
-        render_html(
-            f"Selection probabilities: {result.algorithm}, rounded to {rounded.m} panels",
-            model,
-            [curve_of(result, model.k), after],
-            {
-                **({"warning": _warning(notes, result)} if not result.proven_optimal else {}),
-                "algorithm": result.algorithm,
-                "method": result.method,
-                "rounding": rounded.method,
-                "largest change": f"{rounded.largest_change:.6f} (bound {rounded.bound:.6f})",
-                "solver": solver,
-                "seed": str(seed),
-                "registrants sha256": pool.sha256,
-                "quotas sha256": spec.sha256,
-                "lottery.json sha256": digest,
-                "panelsel": __version__,
-            },
-        ),
-        encoding="utf-8",
+    page = ReportPage(
+        title=f"Panel selection: {rounded.m} numbered panels for a public draw",
+        model=model,
+        curves=[after, curve_of(result, model.k)],
+        facts={
+            "algorithm": result.algorithm,
+            "method": result.method,
+            "rounding": rounded.method,
+            "largest change": f"{rounded.largest_change:.6f} (bound {rounded.bound:.6f})",
+            "solver": solver,
+            "seed": str(seed),
+            "registrants sha256": pool.sha256,
+            "quotas sha256": spec.sha256,
+            "lottery.json sha256": digest,
+            "panelsel": __version__,
+        },
+        **_page_context(run),
+        panels_checked=rounded.m,
     )
+    files["report.html"].write_text(render_html(page), encoding="utf-8")
     return files, digest
+
+
+def _page_context(run: RunFiles) -> dict[str, Any]:
+    """The report's fields every run shares: inputs, date, who had no chance, the notes."""
+    excluded = {e.text() for e in run.result.excluded}
+    warning = None if run.result.proven_optimal else _warning(run.notes, run.result)
+    shown = [n for n in run.notes if n not in excluded and not (warning and n == run.notes[0])]
+    return {
+        "registrants": run.pool.path.name,
+        "quotas": run.spec.path.name,
+        "created": created_now(),
+        "excluded": run.result.excluded,
+        "notes": shown,
+        "warning": warning,
+    }
 
 
 def _warning(notes: list[str], result: PeopleLottery) -> str:
@@ -280,6 +295,11 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
             "sha256": pool.sha256,
             "delimiter": run.read.delimiter,
             "encoding": run.read.encoding,
+            **(
+                {"drop_duplicates": run.read.drop_duplicates, "keep": run.read.keep}
+                if run.read.drop_duplicates is not None
+                else {}
+            ),
         },
         quotas={"path": str(run.spec.path), "sha256": run.spec.sha256},
         contact_columns=contact_header,

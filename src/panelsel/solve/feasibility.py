@@ -72,6 +72,9 @@ MAX_EXPLAINED = 10
 CHECK_DESIGNS = 2
 """Quantised designs (:mod:`panelsel.solve.decompose`) whose valid panels start the cover when the
 LEXIMIN bound is not realised exactly (LEXIMIN itself uses up to 20)."""
+NO_CHANCE_BELOW = 1e-6
+"""A selection probability below this is reported as no chance at all (:func:`no_chance`):
+solver noise on a true 0 is far smaller, and a real chance this small is none in practice."""
 MAX_CLIMB = 1000
 """One-swap steps tried towards a value's extreme count before asking the ILP."""
 
@@ -100,10 +103,31 @@ class ValueReport:
 
 @dataclass
 class Exclusion:
-    """Registrants no valid panel contains, and the quotas that exclude them."""
+    """Registrants with no chance of a seat, and why.
+
+    ``selectable`` False: no valid panel contains them, and ``reason`` names the quotas that
+    exclude them.  True: valid panels contain them, but the lottery at hand gives them
+    probability 0 (``reason`` says why, e.g. its rounding).
+    """
 
     ids: list[str]
     reason: str
+    selectable: bool = False
+
+    def text(self, shown: int = 20) -> str:
+        """One line for every output: how many, why, and their ids."""
+        ids = ", ".join(self.ids[:shown]) + (
+            f" and {len(self.ids) - shown} more" if len(self.ids) > shown else ""
+        )
+        if self.selectable:
+            return (
+                f"{len(self.ids)} registrant(s) have no chance in this lottery "
+                f"({self.reason}): {ids}"
+            )
+        return f"{len(self.ids)} registrant(s) can never be selected ({self.reason}): ids {ids}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ids": self.ids, "reason": self.reason, "selectable": self.selectable}
 
 
 @dataclass
@@ -153,6 +177,10 @@ class Diagnosis:
     relaxation_note: str = ""
     conflict: Conflict | None = None
     relaxed_file: Path | None = None
+    relaxed_kept: str = ""
+    """Why an existing relaxed quota file was left as it was (the change is still shown)."""
+    warnings: list[str] = field(default_factory=list)
+    """What reading the inputs noticed (duplicates, percentages, unused columns)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,9 +200,11 @@ class Diagnosis:
                 "changes": [c.__dict__ for c in self.changes],
                 "diff": [c.diff() for c in self.changes],
                 "file": None if self.relaxed_file is None else str(self.relaxed_file),
+                "file_kept": self.relaxed_kept or None,
             },
             "relaxation_note": self.relaxation_note or None,
             "conflict": None if self.conflict is None else self.conflict.__dict__,
+            "warnings": self.warnings,
         }
 
 
@@ -506,4 +536,44 @@ def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
     if not rules:
         return "no valid panel contains them"
     chosen = [ilp.rules[r] for r in rules]
-    return " and ".join(r.text for r in chosen) + " leave no room for them"
+    verb = " leaves" if len(chosen) == 1 else " leave"
+    return " and ".join(r.text for r in chosen) + verb + " no room for them"
+
+
+def no_chance(
+    model: Model,
+    config: SolverConfig,
+    ids: list[str],
+    probabilities: npt.NDArray[np.float64],
+    *,
+    selectable_reason: str = "valid panels contain them, but this lottery gives them none",
+) -> list[Exclusion]:
+    """The registrants whose probability is below :data:`NO_CHANCE_BELOW`, grouped by why.
+
+    For each of their types (up to :data:`MAX_EXPLAINED`) the quota ILP with ``c_t >= 1``
+    decides: infeasible, and its conflict names the quotas that exclude them (as
+    ``panelsel check`` does); feasible, and the lottery, not the quotas, left them out.  The
+    solves run without the run's time limit: they are small, and an exclusion is always
+    explained.
+    """
+    low = probabilities < NO_CHANCE_BELOW
+    if not low.any():
+        return []
+    unlimited = SolverConfig(name=config.name)
+    types = sorted({int(t) for t in model.type_of[low]})
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for t in types[:MAX_EXPLAINED]:
+        ilp = QuotaILP(model, unlimited)
+        ilp.require(t)
+        if ilp.feasible():
+            key = (selectable_reason, True)
+        else:
+            key = (_exclusion_reason(model, unlimited, t), False)
+        groups.setdefault(key, []).extend(i for i in model.type_members[t].tolist() if low[i])
+    rest = [i for t in types[MAX_EXPLAINED:] for i in model.type_members[t].tolist() if low[i]]
+    if rest:
+        groups.setdefault(("not analysed: only the first types are", False), []).extend(rest)
+    return [
+        Exclusion([ids[i] for i in sorted(who)], reason, selectable)
+        for (reason, selectable), who in groups.items()
+    ]

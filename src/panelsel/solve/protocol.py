@@ -33,7 +33,6 @@ Finish = Literal["optimal", "time limit", "fewer samples"]
 when the limit ran out.  ``fewer samples``: legacy stopped before ``--samples`` runs."""
 
 
-
 class Incumbent:
     """The best lottery found so far: algorithms :meth:`offer` a builder after each improving
     solve; ``--best-effort`` builds it when the time limit runs out."""

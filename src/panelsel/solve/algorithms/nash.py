@@ -174,9 +174,7 @@ def nash(
     k_over_n = model.k / model.n
     bound, attempt = relaxation_attempt(model, config, progress)
     if attempt.exact and np.allclose(bound.probabilities, k_over_n, rtol=0, atol=UNIFORM_TOLERANCE):
-        return exact_lottery(
-            bound, attempt, method=UNIFORM_METHOD, stats={"nash_gap": 0}
-        )
+        return exact_lottery(bound, attempt, method=UNIFORM_METHOD, stats={"nash_gap": 0})
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
     cols, uncoverable = initial_columns(pricing, progress)
