@@ -8,6 +8,7 @@ gender spelt four ways plus four "Prefer not to say", and one duplicate registra
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -445,3 +446,67 @@ def test_percentages_that_do_not_add_up_are_warned_about(runner: CliRunner, tmp_
         "--json",
     )
     assert not any("add up to" in n for n in json.loads(stdout)["notes"])
+
+
+# ------------------------------------------------------------- item 8: unattended scripts
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["select", "a.csv", "q.yaml", "--bogus", "--json"], "No such option: --bogus"),
+        (["check", "--json"], "Missing argument"),
+        (
+            ["select", "a.csv", "q.yaml", "--json", "--seed", "many"],
+            "Invalid value for '--seed'",
+        ),
+    ],
+)
+def test_usage_errors_with_json_print_one_json_object(
+    runner: CliRunner, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["error"]["kind"] == "usage" and document["error"]["exit_code"] == 2
+    assert message in document["error"]["message"]
+    assert message in result.stderr
+
+
+def test_usage_errors_without_json_print_no_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["select", "a.csv", "q.yaml", "--bogus"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "No such option: --bogus" in result.stderr
+
+
+def test_compare_fits_80_columns_in_a_pipe(tmp_path: Path) -> None:
+    # a process of its own: rich reads COLUMNS when the console is made, once per process
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    command = [
+        sys.executable,
+        "-m",
+        "panelsel",
+        "compare",
+        str(REGISTRATIONS),
+        str(QUOTAS),
+        "--delimiter",
+        ";",
+        "--seed",
+        "1",
+        "--samples",
+        "50",
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    table = lines[: lines.index(next(x for x in lines if x.startswith("geo:")))]
+    assert all(len(line) <= 80 for line in table), [x for x in table if len(x) > 80]
+    assert "…" not in result.stdout
+    names = ["leximin", "maximin", "nash", "legacy*"]
+    assert [x.split()[0] for x in table if x.split()[:1] and x.split()[0] in names] == names
+    assert "4 registrant(s) can never be selected" in flat(result.stdout)

@@ -208,11 +208,17 @@ def test_draw_with_dice_writes_the_panel_and_audit_repeats_it(
     assert record["number"] == 9 and record["lottery_sha256"] == digest
     code, report = audit(runner, out, pool, "--sha256", digest)
     assert code == 0, failed(report)
-    # the same input again is refused without --force, then replaces the files with it
-    again = ["draw", str(out / "lottery.json"), "--sha256", digest, "--number", "9"]
-    result = runner.invoke(app, again)
-    assert result.exit_code == 2 and "already exist" in result.output
-    assert runner.invoke(app, [*again, "--force"]).exit_code == 0
+    # a second draw is refused, with --force too: a public draw happens once (issue 16)
+    before = {name: (out / name).read_bytes() for name in ("draw.json", "panel.csv")}
+    for number in ("9", "5"):
+        again = ["draw", str(out / "lottery.json"), "--sha256", digest, "--number", number]
+        for extra in ([], ["--force"]):
+            result = runner.invoke(app, [*again, *extra])
+            assert result.exit_code == 2
+            assert "this lottery has been drawn already (panel 9)" in result.stderr
+    assert {name: (out / name).read_bytes() for name in before} == before
+    code, report = audit(runner, out, pool, "--sha256", digest)
+    assert code == 0 and any(c["name"] == "draw" and c["passed"] for c in report["checks"])
 
 
 def test_tampered_lottery_is_refused(published: tuple[Path, str, Path], runner: CliRunner) -> None:

@@ -218,20 +218,24 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_draw_force_swaps_the_whole_set_and_keeps_the_published_bytes(tmp_path: Path) -> None:
+def test_draw_is_made_once_and_keeps_the_published_bytes(tmp_path: Path) -> None:
     out = tmp_path / "pub"
     assert select(REG, QUO, "--out", str(out), "--panels", "20", "--seed", "3")[0] == 0
     published = (out / "lottery.json").read_bytes()
-    for number, force in (("4", []), ("9", ["--force"])):
-        result = RUNNER.invoke(app, ["draw", str(out / "lottery.json"), "--number", number, *force])
-        assert result.exit_code == 0, result.stderr
-        assert json.loads((out / "draw.json").read_text(encoding="utf-8"))["number"] == int(number)
+    result = RUNNER.invoke(app, ["draw", str(out / "lottery.json"), "--number", "4"])
+    assert result.exit_code == 0, result.stderr
+    drawn = (out / "draw.json").read_bytes()
+    # --force does not replace a public draw (issue 16): the first result stands
+    result = RUNNER.invoke(app, ["draw", str(out / "lottery.json"), "--number", "9", "--force"])
+    assert result.exit_code == 2 and "has been drawn already (panel 4)" in result.stderr
+    assert (out / "draw.json").read_bytes() == drawn
+    assert json.loads(drawn)["number"] == 4
     assert (out / "lottery.json").read_bytes() == published
     record = read_record(out)
     assert record is not None and {"draw.json", "lottery.json", "panel.csv"} <= set(record["files"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pub"]
     again = RUNNER.invoke(app, ["draw", str(out / "lottery.json"), "--number", "1"])
-    assert again.exit_code == 2 and "already exist" in again.stderr
+    assert again.exit_code == 2 and "a public draw happens once" in again.stderr
 
 
 def test_draw_into_a_folder_of_downloaded_files_adds_only_its_own(tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from panelsel import __version__, signals
 from panelsel.defaults import (
@@ -31,8 +32,46 @@ if TYPE_CHECKING:
 EXIT_INTERNAL = 1
 T = TypeVar("T")
 
+
+class _JsonUsageErrors(TyperGroup):
+    """Usage errors (an unknown option, a missing argument, a bad value) as JSON on stdout
+    too when ``--json`` is among the arguments, so that a script reading stdout always gets
+    one object; without ``--json`` typer's own handling is unchanged."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.Abort:
+            sys.exit(EXIT_INTERNAL)
+        except Exception as error:
+            message = getattr(error, "format_message", None)
+            exit_code = getattr(error, "exit_code", None)
+            if message is None or not isinstance(exit_code, int):
+                raise  # not a usage error: the command's own handling has run
+            shown = str(message())
+            sys.stderr.write(f"Usage error: {shown}\nTry 'panelsel --help' for help.\n")
+            payload = {"kind": "usage", "message": shown, "hint": None, "exit_code": exit_code}
+            sys.stdout.write(json.dumps({"error": payload}) + "\n")
+            sys.exit(exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="panelsel",
+    cls=_JsonUsageErrors,
     help="Stratified random panel selection (sortition) with maximally fair lotteries.",
     no_args_is_help=True,
     add_completion=False,
@@ -289,7 +328,12 @@ def draw(
         typer.Option(help="The registrants CSV (default: the path recorded in lottery.json)."),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace panel.csv, remaining.csv and draw.json.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace a panel.csv and remaining.csv that panelsel wrote; a draw.json is "
+            "never replaced (a public draw happens once).",
+        ),
     ] = False,
     json_output: JsonOutput = False,
 ) -> None:

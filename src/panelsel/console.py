@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -82,6 +83,11 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn]:
 
 def _pct(p: float) -> str:
     return f"{100 * p:.2f}%"
+
+
+def _short_pct(p: float) -> str:
+    """A percentage in at most 6 characters (1 decimal; 2 below 1%)."""
+    return f"{100 * p:.2f}%" if p < 0.01 else f"{100 * p:.1f}%"
 
 
 def render_selection(result: SelectionResult) -> None:
@@ -238,27 +244,33 @@ def render_comparison(result: Comparison) -> None:
         f"(k/n {_pct(result.k / result.n)})",
         title_justify="left",
     )
-    table.add_column("algorithm")
-    for name in ("min", "p10", "median", "max", "geo mean", "Gini", "< ½k/n", "< 1e-3", "s"):
-        table.add_column(name, justify="right")
+    # narrow enough for 80 columns and a pipe: no cell is ever cut to "lexi…"
+    table.box = box.SIMPLE_HEAD
+    table.pad_edge = False
+    table.padding = (0, 1)
+    table.collapse_padding = True
+    table.add_column("algorithm", no_wrap=True)
+    for name in ("min", "p10", "median", "max", "geo", "Gini", "<½k/n", "<1e-3", "s"):
+        table.add_column(name, justify="right", no_wrap=True)
     for curve in result.curves:
         s = curve.summary
         table.add_row(
-            f"{s.algorithm} (estimate)" if s.estimated else s.algorithm,
-            _pct(s.minimum),
-            _pct(s.p10),
-            _pct(s.median),
-            _pct(s.maximum),
-            _pct(s.geometric_mean),
+            f"{s.algorithm}*" if s.estimated else s.algorithm,
+            _short_pct(s.minimum),
+            _short_pct(s.p10),
+            _short_pct(s.median),
+            _short_pct(s.maximum),
+            _short_pct(s.geometric_mean),
             f"{s.gini:.3f}",
             str(s.below_half_share),
-            _pct(s.share_below_tiny),
-            f"{s.seconds:.2f}",
+            _short_pct(s.share_below_tiny),
+            f"{s.seconds:.1f}",
         )
     stdout.print(table)
     stdout.print(
-        "< ½k/n: registrants below half the equal share; < 1e-3: share of the pool below "
-        "probability 0.001"
+        "geo: geometric mean; <½k/n: registrants below half the equal share; <1e-3: share "
+        "of the pool below probability 0.001; s: seconds"
+        + ("; *: Monte-Carlo estimates" if any(c.summary.estimated for c in result.curves) else "")
     )
     for note in result.notes:
         stdout.print(f"[yellow]Note:[/] {note}")

@@ -147,11 +147,21 @@ def compare(
             progress(f"running {algorithm}", 0, 1)
             results.append(
                 compute_or_explain(
-                    model, spec, algorithm, config, Request(seed, samples), progress=progress
+                    *(model, spec, algorithm, config, Request(seed, samples)),
+                    progress=progress,
+                    ids=pool.ids,
                 )
             )
             progress(f"running {algorithm}", 1, 1)
         curves = [curve_of(r, model.k) for r in results]
+        # who has no chance: once for the quotas' exclusions, per algorithm for its own
+        said: list[str] = []
+        for r in results:
+            for e in r.excluded:
+                text = e.text() if not e.selectable else f"{r.algorithm}: {e.text()}"
+                if text not in said:
+                    said.append(text)
+        notes[:0] = said
         if any(r.estimated for r in results):
             notes.append(
                 f"legacy's probabilities are Monte-Carlo estimates over {samples} runs "

@@ -16,10 +16,16 @@ from typing import Any
 from panelsel import __version__
 from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
-from panelsel.inputs.pool import Pool, load_pool
+from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
-from panelsel.outputs.record import HASH_FILE, draw_document, published_hash, read_uniform_lottery
+from panelsel.outputs.record import (
+    HASH_FILE,
+    draw_document,
+    published_hash,
+    read_draw,
+    read_uniform_lottery,
+)
 
 DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json")
 
@@ -78,6 +84,10 @@ def recorded_pool(
         delimiter=str(record.get("delimiter", ",")),
         encoding=str(record.get("encoding", "utf-8")),
     )
+    if record.get("drop_duplicates"):
+        pool = drop_duplicates(
+            pool, str(record["drop_duplicates"]), str(record.get("keep", "last"))
+        )
     if pool.sha256 != record.get("sha256"):
         raise VerificationError(
             f"the registrants file {path} has sha256 {pool.sha256}, but the lottery was made "
@@ -107,17 +117,41 @@ def draw_public(
     Raises
     ------
     BadInputError
-        A missing file or a malformed input (exit 2); outputs exist and not ``force``.
+        A missing file or a malformed input (exit 2); the lottery has been drawn already
+        (a ``draw.json`` beside it, whatever ``force`` says); ``panel.csv`` or
+        ``remaining.csv`` exist and not ``force``.
     VerificationError
         The lottery or the pool is not what was published or recorded (exit 5).
     """
     path = Path(lottery)
     warnings: list[str] = []
+    _refuse_a_second_draw(path)
     folder = OutputFolder(path.parent, force=force, command="draw", inputs=(path,), adds=DRAW_FILES)
     with folder:
         return _draw_into(
             folder.staging, path, warnings, number, dice, sides, random_hex, sha256, pool
         )
+
+
+def _refuse_a_second_draw(lottery: Path) -> None:
+    """A public draw happens once: with a ``draw.json`` beside the lottery, another draw
+    would replace a result people have seen (even with ``--force``)."""
+    beside = lottery.parent / "draw.json"
+    if not beside.exists():
+        return
+    try:
+        earlier = read_draw(beside) or {}
+    except ValueError:
+        earlier = {}
+    number = earlier.get("number")
+    said = f" (panel {number})" if isinstance(number, int) else ""
+    raise BadInputError(
+        f"this lottery has been drawn already{said}: a public draw happens once, and "
+        "panelsel never replaces its result",
+        file=str(beside),
+        hint="to draw again, publish a new lottery (panelsel select --panels M into a new "
+        "folder) and announce why; the audit checks the draw that was made",
+    )
 
 
 def _draw_into(
