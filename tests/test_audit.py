@@ -142,7 +142,7 @@ def test_swapped_member_in_lottery_breaks_a_quota(copy: Any) -> None:
     members[members.index(female)] = male
     _save(out, doc)
     failed = _failed(out)
-    assert "panel 0: gender=Female has 4, quota 5–5" in failed["panels"]
+    assert "panel 1: gender=Female has 4, quota 5–5" in failed["panels"]
     assert "optimality" in failed  # not certified when the lottery itself is broken
 
 
@@ -165,7 +165,7 @@ def test_edited_seed_fails(copy: Any) -> None:
     failed = _failed(out)
     assert set(failed) == {"selected", "recompute"}
     assert "seed 12 draws" in failed["selected"]
-    assert "the rerun draws panel" in failed["recompute"]
+    assert "the rerun draws 'selected'" in failed["recompute"]
 
 
 def test_legacy_edited_seed_fails(copy: Any) -> None:

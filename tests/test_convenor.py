@@ -510,3 +510,222 @@ def test_compare_fits_80_columns_in_a_pipe(tmp_path: Path) -> None:
     names = ["leximin", "maximin", "nash", "legacy*"]
     assert [x.split()[0] for x in table if x.split()[:1] and x.split()[0] in names] == names
     assert "4 registrant(s) can never be selected" in flat(result.stdout)
+
+
+# ------------------------------------- item 4: files in the input's format, and workbooks
+
+
+def _forms_workbook(path: Path) -> Path:
+    """The Forms fixture as Excel would save it: a workbook, ids as numbers."""
+    import csv
+
+    from openpyxl import Workbook
+
+    text = REGISTRATIONS.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(text.splitlines(keepends=True), delimiter=";"))
+    book = Workbook()
+    sheet = book.active
+    for r, row in enumerate(rows):
+        sheet.append([int(c) if r and j == 0 else c for j, c in enumerate(row)])
+    book.save(path)
+    return path
+
+
+def test_contact_lists_keep_the_input_delimiter_and_bom(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [str(REGISTRATIONS), str(QUOTAS), "--delimiter", ";", "--seed", "1"]
+    code, _, stderr = run(runner, "select", *args, "--out", str(out))
+    assert code == 0, stderr
+    for name in ("panel.csv", "remaining.csv"):
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf" + b"ID;Start time;"), name
+    assert not (out / "probabilities.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # for programs
+    assert b"," in (out / "probabilities.csv").read_bytes().splitlines()[0]
+    # a choice of the caller's
+    code, _, _ = run(
+        runner,
+        "select",
+        *args,
+        "--out",
+        str(tmp_path / "c"),
+        "--out-delimiter",
+        ",",
+        "--out-encoding",
+        "utf-8",
+    )
+    assert code == 0
+    assert (tmp_path / "c" / "panel.csv").read_bytes().startswith(b"ID,Start time,")
+    # and the audit reads them as written
+    code, stdout, _ = run(runner, "audit", str(out), str(REGISTRATIONS), str(QUOTAS))
+    assert code == 0, stdout
+
+
+def test_a_workbook_in_and_workbooks_out(runner: CliRunner, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    book = _forms_workbook(tmp_path / "registrations.xlsx")
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        runner, "select", str(book), str(QUOTAS), "--seed", "1", "--out", str(out), "--json"
+    )
+    assert code == 0, stderr
+    document = json.loads(stdout)
+    assert document["pool_size"] == 46 and document["excluded"][0]["ids"] == PREFERS_NOT
+    assert {"panel.xlsx", "remaining.xlsx"} <= set(document["files"])
+    panel = load_workbook(out / "panel.xlsx", read_only=True)
+    rows = list(panel.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:2] == ("ID", "Start time") and len(rows) == 11
+    assert all(isinstance(row[0], str) for row in rows)  # text cells: "7", never 7.0
+    assert (out / "panel.csv").read_bytes().startswith(b"\xef\xbb\xbfID,Start time,")
+    code, stdout, _ = run(runner, "audit", str(out), str(book), str(QUOTAS))
+    assert code == 0, stdout
+    # a workbook edited after the selection is caught
+    edited = load_workbook(out / "panel.xlsx")
+    edited.worksheets[0]["E2"] = "Someone Else"
+    edited.save(out / "panel.xlsx")
+    code, stdout, _ = run(runner, "audit", str(out), str(book), str(QUOTAS), "--no-recompute")
+    assert code == 5 and "panel.xlsx does not hold what panel.csv holds" in flat(stdout)
+
+
+def test_workbook_rows_are_its_rows(runner: CliRunner, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    book = _forms_workbook(tmp_path / "registrations.xlsx")
+    wb = load_workbook(book)
+    wb.worksheets[0]["F30"] = "Other"  # sheet row 30
+    wb.save(book)
+    code, _, stderr = run(runner, "check", str(book), str(QUOTAS))
+    assert code == 2
+    assert "row 30, column 'Gender', value 'Other': has no quota" in flat(stderr)
+
+
+def test_a_public_draw_writes_the_recorded_format(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "pub"
+    args = [str(REGISTRATIONS), str(QUOTAS), "--delimiter", ";", "--seed", "1", "--xlsx"]
+    code, stdout, _ = run(runner, "select", *args, "--out", str(out), "--panels", "30", "--json")
+    assert code == 0, stdout
+    digest = json.loads(stdout)["lottery_sha256"]
+    code, _, stderr = run(
+        runner, "draw", str(out / "lottery.json"), "--sha256", digest, "--number", "7"
+    )
+    assert code == 0, stderr
+    assert (out / "panel.csv").read_bytes().startswith(b"\xef\xbb\xbfID;")
+    assert (out / "panel.xlsx").is_file() and (out / "remaining.xlsx").is_file()
+    code, stdout, _ = run(
+        runner, "audit", str(out), str(REGISTRATIONS), str(QUOTAS), "--sha256", digest
+    )
+    assert code == 0, stdout
+
+
+def test_a_duplicate_without_an_email_column_is_found_by_its_answers(tmp_path: Path) -> None:
+    from panelsel.inputs.pool import drop_duplicates, load_pool
+
+    rows = [
+        "ID,Completion time,Name,Gender",
+        "1,11/03/26 10:00,Ann Lee,F",
+        "2,11/03/26 10:05,Bo Kim,M",
+        "3,11/04/26 09:00,ann lee ,F",  # the same person, later, typed a little differently
+        "4,11/04/26 09:30,Cy Ray,M",
+        "5,11/04/26 09:40,Di Orr,F",
+    ]
+    path = tmp_path / "pool.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    pool = load_pool(path)
+    assert pool.warnings == [
+        f"{path}: row 2 (id 1) and row 4 (id 3) look like one person registered 2 times "
+        "(every answer the same); each extra registration is an extra chance in the lottery: "
+        "remove the extra rows, or pass --drop-duplicates COLUMN naming a column that "
+        "identifies a person"
+    ]
+    assert drop_duplicates(pool, "Name").ids == ["2", "3", "4", "5"]  # the last kept
+    assert drop_duplicates(pool, "Name", keep="first").ids == ["1", "2", "4", "5"]
+    # rows alike only in their quota answers are different people: no warning
+    alike = tmp_path / "alike.csv"
+    alike.write_text("id,gender,level\n1,F,PG\n2,F,PG\n3,M,UG\n", encoding="utf-8")
+    assert load_pool(alike).warnings == []
+
+
+# ------------------------------------------------------------------ item 10: small things
+
+
+@pytest.mark.parametrize("command", ["select", "check", "compare", "draw", "audit"])
+def test_help_shows_no_bool_and_has_examples(command: str) -> None:
+    wide = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+    result = wide.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    assert "Examples:" in result.stdout and f"panelsel {command} " in result.stdout
+    assert "<bool>" not in wide.invoke(app, ["--help"]).stdout
+
+
+def test_people_and_panels_are_numbered_from_1(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [str(REGISTRATIONS), str(QUOTAS), "--delimiter", ";", "--seed", "1"]
+    code, stdout, _ = run(runner, "select", *args, "--out", str(out))
+    assert code == 0
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    index = record["selected"]
+    assert f"drawn: panel {index + 1} (lottery.json 'selected': {index}, which counts from 0)" in (
+        flat(stdout)
+    )
+    # the audit names panels 1-based too: break the first one
+    record["panels"][0]["members"] = record["panels"][0]["members"][:-1]
+    (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
+    code, stdout, _ = run(
+        runner, "audit", str(out), str(REGISTRATIONS), str(QUOTAS), "--no-recompute", "--json"
+    )
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 5 and "panel 1: 9 distinct members, not 10" in checks["panels"]["detail"]
+
+
+def test_probabilities_are_written_with_six_decimals(runner: CliRunner, tmp_path: Path) -> None:
+    import csv
+
+    out = tmp_path / "out"
+    args = [str(REGISTRATIONS), str(QUOTAS), "--delimiter", ";", "--seed", "1"]
+    code, _, _ = run(runner, "select", *args, "--out", str(out))
+    assert code == 0
+    with (out / "probabilities.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert all(re.fullmatch(r"[01]\.\d{6}", r["probability"]) for r in rows), rows[:3]
+    assert {r["probability"] for r in rows if r["id"] in PREFERS_NOT} == {"0.000000"}
+    # the sum check is kept: on the lottery itself to 1e-9, on the file within its rounding
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert sum(p["probability"] for p in record["panels"]) == pytest.approx(1, abs=1e-9)
+    assert sum(float(r["probability"]) for r in rows) == pytest.approx(10, abs=len(rows) * 5e-7)
+
+
+# --------------------------------------------------------------------- item 11: the README
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_opens_with_the_convenors_path() -> None:
+    text = README.read_text(encoding="utf-8")
+    fences = re.findall(r"```bash\n(.*?)\n```", text, re.S)
+    assert fences[0].startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[test]'")
+    assert fences[1] == ".venv/bin/python -m pytest"
+    # the path comes first, within a screen of the set-up commands
+    lines = text.splitlines()
+    path = lines.index("## From your spreadsheet to a panel")
+    assert path < 30
+    for heading in ("### From Microsoft Forms or Excel", "## Commands"):
+        assert heading in lines
+    for phrase in (
+        "--delimiter ';'",
+        "multi_value",
+        "Prefer not to say",
+        "Ids in published lotteries",
+        "--drop-duplicates",
+    ):
+        assert phrase in text, phrase
+    assert len(text.split()) < 2000
+    # the reference moved to docs/, and every link resolves
+    for link in re.findall(r"\]\((docs/[^)#]+)", text):
+        assert (README.parent / link).is_file(), link
+    assert {
+        "docs/formats.md",
+        "docs/algorithms.md",
+        "docs/public-draw.md",
+        "docs/benchmarks.md",
+    } <= set(re.findall(r"\]\((docs/[^)#]+)", text))

@@ -143,7 +143,15 @@ def test_encoding_option_reads_the_cp1252_file(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.stderr
-    text = (tmp_path / "o" / "panel.csv").read_text(encoding="utf-8") + (
+    # the contact lists come back in the input's encoding, for the Excel that wrote it
+    # (issue 16); the derived files stay UTF-8
+    text = (tmp_path / "o" / "panel.csv").read_text(encoding="cp1252") + (
         tmp_path / "o" / "remaining.csv"
-    ).read_text(encoding="utf-8")
+    ).read_text(encoding="cp1252")
     assert "Renée" in text
+    assert (
+        b"Ren\xe9e"
+        in (tmp_path / "o" / "remaining.csv").read_bytes()
+        + (tmp_path / "o" / "panel.csv").read_bytes()
+    )
+    (tmp_path / "o" / "probabilities.csv").read_text(encoding="utf-8")

@@ -98,16 +98,175 @@ def test_report_renders_in_headless_chromium(example_report: Path, tmp_path: Pat
     assert 'id="probability-plot"' in dom.stdout and 'class="curve"' in dom.stdout
     shot = tmp_path / "report.png"
     result = subprocess.run(
-        [browser, *flags, "--window-size=1200,900", f"--screenshot={shot}", url],
+        # tall enough for the plot, below the result and the plain-language sections
+        [browser, *flags, "--window-size=1200,1800", f"--screenshot={shot}", url],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
-    assert pixels.shape[:2] == (900, 1200)
+    assert pixels.shape[:2] == (1800, 1200)
     assert pixels.std() > 10  # not blank
     # the LEXIMIN curve is drawn: many pixels of its colour
     colour = np.array([int(COLOURS["leximin"][i : i + 2], 16) for i in (1, 3, 5)])
     near = np.abs(pixels - colour).sum(axis=2) < 40
     assert near.sum() > 500, near.sum()
+
+
+# ------------------------------------------------- issue 16, item 7: a report for a convenor
+
+FORMS = Path(__file__).parent / "corpus" / "forms"
+
+PROBE = """
+<script>
+window.addEventListener('load', () => {
+  const root = document.documentElement;
+  const title = document.getElementById('y-title').getBoundingClientRect();
+  let overlap = 0;
+  for (const t of document.querySelectorAll('#probability-plot text')) {
+    if (t.id === 'y-title') continue;
+    const b = t.getBoundingClientRect();
+    const apart = b.left >= title.right || b.right <= title.left ||
+                  b.top >= title.bottom || b.bottom <= title.top;
+    if (!apart) overlap += 1;
+  }
+  document.body.setAttribute('data-scroll-width', root.scrollWidth);
+  document.body.setAttribute('data-client-width', root.clientWidth);
+  document.body.setAttribute('data-overlaps', overlap);
+});
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def forms_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("forms") / "o"
+    select(FORMS / "registrations.csv", FORMS / "quotas.yaml", out=out, seed=1, delimiter=";")
+    return out / "report.html"
+
+
+def test_report_for_a_head_of_service(forms_report: Path) -> None:
+    page = forms_report.read_text(encoding="utf-8")
+    assert "<h1>Panel selection</h1>" in page
+    assert "10 seats from 46 registrants · from registrations.csv, quotas.yaml · " in page
+    assert "<span id='created'>" in page
+    # the drawn panel against every quota, and the verdict
+    assert 'id="quotas-met">Every quota is met ✓' in page
+    assert page.count('<span class="ok">✓</span>') == 9  # one per quota row
+    # who had no chance, by id, with the quotas that exclude them
+    assert "4 registrant(s) had no chance of a seat" in page
+    assert (
+        "gender = Female ≥ 5 and gender = Male ≥ 5 leave no room for them): ids 42, 43, 44, 45"
+        in page
+    )
+    # why chances differ, in plain words: men had 33%, women 19%
+    assert (
+        "in gender: 5.0 seats on average went to 15 registrants answering &#x27;Male&#x27;, "
+        "so each had about 33%; 5.0 seats on average went to 27 registrants answering "
+        "&#x27;Female&#x27;, so each had about 19%"
+    ) in page
+    # the jargon sits below, for analysts
+    analysts = page.index("For analysts")
+    for word in ("Gini", "p10", "LP relaxation bound attained", "geometric mean"):
+        assert page.index(word) > analysts, word
+    # the A4 print rules
+    assert "@page{size:A4" in page and ".analyst{break-before:page}" in page
+
+
+def test_report_when_everyone_has_a_chance(tmp_path: Path) -> None:
+    text = (FORMS / "quotas.yaml").read_text(encoding="utf-8")
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(
+        text.replace('Female: "50%"', "Female: {min: 4, max: 5}").replace(
+            'Male: "50%"', "Male: {min: 4, max: 5}"
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    select(FORMS / "registrations.csv", quotas, out=out, seed=1, delimiter=";")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Everyone who registered had a chance of a seat ✓" in page
+    assert "had no chance" not in page
+
+
+def _require_browser() -> str:
+    browser = _browser()
+    if browser is None:
+        reason = "no Chromium found (install Debian's chromium, or set PANELSEL_BROWSER)"
+        if os.environ.get("PANELSEL_REQUIRE_BROWSER"):
+            pytest.fail(reason + "; PANELSEL_REQUIRE_BROWSER is set, as in CI")
+        pytest.skip(reason)
+    return browser
+
+
+@pytest.mark.parametrize("width", [700, 1200])
+def test_report_layout_in_chromium(forms_report: Path, tmp_path: Path, width: int) -> None:
+    browser = _require_browser()
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        forms_report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+        encoding="utf-8",
+    )
+    flags = [
+        *BROWSER_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--window-size={width},900",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    import re
+
+    found = dict(re.findall(r'data-([a-z-]+)="(\d+)"', dom.stdout))
+    assert set(found) >= {"scroll-width", "client-width", "overlaps"}, dom.stdout[-500:]
+    assert int(found["scroll-width"]) <= int(found["client-width"])  # no sideways scrolling
+    assert found["overlaps"] == "0"  # the axis title clear of every tick label
+    # and a screenshot that shows the new sections' colours: the red box, the green ticks
+    shot = tmp_path / f"report-{width}.png"
+    result = subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", forms_report.resolve().as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+    assert pixels.shape[:2] == (900, width)
+    green = np.abs(pixels - np.array([0x17, 0x69, 0x2B])).sum(axis=2) < 60
+    assert green.sum() > 200, green.sum()  # "Every quota is met ✓" and the ticks
+
+
+def test_report_prints_on_a4(forms_report: Path, tmp_path: Path) -> None:
+    browser = _require_browser()
+    pdf = tmp_path / "report.pdf"
+    flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    result = subprocess.run(
+        [
+            browser,
+            *flags,
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            forms_report.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and pdf.is_file(), result.stderr[-2000:]
+    data = pdf.read_bytes()
+    import re
+
+    boxes = {
+        tuple(round(float(x)) for x in m)
+        for m in re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)
+    }
+    assert boxes == {(595, 842)}, boxes  # A4 in points
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 2 <= pages <= 4, pages  # the analysts' part starts a page of its own

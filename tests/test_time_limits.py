@@ -90,7 +90,9 @@ def test_best_effort_marks_every_output(times_out: None, tmp_path: Path) -> None
     with (out / "probabilities.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {r["proven_optimal"] for r in rows} == {"0"}
-    assert sum(float(r["probability"]) for r in rows) == pytest.approx(10, abs=1e-9)
+    assert sum(float(r["probability"]) for r in rows) == pytest.approx(
+        10, abs=len(rows) * 5e-7
+    )  # 6 decimals
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="warning"' in page and "NOT PROVEN OPTIMAL" in page
     as_json = RUNNER.invoke(

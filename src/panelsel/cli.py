@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from panelsel import __version__, signals
 from panelsel.defaults import (
@@ -33,10 +33,54 @@ EXIT_INTERNAL = 1
 T = TypeVar("T")
 
 
+def _examples(*lines: str) -> str:
+    """A command's help epilog: its example command lines, one paragraph each."""
+    return "Examples:\n\n" + "\n\n".join(lines)
+
+
+EXAMPLES = {
+    "select": _examples(
+        "panelsel select registrants.csv quotas.yaml --seed 2026",
+        "panelsel select export.csv quotas.yaml --delimiter ';' --drop-duplicates Email",
+        "panelsel select registrants.xlsx quotas.yaml --out panel-2026",
+        "panelsel select registrants.csv quotas.yaml --panels 1000   (for a public draw)",
+    ),
+    "draw": _examples(
+        "panelsel draw panelsel-out/lottery.json --sha256 HASH --number 417",
+        "panelsel draw panelsel-out/lottery.json --sha256 HASH --dice 3,1,4,1 --dice-sides 10",
+    ),
+    "compare": _examples(
+        "panelsel compare registrants.csv quotas.yaml --algorithms leximin,legacy"
+    ),
+    "check": _examples(
+        "panelsel check registrants.csv quotas.yaml",
+        "panelsel check registrants.csv quotas.yaml --relax-priority gender=10",
+    ),
+    "audit": _examples("panelsel audit panelsel-out registrants.csv quotas.yaml"),
+}
+
+
+class _Command(TyperCommand):
+    """A command whose ``--help`` line shows no ``<bool>``, like the other flags."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
 class _JsonUsageErrors(TyperGroup):
     """Usage errors (an unknown option, a missing argument, a bad value) as JSON on stdout
     too when ``--json`` is among the arguments, so that a script reading stdout always gets
-    one object; without ``--json`` typer's own handling is unchanged."""
+    one object; without ``--json`` typer's own handling is unchanged.  Its ``--help`` shows
+    no ``<bool>`` either."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
 
     def main(
         self,
@@ -90,7 +134,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+            metavar="",
         ),
     ] = False,
 ) -> None:
@@ -192,21 +240,27 @@ Encoding = Annotated[str, typer.Option(help="Registrants CSV encoding.")]
 Samples = Annotated[
     int, typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1)
 ]
-Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Replace a non-empty output folder.", metavar="")
+]
 RawCsv = Annotated[
     bool,
     typer.Option(
         "--raw-csv",
+        metavar="",
         help="Write CSV cells as read, without the apostrophe that stops spreadsheets "
         "from running cells starting with = + - @ as formulas.",
     ),
 ]
 JsonOutput = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object on stdout instead of the summary.")
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON object on stdout instead of the summary.", metavar=""
+    ),
 ]
 
 
-@app.command()
+@app.command(cls=_Command, epilog=EXAMPLES["select"])
 def select(
     registrants: Registrants,
     quotas: Quotas,
@@ -237,10 +291,34 @@ def select(
         ),
     ] = None,
     raw_csv: RawCsv = False,
+    out_delimiter: Annotated[
+        str | None,
+        typer.Option(
+            help="Delimiter of panel.csv and remaining.csv (default: the registrants file's)."
+        ),
+    ] = None,
+    out_encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Encoding of panel.csv and remaining.csv (default: the registrants file's, "
+            "with its byte-order mark; utf-8-sig writes one, as Excel expects)."
+        ),
+    ] = None,
+    xlsx: Annotated[
+        bool | None,
+        typer.Option(
+            "--xlsx/--no-xlsx",
+            metavar="",
+            help="Also write panel.xlsx and remaining.xlsx (default: when the registrants "
+            "file is a workbook).",
+            show_default=False,
+        ),
+    ] = None,
     best_effort: Annotated[
         bool,
         typer.Option(
             "--best-effort",
+            metavar="",
             help="When --time-limit runs out, use the best lottery found so far (every "
             "output then says it is not proven optimal) instead of exiting with 4.",
         ),
@@ -284,6 +362,9 @@ def select(
             samples=samples,
             raw_csv=raw_csv,
             columns=[c.strip() for c in columns.split(",")] if columns else None,
+            out_delimiter=parse_delimiter(out_delimiter) if out_delimiter else None,
+            out_encoding=out_encoding,
+            xlsx=xlsx,
             best_effort=best_effort,
             panels=panels,
             rounding=rounding,
@@ -297,7 +378,7 @@ def select(
     )
 
 
-@app.command()
+@app.command(cls=_Command, epilog=EXAMPLES["draw"])
 def draw(
     lottery: Annotated[
         Path, typer.Argument(help="The lottery.json written by panelsel select --panels.")
@@ -331,6 +412,7 @@ def draw(
         bool,
         typer.Option(
             "--force",
+            metavar="",
             help="Replace a panel.csv and remaining.csv that panelsel wrote; a draw.json is "
             "never replaced (a public draw happens once).",
         ),
@@ -362,7 +444,7 @@ def draw(
     )
 
 
-@app.command()
+@app.command(cls=_Command, epilog=EXAMPLES["compare"])
 def compare(
     registrants: Registrants,
     quotas: Quotas,
@@ -426,7 +508,7 @@ def compare(
     )
 
 
-@app.command()
+@app.command(cls=_Command, epilog=EXAMPLES["check"])
 def check(
     registrants: Registrants,
     quotas: Quotas,
@@ -455,7 +537,8 @@ def check(
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing relaxed quota file.")
+        bool,
+        typer.Option("--force", help="Replace a relaxed quota file check wrote.", metavar=""),
     ] = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -491,7 +574,7 @@ def check(
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
-@app.command()
+@app.command(cls=_Command, epilog=EXAMPLES["audit"])
 def audit(
     out_dir: Annotated[Path, typer.Argument(help="The folder panelsel select wrote.")],
     registrants: Annotated[Path, typer.Argument(help="The registrants CSV the selection used.")],
@@ -514,6 +597,7 @@ def audit(
         bool,
         typer.Option(
             "--recompute/--no-recompute",
+            metavar="",
             help="Rerun the recorded algorithm and seed and compare the lottery entry for "
             "entry (default; as slow as the selection). --no-recompute skips it, and the "
             "report says so.",

@@ -85,6 +85,13 @@ def _pct(p: float) -> str:
     return f"{100 * p:.2f}%"
 
 
+def _nth(index: int | None) -> str:
+    """A 0-based list position as people count it, with lottery.json's own number."""
+    if index is None:
+        return "none"
+    return f"{index + 1} (lottery.json 'selected': {index}, which counts from 0)"
+
+
 def _short_pct(p: float) -> str:
     """A percentage in at most 6 characters (1 decimal; 2 below 1%)."""
     return f"{100 * p:.2f}%" if p < 0.01 else f"{100 * p:.1f}%"
@@ -140,10 +147,12 @@ def render_selection(result: SelectionResult) -> None:
     elif result.grouped:
         stdout.print(
             f"Lottery: {len(result.lottery)} count vectors over {result.n_types} types (too "
-            f"many panels of people to list); drawn vector #{result.selected_index}"
+            f"many panels of people to list); drawn: vector {_nth(result.selected_index)}"
         )
     else:
-        stdout.print(f"Lottery: {len(result.lottery)} panels; drawn panel #{result.selected_index}")
+        stdout.print(
+            f"Lottery: {len(result.lottery)} panels; drawn: panel {_nth(result.selected_index)}"
+        )
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")
     if published:

@@ -62,8 +62,14 @@ from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import draw, draw_grouped, members_of
 from panelsel.lottery.public import repeat_number
 from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
-from panelsel.outputs.files import unescape
-from panelsel.outputs.record import published_hash, read_draw, read_record
+from panelsel.outputs.files import PLAIN_CSV, CsvFormat, unescape
+from panelsel.outputs.record import (
+    published_hash,
+    read_draw,
+    read_record,
+    recorded_contact_format,
+)
+from panelsel.outputs.tables import WRITTEN_PROBABILITY_TOLERANCE
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
@@ -105,16 +111,26 @@ class AuditReport:
         }
 
 
-def _read_csv(path: Path, safe: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and rows; ``safe``: undo the apostrophes of spreadsheet-safe writing."""
+def _read_csv(
+    path: Path, safe: bool = False, fmt: CsvFormat = PLAIN_CSV
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV written in ``fmt``; ``safe``: undo the apostrophes of
+    spreadsheet-safe writing."""
     if not path.is_file():
         raise BadInputError(
             "the selection folder lacks this file",
             file=str(path),
             hint="pass the folder that panelsel select wrote (its --out)",
         )
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
+    encoding = "utf-8-sig" if fmt.encoding.lower() in {"utf-8", "utf8"} else fmt.encoding
+    try:
+        with path.open(encoding=encoding, newline="") as f:
+            rows = list(csv.reader(f, delimiter=fmt.delimiter))
+    except UnicodeDecodeError:
+        raise VerificationError(
+            f"the file is not {fmt.encoding} text, the encoding lottery.json records",
+            hint="use the files panelsel wrote",
+        ) from None
     if not rows:
         raise BadInputError("the file is empty", file=str(path))
     if safe:
@@ -170,7 +186,7 @@ def _panel_indices(
         members = panel.get("members", []) if isinstance(panel, dict) else []
         unknown = [m for m in members if str(m) not in index]
         if unknown:
-            problems.append(f"panel {r}: id {unknown[0]!r} is not in the pool")
+            problems.append(f"panel {r + 1}: id {unknown[0]!r} is not in the pool")
             panels.append(None)
             continue
         panels.append(np.array([index[str(m)] for m in members], dtype=np.intp))
@@ -210,11 +226,11 @@ def _check_panels(
             continue
         if len(members) != model.k or len(set(members.tolist())) != len(members):
             problems.append(
-                f"panel {r}: {len(set(members.tolist()))} distinct members, not {model.k}"
+                f"panel {r + 1}: {len(set(members.tolist()))} distinct members, not {model.k}"
             )
             continue
         for problem in _quota_problems(model, members)[:2]:
-            problems.append(f"panel {r}: {problem}")
+            problems.append(f"panel {r + 1}: {problem}")
     figures = {"panels": len(panels), "invalid": len(problems), "panel_size": model.k}
     if problems:
         shown = "; ".join(problems[:5]) + (
@@ -279,7 +295,7 @@ def _check_marginals(
             diff = abs(written[pid] - float(marginals[i]))
             if diff > worst:
                 worst, worst_id = diff, pid
-    if worst > MARGINAL_TOLERANCE and worst_id is not None:
+    if worst > WRITTEN_PROBABILITY_TOLERANCE and worst_id is not None:
         i = pool.ids.index(worst_id)
         problems.append(
             f"id {worst_id!r}: probabilities.csv says {written[worst_id]:.12g}, the lottery "
@@ -297,11 +313,13 @@ def _check_marginals(
     )
 
 
-def _rows_as_keys(path: Path, pool: Pool, safe: bool) -> tuple[list[str], Counter[str]]:
+def _rows_as_keys(
+    path: Path, pool: Pool, safe: bool, fmt: CsvFormat = PLAIN_CSV
+) -> tuple[list[str], Counter[str]]:
     """The registrants of a written panel.csv / remaining.csv as a multiset of keys: their
     ids, or (when the ids are row numbers, which those files do not carry) their whole rows;
     with the file's header."""
-    header, rows = _read_csv(path, safe)
+    header, rows = _read_csv(path, safe, fmt)
     if pool.id_column is not None and pool.id_column in header:
         col = header.index(pool.id_column)
         return header, Counter(row[col].strip() if len(row) > col else "" for row in rows)
@@ -318,11 +336,21 @@ def _pool_keys(pool: Pool, indices: list[int], header: list[str]) -> Counter[str
 
 
 def _compare_files(
-    out: Path, pool: Pool, chosen: list[int], others: list[int], safe: bool, record: str
+    out: Path,
+    pool: Pool,
+    chosen: list[int],
+    others: list[int],
+    document: dict[str, Any],
+    record: str,
 ) -> list[str]:
-    """Problems with ``panel.csv`` (should hold ``chosen``) and ``remaining.csv``."""
+    """Problems with ``panel.csv`` (should hold ``chosen``) and ``remaining.csv``, read in
+    the recorded delimiter and encoding, and with the workbooks when they were written."""
     problems = []
-    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe)
+    safe = bool(document.get("spreadsheet_safe"))
+    fmt, xlsx = recorded_contact_format(document)
+    if xlsx:
+        problems += _compare_workbooks(out, fmt, safe)
+    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe, fmt)
     expected = _pool_keys(pool, chosen, header)
     if in_panel_csv != expected:
         extra = sorted((in_panel_csv - expected).elements())
@@ -336,19 +364,51 @@ def _compare_files(
             # without ids the keys are whole rows (names, e-mails): name pool rows instead
             missing = set(lacking)
             rows = sorted(
-                i + 2 for i in chosen if next(iter(_pool_keys(pool, [i], header))) in missing
+                pool.line_numbers[i]
+                for i in chosen
+                if next(iter(_pool_keys(pool, [i], header))) in missing
             )
             problems.append(
                 f"panel.csv differs from {record}'s selected members: {len(extra)} of its "
                 f"row(s) are not selected registrants, and the registrant(s) in pool row(s) "
                 f"{rows} are missing from it (rows as a spreadsheet numbers them)"
             )
-    header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe)
+    header, in_remaining = _rows_as_keys(out / "remaining.csv", pool, safe, fmt)
     if in_remaining != _pool_keys(pool, others, header):
         problems.append(
             f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "
             f"{len(others)} registrants"
         )
+    return problems
+
+
+def _compare_workbooks(out: Path, fmt: CsvFormat, safe: bool) -> list[str]:
+    """Problems with ``panel.xlsx`` and ``remaining.xlsx``: each must hold what its CSV
+    holds, cell for cell (the workbooks store every cell as text, without apostrophes)."""
+    from openpyxl import load_workbook
+
+    problems = []
+    for csv_name, book_name in (("panel.csv", "panel.xlsx"), ("remaining.csv", "remaining.xlsx")):
+        path = out / book_name
+        if not path.is_file():
+            problems.append(f"lottery.json records {book_name}, which is missing")
+            continue
+        header, rows = _read_csv(out / csv_name, safe, fmt)
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+            cells = [
+                ["" if v is None else str(v) for v in row]
+                for row in book.worksheets[0].iter_rows(values_only=True)
+            ]
+            book.close()
+        except Exception as exc:  # any unreadable workbook fails the check, never the audit
+            problems.append(f"{book_name} cannot be read as a workbook ({type(exc).__name__})")
+            continue
+        width = len(header)
+        cells = [(row + [""] * width)[:width] for row in cells]
+        written = [[c.replace("\r\n", "\n") for c in row] for row in [header, *rows]]
+        if cells != written:
+            problems.append(f"{book_name} does not hold what {csv_name} holds")
     return problems
 
 
@@ -369,8 +429,7 @@ def _check_selected(
     problems = []
     if len(chosen) != len(recorded):
         problems.append("lottery.json's selected members include ids not in the pool")
-    safe = bool(document.get("spreadsheet_safe"))
-    problems += _compare_files(out, pool, chosen, others, safe, "lottery.json")
+    problems += _compare_files(out, pool, chosen, others, document, "lottery.json")
     selected = document.get("selected")
     if estimated:
         again = sorted(pool.ids[i] for i in legacy_draw(model, seed))
@@ -379,9 +438,12 @@ def _check_selected(
         index = draw(lottery, np.random.default_rng(seed))
         members = panels[index] if 0 <= index < len(panels) else None
         again = sorted(pool.ids[i] for i in members) if members is not None else []
-        rule = f"panel #{index}"
+        rule = f"panel {index + 1} of the list"
         if index != selected:
-            problems.append(f"the seed draws panel #{index}, lottery.json says #{selected}")
+            problems.append(
+                f"the seed draws panel {index + 1} of the list ('selected': {index}, counted "
+                f"from 0), lottery.json records 'selected': {selected}"
+            )
     if again != recorded:
         problems.append(f"seed {seed} draws {rule}, whose members are not the recorded ones")
     if problems:
@@ -425,14 +487,14 @@ def _check_order(
     keys = [tuple(sorted(p.tolist())) if p is not None else () for p in panels]
     for r, members in enumerate(panels):
         if members is not None and members.tolist() != list(keys[r]):
-            return Check(name, False, f"panel {r}'s members are not listed in pool order")
+            return Check(name, False, f"panel {r + 1}'s members are not listed in pool order")
     for r in range(1, len(keys)):
         if keys[r] < keys[r - 1] or (keys[r] == keys[r - 1] and not repeats):
             what = "repeated" if keys[r] == keys[r - 1] else "out of the canonical order"
             return Check(
                 name,
                 False,
-                f"panel {r} is {what} (panels are sorted by their members' pool rows); a "
+                f"panel {r + 1} is {what} (panels are sorted by their members' pool rows); a "
                 "reordered lottery lets the recorded seed draw another panel",
             )
     return Check(name, True, f"the {len(keys)} panels are in the canonical order")
@@ -528,8 +590,8 @@ def _check_recompute(
             problems.append("the rerun draws other members than lottery.json's")
         if result.selected != document.get("selected"):
             problems.append(
-                f"the rerun draws panel #{result.selected}, lottery.json says "
-                f"#{document.get('selected')}"
+                f"the rerun draws 'selected': {result.selected} (counted from 0), lottery.json "
+                f"records {document.get('selected')}"
             )
     for key, entries in pairs:
         recorded = document.get(key)
@@ -630,13 +692,14 @@ def _audit_grouped(
     problems = []
     if index != document.get("selected"):
         problems.append(
-            f"the seed draws count vector #{index}, lottery.json says #{document.get('selected')}"
+            f"the seed draws count vector {index + 1} of the list ('selected': {index}, counted "
+            f"from 0), lottery.json records 'selected': {document.get('selected')}"
         )
     if [ids[i] for i in members] != recorded:
         problems.append(f"seed {seed} draws other members than lottery.json's selected ones")
     chosen = members.tolist()
     others = sorted(set(range(model.n)) - set(chosen))
-    problems += _compare_files(out, pool, chosen, others, safe, "the seed's draw")
+    problems += _compare_files(out, pool, chosen, others, document, "the seed's draw")
     if problems:
         checks.append(Check("selected", False, "; ".join(problems), {"seed": seed}))
     else:
@@ -644,7 +707,7 @@ def _audit_grouped(
             Check(
                 "selected",
                 True,
-                f"panel.csv and remaining.csv match; seed {seed} draws count vector #{index} "
+                f"panel.csv and remaining.csv match; seed {seed} draws count vector {index + 1} "
                 "and the same members again",
                 {"seed": seed},
             )
@@ -705,6 +768,7 @@ def _check_rounding(
     n_types: int,
     before: npt.NDArray[np.float64],
     after: npt.NDArray[np.float64],
+    ids: list[str],
 ) -> Check:
     """Every probability within the paper's bound of the lottery it was rounded from, and the
     recorded figures right."""
@@ -725,7 +789,7 @@ def _check_rounding(
     if largest > bound + ROUNDING_TOLERANCE:
         worst = int(np.argmax(np.abs(change)))
         problems.append(
-            f"registrant {worst} moves by {largest:.6f} ({before[worst]:.6f} -> "
+            f"registrant {ids[worst]!r} moves by {largest:.6f} ({before[worst]:.6f} -> "
             f"{after[worst]:.6f}), more than the bound {bound:.6f}"
         )
     for key, value in (("bound", bound), ("largest_change", largest), ("worst_loss", loss)):
@@ -779,8 +843,7 @@ def _check_draw(
         problems.append(f"draw.json's members are not those of panel {again}")
     chosen = [int(i) for i in members] if members is not None else []
     others = sorted(set(range(len(pool.ids))) - set(chosen))
-    safe = bool(document.get("spreadsheet_safe"))
-    problems += _compare_files(out, pool, chosen, others, safe, f"panel {again}")
+    problems += _compare_files(out, pool, chosen, others, document, f"panel {again}")
     figures = {"number": again, "input": record.get("input")}
     if problems:
         return Check("draw", False, "; ".join(problems), figures)
@@ -838,7 +901,7 @@ def _audit_uniform(
     m = len(probs)
     checks.append(_check_symmetry(types, before, 0.0, "type symmetry before rounding"))
     checks.append(_check_symmetry(types, after, 1.0 / max(m, 1), "type symmetry"))
-    checks.append(_check_rounding(document, model.k, types.n_types, before, after))
+    checks.append(_check_rounding(document, model.k, types.n_types, before, after, pool.ids))
     checks.append(_check_draw(out, document, pool, panels, digest))
     return earlier_known, before
 

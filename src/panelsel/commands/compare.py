@@ -24,6 +24,7 @@ from panelsel.inputs.pool import Pool
 from panelsel.lottery.compute import PeopleLottery, compute_or_explain
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
+from panelsel.outputs.tables import format_probability
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.backends import SolverConfig
@@ -81,9 +82,9 @@ def _probability_table(
     for i, pid in enumerate(pool.ids):
         row = [pid]
         for r in results:
-            row.append(format(float(r.probabilities[i]), ".12g"))
+            row.append(format_probability(r.probabilities[i]))
             if r.low is not None and r.high is not None:
-                row += [format(float(r.low[i]), ".12g"), format(float(r.high[i]), ".12g")]
+                row += [format_probability(r.low[i]), format_probability(r.high[i])]
         rows.append(row + [pool.rows[i][c] for c in quota_columns])
     return header + names, rows
 

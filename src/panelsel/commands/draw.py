@@ -18,16 +18,20 @@ from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
-from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.files import OutputFolder, write_json
 from panelsel.outputs.record import (
     HASH_FILE,
     draw_document,
     published_hash,
     read_draw,
     read_uniform_lottery,
+    recorded_contact_format,
 )
+from panelsel.outputs.tables import CONTACT_WORKBOOKS, write_contact_lists
 
-DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json")
+DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json", *CONTACT_WORKBOOKS)
+"""The files a draw may add beside the published lottery (the workbooks only when the
+lottery records them)."""
 
 
 # --------------------------------------------------------------------------- the published file
@@ -188,17 +192,8 @@ def _draw_into(
     header_names = [str(c) for c in document.get("contact_columns") or the_pool.columns]
     contact = [the_pool.find_column(name, purpose="panel.csv") for name in header_names]
     safe = bool(document.get("spreadsheet_safe", True))
-    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
-        write_csv(
-            tmp / name,
-            [the_pool.columns[c] for c in contact],
-            [
-                [row[c] for c in contact]
-                for i, row in enumerate(the_pool.rows)
-                if (i in chosen) == wanted
-            ],
-            safe=safe,
-        )
+    fmt, xlsx = recorded_contact_format(document)
+    written = write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
     write_json(tmp / "draw.json", draw_document(digest, checked_against, m, picked, members))
-    files = {name: path.parent / name for name in DRAW_FILES}
+    files = {name: path.parent / name for name in [*written, "draw.json"]}
     return DrawResult(path, digest, checked_against, picked, m, members, files, warnings)

@@ -32,7 +32,7 @@ from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import Publish, RunKind, compute_or_explain
 from panelsel.lottery.public import dice_plan
 from panelsel.lottery.rounding import Rounded, check_panels
-from panelsel.outputs.files import OutputFolder
+from panelsel.outputs.files import CsvFormat, OutputFolder
 from panelsel.outputs.tables import (
     NOT_PROVEN_NOTE,
     OutputOptions,
@@ -212,6 +212,9 @@ def select(
     samples: int = DEFAULT_SAMPLES,
     raw_csv: bool = False,
     columns: list[str] | None = None,
+    out_delimiter: str | None = None,
+    out_encoding: str | None = None,
+    xlsx: bool | None = None,
     best_effort: bool = False,
     panels: int | None = None,
     rounding: str = DEFAULT_ROUNDING,
@@ -252,6 +255,12 @@ def select(
     columns
         The pool columns of ``panel.csv`` and ``remaining.csv`` (default all; the id
         column is always kept).
+    out_delimiter, out_encoding
+        The delimiter and encoding of ``panel.csv`` and ``remaining.csv`` (default: the
+        registrants file's, with a byte-order mark if it had one; ``utf-8-sig`` writes one).
+    xlsx
+        Also write ``panel.xlsx`` and ``remaining.xlsx`` (default: when the registrants are a
+        workbook).
     best_effort
         When ``time_limit`` runs out, use the best lottery found so far instead of failing;
         every output then says that it is not proven optimal.
@@ -293,7 +302,12 @@ def select(
         best_effort=best_effort,
         publish=None if panels is None else Publish(panels, rounding),
         read=ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
-        options=OutputOptions(raw_csv, tuple(columns) if columns is not None else None),
+        options=OutputOptions(
+            raw_csv,
+            tuple(columns) if columns is not None else None,
+            _contact_format(out_delimiter, out_encoding, delimiter, encoding),
+            xlsx,
+        ),
     )
     # the destination is checked (and a staging folder made) before anything is computed
     with OutputFolder(
@@ -334,6 +348,26 @@ def select(
         excluded=result.excluded,
         warnings=warnings,
     )
+
+
+def _contact_format(
+    out_delimiter: str | None, out_encoding: str | None, delimiter: str, encoding: str
+) -> CsvFormat | None:
+    """``--out-delimiter`` / ``--out-encoding`` as a format (None: as the registrants came);
+    an unknown encoding is refused before anything runs."""
+    if out_delimiter is None and out_encoding is None:
+        return None
+    if out_encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(out_encoding)
+        except LookupError:
+            raise BadInputError(
+                f"unknown encoding {out_encoding!r} for --out-encoding",
+                hint="utf-8-sig (UTF-8 with the mark Excel looks for), utf-8 or cp1252",
+            ) from None
+    return CsvFormat(out_delimiter or delimiter, out_encoding or "utf-8-sig")
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ person is kept only when asked (:func:`drop_duplicates`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +101,11 @@ class Pool:
     line_numbers: list[int]
     sha256: str
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    bom: bool = False
+    """The file began with a UTF-8 byte-order mark (Excel's "CSV UTF-8"); the contact lists
+    are written with one too, so that Excel reads them as UTF-8 again."""
+    spreadsheet: bool = False
+    """The file is an Excel workbook (``.xlsx``), read from its first sheet."""
     warnings: list[str] = field(default_factory=list)
     """What the reading noticed and the user should hear (registrations that look like
     duplicates); every command passes them on."""
@@ -178,6 +185,10 @@ def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
         ) from None
 
 
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def load_pool(
     path: str | Path,
     *,
@@ -185,19 +196,20 @@ def load_pool(
     delimiter: str = DEFAULT_DELIMITER,
     encoding: str = DEFAULT_ENCODING,
 ) -> Pool:
-    """Read the registrants CSV.
+    """Read the registrants: a CSV file, or the first sheet of an Excel workbook (``.xlsx``).
 
     Parameters
     ----------
     path
-        The CSV file, one row per registrant, with a header row.
+        The file, one row per registrant, with a header row.
     id_column
-        The column holding unique ids.  When None, the column ``id`` is used if there is one,
-        otherwise the 0-based row number of each registrant becomes its id.
+        The column holding unique ids.  When None, a column called ``id`` (in any case:
+        ``ID``, ``Id``) is used if there is one, otherwise the 0-based row number of each
+        registrant becomes its id.
     delimiter
-        The field separator (``,`` by default).
+        The CSV field separator (``,`` by default; not used for a workbook).
     encoding
-        The text encoding; the default accepts UTF-8 with or without a byte-order mark.
+        The CSV text encoding; the default accepts UTF-8 with or without a byte-order mark.
 
     Raises
     ------
@@ -216,29 +228,108 @@ def load_pool(
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
     digest = sha256_hex(data)
-    text = _decode(path, data, encoding, delimiter)
-    if not text.strip():
+    if path.suffix.lower() in XLSX_SUFFIXES or data.startswith(_ZIP_MAGIC):
+        pool = _pool_of(path, _xlsx_records(path, data), digest, delimiter)
+        pool.spreadsheet = True
+    else:
+        text = _decode(path, data, encoding, delimiter)
+        if not text.strip():
+            raise BadInputError(
+                "the registrants file is empty",
+                file=str(path),
+                hint="export the registrants with a header row and one row per person",
+            )
+        pool = _pool_of(path, _csv_records(path, text, delimiter), digest, delimiter)
+        pool.bom = data.startswith(b"\xef\xbb\xbf")
+    _assign_ids(pool, id_column)
+    pool.warnings = duplicate_warnings(pool)
+    return pool
+
+
+def _csv_records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV text with their spreadsheet rows (one per record, however many
+    lines its cells span; a blank line is a row too)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    record = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BadInputError(
+                f"the row cannot be read as CSV: {exc}",
+                file=str(path),
+                row=record + 1,
+                hint="check the quoting of this row",
+            ) from None
+        record += 1
+        yield record, row
+
+
+def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a workbook's first sheet as text, with their row numbers: whole numbers
+    without a decimal point (``12``, not ``12.0``), dates as ISO dates, formulas as their
+    last computed values, empty cells as blank."""
+    import datetime as dt
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise BadInputError(
+            f"this is not an Excel workbook panelsel can read ({type(exc).__name__})",
+            file=str(path),
+            hint="save it from Excel as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
+        ) from None
+    sheet = book.worksheets[0]
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, dt.datetime):
+            return (
+                value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+            )
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+    rows = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [text(v) for v in values]
+        while cells and not cells[-1].strip():
+            cells.pop()  # Excel's empty cells right of the data
+        rows.append((number, cells))
+    book.close()
+    header_width = next((len(c) for _, c in rows if any(x.strip() for x in c)), 0)
+    for number, cells in rows:
+        # a sheet's rows have no fixed length: pad short rows to the header's width
+        yield number, cells + [""] * max(0, header_width - len(cells))
+
+
+def _pool_of(
+    path: Path, records: Iterator[tuple[int, list[str]]], digest: str, delimiter: str
+) -> Pool:
+    """The pool of header and rows, without ids yet (:func:`_assign_ids`)."""
+    header: list[str] | None = None
+    header_line = 0
+    for number, row in records:
+        if any(c.strip() for c in row):
+            header, header_line = row, number
+            break
+    if header is None:
         raise BadInputError(
             "the registrants file is empty",
             file=str(path),
             hint="export the registrants with a header row and one row per person",
         )
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    record = 0  # the spreadsheet row of the last record read (not reader.line_num: lines)
-    try:
-        header = next(reader)
-        record += 1
-        while not any(c.strip() for c in header):
-            header = next(reader)
-            record += 1
-    except StopIteration:  # pragma: no cover - text.strip() was non-empty
-        raise BadInputError("the registrants file has no header row", file=str(path)) from None
-    except csv.Error as exc:
-        raise BadInputError(
-            f"the header cannot be read as CSV: {exc}", file=str(path), row=record + 1
-        ) from None
-    header_line = record
     columns = [c.strip() for c in header]
     seen: dict[str, int] = {}
     for i, c in enumerate(columns):
@@ -259,39 +350,28 @@ def load_pool(
             row=header_line,
             hint=f"pass --delimiter {sep!r}",
         )
-
     rows: list[list[str]] = []
     lines: list[int] = []
-    try:
-        for row in reader:
-            record += 1
-            if not row or not any(cell.strip() for cell in row):
-                continue  # blank line
-            if len(row) != len(columns):
-                raise BadInputError(
-                    f"this row has {len(row)} cells but the header has {len(columns)} columns",
-                    file=str(path),
-                    row=record,
-                    hint="check for a missing or extra delimiter, or an unquoted "
-                    f"{delimiter!r} inside a cell; quote such cells with double quotes",
-                )
-            rows.append(row)
-            lines.append(record)
-    except csv.Error as exc:
-        raise BadInputError(
-            f"the row cannot be read as CSV: {exc}",
-            file=str(path),
-            row=record + 1,
-            hint="check the quoting of this row",
-        ) from None
+    for number, row in records:
+        if not row or not any(cell.strip() for cell in row):
+            continue  # blank row
+        if len(row) != len(columns):
+            raise BadInputError(
+                f"this row has {len(row)} cells but the header has {len(columns)} columns",
+                file=str(path),
+                row=number,
+                hint="check for a missing or extra delimiter, or an unquoted "
+                f"{delimiter!r} inside a cell; quote such cells with double quotes",
+            )
+        rows.append(row)
+        lines.append(number)
     if not rows:
         raise BadInputError(
             "the registrants file has a header but no registrants",
             file=str(path),
             hint="add one row per registrant below the header",
         )
-
-    pool = Pool(
+    return Pool(
         path=path,
         columns=columns,
         rows=rows,
@@ -301,6 +381,12 @@ def load_pool(
         sha256=digest,
         _index=dict(seen),
     )
+
+
+def _assign_ids(pool: Pool, id_column: str | None) -> None:
+    """Each registrant's id, from ``id_column`` (or a column called id in any case), else
+    their 0-based row number; refused when blank or not unique."""
+    path, columns, rows, lines = pool.path, pool.columns, pool.rows, pool.line_numbers
     if id_column is None:
         # a column called id, ID or Id is the id column ("ID" is Microsoft Forms' name)
         named = [c for c in columns if normalise(c) == ID_DEFAULT_COLUMN]
@@ -308,9 +394,7 @@ def load_pool(
             id_column = named[0]
     if id_column is None:
         pool.ids = [str(i) for i in range(len(rows))]
-        pool.warnings = duplicate_warnings(pool)
-        return pool
-
+        return
     col = pool.find_column(id_column, purpose="the registrants' ids")
     pool.id_column = columns[col]
     first_seen: dict[str, int] = {}
@@ -345,8 +429,6 @@ def load_pool(
         first_seen[key] = r
         ids.append(value)
     pool.ids = ids
-    pool.warnings = duplicate_warnings(pool)
-    return pool
 
 
 _EMAIL = re.compile(r"e-?mail")
@@ -380,7 +462,12 @@ def _same_person_keys(pool: Pool) -> list[tuple[str, list[int], str]]:
         for c, name in enumerate(pool.columns)
         if c != id_col and not _TIMING.search(normalise(name))
     ]
-    if len(answers) >= 2:
+    # rows alike in quota answers alone are different people; only a column that tells
+    # people apart (a name: three values in four distinct, or more) makes equal rows one
+    # person's
+    n = len(pool.rows)
+    telling = [c for c in answers if len({normalise(row[c]) for row in pool.rows}) >= 0.75 * n]
+    if len(answers) >= 2 and telling:
         by_answers: dict[tuple[str, ...], list[int]] = {}
         for r, row in enumerate(pool.rows):
             by_answers.setdefault(tuple(normalise(row[c]) for c in answers), []).append(r)
@@ -392,8 +479,9 @@ def _same_person_keys(pool: Pool) -> list[tuple[str, list[int], str]]:
 
 def duplicate_warnings(pool: Pool) -> list[str]:
     """A warning per group of registrations that look like one person registered more than
-    once (the same e-mail address, or every answer the same but the id and the times): each
-    extra registration is an extra ticket in the lottery."""
+    once: the same e-mail address (a column whose name says e-mail), or every answer the
+    same but the id and the times, where some column tells people apart (three values in four
+    distinct or more, as names are).  Each extra registration is an extra ticket in the lottery."""
     out = []
     for why, rows, column in _same_person_keys(pool):
         shown = " and ".join(f"row {pool.line_numbers[r]} (id {pool.ids[r]})" for r in rows)
@@ -442,15 +530,11 @@ def drop_duplicates(pool: Pool, column: str, keep: str = "last") -> Pool:
         for r, row in enumerate(pool.rows)
         if r not in kept_set
     ]
-    result = Pool(
-        path=pool.path,
-        columns=pool.columns,
+    result = dataclasses.replace(
+        pool,
         rows=[pool.rows[r] for r in kept],
         ids=[pool.ids[r] for r in kept],
-        id_column=pool.id_column,
         line_numbers=[pool.line_numbers[r] for r in kept],
-        sha256=pool.sha256,
-        _index=pool._index,
         dropped=dropped,
     )
     result.warnings = duplicate_warnings(result)

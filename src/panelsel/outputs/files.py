@@ -44,6 +44,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -500,23 +501,69 @@ def unescape(cell: str) -> str:
     return cell
 
 
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV file is written: its ``delimiter`` and ``encoding`` (``utf-8-sig`` writes
+    the byte-order mark by which Excel recognises UTF-8)."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"delimiter": self.delimiter, "encoding": self.encoding}
+
+
+PLAIN_CSV = CsvFormat()
+"""UTF-8 without a byte-order mark, comma-separated: the files meant for programs
+(``probabilities.csv``, ``panels.csv``)."""
+
+
 def write_csv(
     path: Path,
     header: Sequence[str],
     rows: Iterator[Sequence[Any]] | list[Any],
     *,
     safe: bool = True,
+    fmt: CsvFormat = PLAIN_CSV,
 ) -> None:
-    """Write a UTF-8 CSV with a header row; with ``safe`` (the default) every cell, header
-    included, goes through :func:`spreadsheet_safe`."""
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
+    """Write a CSV with a header row (UTF-8 and commas unless ``fmt`` says otherwise); with
+    ``safe`` (the default) every cell, header included, goes through
+    :func:`spreadsheet_safe`."""
+    with path.open("w", encoding=fmt.encoding, newline="") as f:
+        writer = csv.writer(f, delimiter=fmt.delimiter)
         if safe:
             writer.writerow([spreadsheet_safe(c) for c in header])
             writer.writerows([spreadsheet_safe(c) for c in row] for row in rows)
         else:
             writer.writerow(header)
             writer.writerows(rows)
+
+
+def write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Write one sheet of text cells (a contact list Excel opens as it is: no delimiter or
+    encoding to guess).  Every cell is stored as text, so no cell is ever run as a formula
+    and ids such as ``007`` keep their zeros."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("registrants")
+    for values in [list(header), *([str(c) for c in row] for row in rows)]:
+        cells = []
+        for value in values:
+            # Excel's line break in a cell is LF (XML reads a CR LF as LF anyway)
+            cell = _text_cell(sheet, value.replace("\r\n", "\n"), TYPE_STRING)
+            cells.append(cell)
+        sheet.append(cells)
+    book.save(path)
+
+
+def _text_cell(sheet: Any, value: str, kind: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = kind  # text, whatever the value looks like (never a formula)
+    return cell
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

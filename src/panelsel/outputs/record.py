@@ -19,6 +19,7 @@ The format is ``panelsel-lottery/1``; a new kind (replacements) adds a variant h
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
 from panelsel.lottery.rounding import Rounded
+from panelsel.outputs.files import PLAIN_CSV, CsvFormat
 
 DRAW_FORMAT = "panelsel-draw/1"
 
@@ -257,6 +259,7 @@ def lottery_document(
     quotas: dict[str, Any],
     contact_columns: list[str],
     stats: dict[str, Any],
+    contact_files: dict[str, Any] | None = None,
     notes: list[str],
     ids: list[str],
     lottery: Lottery | GroupedLottery,
@@ -280,6 +283,7 @@ def lottery_document(
         "id_column": id_column,
         "inputs": {"registrants": registrants, "quotas": quotas},
         "contact_columns": contact_columns,
+        **({"contact_files": contact_files} if contact_files is not None else {}),
     }
     if kind == "published":
         assert rounded is not None and isinstance(lottery, Lottery)
@@ -351,6 +355,24 @@ def draw_document(
         "number": picked.number,
         "members": members,
     }
+
+
+def recorded_contact_format(document: dict[str, Any]) -> tuple[CsvFormat, bool]:
+    """How a run wrote (or a draw writes) ``panel.csv`` and ``remaining.csv``: the recorded
+    delimiter and encoding, and whether the workbooks were written too (UTF-8 and commas,
+    no workbooks, for a record that does not say)."""
+    recorded = document.get("contact_files")
+    if not isinstance(recorded, dict):
+        return PLAIN_CSV, False
+    delimiter = recorded.get("delimiter", ",")
+    encoding = recorded.get("encoding", "utf-8")
+    if not (isinstance(delimiter, str) and len(delimiter) == 1 and isinstance(encoding, str)):
+        return PLAIN_CSV, False
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return PLAIN_CSV, False
+    return CsvFormat(delimiter, encoding), bool(recorded.get("xlsx"))
 
 
 def read_draw(path: Path) -> dict[str, Any] | None:

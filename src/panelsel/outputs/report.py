@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from panelsel.inputs.model import Model
 from panelsel.lottery.compute import PeopleLottery
-from panelsel.solve.feasibility import Exclusion
+from panelsel.solve.feasibility import NO_CHANCE_BELOW, Exclusion
 
 TINY_PROBABILITY = 1e-3
 PLOT_POINTS = 1000
@@ -454,7 +454,11 @@ def _result_section(page: ReportPage) -> str:
         rows.append(
             f'<tr><td class="l">{cat}</td><td class="l">{_e(f.value)}</td>'
             f"<td>{int(counts[j])}</td><td>{_e(_quota_text(f.min, hi))}</td>{cells}"
-            f"<td>{_plain_pct(mean)}</td></tr>"
+            + (
+                f'<td class="est">{_plain_pct(mean)}</td></tr>'
+                if counts[j] and mean < NO_CHANCE_BELOW
+                else f"<td>{_plain_pct(mean)}</td></tr>"
+            )
         )
     drawn_head = "<th>on the panel</th><th>met</th>" if drawn is not None else ""
     table = (
@@ -562,11 +566,12 @@ def render_html(page: ReportPage) -> str:
     if page.warning:  # e.g. a --best-effort lottery that is not proven optimal
         warning += f'<p class="est" id="warning">{_e(page.warning)}</p>'
     inputs = ", ".join(x for x in (page.registrants, page.quotas) if x)
-    sub = f"{model.k} seats from {model.n} registrants"
+    sub = _e(f"{model.k} seats from {model.n} registrants")
     if inputs:
-        sub += f" · from {inputs}"
+        sub += _e(f" · from {inputs}")
     if page.created:
-        sub += f" · {page.created}"
+        # the one part of the page that differs between two identical runs
+        sub += f" · <span id='created'>{_e(page.created)}</span>"
     facts = "".join(
         f"<tr><th>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in page.facts.items()
     )
@@ -579,7 +584,7 @@ def render_html(page: ReportPage) -> str:
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_e(page.title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_e(page.title)}</h1><p class='sub' id='subtitle'>{_e(sub)}</p>{warning}"
+        f"<h1>{_e(page.title)}</h1><p class='sub' id='subtitle'>{sub}</p>{warning}"
         f"{result}{chances}{why}"
         "<h2>Every registrant's chance</h2>"
         f"{plot_svg(page.curves, model.k, model.n)}"

@@ -11,13 +11,14 @@ from typing import Any
 
 from panelsel import __version__
 from panelsel.digest import sha256_hex
+from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions
 from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
-from panelsel.outputs.files import write_csv, write_json
+from panelsel.outputs.files import CsvFormat, write_csv, write_json, write_xlsx
 from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html, summarise
 
@@ -97,17 +98,8 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
         )
     }
     header = [pool.columns[c] for c in contact]
-    for name, wanted in (("panel.csv", True), ("remaining.csv", False)):
-        write_csv(
-            files[name],
-            header,
-            [
-                [row[c] for c in contact]
-                for i, row in enumerate(pool.rows)
-                if (i in chosen) == wanted
-            ],
-            safe=safe,
-        )
+    fmt, xlsx = contact_format(pool, run.read, options)
+    files.update(write_contact_lists(tmp, pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx))
     share = model.k / model.n
     id_header, quota_cols = _id_and_quota_header(pool, model)
     if result.low is not None and result.high is not None:
@@ -303,6 +295,10 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
         },
         quotas={"path": str(run.spec.path), "sha256": run.spec.sha256},
         contact_columns=contact_header,
+        contact_files={
+            **contact_format(pool, run.read, run.options)[0].as_dict(),
+            "xlsx": contact_format(pool, run.read, run.options)[1],
+        },
         stats=result.stats,
         notes=run.notes,
         ids=ids,
@@ -321,11 +317,72 @@ class OutputOptions:
     ``raw_csv``: write cells exactly as read, without the apostrophe that keeps
     spreadsheet programs from running cells that start like a formula.  ``columns``: the
     pool columns ``panel.csv`` and ``remaining.csv`` carry (default: all; the id column is
-    always included).
+    always included).  ``contact``: the delimiter and encoding of those two files (default:
+    the registrants file's, with its byte-order mark if it had one).  ``xlsx``: also write
+    them as ``panel.xlsx`` and ``remaining.xlsx`` (default: when the registrants came as a
+    workbook).
     """
 
     raw_csv: bool = False
     columns: tuple[str, ...] | None = None
+    contact: CsvFormat | None = None
+    xlsx: bool | None = None
+
+
+CONTACT_FILES = ("panel.csv", "remaining.csv")
+CONTACT_WORKBOOKS = ("panel.xlsx", "remaining.xlsx")
+
+
+def contact_format(pool: Pool, read: ReadOptions, options: OutputOptions) -> tuple[CsvFormat, bool]:
+    """The format of the contact lists: as asked, else as the registrants file came (its
+    delimiter; its encoding, with a byte-order mark if it had one, so that Excel in a ';'
+    locale opens them in columns with their accents).  A workbook's lists are UTF-8 with a
+    mark and commas, and come as workbooks too."""
+    xlsx = pool.spreadsheet if options.xlsx is None else options.xlsx
+    if options.contact is not None:
+        return options.contact, xlsx
+    if pool.spreadsheet:
+        return CsvFormat(",", "utf-8-sig"), xlsx
+    encoding = read.encoding
+    if pool.bom:
+        encoding = "utf-8-sig"
+    elif encoding.lower().replace("_", "-") in {"utf-8-sig", "utf8-sig"}:
+        encoding = "utf-8"  # read with or without a mark; there was none
+    return CsvFormat(read.delimiter, encoding), xlsx
+
+
+def write_contact_lists(
+    tmp: Path,
+    pool: Pool,
+    contact: list[int],
+    chosen: set[int],
+    *,
+    safe: bool,
+    fmt: CsvFormat,
+    xlsx: bool,
+) -> dict[str, Path]:
+    """``panel.csv`` (the selected, in file order) and ``remaining.csv`` (everyone else),
+    with the columns ``contact``; with ``xlsx`` the same as workbooks.  Returns the files."""
+    header = [pool.columns[c] for c in contact]
+    files: dict[str, Path] = {}
+    names = list(zip(CONTACT_FILES, CONTACT_WORKBOOKS, strict=True))
+    for (name, book), wanted in zip(names, (True, False), strict=True):
+        rows = [
+            [row[c] for c in contact] for i, row in enumerate(pool.rows) if (i in chosen) == wanted
+        ]
+        try:
+            write_csv(tmp / name, header, rows, safe=safe, fmt=fmt)
+        except UnicodeEncodeError as exc:
+            raise BadInputError(
+                f"{name} cannot be written in {fmt.encoding}: {exc.object[exc.start : exc.end]!r} "
+                "has no place in it",
+                hint="pass --out-encoding utf-8-sig (UTF-8, which Excel opens too)",
+            ) from None
+        files[name] = tmp / name
+        if xlsx:
+            write_xlsx(tmp / book, header, rows)
+            files[book] = tmp / book
+    return files
 
 
 def contact_columns(pool: Pool, names: tuple[str, ...] | None) -> list[int]:
@@ -342,5 +399,20 @@ def contact_columns(pool: Pool, names: tuple[str, ...] | None) -> list[int]:
     return out
 
 
-def _num(x: float) -> str:
-    return format(float(x), ".12g")
+PROBABILITY_DECIMALS = 6
+"""Decimals of every probability written to a CSV file: 0.160000, not the solver's
+0.1600000035 or 0.159999999.  Rounding moves a value by at most half a unit of the last
+decimal, which the audit allows for (:data:`WRITTEN_PROBABILITY_TOLERANCE`); the lottery in
+``lottery.json`` keeps full precision, and its sum to k is checked there."""
+WRITTEN_PROBABILITY_TOLERANCE = 0.5 * 10.0**-PROBABILITY_DECIMALS + 1e-12
+"""How far a probability read back from a CSV file may be from the lottery's."""
+
+
+def format_probability(x: float) -> str:
+    """A probability as the CSV files write it (:data:`PROBABILITY_DECIMALS` decimals; a
+    negative zero from round-off is written 0)."""
+    text = f"{float(x):.{PROBABILITY_DECIMALS}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+_num = format_probability
