@@ -60,27 +60,25 @@ EXAMPLES = {
 }
 
 
-class _Command(TyperCommand):
-    """A command whose ``--help`` line shows no ``<bool>``, like the other flags."""
+class _NoBoolHelp:
+    """``--help`` shown without ``<bool>``, like the other flags (mixed into the group and
+    its commands)."""
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
 
 
-class _JsonUsageErrors(TyperGroup):
+class _Command(_NoBoolHelp, TyperCommand):
+    """A command of panelsel (typer's, with the help line of :class:`_NoBoolHelp`)."""
+
+
+class _JsonUsageErrors(_NoBoolHelp, TyperGroup):
     """Usage errors (an unknown option, a missing argument, a bad value) as JSON on stdout
     too when ``--json`` is among the arguments, so that a script reading stdout always gets
-    one object; without ``--json`` typer's own handling is unchanged.  Its ``--help`` shows
-    no ``<bool>`` either."""
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+    one object; without ``--json`` typer's own handling is unchanged."""
 
     def main(
         self,
