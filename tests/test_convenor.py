@@ -665,9 +665,7 @@ def test_people_and_panels_are_numbered_from_1(runner: CliRunner, tmp_path: Path
     assert code == 0
     record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
     index = record["selected"]
-    assert f"drawn: panel {index + 1} (lottery.json 'selected': {index}, which counts from 0)" in (
-        flat(stdout)
-    )
+    assert f"drawn: panel {index + 1} (in lottery.json 'selected': {index}, from 0)" in flat(stdout)
     # the audit names panels 1-based too: break the first one
     record["panels"][0]["members"] = record["panels"][0]["members"][:-1]
     (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
@@ -729,3 +727,24 @@ def test_readme_opens_with_the_convenors_path() -> None:
         "docs/public-draw.md",
         "docs/benchmarks.md",
     } <= set(re.findall(r"\]\((docs/[^)#]+)", text))
+
+
+@pytest.mark.parametrize("command", ["select", "check"])
+def test_select_and_check_fit_80_columns_in_a_pipe(tmp_path: Path, command: str) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    shutil_copy = (tmp_path / "registrations.csv", tmp_path / "quotas.yaml")
+    shutil_copy[0].write_bytes(REGISTRATIONS.read_bytes())
+    shutil_copy[1].write_bytes(QUOTAS.read_bytes())
+    extra = ["--seed", "1", "--out", "o"] if command == "select" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "panelsel", command, "registrations.csv", "quotas.yaml",
+         "--delimiter", ";", *extra],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), [x for x in lines if len(x) > 80]
+    assert "can never be selected" in result.stdout and "…" not in result.stdout

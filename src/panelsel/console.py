@@ -16,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from panelsel.errors import PanelselError
 from panelsel.progress import ProgressFn
@@ -81,6 +82,12 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn]:
         yield update
 
 
+def _said(label: str, style: str, text: str) -> None:
+    """A labelled line of plain text (no markup read from it), wrapped as one paragraph so
+    that the label's width counts (two prints would let the first line run past 80)."""
+    stdout.print(Text.assemble((label, style), text), highlight=False)
+
+
 def _pct(p: float) -> str:
     return f"{100 * p:.2f}%"
 
@@ -89,7 +96,7 @@ def _nth(index: int | None) -> str:
     """A 0-based list position as people count it, with lottery.json's own number."""
     if index is None:
         return "none"
-    return f"{index + 1} (lottery.json 'selected': {index}, which counts from 0)"
+    return f"{index + 1} (in lottery.json 'selected': {index}, from 0)"
 
 
 def _short_pct(p: float) -> str:
@@ -159,9 +166,10 @@ def render_selection(result: SelectionResult) -> None:
         _render_rounding(result)
     warnings = set(result.warnings)
     for note in result.notes:
-        label = "[bold yellow]Warning:[/]" if note in warnings else "[yellow]Note:[/]"
-        stdout.print(f"{label} ", end="")
-        stdout.print(note, markup=False, highlight=False)
+        if note in warnings:
+            _said("Warning: ", "bold yellow", note)
+        else:
+            _said("Note: ", "yellow", note)
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
@@ -314,8 +322,7 @@ def render_diagnosis(d: Diagnosis) -> None:
         last = v.category
     stdout.print(table)
     for warning in d.warnings:
-        stdout.print("[bold yellow]Warning:[/] ", end="")
-        stdout.print(warning, markup=False, highlight=False)
+        _said("Warning: ", "bold yellow", warning)
     if d.feasible:
         stdout.print(
             "[green]Feasible:[/] panels meeting every quota exist. 'panels hold' is the "
@@ -330,18 +337,15 @@ def render_diagnosis(d: Diagnosis) -> None:
                 shown = ", ".join(e.ids[:20]) + (
                     f" and {len(e.ids) - 20} more" if len(e.ids) > 20 else ""
                 )
-                stdout.print(f"  {shown}: ", end="")
-                stdout.print(e.reason, markup=False)
+                _said(f"  {shown}: ", "", e.reason)
         else:
             stdout.print("Every registrant is in at least one valid panel.")
         return
     stdout.print("[bold red]Infeasible:[/] no panel meets every quota.")
     for reason in d.reasons:
-        stdout.print("  - ", end="")
-        stdout.print(reason, markup=False)
+        _said("  - ", "", reason)
     if d.conflict is not None:
-        stdout.print("[bold]Conflict:[/] ", end="")
-        stdout.print(d.conflict.explanation, markup=False)
+        _said("Conflict: ", "bold", d.conflict.explanation)
     if d.changes is not None:
         stdout.print(f"[bold]Smallest change[/] ({d.relaxation_cost:g} seat(s) of bounds moved):")
         for c in d.changes:
@@ -349,7 +353,6 @@ def render_diagnosis(d: Diagnosis) -> None:
         if d.relaxed_file is not None:
             stdout.print(f"Wrote {d.relaxed_file} (the quotas with this change).")
         elif d.relaxed_kept:
-            stdout.print("[yellow]Not written:[/] ", end="")
-            stdout.print(d.relaxed_kept, markup=False)
+            _said("Not written: ", "yellow", d.relaxed_kept)
     elif d.relaxation_note:
         stdout.print(d.relaxation_note, markup=False)
