@@ -241,6 +241,13 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     return files, digest
 
 
+def _contact_files(run: RunFiles) -> dict[str, Any]:
+    """How the contact lists were written, for ``lottery.json`` (the audit and ``draw``
+    read them alike)."""
+    fmt, xlsx = contact_format(run.pool, run.read, run.options)
+    return {**fmt.as_dict(), "xlsx": xlsx}
+
+
 def _page_context(run: RunFiles) -> dict[str, Any]:
     """The report's fields every run shares: inputs, date, who had no chance, the notes."""
     excluded = {e.text() for e in run.result.excluded}
@@ -295,10 +302,7 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
         },
         quotas={"path": str(run.spec.path), "sha256": run.spec.sha256},
         contact_columns=contact_header,
-        contact_files={
-            **contact_format(pool, run.read, run.options)[0].as_dict(),
-            "xlsx": contact_format(pool, run.read, run.options)[1],
-        },
+        contact_files=_contact_files(run),
         stats=result.stats,
         notes=run.notes,
         ids=ids,

@@ -532,6 +532,11 @@ def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
     """Why no valid panel contains type ``t``: the quotas that conflict with selecting it."""
     ilp = QuotaILP(model, config)
     ilp.require(t)
+    return _conflict_reason(ilp)
+
+
+def _conflict_reason(ilp: QuotaILP) -> str:
+    """The quotas of a conflict, in words, for an ILP that requires someone (``require``)."""
     rules = ilp.conflict()
     if not rules:
         return "no valid panel contains them"
@@ -565,10 +570,7 @@ def no_chance(
     for t in types[:MAX_EXPLAINED]:
         ilp = QuotaILP(model, unlimited)
         ilp.require(t)
-        if ilp.feasible():
-            key = (selectable_reason, True)
-        else:
-            key = (_exclusion_reason(model, unlimited, t), False)
+        key = (selectable_reason, True) if ilp.feasible() else (_conflict_reason(ilp), False)
         groups.setdefault(key, []).extend(i for i in model.type_members[t].tolist() if low[i])
     rest = [i for t in types[MAX_EXPLAINED:] for i in model.type_members[t].tolist() if low[i]]
     if rest:
