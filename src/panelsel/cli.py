@@ -57,6 +57,10 @@ EXAMPLES = {
         "panelsel check registrants.csv quotas.yaml --relax-priority gender=10",
     ),
     "audit": _examples("panelsel audit panelsel-out registrants.csv quotas.yaml"),
+    "replace": _examples(
+        "panelsel replace results --dropouts S1004,S1016 --seed 7 --out round-2",
+        "panelsel replace round-2 --dropouts S1030 --unavailable S1009 --out round-3",
+    ),
 }
 
 
@@ -440,6 +444,71 @@ def draw(
         json_output,
         with_progress=False,
     )
+
+
+@app.command(cls=_Command, epilog=EXAMPLES["replace"])
+def replace(
+    run: Annotated[Path, typer.Argument(help="The folder of the run whose panel lost members.")],
+    dropouts: Annotated[
+        str | None, typer.Option(help="Comma-separated ids of the members who dropped out.")
+    ] = None,
+    dropouts_file: Annotated[
+        Path | None, typer.Option(help="A file of dropout ids, one per line.")
+    ] = None,
+    unavailable: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated ids of registrants who must not be selected now."),
+    ] = None,
+    unavailable_file: Annotated[
+        Path | None, typer.Option(help="A file of unavailable ids, one per line.")
+    ] = None,
+    registrants: Annotated[
+        Path | None,
+        typer.Option(help="The registrants file, if moved (checked against its sha256)."),
+    ] = None,
+    quotas: Annotated[
+        Path | None, typer.Option(help="The quota file, if moved (checked against its sha256).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "panelsel-replace"
+    ),
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
+    ] = None,
+    algorithm: Annotated[
+        str, typer.Option(help="Lottery algorithm: leximin (default), maximin or nash.")
+    ] = DEFAULT_ALGORITHM,
+    solver: Solver = DEFAULT_SOLVER,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
+    ] = None,
+    force: Force = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Fill the seats of members who dropped out: a fair lottery among the people still
+    available, within what the quotas leave after the kept members."""
+
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.commands.replace import read_ids
+        from panelsel.commands.replace import replace as run_replace
+
+        return run_replace(
+            run,
+            dropouts=read_ids(dropouts, dropouts_file, "--dropouts"),
+            unavailable=read_ids(unavailable, unavailable_file, "--unavailable"),
+            registrants=registrants,
+            quotas=quotas,
+            out=out,
+            seed=seed,
+            algorithm=algorithm,
+            solver=solver,
+            time_limit=time_limit,
+            force=force,
+            progress=progress,
+        )
+
+    _run(call, "render_replacement", json_output)
 
 
 @app.command(cls=_Command, epilog=EXAMPLES["compare"])

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.commands.audit import AuditReport
     from panelsel.commands.compare import Comparison
     from panelsel.commands.draw import DrawResult
+    from panelsel.commands.replace import Replacement
     from panelsel.commands.select import SelectionResult
     from panelsel.solve.feasibility import Diagnosis
 
@@ -211,6 +212,29 @@ def _render_rounding(result: SelectionResult) -> None:
         f"Minimum probability: {_pct(float(r.before.min()))} before rounding, "
         f"{_pct(float(r.after.min()))} after"
     )
+
+
+def render_replacement(result: Replacement) -> None:
+    """The summary of a replacement round."""
+    stdout.print(
+        f"Replacement round: {len(result.dropouts)} seat(s) to fill from {result.pool_size} "
+        f"registrants still available (after {result.previous})"
+    )
+    _said("Kept: ", "bold", ", ".join(result.kept))
+    _said("Dropped out: ", "bold", ", ".join(result.dropouts))
+    if result.unavailable:
+        _said("Unavailable: ", "bold", ", ".join(result.unavailable))
+    _said("Replacements: ", "bold green", ", ".join(result.replacements))
+    stdout.print(f"Lowest chance this round: {_pct(result.minimum)}")
+    how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
+    stdout.print(f"Seed: {result.seed} ({how})")
+    warnings = set(result.warnings)
+    for note in result.notes:
+        _said("Warning: " if note in warnings else "Note: ",
+              "bold yellow" if note in warnings else "yellow", note)  # fmt: skip
+    stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
+    for path in result.files.values():
+        stdout.print(f"  {path}")
 
 
 def render_draw(result: DrawResult) -> None:

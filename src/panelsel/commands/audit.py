@@ -175,6 +175,90 @@ def _check_duplicates(pool: Pool, read: ReadOptions) -> Check | None:
     )
 
 
+def _replacement_round(
+    document: dict[str, Any], link: dict[str, Any], registrants: Path, quotas: Path
+) -> tuple[Check, Pool, QuotaSpec]:
+    """The ``replacement`` check of a replacement round, and the round's residual pool and
+    quotas, derived again from the previous run (the rest of the audit runs on them).
+
+    It checks the chain (the previous ``lottery.json`` has the recorded sha256), that the
+    kept members are the previous panel minus the dropouts, that the recorded residual
+    quotas are what the kept members leave, that nobody kept, dropped out or unavailable is
+    drawn again, and that the final panel (kept and drawn) meets the original quotas and
+    household rule, counted by the audit's model of the original pool, and is what
+    ``panel.csv`` holds."""
+    from panelsel.commands.replace import read_previous
+    from panelsel.inputs.residual import residual_inputs
+
+    problems: list[str] = []
+    previous_path = Path(str(link.get("previous", "")))
+    if not previous_path.is_file():
+        raise BadInputError(
+            "the previous run's lottery.json that this replacement round records is not here",
+            file=str(previous_path),
+            hint="audit from the folder the rounds were made in, with the previous run's "
+            "folder in place",
+        )
+    actual = sha256_of(previous_path)
+    if actual != link.get("previous_sha256"):
+        problems.append(
+            f"{previous_path} has sha256 {actual[:12]}…, the round records "
+            f"{str(link.get('previous_sha256'))[:12]}… (the previous run is not the one "
+            "this round continued)"
+        )
+    previous = read_previous(previous_path, registrants, quotas)
+    dropouts = [str(x) for x in link.get("dropouts", [])]
+    unavailable = [str(x) for x in link.get("unavailable", [])]
+    gone = set(dropouts)
+    if not gone <= set(previous.panel):
+        problems.append("a recorded dropout is not on the previous panel")
+    kept = [pid for pid in previous.panel if pid not in gone]
+    if [str(x) for x in link.get("kept", [])] != kept:
+        problems.append("the recorded kept members are not the previous panel minus the dropouts")
+    residual = residual_inputs(
+        previous.pool, previous.spec, kept, gone | set(unavailable), len(dropouts)
+    )
+    recorded = [
+        (q.get("category"), q.get("value"), q.get("residual_min"), q.get("residual_max"))
+        for q in link.get("residual_quotas", [])
+        if isinstance(q, dict)
+    ]
+    derived = [(h.category, h.value, h.residual_min, h.residual_max) for h in residual.held]
+    if recorded != derived:
+        problems.append("the recorded residual quotas are not what the kept members leave")
+    drawn = [str(x) for x in document.get("selected_members") or []]
+    again = sorted(set(drawn) & (set(kept) | gone | set(unavailable)))
+    if again:
+        problems.append(f"{again[0]!r} is drawn again, though kept, dropped out or unavailable")
+    original = build_model(previous.pool, previous.spec, compress_types=False)
+    index = {pid: i for i, pid in enumerate(previous.pool.ids)}
+    final = [pid for pid in previous.pool.ids if pid in set(kept) | set(drawn)]
+    if [str(x) for x in link.get("final_members", [])] != final:
+        problems.append("the recorded final panel is not the kept members and the drawn ones")
+    broken = original.panel_violations([index[pid] for pid in final])
+    if broken:
+        problems.append(f"the final panel breaks the original quotas: {'; '.join(broken[:3])}")
+    figures = {"kept": len(kept), "dropouts": len(dropouts), "final": len(final)}
+    if problems:
+        return (
+            Check("replacement", False, "; ".join(problems), figures),
+            residual.pool,
+            residual.spec,
+        )
+    return (
+        Check(
+            "replacement",
+            True,
+            f"continues {previous_path} (sha256 matches); {len(kept)} kept, "
+            f"{len(dropouts)} dropout(s) replaced; the final panel of {len(final)} meets the "
+            "original quotas and household rule",
+            figures,
+        ),
+        residual.pool,
+        residual.spec,
+    )
+
+
 def _panel_indices(
     document: dict[str, Any], pool: Pool, key: str = "panels"
 ) -> tuple[list[npt.NDArray[np.intp] | None], list[str]]:
@@ -350,7 +434,9 @@ def _compare_files(
     fmt, xlsx = recorded_contact_format(document)
     if xlsx:
         problems += _compare_workbooks(out, fmt, safe)
-    header, in_panel_csv = _rows_as_keys(out / "panel.csv", pool, safe, fmt)
+    # a replacement round's own draw is replacements.csv (panel.csv is the whole panel)
+    drawn_file = "replacements.csv" if "replacement" in document else "panel.csv"
+    header, in_panel_csv = _rows_as_keys(out / drawn_file, pool, safe, fmt)
     expected = _pool_keys(pool, chosen, header)
     if in_panel_csv != expected:
         extra = sorted((in_panel_csv - expected).elements())
@@ -569,7 +655,7 @@ def _check_recompute(
             skipped=True,
         )
     algorithm = str(document["algorithm"])
-    model = build_model(pool, spec)
+    model = build_model(pool, spec, values_must_exist="replacement" not in document)
     try:
         config = SolverConfig(name=str(document.get("solver", DEFAULT_SOLVER)))
         request = Request(int(document["seed"]), int(document.get("samples", DEFAULT_SAMPLES)))
@@ -989,8 +1075,13 @@ def audit(
             f"{read.drop_duplicates!r}, which panelsel refuses: {error.message}",
             {"column": read.drop_duplicates},
         )
-    model = build_model(pool, spec, compress_types=False)
-    types = build_model(pool, spec)
+    link = document.get("replacement")
+    round_check: Check | None = None
+    if isinstance(link, dict):
+        round_check, pool, spec = _replacement_round(document, link, registrants, quotas)
+    strict = link is None
+    model = build_model(pool, spec, compress_types=False, values_must_exist=strict)
+    types = build_model(pool, spec, values_must_exist=strict)
     estimated = record.kind == "estimated"
     algorithm = str(document["algorithm"])
     known_algorithm = ALGORITHMS.get(algorithm)
@@ -1000,6 +1091,7 @@ def audit(
     checks = [
         _check_inputs(document, registrants, quotas),
         *([duplicates] if duplicates is not None else []),
+        *([round_check] if round_check is not None else []),
         _check_method(document),
     ]
     if model.k != recorded_k:
@@ -1041,7 +1133,7 @@ def audit(
     structure_ok = all(c.passed for c in checks if c.name in structure)
     certificate = known_algorithm.certificate if known_algorithm is not None else None
     if certificate == "maximin" and structure_ok:
-        checks.append(maximin_certificate(model, known, marginals))
+        checks.append(maximin_certificate(model, known, marginals, pool.ids))
     elif certificate == "nash" and structure_ok:
         checks.append(nash_certificate(model, marginals))
     elif certificate in ("maximin", "nash"):

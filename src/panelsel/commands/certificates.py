@@ -138,7 +138,10 @@ def relaxation_bound(model: Model) -> float | None:
 
 
 def maximin_certificate(
-    model: Model, panels: list[npt.NDArray[np.intp]], marginals: npt.NDArray[np.float64]
+    model: Model,
+    panels: list[npt.NDArray[np.intp]],
+    marginals: npt.NDArray[np.float64],
+    ids: list[str] | None = None,
 ) -> Check:
     n = model.n
     ours = float(marginals.min())
@@ -146,14 +149,15 @@ def maximin_certificate(
     if ours <= CERTIFICATE_TOLERANCE:
         # someone has probability 0: optimal only if no valid panel contains them
         i = int(np.argmin(marginals))
+        who = repr(ids[i]) if ids is not None else f"in row {i + 2}"
         weights = np.zeros(n)
         weights[i] = 1.0
         reach, _ = panel_milp(model, weights)
         ok = reach < 0.5
         detail = (
-            f"registrant {i} has probability {ours:.3g} and no valid panel contains them"
+            f"registrant {who} has probability {ours:.3g} and no valid panel contains them"
             if ok
-            else f"registrant {i} has probability {ours:.3g} although a valid panel contains "
+            else f"registrant {who} has probability {ours:.3g} although a valid panel contains "
             "them: a lottery with a higher minimum may exist"
         )
         return Check("optimality", ok, detail, {"minimum": ours, "bound": ours if ok else None})

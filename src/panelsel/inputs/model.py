@@ -313,11 +313,16 @@ def _unquoted_value(
     )
 
 
-def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> Model:
+def build_model(
+    pool: Pool, spec: QuotaSpec, *, compress_types: bool = True, values_must_exist: bool = True
+) -> Model:
     """Check ``spec`` against ``pool`` and build the :class:`Model`.
 
     With ``compress_types=False`` every registrant is a type of their own (the plain
-    per-person formulation, used to cross-check the compressed one).
+    per-person formulation, used to cross-check the compressed one).  With
+    ``values_must_exist=False`` a quota value nobody has is left to the feasibility checks
+    (a replacement round, whose pool may have run out of a value: infeasible, not a
+    misspelling).
 
     Raises
     ------
@@ -348,14 +353,16 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
                 present.setdefault(normalise(cell), cell.strip())
             # a quota value nobody has, close to a value without a quota, is a misspelling:
             # named before the cells without a quota are; other such values after them
-            _check_quota_values(pool, ci, cat, qfile, present, [], misspelt_only=True)
+            if values_must_exist:
+                _check_quota_values(pool, ci, cat, qfile, present, [], misspelt_only=True)
             for r, cell in enumerate(cells):
                 key = normalise(cell)
                 j = index.get(key)
                 if j is None:
                     raise _unquoted_value(pool, r, ci, cat, qfile, cell)
                 has[r, j] = 1
-            _check_quota_values(pool, ci, cat, qfile, present, warnings)
+            if values_must_exist:
+                _check_quota_values(pool, ci, cat, qfile, present, warnings)
         else:
             for r, cell in enumerate(cells):
                 for raw in cell.split(cat.multi_value):
@@ -368,7 +375,8 @@ def build_model(pool: Pool, spec: QuotaSpec, *, compress_types: bool = True) -> 
                         has[r, j] = 1
                     else:
                         unmatched[part] = unmatched.get(part, 0) + 1
-            _check_quota_values(pool, ci, cat, qfile, present, warnings)
+            if values_must_exist:
+                _check_quota_values(pool, ci, cat, qfile, present, warnings)
             warnings.extend(_near_misses(pool.columns[ci], unmatched, cat.quotas))
         for j, q in enumerate(cat.quotas):
             features.append(Feature(cat.name, q.value, q.min, q.max, int(has[:, j].sum())))

@@ -1,0 +1,433 @@
+"""The pipeline behind ``panelsel replace``: fill the seats of dropouts, fairly and within the
+quotas, from the people still available, linked to the run it continues.
+
+>>> from panelsel.commands.replace import replace
+>>> result = replace("results", dropouts=["S1004", "S1016"], out="round-2",
+...                  seed=7)                                          # doctest: +SKIP
+
+The previous run's folder says everything: its ``lottery.json`` records the input files
+(checked against their sha256), how they were read, and the drawn panel (or, for a public
+draw, its ``draw.json``; for an earlier replacement round, its final panel).  The round is
+then an ordinary selection on the residual problem (:mod:`panelsel.inputs.residual`), and
+its ``lottery.json`` carries a ``replacement`` section that links it to the previous run.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from panelsel.defaults import DEFAULT_ALGORITHM, DEFAULT_OUT, DEFAULT_SAMPLES, DEFAULT_SOLVER
+from panelsel.digest import sha256_of
+from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationError
+from panelsel.inputs.load import ReadOptions, read_pool
+from panelsel.inputs.model import build_model
+from panelsel.inputs.pool import Pool
+from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.inputs.residual import Residual, residual_inputs
+from panelsel.lottery.compute import compute_or_explain
+from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.record import read_draw, read_record
+from panelsel.outputs.tables import (
+    OutputOptions,
+    RunFiles,
+    contact_columns,
+    contact_format,
+    write_drawn,
+)
+from panelsel.progress import ProgressFn, no_progress
+from panelsel.signals import checkpoint
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.protocol import Request
+
+SEED_BITS = 63
+ROLE_COLUMN = "panelsel_role"
+"""The column of the final ``panel.csv`` that says who was kept and who is new."""
+
+
+@dataclass
+class Replacement:
+    """What a replacement round did; the CLI prints it."""
+
+    out: Path
+    files: dict[str, Path]
+    seed: int
+    seed_was_given: bool
+    algorithm: str
+    previous: Path
+    previous_sha256: str
+    kept: list[str]
+    dropouts: list[str]
+    unavailable: list[str]
+    housemates: list[str]
+    replacements: list[str]
+    final: list[str]
+    pool_size: int
+    minimum: float
+    held: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "files": {k: str(v) for k, v in self.files.items()},
+            "seed": self.seed,
+            "algorithm": self.algorithm,
+            "previous": str(self.previous),
+            "previous_sha256": self.previous_sha256,
+            "kept": self.kept,
+            "dropouts": self.dropouts,
+            "unavailable": self.unavailable,
+            "housemates_left_out": self.housemates,
+            "replacements": self.replacements,
+            "final_panel": self.final,
+            "pool_size": self.pool_size,
+            "minimum_probability": self.minimum,
+            "residual_quotas": self.held,
+            "notes": self.notes,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """The run a round continues: its record, inputs and final panel."""
+
+    path: Path
+    sha256: str
+    document: dict[str, Any]
+    pool: Pool
+    spec: QuotaSpec
+    read: ReadOptions
+    panel: list[str]
+    """The final panel of that run, as ids."""
+
+
+def _ids(text: str | None, what: str) -> list[str]:
+    if not text:
+        return []
+    ids = [x.strip() for x in text.replace("\n", ",").split(",") if x.strip()]
+    seen: set[str] = set()
+    for pid in ids:
+        if pid.casefold() in seen:
+            raise BadInputError(f"the id {pid!r} is given twice in {what}", hint="give it once")
+        seen.add(pid.casefold())
+    return ids
+
+
+def read_ids(values: str | None, file: str | Path | None, what: str) -> list[str]:
+    """Ids from a comma-separated option and/or a file of one id per line (or a CSV whose
+    first column holds them, header ``id`` skipped)."""
+    text = values or ""
+    if file is not None:
+        path = Path(file)
+        if not path.is_file():
+            raise BadInputError(f"the {what} file does not exist", file=str(path))
+        lines = [
+            line.split(",")[0].strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
+        ]
+        if lines and lines[0].casefold() in {"id", "ids"}:
+            lines = lines[1:]
+        text += "," + ",".join(lines)
+    return _ids(text, what)
+
+
+def _checked(path: Path, recorded: dict[str, Any], role: str, record: Path) -> Path:
+    if not path.is_file():
+        raise BadInputError(
+            f"the {role} file recorded in {record} is not here",
+            file=str(path),
+            hint=f"pass it with --{role} FILE",
+        )
+    if sha256_of(path) != recorded.get("sha256"):
+        raise VerificationError(
+            f"{path} is not the {role} file the run used: its sha256 differs from the one "
+            f"recorded in {record}",
+            hint=f"pass the {role} file the selection was made from (--{role} FILE)",
+        )
+    return path
+
+
+def read_previous(
+    run: str | Path, registrants: str | Path | None, quotas: str | Path | None
+) -> PreviousRun:
+    """The run a round continues, its input files checked against their recorded sha256."""
+    folder = Path(run)
+    path = folder / "lottery.json" if folder.is_dir() else folder
+    record = read_record(path)
+    document = record.document
+    inputs = document.get("inputs", {})
+    reg_record = inputs.get("registrants") or {}
+    quo_record = inputs.get("quotas") or {}
+    reg = _checked(
+        Path(registrants or str(reg_record.get("path", ""))), reg_record, "registrants", path
+    )
+    quo = _checked(Path(quotas or str(quo_record.get("path", ""))), quo_record, "quotas", path)
+    link = document.get("replacement") or {}
+    panel_size = int(link.get("panel_size", document["panel_size"]))
+    spec = load_quotas(
+        quo,
+        panel_size=panel_size if quo.suffix.lower() == ".csv" else None,
+        id_column=document.get("id_column"),
+    )
+    read = ReadOptions(
+        delimiter=str(reg_record.get("delimiter", ",")),
+        encoding=str(reg_record.get("encoding", "utf-8-sig")),
+        drop_duplicates=reg_record.get("drop_duplicates"),
+        keep=str(reg_record.get("keep", "last")),
+    )
+    pool = read_pool(reg, spec, read)
+    if link:
+        panel = [str(x) for x in link.get("final_members", [])]
+    elif record.kind == "published":
+        drawn = read_draw(path.parent / "draw.json")
+        if not drawn:
+            raise BadInputError(
+                "this lottery was published for a public draw that has not been made",
+                file=str(path),
+                hint="draw first (panelsel draw); replacements are for a drawn panel",
+            )
+        panel = [str(x) for x in drawn.get("members", [])]
+    else:
+        panel = [str(x) for x in document.get("selected_members") or []]
+    return PreviousRun(path, sha256_of(path), document, pool, spec, read, panel)
+
+
+def replace(
+    run: str | Path,
+    *,
+    dropouts: list[str],
+    unavailable: list[str] | None = None,
+    registrants: str | Path | None = None,
+    quotas: str | Path | None = None,
+    out: str | Path = DEFAULT_OUT,
+    seed: int | None = None,
+    algorithm: str = DEFAULT_ALGORITHM,
+    solver: str = DEFAULT_SOLVER,
+    time_limit: float | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> Replacement:
+    """Fill the seats of ``dropouts`` from the people still available.
+
+    Parameters
+    ----------
+    run
+        The folder (or ``lottery.json``) of the run whose panel lost members: a selection,
+        a public draw that has been made, or an earlier replacement round.
+    dropouts
+        Ids of panel members who dropped out; one seat each to fill.
+    unavailable
+        Ids of registrants who must not be selected now (declined, unreachable).
+    registrants, quotas
+        The input files, when they are no longer at the recorded paths (checked against
+        the recorded sha256).
+    out, seed, algorithm, solver, time_limit, samples, force
+        As for :func:`panelsel.commands.select.select`.
+
+    Raises
+    ------
+    BadInputError
+        An unknown id, a dropout not on the panel, an id given twice, every member
+        dropping out, an unavailable panel member (exit 2).
+    InfeasibleQuotasError
+        The seats cannot be filled within the quotas (exit 3), with what the kept members
+        already hold.
+    VerificationError
+        An input file is not the one the run recorded (exit 5).
+    """
+    started = time.monotonic()
+    progress = progress or no_progress
+    from panelsel.commands.select import check_options
+
+    check_options([algorithm], samples, seed, time_limit)
+    previous = read_previous(run, registrants, quotas)
+    unavailable = list(unavailable or [])
+    kept = _validate(previous, dropouts, unavailable)
+    residual = residual_inputs(
+        previous.pool, previous.spec, kept, set(dropouts) | set(unavailable), len(dropouts)
+    )
+    out = Path(out)
+    inputs = (Path(str(previous.document["inputs"]["registrants"]["path"])), previous.path)
+    with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
+        result = _round(folder.staging, previous, residual, dropouts, unavailable,
+                        algorithm, solver, time_limit, samples, seed, progress)  # fmt: skip
+    checkpoint("committed")
+    result.out = out
+    result.files = {name: out / name for name in result.files}
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _validate(previous: PreviousRun, dropouts: list[str], unavailable: list[str]) -> list[str]:
+    """The kept members; refuses ids that are unknown, off the panel, repeated or both."""
+    known = {pid.casefold(): pid for pid in previous.pool.ids}
+    on_panel = {pid.casefold() for pid in previous.panel}
+    if not dropouts:
+        raise BadInputError(
+            "no dropouts given", hint="pass --dropouts ID,ID,... (the members who left)"
+        )
+    _ids(",".join(dropouts), "--dropouts")
+    _ids(",".join(unavailable), "--unavailable")
+    for pid in dropouts:
+        if pid.casefold() not in known:
+            raise BadInputError(
+                f"the dropout {pid!r} is not a registrant of this pool",
+                hint="give the ids as panel.csv shows them",
+            )
+        if pid.casefold() not in on_panel:
+            raise BadInputError(
+                f"the dropout {pid!r} is not on the panel: only panel members can drop out",
+                hint=f"the panel is {', '.join(previous.panel)}; a registrant who is not on "
+                "it and cannot serve goes in --unavailable",
+            )
+    for pid in unavailable:
+        if pid.casefold() not in known:
+            raise BadInputError(f"the unavailable registrant {pid!r} is not in this pool")
+        if pid.casefold() in on_panel:
+            raise BadInputError(
+                f"{pid!r} is on the panel, so cannot be unavailable for this round",
+                hint="a panel member who leaves is a dropout: pass them in --dropouts",
+            )
+    both = {p.casefold() for p in dropouts} & {p.casefold() for p in unavailable}
+    if both:
+        raise BadInputError(f"{sorted(both)[0]!r} is given as a dropout and as unavailable")
+    gone = {p.casefold() for p in dropouts}
+    if gone >= on_panel:
+        raise BadInputError(
+            "every panel member dropped out: there is nothing to keep",
+            hint="select a new panel with panelsel select (leaving out the unavailable)",
+        )
+    return [pid for pid in previous.panel if pid.casefold() not in gone]
+
+
+def _held_text(residual: Residual) -> str:
+    """What the kept members already hold, for an infeasibility message."""
+    full = [h for h in residual.held if h.held and h.held >= h.max]
+    needed = [h for h in residual.held if h.residual_min > 0]
+    parts = [f"{h.category} = {h.value}: {h.held} of at most {h.max}" for h in full]
+    parts += [f"{h.category} = {h.value} still needs {h.residual_min}" for h in needed]
+    return f"the {len(residual.kept)} kept members already hold " + (
+        "; ".join(parts) if parts else "no bound in full"
+    )
+
+
+def _round(
+    tmp: Path,
+    previous: PreviousRun,
+    residual: Residual,
+    dropouts: list[str],
+    unavailable: list[str],
+    algorithm: str,
+    solver: str,
+    time_limit: float | None,
+    samples: int,
+    seed: int | None,
+    progress: ProgressFn,
+) -> Replacement:
+    """Compute and write the round into ``tmp``."""
+    pool, spec = residual.pool, residual.spec
+    if len(pool.ids) < len(dropouts):
+        raise InfeasibleQuotasError(
+            f"the {len(dropouts)} seat(s) cannot be filled within the quotas, because "
+            f"{_held_text(residual)}, and only {len(pool.ids)} registrant(s) are still "
+            "available (not on the panel, not unavailable, not sharing a kept member's "
+            "household)",
+            hint="recruit more registrants, or make fewer of them unavailable",
+        )
+    model = build_model(pool, spec, values_must_exist=False)
+    config = SolverConfig(name=solver, time_limit=time_limit)
+    seed_given = seed is not None
+    seed = seed if seed is not None else secrets.randbits(SEED_BITS)
+    try:
+        result = compute_or_explain(
+            model, spec, algorithm, config, Request(seed, samples), progress=progress,
+            ids=pool.ids,
+        )  # fmt: skip
+    except InfeasibleQuotasError as error:
+        raise InfeasibleQuotasError(
+            f"the {len(dropouts)} seat(s) cannot be filled within the quotas, because "
+            f"{_held_text(residual)}. {error.message}",
+            hint=error.hint,
+        ) from None
+    # who cannot fill these seats is expected in a round (the seats left are for few
+    # kinds of people): said, as notes of the round
+    warnings: list[str] = []
+    notes = [
+        f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
+        f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
+        *(f"in this round, {e.text()}" for e in result.excluded),
+        *(
+            [
+                f"{len(residual.housemates)} registrant(s) left out: they share a household "
+                f"with a kept member ({', '.join(residual.housemates)})"
+            ]
+            if residual.housemates
+            else []
+        ),
+    ]
+    options = OutputOptions()
+    run = RunFiles(pool, spec, model, result, seed, config.name, notes, previous.read, options)
+    written = write_drawn(tmp, run)
+    assert result.drawn is not None
+    new = [pool.ids[i] for i in sorted(result.drawn.tolist())]
+    # panel.csv: the whole panel now (kept and new, in file order); replacements.csv: new
+    written["panel.csv"].rename(tmp / "replacements.csv")
+    original = previous.pool
+    contact = contact_columns(original, None)
+    fmt, _ = contact_format(original, previous.read, options)
+    role = {pid: "kept" for pid in residual.kept} | {pid: "replacement" for pid in new}
+    final = [pid for pid in original.ids if pid in role]
+    rows = [
+        [*(row[c] for c in contact), role[pid]]
+        for pid, row in zip(original.ids, original.rows, strict=True)
+        if pid in role
+    ]
+    write_csv(tmp / "panel.csv", [*(original.columns[c] for c in contact), ROLE_COLUMN], rows,
+              fmt=fmt)  # fmt: skip
+    document = read_record(tmp / "lottery.json").document
+    residual_quotas = [
+        {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
+        for h in residual.held
+    ]
+    link: dict[str, Any] = {
+        "previous": str(previous.path),
+        "previous_sha256": previous.sha256,
+        "panel_size": int(previous.spec.panel_size),
+        "kept": residual.kept,
+        "dropouts": dropouts,
+        "unavailable": unavailable,
+        "housemates_left_out": residual.housemates,
+        "residual_quotas": residual_quotas,
+        "final_members": final,
+    }
+    write_json(tmp / "lottery.json", {**document, "replacement": link})
+    files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
+             "lottery.json", "report.html"]  # fmt: skip
+    return Replacement(
+        out=tmp,
+        files={name: tmp / name for name in files},
+        seed=seed,
+        seed_was_given=seed_given,
+        algorithm=algorithm,
+        previous=previous.path,
+        previous_sha256=previous.sha256,
+        kept=residual.kept,
+        dropouts=dropouts,
+        unavailable=unavailable,
+        housemates=residual.housemates,
+        replacements=new,
+        final=final,
+        pool_size=len(pool.ids),
+        minimum=float(result.probabilities.min()),
+        held=residual_quotas,
+        notes=notes,
+        warnings=warnings,
+    )

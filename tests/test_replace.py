@@ -1,0 +1,263 @@
+"""Issue 17: ``panelsel replace``: dropouts replaced fairly, within the quotas, and audited."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+from panelsel.commands.replace import replace
+from panelsel.commands.select import select
+from panelsel.errors import BadInputError, InfeasibleQuotasError
+
+from .conftest import EXAMPLE
+from .test_leximin import Instance, brute_force_leximin, instances
+
+REG = EXAMPLE / "registrants.csv"
+QUO = EXAMPLE / "quotas.yaml"
+
+
+def run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    select(REG, QUO, out="results", seed=12345)
+    return Path("results")
+
+
+def test_replace_select_audit_and_a_second_round(runner: CliRunner, first: Path) -> None:
+    panel = json.loads((first / "lottery.json").read_text(encoding="utf-8"))["selected_members"]
+    gone = [panel[1], panel[6]]
+    code, stdout, stderr = run(
+        runner, "replace", str(first), "--dropouts", ",".join(gone), "--seed", "7",
+        "--out", "round-2", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    kept = [pid for pid in panel if pid not in gone]
+    assert result["kept"] == kept and len(result["replacements"]) == 2
+    assert not set(result["replacements"]) & set(panel)  # nobody selected again
+    final = rows(Path("round-2") / "panel.csv")
+    assert [r["student_id"] for r in final] == result["final_panel"] and len(final) == 10
+    assert {r["panelsel_role"] for r in final if r["student_id"] in kept} == {"kept"}
+    # the final panel meets the original quotas (counted here, without panelsel's code)
+    assert sum(r["Gender"] == "Female" for r in final) == 5
+    assert sum(r["Level of study"] == "Postgraduate" for r in final) == 6
+    for service in (
+        "Counselling",
+        "Mental health advice",
+        "Disability support",
+        "Wellbeing workshops",
+    ):
+        assert sum(service in r["Services accessed"].split(";") for r in final) >= 3
+    addresses = [(r["Address"].strip().lower(), r["Postcode"].strip().lower()) for r in final]
+    assert len(set(addresses)) == len(addresses)  # one per household
+    new = [r["student_id"] for r in rows(Path("round-2") / "replacements.csv")]
+    assert sorted(new) == sorted(result["replacements"])
+    remaining = {r["student_id"] for r in rows(Path("round-2") / "remaining.csv")}
+    assert not remaining & (set(panel) | set(new))
+    probs = rows(Path("round-2") / "probabilities.csv")
+    assert sum(float(r["probability"]) for r in probs) == pytest.approx(2, abs=len(probs) * 5e-7)
+    record = json.loads((Path("round-2") / "lottery.json").read_text(encoding="utf-8"))
+    assert record["replacement"]["dropouts"] == gone
+    assert record["replacement"]["previous"] == str(first / "lottery.json")
+    code, stdout, _ = run(runner, "audit", "round-2", str(REG), str(QUO), "--json")
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 0 and checks["replacement"]["passed"] and checks["recompute"]["passed"]
+    # a second round, after a replacement drops out too
+    again = result["replacements"][0]
+    code, stdout, stderr = run(
+        runner, "replace", "round-2", "--dropouts", again, "--seed", "8", "--out", "round-3",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    third = json.loads(stdout)
+    assert again not in third["final_panel"] and len(third["final_panel"]) == 10
+    assert not set(third["replacements"]) & (set(panel) | set(result["replacements"]))
+    code, stdout, _ = run(runner, "audit", "round-3", str(REG), str(QUO))
+    assert code == 0, stdout
+
+
+def test_a_forged_round_fails_the_audit(runner: CliRunner, first: Path) -> None:
+    panel = json.loads((first / "lottery.json").read_text(encoding="utf-8"))["selected_members"]
+    code, _, _ = run(runner, "replace", str(first), "--dropouts", panel[0], "--seed", "1",
+                     "--out", "r")  # fmt: skip
+    assert code == 0
+    path = Path("r") / "lottery.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["replacement"]["kept"] = [*record["replacement"]["kept"][1:], panel[0]]
+    path.write_text(json.dumps(record), encoding="utf-8")
+    code, stdout, _ = run(runner, "audit", "r", str(REG), str(QUO), "--no-recompute", "--json")
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 5
+    assert "not the previous panel minus the dropouts" in checks["replacement"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--dropouts", "S9999"], 2, "the dropout 'S9999' is not a registrant of this pool"),
+        (["--dropouts", "S1001"], 2, "the dropout 'S1001' is not on the panel"),
+        (["--dropouts", "S1003,S1003"], 2, "the id 'S1003' is given twice in --dropouts"),
+        (["--dropouts", "S1003", "--unavailable", "S1005"], 2, "'S1005' is on the panel"),
+        (
+            ["--dropouts", "S1003,S1005,S1008,S1015,S1017,S1023,S1033,S1035,S1038,S1045"],
+            2,
+            "every panel member dropped out",
+        ),
+        ([], 2, "no dropouts given"),
+    ],
+)
+def test_replace_errors_write_nothing(
+    runner: CliRunner, first: Path, args: list[str], code: int, message: str
+) -> None:
+    assert json.loads((first / "lottery.json").read_text(encoding="utf-8"))["selected_members"] == [
+        "S1003",
+        "S1005",
+        "S1008",
+        "S1015",
+        "S1017",
+        "S1023",
+        "S1033",
+        "S1035",
+        "S1038",
+        "S1045",
+    ]
+    got, _, stderr = run(runner, "replace", str(first), *args, "--out", "never")
+    assert got == code, stderr
+    assert message in " ".join(stderr.split())
+    assert not Path("never").exists()
+
+
+def test_seats_that_cannot_be_filled_are_explained(runner: CliRunner, first: Path) -> None:
+    # everyone who could take the seat is unavailable
+    record = json.loads((first / "lottery.json").read_text(encoding="utf-8"))
+    panel = record["selected_members"]
+    others = [f"S{1001 + i}" for i in range(45) if f"S{1001 + i}" not in panel]
+    code, _, stderr = run(
+        runner, "replace", str(first), "--dropouts", panel[0], "--unavailable", ",".join(others),
+        "--out", "never",
+    )  # fmt: skip
+    assert code == 3
+    said = " ".join(stderr.split())
+    assert "the 1 seat(s) cannot be filled within the quotas, because the 9 kept members" in said
+    assert not Path("never").exists()
+
+
+def test_a_changed_input_file_is_refused(runner: CliRunner, first: Path) -> None:
+    changed = Path("changed.csv")
+    changed.write_text(REG.read_text(encoding="utf-8").replace("Ines", "Inez"), encoding="utf-8")
+    code, _, stderr = run(
+        runner, "replace", str(first), "--dropouts", "S1003", "--registrants", str(changed),
+        "--out", "never",
+    )  # fmt: skip
+    assert code == 5 and "is not the registrants file the run used" in stderr
+    assert not Path("never").exists()
+
+
+# ------------------------------------------------ random pools, against brute force
+
+
+@st.composite
+def rounds(draw: st.DrawFn) -> tuple[Instance, int, list[int]]:
+    inst = draw(instances(min_n=5, max_n=9))
+    seed = draw(st.integers(0, 2**16))
+    return inst, seed, draw(st.lists(st.integers(0, 20), min_size=1, max_size=3, unique=True))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds())
+def test_rounds_keep_the_quotas_and_match_brute_force(
+    case: tuple[Instance, int, list[int]],
+) -> None:
+    inst, seed, picks = case
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        pool, quotas = inst.write(folder)
+        try:
+            select(pool, quotas, out=folder / "a", seed=seed)
+        except InfeasibleQuotasError:
+            return
+        members = [int(pid[1:]) for pid in sorted(first_members(folder / "a"))]
+        gone = sorted({members[p % len(members)] for p in picks})
+        if len(gone) == len(members):
+            return
+        kept = [i for i in members if i not in gone]
+        # every way to complete the kept members, found without panelsel's code
+        left = [i for i in range(inst.n) if i not in members]
+        completions = [
+            c for c in itertools.combinations(left, len(gone))
+            if inst.valid(tuple(sorted((*kept, *c))))
+        ]  # fmt: skip
+        try:
+            result = replace(
+                folder / "a", dropouts=[f"r{i}" for i in gone], out=folder / "b", seed=seed
+            )
+        except InfeasibleQuotasError:
+            assert completions == []  # infeasible exactly when no completion exists
+            return
+        except BadInputError as error:  # a known limit, refused by name
+            assert "supports max_per_household 1 only" in error.message
+            assert (inst.max_per_household or 1) > 1
+            return
+        assert completions, "a round was drawn though no completion exists"
+        final = tuple(sorted(int(pid[1:]) for pid in result.final))
+        assert len(final) == inst.k and inst.valid(final)
+        assert set(kept) <= set(final) and not set(gone) & set(final)
+        # the round's probabilities: LEXIMIN over the completions of the kept members
+        position = {person: j for j, person in enumerate(left)}
+        expected = brute_force_leximin(
+            len(left), [tuple(position[p] for p in c) for c in completions]
+        )
+        with (folder / "b" / "probabilities.csv").open(encoding="utf-8", newline="") as f:
+            written = {r["id"]: float(r["probability"]) for r in csv.DictReader(f)}
+        got = np.array([written.get(f"r{p}", 0.0) for p in left])
+        assert np.allclose(got, expected, atol=1e-5), (got, expected)
+
+
+def first_members(folder: Path) -> list[str]:
+    return [str(x) for x in json.loads((folder / "lottery.json").read_text())["selected_members"]]
+
+
+def test_the_readme_worked_example_runs_as_shown(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    import shlex
+    import shutil
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## When someone drops out", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = [line[2:] for line in block.group(1).splitlines() if line.startswith("$ ")]
+    shown = [line for line in block.group(1).splitlines() if line.startswith("Replacements:")]
+    assert [c.split()[1] for c in commands] == ["select", "replace", "audit"]
+    shutil.copytree(EXAMPLE.parent, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for command in commands:
+        code, stdout, stderr = run(runner, *shlex.split(command)[1:])
+        assert code == 0, (command, stderr)
+        outputs.append(stdout)
+    assert shown and shown[0] in outputs[1]  # the same replacements as the README shows
+    assert "Audit passed: all 11 checks" in outputs[2]
