@@ -261,3 +261,31 @@ def test_the_readme_worked_example_runs_as_shown(
         outputs.append(stdout)
     assert shown and shown[0] in outputs[1]  # the same replacements as the README shows
     assert "Audit passed: all 11 checks" in outputs[2]
+
+
+def test_replace_after_a_public_draw(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, _ = run(
+        runner, "select", str(REG), str(QUO), "--seed", "3", "--panels", "30", "--out", "pub",
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    digest = json.loads(stdout)["lottery_sha256"]
+    # not drawn yet: nothing to replace
+    code, _, stderr = run(runner, "replace", "pub", "--dropouts", "S1003", "--out", "never")
+    assert code == 2 and "has not been made" in stderr and not Path("never").exists()
+    code, stdout, _ = run(
+        runner, "draw", "pub/lottery.json", "--sha256", digest, "--number", "4", "--json"
+    )
+    assert code == 0
+    members = json.loads(stdout)["members"]
+    code, stdout, stderr = run(
+        runner, "replace", "pub", "--dropouts", members[0], "--seed", "2", "--out", "r", "--json"
+    )
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert result["kept"] == members[1:] and len(result["final_panel"]) == 10
+    code, stdout, _ = run(runner, "audit", "r", str(REG), str(QUO))
+    assert code == 0, stdout

@@ -29,7 +29,7 @@ from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import compute_or_explain
-from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.files import OutputFolder, write_csv
 from panelsel.outputs.record import read_draw, read_record
 from panelsel.outputs.tables import (
     OutputOptions,
@@ -374,25 +374,11 @@ def _round(
         ),
     ]
     options = OutputOptions()
-    run = RunFiles(pool, spec, model, result, seed, config.name, notes, previous.read, options)
-    written = write_drawn(tmp, run)
     assert result.drawn is not None
     new = [pool.ids[i] for i in sorted(result.drawn.tolist())]
-    # panel.csv: the whole panel now (kept and new, in file order); replacements.csv: new
-    written["panel.csv"].rename(tmp / "replacements.csv")
     original = previous.pool
-    contact = contact_columns(original, None)
-    fmt, _ = contact_format(original, previous.read, options)
     role = {pid: "kept" for pid in residual.kept} | {pid: "replacement" for pid in new}
     final = [pid for pid in original.ids if pid in role]
-    rows = [
-        [*(row[c] for c in contact), role[pid]]
-        for pid, row in zip(original.ids, original.rows, strict=True)
-        if pid in role
-    ]
-    write_csv(tmp / "panel.csv", [*(original.columns[c] for c in contact), ROLE_COLUMN], rows,
-              fmt=fmt)  # fmt: skip
-    document = read_record(tmp / "lottery.json").document
     residual_quotas = [
         {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
         for h in residual.held
@@ -408,7 +394,21 @@ def _round(
         "residual_quotas": residual_quotas,
         "final_members": final,
     }
-    write_json(tmp / "lottery.json", {**document, "replacement": link})
+    run = RunFiles(
+        pool, spec, model, result, seed, config.name, notes, previous.read, options, link
+    )
+    written = write_drawn(tmp, run)
+    # panel.csv: the whole panel now (kept and new, in file order); replacements.csv: new
+    written["panel.csv"].rename(tmp / "replacements.csv")
+    contact = contact_columns(original, None)
+    fmt, _ = contact_format(original, previous.read, options)
+    rows = [
+        [*(row[c] for c in contact), role[pid]]
+        for pid, row in zip(original.ids, original.rows, strict=True)
+        if pid in role
+    ]
+    write_csv(tmp / "panel.csv", [*(original.columns[c] for c in contact), ROLE_COLUMN], rows,
+              fmt=fmt)  # fmt: skip
     files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
              "lottery.json", "report.html"]  # fmt: skip
     return Replacement(

@@ -267,8 +267,11 @@ def lottery_document(
     selected_members: list[str] | None = None,
     samples: int | None = None,
     rounded: Rounded | None = None,
+    replacement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole ``lottery.json`` of one run, keys in the order of format 1."""
+    """The whole ``lottery.json`` of one run, keys in the order of format 1; a replacement
+    round (``panelsel replace``) ends with its ``replacement`` section, the link to the run
+    it continues."""
     document: dict[str, Any] = {
         "format": LOTTERY_FORMAT,
         "version": __version__,
@@ -319,6 +322,8 @@ def lottery_document(
     document.update(listing(lottery, ids))
     if kind == "estimated":
         document["samples"] = samples
+    if replacement is not None:
+        document["replacement"] = replacement
     return document
 
 

@@ -71,6 +71,8 @@ class RunFiles:
     read: ReadOptions
     """How the registrants were read (recorded so that the audit reads them alike)."""
     options: OutputOptions
+    replacement: dict[str, Any] | None = None
+    """A replacement round's link to the run it continues (``lottery.json``'s last key)."""
 
 
 def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
@@ -311,6 +313,7 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
         selected_members=None if drawn is None else [ids[i] for i in drawn],
         samples=int(result.stats["samples"]) if kind == "estimated" else None,
         rounded=result.rounded,
+        replacement=run.replacement,
     )
 
 
