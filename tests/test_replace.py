@@ -289,3 +289,42 @@ def test_replace_after_a_public_draw(
     assert result["kept"] == members[1:] and len(result["final_panel"]) == 10
     code, stdout, _ = run(runner, "audit", "r", str(REG), str(QUO))
     assert code == 0, stdout
+
+
+def test_a_round_published_for_a_public_draw(runner: CliRunner, first: Path) -> None:
+    panel = json.loads((first / "lottery.json").read_text(encoding="utf-8"))["selected_members"]
+    gone = [panel[1], panel[6]]
+    code, stdout, stderr = run(
+        runner, "replace", str(first), "--dropouts", ",".join(gone), "--seed", "7",
+        "--panels", "50", "--out", "rp", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    digest = json.loads(stdout)["lottery_sha256"]
+    assert not Path("rp/panel.csv").exists()  # nothing drawn yet
+    audit_args = ["audit", "rp", str(REG), str(QUO), "--sha256", digest, "--json"]
+    code, stdout, _ = run(runner, *audit_args)
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 0 and "not drawn yet" in checks["replacement"]["detail"]
+    code, stdout, stderr = run(
+        runner, "draw", "rp/lottery.json", "--sha256", digest, "--number", "17", "--json"
+    )
+    assert code == 0, stderr
+    drawn = json.loads(stdout)["members"]
+    final = rows(Path("rp") / "panel.csv")
+    roles = {r["student_id"]: r["panelsel_role"] for r in final}
+    assert len(final) == 10 and {p for p, role in roles.items() if role == "replacement"} == set(
+        drawn
+    )
+    assert sorted(r["student_id"] for r in rows(Path("rp") / "replacements.csv")) == sorted(drawn)
+    code, stdout, _ = run(runner, *audit_args)
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 0 and checks["draw"]["passed"]
+    assert "the final panel of 10 meets the original quotas" in checks["replacement"]["detail"]
+    # and the next round continues from the drawn one
+    code, stdout, stderr = run(
+        runner, "replace", "rp", "--dropouts", drawn[0], "--seed", "1", "--out", "r3", "--json"
+    )
+    assert code == 0, stderr
+    assert drawn[0] not in json.loads(stdout)["final_panel"]
+    code, stdout, _ = run(runner, "audit", "r3", str(REG), str(QUO))
+    assert code == 0, stdout

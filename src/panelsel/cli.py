@@ -60,6 +60,7 @@ EXAMPLES = {
     "replace": _examples(
         "panelsel replace results --dropouts S1004,S1016 --seed 7 --out round-2",
         "panelsel replace round-2 --dropouts S1030 --unavailable S1009 --out round-3",
+        "panelsel replace results --dropouts S1004 --panels 100 --out round-2   (public draw)",
     ),
 }
 
@@ -483,6 +484,16 @@ def replace(
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
     ] = None,
+    panels: Annotated[
+        int | None,
+        typer.Option(
+            help="Publish the round as this many numbered panels for a public draw (then "
+            "panelsel draw), instead of drawing.",
+        ),
+    ] = None,
+    rounding: Annotated[
+        str, typer.Option(help="With --panels: auto (default), ilp or pipage.")
+    ] = DEFAULT_ROUNDING,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -505,6 +516,8 @@ def replace(
             solver=solver,
             time_limit=time_limit,
             force=force,
+            panels=panels,
+            rounding=rounding,
             progress=progress,
         )
 

@@ -224,7 +224,8 @@ def render_replacement(result: Replacement) -> None:
     _said("Dropped out: ", "bold", ", ".join(result.dropouts))
     if result.unavailable:
         _said("Unavailable: ", "bold", ", ".join(result.unavailable))
-    _said("Replacements: ", "bold green", ", ".join(result.replacements))
+    if result.lottery_sha256 is None:
+        _said("Replacements: ", "bold green", ", ".join(result.replacements))
     stdout.print(f"Lowest chance this round: {_pct(result.minimum)}")
     how = "given" if result.seed_was_given else "fresh; pass --seed to reproduce"
     stdout.print(f"Seed: {result.seed} ({how})")
@@ -235,6 +236,14 @@ def render_replacement(result: Replacement) -> None:
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
+    if result.lottery_sha256 is not None:
+        stdout.print("Nothing was drawn. Publish lottery.json and its sha256 before the draw:")
+        stdout.print(f"  {result.lottery_sha256}")
+        stdout.print(
+            f"  panelsel draw {result.out}/lottery.json --sha256 {result.lottery_sha256} "
+            "--number N",
+            soft_wrap=True,
+        )
 
 
 def render_draw(result: DrawResult) -> None:

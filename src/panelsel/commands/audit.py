@@ -176,7 +176,7 @@ def _check_duplicates(pool: Pool, read: ReadOptions) -> Check | None:
 
 
 def _replacement_round(
-    document: dict[str, Any], link: dict[str, Any], registrants: Path, quotas: Path
+    document: dict[str, Any], link: dict[str, Any], registrants: Path, quotas: Path, out: Path
 ) -> tuple[Check, Pool, QuotaSpec]:
     """The ``replacement`` check of a replacement round, and the round's residual pool and
     quotas, derived again from the previous run (the rest of the audit runs on them).
@@ -227,17 +227,25 @@ def _replacement_round(
     if recorded != derived:
         problems.append("the recorded residual quotas are not what the kept members leave")
     drawn = [str(x) for x in document.get("selected_members") or []]
+    published = "rounding" in document
+    if published:  # a round published for a public draw: drawn by draw.json, if yet
+        made = read_draw(out / "draw.json") or {}
+        drawn = [str(x) for x in made.get("members", [])]
     again = sorted(set(drawn) & (set(kept) | gone | set(unavailable)))
     if again:
         problems.append(f"{again[0]!r} is drawn again, though kept, dropped out or unavailable")
     original = build_model(previous.pool, previous.spec, compress_types=False)
     index = {pid: i for i, pid in enumerate(previous.pool.ids)}
     final = [pid for pid in previous.pool.ids if pid in set(kept) | set(drawn)]
-    if [str(x) for x in link.get("final_members", [])] != final:
+    recorded_final = link.get("final_members")
+    if published and recorded_final is not None:
+        problems.append("a published round records a final panel before its draw")
+    elif not published and [str(x) for x in recorded_final or []] != final:
         problems.append("the recorded final panel is not the kept members and the drawn ones")
-    broken = original.panel_violations([index[pid] for pid in final])
-    if broken:
-        problems.append(f"the final panel breaks the original quotas: {'; '.join(broken[:3])}")
+    if drawn or not published:
+        broken = original.panel_violations([index[pid] for pid in final])
+        if broken:
+            problems.append(f"the final panel breaks the original quotas: {'; '.join(broken[:3])}")
     figures = {"kept": len(kept), "dropouts": len(dropouts), "final": len(final)}
     if problems:
         return (
@@ -245,13 +253,17 @@ def _replacement_round(
             residual.pool,
             residual.spec,
         )
+    verdict = (
+        "not drawn yet"
+        if published and not drawn
+        else f"the final panel of {len(final)} meets the original quotas and household rule"
+    )
     return (
         Check(
             "replacement",
             True,
             f"continues {previous_path} (sha256 matches); {len(kept)} kept, "
-            f"{len(dropouts)} dropout(s) replaced; the final panel of {len(final)} meets the "
-            "original quotas and household rule",
+            f"{len(dropouts)} dropout(s) to replace; {verdict}",
             figures,
         ),
         residual.pool,
@@ -1078,7 +1090,7 @@ def audit(
     link = document.get("replacement")
     round_check: Check | None = None
     if isinstance(link, dict):
-        round_check, pool, spec = _replacement_round(document, link, registrants, quotas)
+        round_check, pool, spec = _replacement_round(document, link, registrants, quotas, out)
     strict = link is None
     model = build_model(pool, spec, compress_types=False, values_must_exist=strict)
     types = build_model(pool, spec, values_must_exist=strict)

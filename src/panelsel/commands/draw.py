@@ -29,7 +29,7 @@ from panelsel.outputs.record import (
 )
 from panelsel.outputs.tables import CONTACT_WORKBOOKS, write_contact_lists
 
-DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json", *CONTACT_WORKBOOKS)
+DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json", "replacements.csv", *CONTACT_WORKBOOKS)
 """The files a draw may add beside the published lottery (the workbooks only when the
 lottery records them)."""
 
@@ -179,7 +179,15 @@ def _draw_into(
     document, digest = read_uniform_lottery(path, expected)
     m = int(document["rounding"]["panels"])
     picked = pick_number(m, number=number, dice=dice, sides=sides, random_hex=random_hex)
-    the_pool = recorded_pool(document, path, pool)
+    link = document.get("replacement")
+    if isinstance(link, dict):
+        # a replacement round's lottery: drawn from the people still available
+        from panelsel.commands.replace import round_pool
+
+        residual = round_pool(document, pool)
+        the_pool = residual.pool
+    else:
+        the_pool = recorded_pool(document, path, pool)
     members = [str(x) for x in document["panels"][picked.number - 1]["members"]]
     index = {pid: i for i, pid in enumerate(the_pool.ids)}
     unknown = [pid for pid in members if pid not in index]
@@ -194,6 +202,12 @@ def _draw_into(
     safe = bool(document.get("spreadsheet_safe", True))
     fmt, xlsx = recorded_contact_format(document)
     written = write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
+    if isinstance(link, dict):
+        from panelsel.commands.replace import read_previous, write_final_panel
+
+        previous = read_previous(Path(str(link["previous"])), pool, None)
+        write_final_panel(tmp, previous.pool, previous.read, residual.kept, members)
+        written["replacements.csv"] = tmp / "replacements.csv"
     write_json(tmp / "draw.json", draw_document(digest, checked_against, m, picked, members))
     files = {name: path.parent / name for name in [*written, "draw.json"]}
     return DrawResult(path, digest, checked_against, picked, m, members, files, warnings)

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from panelsel.defaults import DEFAULT_ALGORITHM, DEFAULT_OUT, DEFAULT_SAMPLES, DEFAULT_SOLVER
+from panelsel.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_OUT,
+    DEFAULT_ROUNDING,
+    DEFAULT_SAMPLES,
+    DEFAULT_SOLVER,
+)
 from panelsel.digest import sha256_of
 from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationError
 from panelsel.inputs.load import ReadOptions, read_pool
@@ -28,7 +34,8 @@ from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
-from panelsel.lottery.compute import compute_or_explain
+from panelsel.lottery.compute import Publish, compute_or_explain
+from panelsel.lottery.rounding import check_panels
 from panelsel.outputs.files import OutputFolder, write_csv
 from panelsel.outputs.record import read_draw, read_record
 from panelsel.outputs.tables import (
@@ -37,6 +44,7 @@ from panelsel.outputs.tables import (
     contact_columns,
     contact_format,
     write_drawn,
+    write_published,
 )
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
@@ -71,6 +79,8 @@ class Replacement:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    lottery_sha256: str | None = None
+    """For ``panels``: the sha256 of the published lottery of the round (nothing drawn)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +102,7 @@ class Replacement:
             "notes": self.notes,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
+            "lottery_sha256": self.lottery_sha256,
         }
 
 
@@ -154,6 +165,30 @@ def _checked(path: Path, recorded: dict[str, Any], role: str, record: Path) -> P
     return path
 
 
+def round_pool(document: dict[str, Any], registrants: str | Path | None = None) -> Residual:
+    """The residual problem of a recorded round (for ``draw`` and the audit): the previous
+    run read again, its chain checked, the kept members and the exclusions applied."""
+    link = document["replacement"]
+    previous_path = Path(str(link.get("previous", "")))
+    if not previous_path.is_file():
+        raise BadInputError(
+            "the previous run's lottery.json that this replacement round records is not here",
+            file=str(previous_path),
+            hint="work from the folder the rounds were made in, with the earlier runs in place",
+        )
+    if sha256_of(previous_path) != link.get("previous_sha256"):
+        raise VerificationError(
+            f"{previous_path} is not the run this round continued: its sha256 differs from "
+            "the one the round records",
+            hint="put back the previous run's folder as it was",
+        )
+    previous = read_previous(previous_path, registrants, None)
+    gone = {str(x) for x in link.get("dropouts", [])}
+    excluded = gone | {str(x) for x in link.get("unavailable", [])}
+    kept = [pid for pid in previous.panel if pid not in gone]
+    return residual_inputs(previous.pool, previous.spec, kept, excluded, len(gone))
+
+
 def read_previous(
     run: str | Path, registrants: str | Path | None, quotas: str | Path | None
 ) -> PreviousRun:
@@ -183,9 +218,7 @@ def read_previous(
         keep=str(reg_record.get("keep", "last")),
     )
     pool = read_pool(reg, spec, read)
-    if link:
-        panel = [str(x) for x in link.get("final_members", [])]
-    elif record.kind == "published":
+    if record.kind == "published":
         drawn = read_draw(path.parent / "draw.json")
         if not drawn:
             raise BadInputError(
@@ -193,9 +226,16 @@ def read_previous(
                 file=str(path),
                 hint="draw first (panelsel draw); replacements are for a drawn panel",
             )
-        panel = [str(x) for x in drawn.get("members", [])]
+        members = [str(x) for x in drawn.get("members", [])]
     else:
-        panel = [str(x) for x in document.get("selected_members") or []]
+        members = [str(x) for x in document.get("selected_members") or []]
+    if link:
+        # a round: its final panel, or (published, then drawn) the kept and the drawn
+        final = link.get("final_members")
+        kept = [str(x) for x in link.get("kept", [])]
+        panel = [str(x) for x in final] if final is not None else final_members(pool, kept, members)
+    else:
+        panel = members
     return PreviousRun(path, sha256_of(path), document, pool, spec, read, panel)
 
 
@@ -213,6 +253,8 @@ def replace(
     time_limit: float | None = None,
     samples: int = DEFAULT_SAMPLES,
     force: bool = False,
+    panels: int | None = None,
+    rounding: str = DEFAULT_ROUNDING,
     progress: ProgressFn | None = None,
 ) -> Replacement:
     """Fill the seats of ``dropouts`` from the people still available.
@@ -229,8 +271,10 @@ def replace(
     registrants, quotas
         The input files, when they are no longer at the recorded paths (checked against
         the recorded sha256).
-    out, seed, algorithm, solver, time_limit, samples, force
-        As for :func:`panelsel.commands.select.select`.
+    out, seed, algorithm, solver, time_limit, samples, force, panels, rounding
+        As for :func:`panelsel.commands.select.select`; with ``panels`` the round is
+        published as numbered panels for a public draw (``panelsel draw`` then writes the
+        final panel).
 
     Raises
     ------
@@ -248,6 +292,7 @@ def replace(
     from panelsel.commands.select import check_options
 
     check_options([algorithm], samples, seed, time_limit)
+    check_panels(panels)
     previous = read_previous(run, registrants, quotas)
     unavailable = list(unavailable or [])
     kept = _validate(previous, dropouts, unavailable)
@@ -258,7 +303,8 @@ def replace(
     inputs = (Path(str(previous.document["inputs"]["registrants"]["path"])), previous.path)
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
         result = _round(folder.staging, previous, residual, dropouts, unavailable,
-                        algorithm, solver, time_limit, samples, seed, progress)  # fmt: skip
+                        algorithm, solver, time_limit, samples, seed, progress,
+                        None if panels is None else Publish(panels, rounding))  # fmt: skip
     checkpoint("committed")
     result.out = out
     result.files = {name: out / name for name in result.files}
@@ -308,6 +354,31 @@ def _validate(previous: PreviousRun, dropouts: list[str], unavailable: list[str]
     return [pid for pid in previous.panel if pid.casefold() not in gone]
 
 
+def final_members(pool: Pool, kept: list[str], new: list[str]) -> list[str]:
+    """The whole panel after a round: the kept members and the new ones, in file order."""
+    chosen = set(kept) | set(new)
+    return [pid for pid in pool.ids if pid in chosen]
+
+
+def write_final_panel(
+    tmp: Path, pool: Pool, read: ReadOptions, kept: list[str], new: list[str]
+) -> None:
+    """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
+    ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
+    (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``)."""
+    (tmp / "panel.csv").rename(tmp / "replacements.csv")
+    role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
+    contact = contact_columns(pool, None)
+    fmt, _ = contact_format(pool, read, OutputOptions())
+    rows = [
+        [*(row[c] for c in contact), role[pid]]
+        for pid, row in zip(pool.ids, pool.rows, strict=True)
+        if pid in role
+    ]
+    header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
+    write_csv(tmp / "panel.csv", header, rows, fmt=fmt)
+
+
 def _held_text(residual: Residual) -> str:
     """What the kept members already hold, for an infeasibility message."""
     full = [h for h in residual.held if h.held and h.held >= h.max]
@@ -331,8 +402,10 @@ def _round(
     samples: int,
     seed: int | None,
     progress: ProgressFn,
+    publish: Publish | None = None,
 ) -> Replacement:
-    """Compute and write the round into ``tmp``."""
+    """Compute and write the round into ``tmp`` (with ``publish``: a uniform lottery of the
+    round for a public draw, nothing drawn)."""
     pool, spec = residual.pool, residual.spec
     if len(pool.ids) < len(dropouts):
         raise InfeasibleQuotasError(
@@ -349,7 +422,7 @@ def _round(
     try:
         result = compute_or_explain(
             model, spec, algorithm, config, Request(seed, samples), progress=progress,
-            ids=pool.ids,
+            ids=pool.ids, publish=publish,
         )  # fmt: skip
     except InfeasibleQuotasError as error:
         raise InfeasibleQuotasError(
@@ -374,11 +447,8 @@ def _round(
         ),
     ]
     options = OutputOptions()
-    assert result.drawn is not None
-    new = [pool.ids[i] for i in sorted(result.drawn.tolist())]
-    original = previous.pool
-    role = {pid: "kept" for pid in residual.kept} | {pid: "replacement" for pid in new}
-    final = [pid for pid in original.ids if pid in role]
+    new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
+    final = final_members(previous.pool, residual.kept, new) if publish is None else None
     residual_quotas = [
         {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
         for h in residual.held
@@ -397,20 +467,16 @@ def _round(
     run = RunFiles(
         pool, spec, model, result, seed, config.name, notes, previous.read, options, link
     )
-    written = write_drawn(tmp, run)
-    # panel.csv: the whole panel now (kept and new, in file order); replacements.csv: new
-    written["panel.csv"].rename(tmp / "replacements.csv")
-    contact = contact_columns(original, None)
-    fmt, _ = contact_format(original, previous.read, options)
-    rows = [
-        [*(row[c] for c in contact), role[pid]]
-        for pid, row in zip(original.ids, original.rows, strict=True)
-        if pid in role
-    ]
-    write_csv(tmp / "panel.csv", [*(original.columns[c] for c in contact), ROLE_COLUMN], rows,
-              fmt=fmt)  # fmt: skip
-    files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
-             "lottery.json", "report.html"]  # fmt: skip
+    digest = None
+    if publish is None:
+        write_drawn(tmp, run)
+        write_final_panel(tmp, previous.pool, previous.read, residual.kept, new)
+        files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
+                 "lottery.json", "report.html"]  # fmt: skip
+    else:
+        _, digest = write_published(tmp, run)
+        files = ["lottery.json", "lottery.sha256", "panels.csv", "probabilities.csv",
+                 "report.html"]  # fmt: skip
     return Replacement(
         out=tmp,
         files={name: tmp / name for name in files},
@@ -424,10 +490,11 @@ def _round(
         unavailable=unavailable,
         housemates=residual.housemates,
         replacements=new,
-        final=final,
+        final=final or [],
         pool_size=len(pool.ids),
         minimum=float(result.probabilities.min()),
         held=residual_quotas,
         notes=notes,
         warnings=warnings,
+        lottery_sha256=digest,
     )

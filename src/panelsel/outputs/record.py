@@ -301,6 +301,8 @@ def lottery_document(
                 **listing(lottery, ids, rounded),
             }
         )
+        if replacement is not None:
+            document["replacement"] = replacement
         return document
     grouped = isinstance(lottery, GroupedLottery)
     rule = (
