@@ -178,18 +178,19 @@ def test_a_changed_input_file_is_refused(runner: CliRunner, first: Path) -> None
 
 
 @st.composite
-def rounds(draw: st.DrawFn) -> tuple[Instance, int, list[int]]:
+def rounds(draw: st.DrawFn) -> tuple[Instance, int, list[int], list[int]]:
     inst = draw(instances(min_n=5, max_n=9))
     seed = draw(st.integers(0, 2**16))
-    return inst, seed, draw(st.lists(st.integers(0, 20), min_size=1, max_size=3, unique=True))
+    picks = draw(st.lists(st.integers(0, 20), min_size=1, max_size=3, unique=True))
+    return inst, seed, picks, draw(st.lists(st.integers(0, 20), max_size=2, unique=True))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds())
 def test_rounds_keep_the_quotas_and_match_brute_force(
-    case: tuple[Instance, int, list[int]],
+    case: tuple[Instance, int, list[int], list[int]],
 ) -> None:
-    inst, seed, picks = case
+    inst, seed, picks, away = case
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         pool, quotas = inst.write(folder)
@@ -202,15 +203,21 @@ def test_rounds_keep_the_quotas_and_match_brute_force(
         if len(gone) == len(members):
             return
         kept = [i for i in members if i not in gone]
+        outside = [i for i in range(inst.n) if i not in members]
+        unavailable = sorted({outside[p % len(outside)] for p in away}) if outside else []
         # every way to complete the kept members, found without panelsel's code
-        left = [i for i in range(inst.n) if i not in members]
+        left = [i for i in outside if i not in unavailable]
         completions = [
             c for c in itertools.combinations(left, len(gone))
             if inst.valid(tuple(sorted((*kept, *c))))
         ]  # fmt: skip
         try:
             result = replace(
-                folder / "a", dropouts=[f"r{i}" for i in gone], out=folder / "b", seed=seed
+                folder / "a",
+                dropouts=[f"r{i}" for i in gone],
+                unavailable=[f"r{i}" for i in unavailable],
+                out=folder / "b",
+                seed=seed,
             )
         except InfeasibleQuotasError:
             assert completions == []  # infeasible exactly when no completion exists
@@ -222,7 +229,7 @@ def test_rounds_keep_the_quotas_and_match_brute_force(
         assert completions, "a round was drawn though no completion exists"
         final = tuple(sorted(int(pid[1:]) for pid in result.final))
         assert len(final) == inst.k and inst.valid(final)
-        assert set(kept) <= set(final) and not set(gone) & set(final)
+        assert set(kept) <= set(final) and not (set(gone) | set(unavailable)) & set(final)
         # the round's probabilities: LEXIMIN over the completions of the kept members
         position = {person: j for j, person in enumerate(left)}
         expected = brute_force_leximin(
@@ -230,6 +237,7 @@ def test_rounds_keep_the_quotas_and_match_brute_force(
         )
         with (folder / "b" / "probabilities.csv").open(encoding="utf-8", newline="") as f:
             written = {r["id"]: float(r["probability"]) for r in csv.DictReader(f)}
+        assert not {f"r{i}" for i in (*members, *unavailable)} & set(written)  # not in the round
         got = np.array([written.get(f"r{p}", 0.0) for p in left])
         assert np.allclose(got, expected, atol=1e-5), (got, expected)
 
