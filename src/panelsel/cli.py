@@ -255,6 +255,22 @@ RawCsv = Annotated[
         "from running cells starting with = + - @ as formulas.",
     ),
 ]
+DrawSeed = Annotated[
+    int | None,
+    typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
+]
+TimeLimit = Annotated[
+    float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
+]
+Panels = Annotated[
+    int | None,
+    typer.Option(
+        help="Round the lottery to a uniform lottery over this many numbered panels for a "
+        "public draw (e.g. 1000) and write it with its sha256 instead of drawing; then run "
+        "panelsel draw.",
+    ),
+]
+Rounding = Annotated[str, typer.Option(help="With --panels: auto (default), ilp or pipage.")]
 JsonOutput = Annotated[
     bool,
     typer.Option(
@@ -268,10 +284,7 @@ def select(
     registrants: Registrants,
     quotas: Quotas,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(DEFAULT_OUT),
-    seed: Annotated[
-        int | None,
-        typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
-    ] = None,
+    seed: DrawSeed = None,
     algorithm: Annotated[
         str, typer.Option(help="Lottery algorithm: leximin (default), maximin, nash or legacy.")
     ] = DEFAULT_ALGORITHM,
@@ -282,9 +295,7 @@ def select(
     keep: Keep = "last",
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
-    ] = None,
+    time_limit: TimeLimit = None,
     samples: Samples = DEFAULT_SAMPLES,
     columns: Annotated[
         str | None,
@@ -326,17 +337,8 @@ def select(
             "output then says it is not proven optimal) instead of exiting with 4.",
         ),
     ] = False,
-    panels: Annotated[
-        int | None,
-        typer.Option(
-            help="Round the lottery to a uniform lottery over this many numbered panels for a "
-            "public draw (e.g. 1000) and write it with its sha256 instead of drawing; then "
-            "run panelsel draw.",
-        ),
-    ] = None,
-    rounding: Annotated[
-        str, typer.Option(help="With --panels: auto (default), ilp or pipage.")
-    ] = DEFAULT_ROUNDING,
+    panels: Panels = None,
+    rounding: Rounding = DEFAULT_ROUNDING,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -473,27 +475,14 @@ def replace(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
         "panelsel-replace"
     ),
-    seed: Annotated[
-        int | None,
-        typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
-    ] = None,
+    seed: DrawSeed = None,
     algorithm: Annotated[
         str, typer.Option(help="Lottery algorithm: leximin (default), maximin or nash.")
     ] = DEFAULT_ALGORITHM,
     solver: Solver = DEFAULT_SOLVER,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
-    ] = None,
-    panels: Annotated[
-        int | None,
-        typer.Option(
-            help="Publish the round as this many numbered panels for a public draw (then "
-            "panelsel draw), instead of drawing.",
-        ),
-    ] = None,
-    rounding: Annotated[
-        str, typer.Option(help="With --panels: auto (default), ilp or pipage.")
-    ] = DEFAULT_ROUNDING,
+    time_limit: TimeLimit = None,
+    panels: Panels = None,
+    rounding: Rounding = DEFAULT_ROUNDING,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -613,9 +602,7 @@ def check(
     keep: Keep = "last",
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
-    ] = None,
+    time_limit: TimeLimit = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Replace a relaxed quota file check wrote.", metavar=""),

@@ -51,7 +51,6 @@ from panelsel.signals import checkpoint
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.protocol import Request
 
-SEED_BITS = 63
 ROLE_COLUMN = "panelsel_role"
 """The column of the final ``panel.csv`` that says who was kept and who is new."""
 
@@ -418,6 +417,8 @@ def _round(
     model = build_model(pool, spec, values_must_exist=False)
     config = SolverConfig(name=solver, time_limit=time_limit)
     seed_given = seed is not None
+    from panelsel.commands.select import SEED_BITS
+
     seed = seed if seed is not None else secrets.randbits(SEED_BITS)
     try:
         result = compute_or_explain(
