@@ -336,3 +336,17 @@ def test_a_round_published_for_a_public_draw(runner: CliRunner, first: Path) -> 
     assert drawn[0] not in json.loads(stdout)["final_panel"]
     code, stdout, _ = run(runner, "audit", "r3", str(REG), str(QUO))
     assert code == 0, stdout
+
+
+def test_a_rounds_report_shows_the_whole_panel(runner: CliRunner, first: Path) -> None:
+    panel = json.loads((first / "lottery.json").read_text(encoding="utf-8"))["selected_members"]
+    code, _, _ = run(runner, "replace", str(first), "--dropouts", f"{panel[1]},{panel[6]}",
+                     "--seed", "7", "--out", "r")  # fmt: skip
+    assert code == 0
+    page = (Path("r") / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Replacement round</h1>" in page
+    assert "The whole panel meets every original quota ✓ — 8 kept, 2 new." in page
+    whole = page.split('id="whole-panel"', 1)[1].split("</table>", 1)[0]
+    assert whole.count('<span class="ok">✓</span>') == 8  # every original quota row
+    assert "<h2>This round</h2>" in page
+    assert "loosen those quotas" not in page  # a round's exclusions are not the quotas' fault

@@ -38,6 +38,7 @@ from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
 from panelsel.outputs.files import OutputFolder, write_csv
 from panelsel.outputs.record import read_draw, read_record
+from panelsel.outputs.report import WholePanel
 from panelsel.outputs.tables import (
     OutputOptions,
     RunFiles,
@@ -465,8 +466,16 @@ def _round(
         "residual_quotas": residual_quotas,
         "final_members": final,
     }
+    whole = None
+    if final is not None:
+        index = {pid: i for i, pid in enumerate(previous.pool.ids)}
+        whole = WholePanel(
+            build_model(previous.pool, previous.spec, compress_types=False),
+            [index[pid] for pid in final],
+            len(residual.kept),
+        )
     run = RunFiles(
-        pool, spec, model, result, seed, config.name, notes, previous.read, options, link
+        pool, spec, model, result, seed, config.name, notes, previous.read, options, link, whole
     )
     digest = None
     if publish is None:

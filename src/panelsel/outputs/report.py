@@ -226,6 +226,18 @@ class ReportPage:
     excluded: list[Exclusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warning: str | None = None
+    whole: WholePanel | None = None
+    """For a replacement round: the whole panel now, against the original quotas."""
+
+
+@dataclass(frozen=True)
+class WholePanel:
+    """A replacement round's whole panel: the original pool's model, the members (kept and
+    new) as its rows, and how many were kept."""
+
+    model: Model
+    members: list[int]
+    kept: int
 
 
 def created_now() -> str:
@@ -485,6 +497,40 @@ def _result_section(page: ReportPage) -> str:
     return verdict + table
 
 
+def _whole_section(whole: WholePanel) -> str:
+    """A round's whole panel against the original quotas (counted on the original pool)."""
+    model = whole.model
+    pf = model.person_features.astype(np.float64)
+    held = pf[np.asarray(whole.members, dtype=np.intp)].sum(axis=0)
+    rows, last = [], None
+    for j, f in enumerate(model.features):
+        hi = min(f.max, model.k)
+        met = f.min <= held[j] <= hi
+        mark = '<span class="ok">✓</span>' if met else '<span class="est">✗</span>'
+        cat = _e(f.category) if f.category != last else ""
+        last = f.category
+        rows.append(
+            f'<tr><td class="l">{cat}</td><td class="l">{_e(f.value)}</td>'
+            f"<td>{_e(_quota_text(f.min, hi))}</td><td>{int(held[j])}</td><td>{mark}</td></tr>"
+        )
+    problems = model.panel_violations(whole.members)
+    verdict = (
+        f'<p class="ok" id="whole-quotas-met">The whole panel meets every original quota ✓ '
+        f"— {whole.kept} kept, {len(whole.members) - whole.kept} new.</p>"
+        if not problems
+        else f'<p class="est" id="whole-quotas-met">Quotas not met: {_e("; ".join(problems))}</p>'
+    )
+    return (
+        f"<h2>The whole panel now</h2>{verdict}"
+        '<div class="wide"><table id="whole-panel"><thead><tr><th class="l">group</th>'
+        '<th class="l">answer</th><th>seats (quota)</th><th>on the panel</th><th>met</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        "<p class='note'>The sections below are about this round: the seats it filled, "
+        "against what the quotas left after the kept members, and the chances of the people "
+        "still available.</p>"
+    )
+
+
 def _chances_section(page: ReportPage) -> str:
     """Who had no chance (named), or that everyone had one."""
     curve = page.curves[0]
@@ -496,6 +542,15 @@ def _chances_section(page: ReportPage) -> str:
         )
     items = "".join(f"<li>{_e(e.text(shown=50))}</li>" for e in page.excluded)
     total = sum(len(e.ids) for e in page.excluded)
+    if page.whole is not None:  # a round: the seats left are for some kinds of people only
+        return (
+            '<div class="box" id="no-chance">'
+            f"<p>{total} registrant(s) still available could not take these seats</p>"
+            f"<ul>{items}</ul>"
+            "<p>The kept members already hold what the quotas allow of their groups, so the "
+            "seats left can only go to the groups still short. Everyone else available had "
+            "the chance this round's lottery gives.</p></div>"
+        )
     return (
         '<div class="box bad" id="no-chance">'
         f'<p class="est">{total} registrant(s) had no chance of a seat</p>'
@@ -578,6 +633,10 @@ def render_html(page: ReportPage) -> str:
     notes = "".join(f"<li>{_e(n)}</li>" for n in page.notes)
     multiple = len(page.curves) > 1 and page.panels_checked is None
     result = "" if multiple else f"<h2>The result</h2>{_result_section(page)}"
+    if page.whole is not None:
+        result = _whole_section(page.whole) + result.replace(
+            "<h2>The result</h2>", "<h2>This round</h2>", 1
+        )
     chances = "" if multiple else _chances_section(page)
     why = "" if multiple else f"<h2>Why chances differ</h2>{_why_text(page)}"
     return (

@@ -20,7 +20,15 @@ from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import CsvFormat, write_csv, write_json, write_xlsx
 from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
-from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html, summarise
+from panelsel.outputs.report import (
+    Curve,
+    ReportPage,
+    WholePanel,
+    created_now,
+    curve_of,
+    render_html,
+    summarise,
+)
 
 NOT_PROVEN_NOTE = (
     "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
@@ -73,6 +81,8 @@ class RunFiles:
     options: OutputOptions
     replacement: dict[str, Any] | None = None
     """A replacement round's link to the run it continues (``lottery.json``'s last key)."""
+    whole: WholePanel | None = None
+    """A drawn replacement round's whole panel, for the report."""
 
 
 def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
@@ -137,8 +147,12 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     write_json(files["lottery.json"], document)
     kind = "estimated" if result.kind == "estimated" else "drawn"
     page = ReportPage(
-        title="Panel selection"
-        + (" (legacy procedure, estimated chances)" if kind == "estimated" else ""),
+        title=(
+            "Replacement round"
+            if run.replacement is not None
+            else "Panel selection"
+            + (" (legacy procedure, estimated chances)" if kind == "estimated" else "")
+        ),
         model=model,
         curves=[curve_of(result, model.k)],
         facts={
@@ -157,6 +171,7 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
         },
         **_page_context(run),
         panel=sorted(chosen),
+        whole=run.whole,
     )
     files["report.html"].write_text(render_html(page), encoding="utf-8")
     return files
