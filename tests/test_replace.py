@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panelsel.cli import app
 from panelsel.commands.replace import replace
 from panelsel.commands.select import select
-from panelsel.errors import BadInputError, InfeasibleQuotasError
+from panelsel.errors import InfeasibleQuotasError
 
 from .conftest import EXAMPLE
 from .test_leximin import Instance, brute_force_leximin, instances
@@ -161,6 +161,23 @@ def test_seats_that_cannot_be_filled_are_explained(runner: CliRunner, first: Pat
     said = " ".join(stderr.split())
     assert "the 1 seat(s) cannot be filled within the quotas, because the 9 kept members" in said
     assert not Path("never").exists()
+    # people are still available, but none of the dropout's gender, which the seat needs
+    gender = {r["student_id"]: r["Gender"] for r in rows(REG)}
+    same = [pid for pid in others if gender[pid] == gender[panel[0]]]
+    code, _, stderr = run(
+        runner, "replace", str(first), "--dropouts", panel[0], "--unavailable", ",".join(same),
+        "--out", "never",
+    )  # fmt: skip
+    said = " ".join(stderr.split())
+    assert code == 3, said
+    assert (
+        f"the 1 seat(s) cannot be filled within the quotas: the 9 kept members already hold "
+        f"gender = {'Male' if gender[panel[0]] == 'Female' else 'Female'}: 5 of at most 5"
+    ) in said
+    assert f"among the {len(others) - len(same)} registrant(s) still available" in said
+    assert f"gender = {gender[panel[0]]}: the minimum is 1 but only 0 registrant(s)" in said
+    assert "a round does not loosen the quotas the panel was drawn under" in said
+    assert not Path("never").exists()
 
 
 def test_a_changed_input_file_is_refused(runner: CliRunner, first: Path) -> None:
@@ -222,11 +239,8 @@ def test_rounds_keep_the_quotas_and_match_brute_force(
         except InfeasibleQuotasError:
             assert completions == []  # infeasible exactly when no completion exists
             return
-        except BadInputError as error:  # a known limit, refused by name
-            assert "supports max_per_household 1 only" in error.message
-            assert (inst.max_per_household or 1) > 1
-            return
         assert completions, "a round was drawn though no completion exists"
+        event(f"households with kept members and room left: {bool(result.household_room)}")
         final = tuple(sorted(int(pid[1:]) for pid in result.final))
         assert len(final) == inst.k and inst.valid(final)
         assert set(kept) <= set(final) and not (set(gone) | set(unavailable)) & set(final)
@@ -240,6 +254,66 @@ def test_rounds_keep_the_quotas_and_match_brute_force(
         assert not {f"r{i}" for i in (*members, *unavailable)} & set(written)  # not in the round
         got = np.array([written.get(f"r{p}", 0.0) for p in left])
         assert np.allclose(got, expected, atol=1e-5), (got, expected)
+
+
+HOUSES = {"r0": "h1", "r1": "h1", "r2": "h1", "r3": "h2", "r4": "h2", "r5": "h2",
+          "r6": "h3", "r7": "h3", "r8": "h4", "r9": "h4"}  # fmt: skip
+
+
+def test_a_household_with_a_kept_member_has_that_much_less_room(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """max_per_household 2: a household with one kept member has one seat left, one with two
+    has none (its other members are left out), and the audit checks what was recorded."""
+    monkeypatch.chdir(tmp_path)
+    gender = {pid: "FM"[int(pid[1:]) % 2] for pid in HOUSES}
+    with Path("pool.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "gender", "house"])
+        w.writerows([pid, gender[pid], h] for pid, h in HOUSES.items())
+    Path("quotas.yaml").write_text(
+        "panel_size: 6\ncategories:\n  gender:\n    quotas:\n"
+        "      F: {min: 3, max: 3}\n      M: {min: 3, max: 3}\n"
+        "households: {column: house, max_per_household: 2}\n",
+        encoding="utf-8",
+    )
+    checked = 0
+    for seed in range(6):
+        select(Path("pool.csv"), Path("quotas.yaml"), out=f"s{seed}", seed=seed)
+        panel = first_members(Path(f"s{seed}"))
+        gone = panel[:1]
+        kept = panel[1:]
+        result = replace(Path(f"s{seed}"), dropouts=gone, out=f"r{seed}", seed=seed)
+        # what the kept members leave, counted here
+        living = {h: [p for p in kept if HOUSES[p] == h] for h in set(HOUSES.values())}
+        outside = {h: [p for p in HOUSES if HOUSES[p] == h and p not in panel] for h in living}
+        rooms = sorted((sorted(ids), 2 - len(ids)) for h, ids in living.items() if len(ids) == 1)
+        assert sorted((sorted(r["kept"]), r["room"]) for r in result.household_room) == rooms
+        full = sorted(p for h, ids in living.items() if len(ids) == 2 for p in outside[h])
+        assert sorted(result.housemates) == full
+        final = result.final
+        assert len(final) == 6 and set(kept) <= set(final) and gone[0] not in final
+        assert sum(gender[p] == "F" for p in final) == 3
+        for h in living:
+            assert sum(HOUSES[p] == h for p in final) <= 2
+        checked += bool(rooms)
+        code, stdout, _ = run(runner, "audit", f"r{seed}", "pool.csv", "quotas.yaml")
+        assert code == 0, stdout
+    assert checked  # some round had a household with a kept member and room left
+    # a round that records more room than the kept members leave fails the audit
+    seed = next(s for s in range(6) if json.loads(
+        (Path(f"r{s}") / "lottery.json").read_text(encoding="utf-8")
+    )["replacement"]["household_room"])  # fmt: skip
+    path = Path(f"r{seed}") / "lottery.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["replacement"]["household_room"][0]["room"] = 2
+    path.write_text(json.dumps(record), encoding="utf-8")
+    code, stdout, _ = run(
+        runner, "audit", f"r{seed}", "pool.csv", "quotas.yaml", "--no-recompute", "--json"
+    )
+    checks = {c["name"]: c for c in json.loads(stdout)["checks"]}
+    assert code == 5
+    assert "household room is not what the kept members leave" in checks["replacement"]["detail"]
 
 
 def first_members(folder: Path) -> list[str]:

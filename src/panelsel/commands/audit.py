@@ -226,6 +226,12 @@ def _replacement_round(
     derived = [(h.category, h.value, h.residual_min, h.residual_max) for h in residual.held]
     if recorded != derived:
         problems.append("the recorded residual quotas are not what the kept members leave")
+    rooms = [{"kept": ids, "room": room} for ids, room in residual.household_room]
+    if (
+        link.get("household_room", []) != rooms
+        or link.get("housemates_left_out", []) != residual.housemates
+    ):
+        problems.append("the recorded household room is not what the kept members leave")
     drawn = [str(x) for x in document.get("selected_members") or []]
     published = "rounding" in document
     if published:  # a round published for a public draw: drawn by draw.json, if yet
@@ -302,9 +308,9 @@ def _quota_problems(model: Model, members: npt.NDArray[np.intp]) -> list[str]:
         for h in house[house >= 0].tolist():
             load[h] = load.get(h, 0) + 1
         for h, count in load.items():
-            if count > model.max_per_household:
+            if count > model.household_caps[h]:
                 problems.append(
-                    f"household {h} has {count} members, above {model.max_per_household}"
+                    f"household {h} has {count} members, above {model.household_caps[h]}"
                 )
     return problems
 

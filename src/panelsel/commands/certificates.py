@@ -64,7 +64,7 @@ def quota_rows(model: Model) -> tuple[sp.csr_matrix, list[float], list[float]]:
             house_cols.extend(model.type_members[t].tolist())
             house_rows.extend([h] * len(model.type_members[t]))
         lo.append(0)
-        hi.append(model.max_per_household)
+        hi.append(model.household_caps[h])
     households = sp.csr_matrix(
         (np.ones(len(house_rows)), (house_rows, house_cols)), shape=(len(model.households), n)
     )

@@ -81,6 +81,8 @@ class Replacement:
     seconds: float = 0.0
     lottery_sha256: str | None = None
     """For ``panels``: the sha256 of the published lottery of the round (nothing drawn)."""
+    household_room: list[dict[str, Any]] = field(default_factory=list)
+    """Households with kept members and seats left: ``{"kept": ids, "room": seats}``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +96,7 @@ class Replacement:
             "dropouts": self.dropouts,
             "unavailable": self.unavailable,
             "housemates_left_out": self.housemates,
+            "household_room": self.household_room,
             "replacements": self.replacements,
             "final_panel": self.final,
             "pool_size": self.pool_size,
@@ -428,9 +431,12 @@ def _round(
         )  # fmt: skip
     except InfeasibleQuotasError as error:
         raise InfeasibleQuotasError(
-            f"the {len(dropouts)} seat(s) cannot be filled within the quotas, because "
-            f"{_held_text(residual)}. {error.message}",
-            hint=error.hint,
+            f"the {len(dropouts)} seat(s) cannot be filled within the quotas: "
+            f"{_held_text(residual)}, and among the {len(pool.ids)} registrant(s) still "
+            f"available {error.message}",
+            hint="recruit registrants who fit what the seats left must hold (above), or make "
+            "fewer registrants unavailable; a round does not loosen the quotas the panel "
+            "was drawn under",
         ) from None
     # who cannot fill these seats is expected in a round (the seats left are for few
     # kinds of people): said, as notes of the round
@@ -441,13 +447,25 @@ def _round(
         *(f"in this round, {e.text()}" for e in result.excluded),
         *(
             [
-                f"{len(residual.housemates)} registrant(s) left out: they share a household "
-                f"with a kept member ({', '.join(residual.housemates)})"
+                f"{len(residual.housemates)} registrant(s) left out: kept members fill their "
+                f"household ({', '.join(residual.housemates)})"
             ]
             if residual.housemates
             else []
         ),
+        *(
+            [
+                "kept members share a household with other registrants, who may still be "
+                "selected up to the household's seats left: "
+                + ", ".join(
+                    f"{'+'.join(ids)} ({room} left)" for ids, room in residual.household_room
+                )
+            ]
+            if residual.household_room
+            else []
+        ),
     ]
+    household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
     options = OutputOptions()
     new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
     final = final_members(previous.pool, residual.kept, new) if publish is None else None
@@ -463,6 +481,7 @@ def _round(
         "dropouts": dropouts,
         "unavailable": unavailable,
         "housemates_left_out": residual.housemates,
+        "household_room": household_room,
         "residual_quotas": residual_quotas,
         "final_members": final,
     }
@@ -507,4 +526,5 @@ def _round(
         notes=notes,
         warnings=warnings,
         lottery_sha256=digest,
+        household_room=household_room,
     )

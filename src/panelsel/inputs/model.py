@@ -11,7 +11,7 @@ quota-satisfying panels.  The LEXIMIN optimum is unique, hence symmetric under s
 both get the same selection probability.  The solvers therefore work with *types* (groups of
 interchangeable people) and integer counts per type, and expand to people at the end
 (:func:`panelsel.lottery.expand.expand_counts`).  A registrant in a household with more members than
-``max_per_household`` forms a type of their own.
+its bound (``max_per_household``, or less in a replacement round) forms a type of their own.
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ class Model:
     households : list of ndarray
         The types (all singletons) of each household that the household rule constrains.
     max_per_household : int
-        The household bound (meaningful when ``households`` is non-empty).
+        The household bound of the quota file (meaningful when ``households`` is non-empty).
+    household_caps : list of int
+        Each constrained household's own bound: ``max_per_household``, or less in a
+        replacement round where kept members live there (``Households.room``).  Empty means
+        ``max_per_household`` for every household.
     quota_columns : list of int
         The pool columns of the categories, for outputs (household columns, being addresses,
         are deliberately not included).
@@ -77,6 +81,23 @@ class Model:
     max_per_household: int = 0
     quota_columns: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    household_caps: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.household_caps:
+            self.household_caps = [self.max_per_household] * len(self.households)
+        if len(self.household_caps) != len(self.households):
+            raise ValueError("one household cap per household")
+
+    @property
+    def household_cap(self) -> npt.NDArray[np.int64]:
+        """Each constrained household's bound, as an array."""
+        return np.array(self.household_caps, dtype=np.int64)
+
+    @property
+    def uniform_households(self) -> bool:
+        """Whether every constrained household has the quota file's bound."""
+        return all(c == self.max_per_household for c in self.household_caps)
 
     @property
     def n_types(self) -> int:
@@ -123,13 +144,11 @@ class Model:
             if not f.min <= c <= f.max:
                 problems.append(f"{f.category}={f.value}: {c} not in [{f.min}, {f.max}]")
         chosen = set(idx.tolist())
-        for h in self.households:
+        for h, cap in zip(self.households, self.household_caps, strict=True):
             people = [int(self.type_members[t][0]) for t in h]
             inside = sum(p in chosen for p in people)
-            if inside > self.max_per_household:
-                problems.append(
-                    f"household of {people}: {inside} selected, above {self.max_per_household}"
-                )
+            if inside > cap:
+                problems.append(f"household of {people}: {inside} selected, above {cap}")
         return problems
 
     def count_violations(self, counts: npt.ArrayLike) -> list[str]:
@@ -388,9 +407,11 @@ def build_model(
     # households the rule can bind: more members than allowed
     binding_of = np.full(n, -1, dtype=np.intp)
     households_people: list[list[int]] = []
+    caps: list[int] = []
     m = 0
     if spec.households is not None:
         m = spec.households.max_per_household
+        room = dict(spec.households.room)
         hcols = [
             pool.find_column(c, purpose="the household rule", source=qfile)
             for c in spec.households.columns
@@ -400,11 +421,13 @@ def build_model(
             address = tuple(normalise(row[c]) for c in hcols)
             if all(address):  # a blank household cell puts nobody in a household
                 groups.setdefault(address, []).append(r)
-        for people in groups.values():
-            if len(people) > m:
+        for address, people in groups.items():
+            cap = room.get(address, m)
+            if len(people) > cap:
                 for p in people:
                     binding_of[p] = len(households_people)
                 households_people.append(people)
+                caps.append(cap)
 
     # types: identical feature rows, people in binding households alone
     keys: dict[bytes, int] = {}
@@ -434,6 +457,7 @@ def build_model(
         max_per_household=m,
         quota_columns=quota_columns,
         warnings=warnings,
+        household_caps=caps,
     )
 
 
@@ -481,11 +505,16 @@ def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:
             )
     if model.households:
         in_binding = sum(len(h) for h in model.households)
-        capacity = (n - in_binding) + model.max_per_household * len(model.households)
+        capacity = (n - in_binding) + sum(model.household_caps)
         if capacity < k:
+            rule = (
+                f"at most {model.max_per_household} per household"
+                if model.uniform_households
+                else f"at most {model.max_per_household} per household (less where kept "
+                "members live)"
+            )
             reasons.append(
-                f"with at most {model.max_per_household} per household only "
-                f"{capacity} registrants can be selected together, below {k}"
+                f"with {rule} only {capacity} registrants can be selected together, below {k}"
             )
     return reasons
 

@@ -66,10 +66,15 @@ class Category:
 
 @dataclass(frozen=True)
 class Households:
-    """At most ``max_per_household`` selected among people sharing all of ``columns``."""
+    """At most ``max_per_household`` selected among people sharing all of ``columns``.
+
+    ``room`` lowers the bound of some households (a replacement round: a household with kept
+    members has that much less room); it maps a normalised address (the cells of
+    ``columns``) to the seats it has left, and is never read from a quota file."""
 
     columns: tuple[str, ...]
     max_per_household: int
+    room: tuple[tuple[tuple[str, ...], int], ...] = ()
 
 
 @dataclass(frozen=True)

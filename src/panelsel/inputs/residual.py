@@ -12,10 +12,10 @@ pool and a quota spec of the same kinds as those of a selection, so that the who
 * every quota becomes ``[max(0, min - held), max - held]``, ``held`` being the kept
   members' count of the value (multi-valued categories alike); kept members never exceed a
   maximum, since they are part of a panel that met it;
-* with ``max_per_household = 1`` a household with a kept member has no room left, so its
-  other members are left out of the pool (:attr:`Residual.housemates`).  A larger bound with
-  a kept member in a household would need a bound per household, which the model does not
-  have: it is refused.
+* the household rule counts kept members: a household where ``j`` kept members live has
+  ``max_per_household - j`` seats left (:attr:`Households.room`, which the model turns into
+  that household's own bound); a household with none left has its other members left out
+  of the pool (:attr:`Residual.housemates`).
 
 The inverse, the final panel, is the kept members and the replacements together; it meets
 the original quotas exactly when the replacements meet the residual ones (counts add).
@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from panelsel.errors import BadInputError
 from panelsel.inputs.pool import Pool, normalise
 from panelsel.inputs.quotas import Category, QuotaSpec, ValueQuota
 
@@ -59,8 +58,11 @@ class Residual:
     kept: list[str]
     held: list[Held]
     housemates: list[str]
-    """Ids left out because a kept member shares their household (``max_per_household``
-    1)."""
+    """Ids left out because kept members fill their household (``max_per_household`` of
+    them live there)."""
+    household_room: list[tuple[list[str], int]] = dataclasses.field(default_factory=list)
+    """For each household with kept members, other registrants and room left: those
+    members' ids and the seats the household has left (addresses are not recorded)."""
 
 
 def _values_of(cell: str, category: Category) -> set[str]:
@@ -89,6 +91,8 @@ def residual_inputs(
             quotas.append(ValueQuota(q.value, max(0, q.min - count), max(0, hi - count), q.line))
         categories.append(dataclasses.replace(cat, quotas=tuple(quotas)))
     housemates: set[int] = set()
+    households = spec.households
+    household_room: list[tuple[list[str], int]] = []
     if spec.households is not None:
         columns = [
             pool.find_column(c, purpose="the household rule") for c in spec.households.columns
@@ -97,17 +101,22 @@ def residual_inputs(
         def address(r: int) -> tuple[str, ...]:
             return tuple(normalise(pool.rows[r][c]) for c in columns)
 
-        taken = {address(r) for r in kept_rows if all(address(r))}
-        if taken and spec.households.max_per_household > 1:
-            raise BadInputError(
-                "a kept member shares a household with other registrants, and the household "
-                f"rule allows {spec.households.max_per_household}: a replacement round "
-                "supports max_per_household 1 only",
-                hint="replace by hand for now, or use max_per_household: 1",
-            )
+        m = spec.households.max_per_household
+        living: dict[tuple[str, ...], list[int]] = {}  # address -> kept rows, in panel order
+        for r in kept_rows:
+            if all(address(r)):
+                living.setdefault(address(r), []).append(r)
+        full = {a for a, rows in living.items() if len(rows) >= m}
         housemates = {
-            r for r in range(len(pool.rows)) if all(address(r)) and address(r) in taken
+            r for r in range(len(pool.rows)) if all(address(r)) and address(r) in full
         } - set(kept_rows)
+        # the room matters (and is recorded) only where somebody else lives
+        shared = {address(r) for r in range(len(pool.rows)) if r not in set(kept_rows)}
+        room = tuple(
+            (a, m - len(rows)) for a, rows in living.items() if a not in full and a in shared
+        )
+        households = dataclasses.replace(spec.households, room=room)
+        household_room = [([pool.ids[r] for r in living[a]], left) for a, left in room]
     left_out = set(kept_rows) | {index[pid] for pid in excluded if pid in index} | housemates
     rows = [r for r in range(len(pool.rows)) if r not in left_out]
     residual_pool = dataclasses.replace(
@@ -119,7 +128,7 @@ def residual_inputs(
         dropped=[],
     )
     residual_spec = dataclasses.replace(
-        spec, panel_size=seats, categories=tuple(categories), warnings=()
+        spec, panel_size=seats, categories=tuple(categories), warnings=(), households=households
     )
     return Residual(
         residual_pool,
@@ -127,4 +136,5 @@ def residual_inputs(
         list(kept),
         held,
         sorted((pool.ids[r] for r in housemates), key=lambda pid: index[pid]),
+        household_room,
     )

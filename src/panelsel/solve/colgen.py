@@ -128,7 +128,8 @@ class SwapNeighbours:
         self.hi = model.feature_max
         self.household = model.type_household
         self.n_households = len(model.households)
-        self.max_per_household = model.max_per_household
+        # each household's bound, and a last entry for "no household" that never binds
+        self.cap = np.r_[model.household_cap, np.iinfo(np.int64).max]
 
     def find(
         self,
@@ -157,9 +158,7 @@ class SwapNeighbours:
             ok = np.all((new >= self.lo) & (new <= self.hi), axis=1)
             hb = self.household[idx]
             if self.n_households:
-                crowded = (hb >= 0) & (
-                    load[hb] + 1 - (hb == self.household[a]) > self.max_per_household
-                )
+                crowded = (hb >= 0) & (load[hb] + 1 - (hb == self.household[a]) > self.cap[hb])
                 ok &= ~crowded
             if ok.any():
                 gains.append(gain[idx[ok]])

@@ -213,7 +213,8 @@ class _Repair:
         self.sizes = model.type_sizes.astype(np.int64)
         self.lo = model.feature_min
         self.hi = model.feature_max
-        self.cap = model.max_per_household
+        # each household's bound; the last entry (people in no household, load 0) is unused
+        self.cap = np.r_[model.household_cap, 0]
         self.house = model.type_household
         self.n_houses = len(model.households)
 
@@ -311,7 +312,7 @@ class _Repair:
         lacking = fc[a] < self.lo
         excess = fc[a] > self.hi
         crowded = np.zeros(self.n_houses + 1, dtype=bool)
-        crowded[:-1] = load[a][:-1] > self.cap
+        crowded[:-1] = load[a][:-1] > self.cap[:-1]
         # per type, computed once for all partners: whether a seat of it brings in a value
         # that a lacks / takes out one it has in excess (or leaves a crowded household),
         # and its share of the change in a's violation
@@ -324,8 +325,9 @@ class _Repair:
         into_a = self.tf_float @ a_up
         out_of_a = self.tf_float @ a_down
         load_a = load[a]
-        house_into_a = ((self.house >= 0) & (load_a[self.house] >= self.cap)).astype(np.int64)
-        house_from_a = ((self.house >= 0) & (load_a[self.house] > self.cap)).astype(np.int64)
+        in_house, cap_of = self.house >= 0, self.cap[self.house]
+        house_into_a = (in_house & (load_a[self.house] >= cap_of)).astype(np.int64)
+        house_from_a = (in_house & (load_a[self.house] > cap_of)).astype(np.int64)
         for b in rng.permutation(len(P)):
             if b == a:
                 continue
@@ -362,8 +364,8 @@ class _Repair:
                 # one at or above it adds one; moving within a household changes nothing
                 h_out, h_in = self.house[out_set], self.house[in_set]
                 load_b = load[b]
-                into_b = (h_out >= 0) & (load_b[h_out] >= self.cap)
-                from_b = (h_in >= 0) & (load_b[h_in] > self.cap)
+                into_b = (h_out >= 0) & (load_b[h_out] >= self.cap[h_out])
+                from_b = (h_in >= 0) & (load_b[h_in] > self.cap[h_in])
                 change = (house_into_a[in_set] - from_b)[None, :] + (
                     into_b - house_from_a[out_set]
                 )[:, None]

@@ -240,14 +240,10 @@ class QuotaILP:
             add_household_rows(lp, model)
             # the household rows act together as one rule
             self.household_rows = list(range(row, row + len(model.households)))
-            self.rules.append(
-                Rule(
-                    -1,
-                    "household",
-                    model.max_per_household,
-                    f"at most {model.max_per_household} per household",
-                )
-            )
+            rule = f"at most {model.max_per_household} per household"
+            if not model.uniform_households:
+                rule += " (less where kept members live)"
+            self.rules.append(Rule(-1, "household", model.max_per_household, rule))
             self.rows.append(-1)
             self.bounds.append((-INFINITY, float(model.max_per_household)))
         else:
@@ -262,9 +258,9 @@ class QuotaILP:
         """Keep the rules marked True, drop the others."""
         for r, on in enumerate(active):
             lo, hi = self.bounds[r] if on else (-INFINITY, INFINITY)
-            if self.rows[r] == -1:
-                for h in self.household_rows:
-                    self.lp.set_row_bounds(h, -INFINITY, hi)
+            if self.rows[r] == -1:  # each household row with its own bound
+                for h, cap in zip(self.household_rows, self.model.household_caps, strict=True):
+                    self.lp.set_row_bounds(h, -INFINITY, float(cap) if on else INFINITY)
             else:
                 self.lp.set_row_bounds(self.rows[r], lo, hi)
 
@@ -347,7 +343,7 @@ def _explain(model: Model, rules: list[Rule]) -> str:
             f"{both} of its {lo.pool_count} registrant(s) are {hi.value}, which may have at "
             f"most {hi.max}, so at most {reach} can be found"
         )
-    return f"{listed} cannot all hold together with {k} seats"
+    return f"{listed} cannot all hold together with {k} seat{'' if k == 1 else 's'}"
 
 
 # --------------------------------------------------------------------------- relaxation

@@ -62,6 +62,7 @@ def add_value_rows(lp: Backend, model: Model, *, binding_only: bool) -> int:
 
 
 def add_household_rows(lp: Backend, model: Model) -> None:
-    """At most ``max_per_household`` selected from each household the rule binds."""
-    for types in model.households:
-        lp.add_row(-INFINITY, float(model.max_per_household), types, np.ones(len(types)))
+    """At most its bound (``Model.household_caps``) selected from each household the rule
+    binds."""
+    for types, cap in zip(model.households, model.household_caps, strict=True):
+        lp.add_row(-INFINITY, float(cap), types, np.ones(len(types)))

@@ -91,7 +91,7 @@ class LegacyProcedure:
             h = self.house[person]
             if h >= 0:
                 in_house[h] += 1
-                if in_house[h] >= m.max_per_household:
+                if in_house[h] >= m.household_caps[h]:
                     drop[self.house_members[h]] = True
             gone = drop & remaining
             remaining &= ~drop
