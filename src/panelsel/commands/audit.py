@@ -295,6 +295,12 @@ def _panel_indices(
     return panels, problems
 
 
+def _drawn_file(document: dict[str, Any]) -> str:
+    """The file of the drawn members: a replacement round's own draw is replacements.csv
+    (its panel.csv is the whole panel)."""
+    return "replacements.csv" if "replacement" in document else "panel.csv"
+
+
 def _quota_problems(model: Model, members: npt.NDArray[np.intp]) -> list[str]:
     """Quota and household rules the panel breaks, counted from the feature matrix."""
     problems = []
@@ -452,8 +458,7 @@ def _compare_files(
     fmt, xlsx = recorded_contact_format(document)
     if xlsx:
         problems += _compare_workbooks(out, fmt, safe)
-    # a replacement round's own draw is replacements.csv (panel.csv is the whole panel)
-    drawn_file = "replacements.csv" if "replacement" in document else "panel.csv"
+    drawn_file = _drawn_file(document)
     header, in_panel_csv = _rows_as_keys(out / drawn_file, pool, safe, fmt)
     expected = _pool_keys(pool, chosen, header)
     if in_panel_csv != expected:
@@ -461,8 +466,8 @@ def _compare_files(
         lacking = sorted((expected - in_panel_csv).elements())
         if pool.id_column is not None and pool.id_column in header:
             problems.append(
-                f"panel.csv differs from {record}'s selected members (in panel.csv only: "
-                f"{extra}; missing from panel.csv: {lacking})"
+                f"{drawn_file} differs from {record}'s selected members (in {drawn_file} "
+                f"only: {extra}; missing from {drawn_file}: {lacking})"
             )
         else:
             # without ids the keys are whole rows (names, e-mails): name pool rows instead
@@ -473,7 +478,7 @@ def _compare_files(
                 if next(iter(_pool_keys(pool, [i], header))) in missing
             )
             problems.append(
-                f"panel.csv differs from {record}'s selected members: {len(extra)} of its "
+                f"{drawn_file} differs from {record}'s selected members: {len(extra)} of its "
                 f"row(s) are not selected registrants, and the registrant(s) in pool row(s) "
                 f"{rows} are missing from it (rows as a spreadsheet numbers them)"
             )
@@ -555,7 +560,7 @@ def _check_selected(
     return Check(
         "selected",
         True,
-        f"panel.csv and remaining.csv match; seed {seed} draws {rule} again",
+        f"{_drawn_file(document)} and remaining.csv match; seed {seed} draws {rule} again",
         {"seed": seed},
     )
 
@@ -811,8 +816,8 @@ def _audit_grouped(
             Check(
                 "selected",
                 True,
-                f"panel.csv and remaining.csv match; seed {seed} draws count vector {index + 1} "
-                "and the same members again",
+                f"{_drawn_file(document)} and remaining.csv match; seed {seed} draws count "
+                f"vector {index + 1} and the same members again",
                 {"seed": seed},
             )
         )
@@ -955,7 +960,8 @@ def _check_draw(
     return Check(
         "draw",
         True,
-        f"the recorded {kind} input gives panel {again}; panel.csv and remaining.csv hold it",
+        f"the recorded {kind} input gives panel {again}; {_drawn_file(document)} and "
+        "remaining.csv hold it",
         figures,
     )
 
