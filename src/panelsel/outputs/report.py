@@ -260,6 +260,10 @@ def _plain_pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _seats(k: int) -> str:
+    return f"{k} seat" if k == 1 else f"{k} seats"
+
+
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
@@ -621,7 +625,7 @@ def render_html(page: ReportPage) -> str:
     if page.warning:  # e.g. a --best-effort lottery that is not proven optimal
         warning += f'<p class="est" id="warning">{_e(page.warning)}</p>'
     inputs = ", ".join(x for x in (page.registrants, page.quotas) if x)
-    sub = _e(f"{model.k} seats from {model.n} registrants")
+    sub = _e(f"{_seats(model.k)} from {model.n} registrants")
     if inputs:
         sub += _e(f" · from {inputs}")
     if page.created:
@@ -649,7 +653,7 @@ def render_html(page: ReportPage) -> str:
         f"{plot_svg(page.curves, model.k, model.n)}"
         "<p class='note'>Each registrant's chance of a seat, from the lowest to the highest. "
         "The dashed line is the chance everyone would have if there were no quotas "
-        f"({model.k} seats ÷ {model.n} registrants).</p>"
+        f"({_seats(model.k)} ÷ {model.n} registrants).</p>"
         + (f"<h2>Notes</h2><ul id='notes'>{notes}</ul>" if notes else "")
         + "<section class='analyst'><h2>For analysts</h2>"
         "<h3>Summary of the probabilities</h3>"
