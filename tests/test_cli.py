@@ -381,7 +381,7 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
         runner, "select", REGISTRANTS, QUOTAS, "--algorithm", "magic", "--out", str(tmp_path / "o")
     )
     assert code == 2 and "unknown algorithm 'magic'" in stderr
-    assert "leximin, maximin, nash, legacy" in stderr
+    assert "leximin, maximin, nash, goldilocks, minimax, legacy" in stderr
     code, _, stderr = run(
         runner, "select", REGISTRANTS, QUOTAS, "--solver", "gurobi", "--out", str(tmp_path / "o")
     )

@@ -34,7 +34,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, st
 def test_figures_per_algorithm(comparison: tuple[Path, dict, str]) -> None:
     _, summary, _ = comparison
     rows = {a["algorithm"]: a for a in summary["algorithms"]}
-    assert list(rows) == ["leximin", "maximin", "nash", "legacy"]
+    assert list(rows) == ["leximin", "maximin", "nash", "goldilocks", "minimax", "legacy"]
     assert summary["panel_size"] == 10 and summary["pool_size"] == 45
     assert rows["leximin"]["minimum"] == pytest.approx(2 / 13, abs=1e-9)
     assert rows["maximin"]["minimum"] == pytest.approx(2 / 13, abs=1e-9)
@@ -46,6 +46,11 @@ def test_figures_per_algorithm(comparison: tuple[Path, dict, str]) -> None:
     # the example's legacy estimates leave ten registrants below half their equal share
     assert rows["leximin"]["below_half_share"] == 0
     assert rows["legacy"]["below_half_share"] > 0
+    # Goldilocks keeps the top down at a small cost at the bottom; MINIMAX has the lowest top
+    top = {a: r["maximum"] for a, r in rows.items() if a != "legacy"}
+    assert rows["goldilocks"]["maximum"] < 0.65 * rows["leximin"]["maximum"]
+    assert rows["goldilocks"]["minimum"] > 0.9 * rows["leximin"]["minimum"]
+    assert rows["minimax"]["maximum"] <= min(top.values()) + 1e-9
     for r in rows.values():
         assert 0 <= r["gini"] < 1 and r["seconds"] >= 0
         assert r["minimum"] <= r["p10"] <= r["median"] <= r["maximum"]
@@ -62,11 +67,11 @@ def test_files(comparison: tuple[Path, dict, str]) -> None:
     with (out / "probabilities.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 45
-    for column in ("leximin", "maximin", "nash", "legacy_estimate"):
+    for column in ("leximin", "maximin", "nash", "goldilocks", "minimax", "legacy_estimate"):
         assert sum(float(r[column]) for r in rows) == pytest.approx(10, abs=len(rows) * 5e-7)
     assert all(float(r["legacy_ci99_low"]) <= float(r["legacy_estimate"]) for r in rows)
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count('class="curve"') == 4 and "legacy (estimate)" in page
+    assert page.count('class="curve"') == 6 and "legacy (estimate)" in page
 
 
 def test_table(comparison: tuple[Path, dict, str]) -> None:

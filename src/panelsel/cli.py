@@ -271,6 +271,14 @@ Panels = Annotated[
     ),
 ]
 Rounding = Annotated[str, typer.Option(help="With --panels: auto (default), ilp or pipage.")]
+Gamma = Annotated[
+    float | None,
+    typer.Option(
+        help="With --algorithm goldilocks: the weight of the smallest chance against the "
+        "largest (default 1).",
+        show_default=False,
+    ),
+]
 JsonOutput = Annotated[
     bool,
     typer.Option(
@@ -286,8 +294,13 @@ def select(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(DEFAULT_OUT),
     seed: DrawSeed = None,
     algorithm: Annotated[
-        str, typer.Option(help="Lottery algorithm: leximin (default), maximin, nash or legacy.")
+        str,
+        typer.Option(
+            help="Lottery algorithm: leximin (default), maximin, nash, goldilocks, minimax or "
+            "legacy."
+        ),
     ] = DEFAULT_ALGORITHM,
+    gamma: Gamma = None,
     solver: Solver = DEFAULT_SOLVER,
     panel_size: PanelSize = None,
     id_column: IdColumn = None,
@@ -373,6 +386,7 @@ def select(
             best_effort=best_effort,
             panels=panels,
             rounding=rounding,
+            gamma=gamma,
             progress=progress,
         )
 
@@ -477,8 +491,12 @@ def replace(
     ),
     seed: DrawSeed = None,
     algorithm: Annotated[
-        str, typer.Option(help="Lottery algorithm: leximin (default), maximin or nash.")
+        str,
+        typer.Option(
+            help="Lottery algorithm: leximin (default), maximin, nash, goldilocks or minimax."
+        ),
     ] = DEFAULT_ALGORITHM,
+    gamma: Gamma = None,
     solver: Solver = DEFAULT_SOLVER,
     time_limit: TimeLimit = None,
     panels: Panels = None,
@@ -507,6 +525,7 @@ def replace(
             force=force,
             panels=panels,
             rounding=rounding,
+            gamma=gamma,
             progress=progress,
         )
 
@@ -519,7 +538,7 @@ def compare(
     quotas: Quotas,
     algorithms: Annotated[
         str, typer.Option(help="Comma-separated algorithms to run, in this order.")
-    ] = "leximin,maximin,nash,legacy",
+    ] = "leximin,maximin,nash,goldilocks,minimax,legacy",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
         "panelsel-compare"
     ),
@@ -541,6 +560,7 @@ def compare(
         float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
     ] = None,
     raw_csv: RawCsv = False,
+    gamma: Gamma = None,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -567,6 +587,7 @@ def compare(
             force=force,
             time_limit=time_limit,
             raw_csv=raw_csv,
+            gamma=gamma,
             progress=progress,
         )
 

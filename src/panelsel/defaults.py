@@ -13,3 +13,5 @@ DEFAULT_SAMPLES = 10_000
 DEFAULT_OUT = "panelsel-out"
 DEFAULT_ROUNDING = "auto"
 DEFAULT_DICE_SIDES = 6
+DEFAULT_GAMMA = 1.0
+"""Goldilocks' weight of the bottom term, ``gamma`` in ``(n/k) max + gamma (k/n) / min``."""

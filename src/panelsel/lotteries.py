@@ -47,6 +47,10 @@ class TypeLottery:
     denominator: int | None = None
     floors: npt.NDArray[np.float64] | None = None
     """For a best-effort snapshot: the proven levels' values per type (NaN elsewhere)."""
+    duals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    """For Goldilocks and MINIMAX: the certificate's weights ``alpha`` and ``beta`` per
+    type (a type's total; each member has ``1/|t|`` of it), which lottery.json records and
+    the audit checks (:mod:`panelsel.solve.algorithms.goldilocks`)."""
 
 
 @dataclass

@@ -50,8 +50,19 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
-from panelsel.commands.certificates import Check, maximin_certificate, nash_certificate
-from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
+from panelsel.commands.certificates import (
+    Check,
+    extremes_certificate,
+    maximin_certificate,
+    nash_certificate,
+)
+from panelsel.defaults import (
+    DEFAULT_DELIMITER,
+    DEFAULT_ENCODING,
+    DEFAULT_GAMMA,
+    DEFAULT_SAMPLES,
+    DEFAULT_SOLVER,
+)
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
 from panelsel.inputs.load import ReadOptions, read_pool
@@ -293,6 +304,25 @@ def _panel_indices(
             continue
         panels.append(np.array([index[str(m)] for m in members], dtype=np.intp))
     return panels, problems
+
+
+def recorded_gamma(document: dict[str, Any]) -> float:
+    """Goldilocks' ``gamma`` as lottery.json records it (in its stats)."""
+    stats = document.get("stats")
+    value = stats.get("gamma") if isinstance(stats, dict) else None
+    try:
+        gamma = float(value) if value is not None else DEFAULT_GAMMA
+    except (TypeError, ValueError):
+        raise BadInputError(
+            f"lottery.json records gamma {value!r}, which is not a number",
+            hint="the file was edited: audit the lottery.json that panelsel wrote",
+        ) from None
+    if not (np.isfinite(gamma) and gamma > 0):
+        raise BadInputError(
+            f"lottery.json records gamma {value!r}, which is not a positive number",
+            hint="the file was edited: audit the lottery.json that panelsel wrote",
+        )
+    return gamma
 
 
 def _drawn_file(document: dict[str, Any]) -> str:
@@ -681,7 +711,11 @@ def _check_recompute(
     model = build_model(pool, spec, values_must_exist="replacement" not in document)
     try:
         config = SolverConfig(name=str(document.get("solver", DEFAULT_SOLVER)))
-        request = Request(int(document["seed"]), int(document.get("samples", DEFAULT_SAMPLES)))
+        request = Request(
+            int(document["seed"]),
+            int(document.get("samples", DEFAULT_SAMPLES)),
+            gamma=recorded_gamma(document),
+        )
         publish = (
             Publish(int(rounding["panels"]), str(rounding.get("requested", "auto")))
             if isinstance(rounding, dict)
@@ -1160,7 +1194,24 @@ def audit(
         checks.append(maximin_certificate(model, known, marginals, pool.ids))
     elif certificate == "nash" and structure_ok:
         checks.append(nash_certificate(model, marginals))
-    elif certificate in ("maximin", "nash"):
+    elif certificate == "goldilocks" and structure_ok:
+        a, b = model.n / model.k, recorded_gamma(document) * model.k / model.n
+        checks.append(
+            extremes_certificate(
+                *(model, known, marginals, "goldilocks", a, b),
+                ids=pool.ids,
+                recorded=document.get("certificate"),
+            )
+        )
+    elif certificate == "minimax" and structure_ok:
+        checks.append(
+            extremes_certificate(
+                *(model, known, marginals, "minimax", 1.0, 0.0),
+                ids=pool.ids,
+                recorded=document.get("certificate"),
+            )
+        )
+    elif certificate in ("maximin", "nash", "goldilocks", "minimax"):
         checks.append(
             Check("optimality", False, "not checked: the lottery itself failed a check above")
         )

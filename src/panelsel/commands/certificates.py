@@ -13,6 +13,11 @@ its ``linprog``.
     the LP and the bound is recomputed (column generation, at most ``CERTIFICATE_ROUNDS``
     rounds), so a failure reports a lottery that does better.  The maximin value of the
     quotas' LP relaxation is tried first: where it is attained, it is the certificate.
+``goldilocks``, ``minimax``
+    Weights ``alpha, beta >= 0`` over people from the audit's own LP over the lottery's
+    panels bound every lottery's objective from below (:func:`extremes_certificate`); the
+    check passes when the bound is within ``CERTIFICATE_TOLERANCE`` (relative) of the
+    lottery's objective.
 ``nash``
     No valid panel has ``sum_i 1/pi_i`` above ``n (1 + NASH_AUDIT_TOLERANCE)``, which bounds
     the gap of ``sum_i log pi_i`` to the optimum (:mod:`panelsel.solve.algorithms.nash`).
@@ -34,6 +39,10 @@ from panelsel.inputs.model import Model
 CERTIFICATE_TOLERANCE = 1e-6
 """The maximin bound may exceed the lottery's minimum by this much."""
 NASH_AUDIT_TOLERANCE = 1e-6
+EXTREMES_AUDIT_TOLERANCE = 1e-5
+"""The Goldilocks / MINIMAX lower bound may be below the lottery's objective by this share
+(the solver stops within ``GOLDILOCKS_GAP_TOLERANCE``, 1e-6; the audit's MILP has its own
+tolerances)."""
 CERTIFICATE_ROUNDS = 200
 MILP_INTEGRALITY = 1e-6
 
@@ -240,4 +249,168 @@ def nash_certificate(model: Model, marginals: npt.NDArray[np.float64]) -> Check:
         f"a valid panel has sum of 1/probability {best:.6f} > n = {n:.0f}: the Nash welfare "
         f"can rise by up to {gap:.2e} x n",
         figures,
+    )
+
+
+def _recorded_weights(
+    recorded: object, ids: list[str] | None, n: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """The recorded certificate weights per person, or None when absent or malformed (the
+    audit then finds its own)."""
+    if not isinstance(recorded, dict) or ids is None:
+        return None
+    index = {pid: i for i, pid in enumerate(ids)}
+    out = []
+    for key in ("alpha", "beta"):
+        given = recorded.get(key)
+        if not isinstance(given, dict):
+            return None
+        w = np.zeros(n)
+        for pid, value in given.items():
+            if pid not in index or not isinstance(value, (int, float)):
+                return None
+            if not (np.isfinite(value) and value >= 0):
+                return None
+            w[index[pid]] = float(value)
+        out.append(w)
+    return out[0], out[1]
+
+
+def _incidence(columns: list[npt.NDArray[np.intp]], n: int) -> sp.csr_matrix:
+    rows = np.concatenate([np.asarray(c, dtype=np.intp) for c in columns])
+    cols = np.concatenate([np.full(len(c), j, dtype=np.intp) for j, c in enumerate(columns)])
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(columns)))
+
+
+def extremes_certificate(
+    model: Model,
+    panels: list[npt.NDArray[np.intp]],
+    marginals: npt.NDArray[np.float64],
+    name: str,
+    a: float,
+    b: float,
+    ids: list[str] | None = None,
+    recorded: object = None,
+) -> Check:
+    """The optimality certificate of Goldilocks (``a = n/k``, ``b = gamma k/n``) and
+    MINIMAX (``a = 1``, ``b = 0``): the objective ``F = a max pi + b / min pi`` of the
+    lottery against a lower bound that holds for every lottery.
+
+    For any ``alpha, beta >= 0`` with ``sum(beta) <= a``, every lottery has
+    ``F >= 2 sqrt(b sum alpha) - max over valid panels of (alpha - beta)(panel)``.  The
+    weights come from the audit's own LP over the lottery's panels (``F`` linearised at the
+    lottery's minimum, whose optimum is the lottery itself when it is optimal), the maximum
+    from its own MILP; a panel that weakens the bound joins the LP, as for ``maximin``.
+    The weights lottery.json records (``recorded``: ``{"alpha": {id: w}, "beta": ...}``,
+    the solver's duals) are tried first: one MILP checks them.
+    The minimum runs over the people some valid panel contains: anybody at 0 must be in
+    none (then no lottery selects them)."""
+    n = model.n
+    counted = marginals > CERTIFICATE_TOLERANCE
+    if b > 0 and not counted.all():
+        # someone at 0: optimal only if no valid panel contains them (else F is infinite
+        # and a lottery that selects everyone coverable does better)
+        weights = np.where(counted, 0.0, 1.0)
+        reach, best = panel_milp(model, weights)
+        if reach > 0.5:
+            who = repr(ids[best[0]]) if ids is not None else f"in row {best[0] + 2}"
+            return Check(
+                "optimality",
+                False,
+                f"registrant {who} has probability 0 although a valid panel contains them: "
+                f"{name}'s objective is infinite and a lottery that selects them does better",
+                {"minimum": float(marginals.min())},
+            )
+
+    def objective(pi: npt.NDArray[np.float64]) -> float:
+        low = float(pi[counted].min()) if counted.any() else 1.0
+        return a * float(pi.max()) + (b / low if b > 0 else 0.0)
+
+    ours = objective(marginals)
+    weights_given = _recorded_weights(recorded, ids, n)
+    if weights_given is not None:
+        alpha, beta = weights_given
+        alpha = np.where(counted, alpha, 0.0)
+        if beta.sum() > a:
+            beta = beta * (a / beta.sum())
+        value, _ = panel_milp(model, alpha - beta)
+        bound = 2.0 * float(np.sqrt(b * alpha.sum())) - value
+        if ours - bound <= EXTREMES_AUDIT_TOLERANCE * ours:
+            return Check(
+                "optimality",
+                True,
+                f"no lottery has a {name} objective below {bound:.9f} (the recorded "
+                f"certificate's weights, checked by the audit's own MILP); this one has "
+                f"{ours:.9f}",
+                {"objective": ours, "bound": bound, "recorded": True},
+            )
+    columns = list(panels)
+    # linearised at the lottery's own minimum, where an optimal lottery is optimal for the
+    # LP too (first-order optimality)
+    low0 = float(marginals[counted].min()) if counted.any() else 1.0
+    groups = identical_groups(model)
+    bound = -np.inf
+    m = int(counted.sum())
+    for _ in range(CERTIFICATE_ROUNDS):
+        r = len(columns)
+        inc = _incidence(columns, n)
+        # variables (p_1..p_r, u, l): min a u - (b / low0^2) l  s.t.  inc p - u <= 0,
+        # l - inc[counted] p <= 0, sum p = 1
+        slope = b / low0**2 if b > 0 else 0.0
+        a_ub = sp.vstack(
+            [
+                sp.hstack([inc, -sp.csr_matrix(np.ones((n, 1))), sp.csr_matrix((n, 1))]),
+                sp.hstack([-inc[counted], sp.csr_matrix((m, 1)), sp.csr_matrix(np.ones((m, 1)))]),
+            ]
+        ).tocsr()
+        res = linprog(
+            np.r_[np.zeros(r), a, -slope],
+            A_ub=a_ub,
+            b_ub=np.zeros(n + m),
+            A_eq=np.r_[np.ones(r), 0.0, 0.0][None, :],
+            b_eq=[1.0],
+            bounds=[(0, None)] * (r + 2),
+            method="highs",
+        )
+        if res.status != 0:
+            return Check("optimality", False, f"the certificate LP failed: {res.message}")
+        duals = np.maximum(-res.ineqlin.marginals, 0.0)
+        beta = duals[:n]
+        alpha = np.zeros(n)
+        alpha[counted] = duals[n:]
+        # people the LP treats alike get the same weights (any weights give a valid bound;
+        # the LP over these panels need not spread them evenly, the full problem does)
+        for group in groups:
+            alpha[group] = alpha[group].mean()
+            beta[group] = beta[group].mean()
+        if beta.sum() > a:
+            beta *= a / beta.sum()
+        value, best = panel_milp(model, alpha - beta)
+        bound = max(bound, 2.0 * float(np.sqrt(b * alpha.sum())) - value)
+        if ours - bound <= EXTREMES_AUDIT_TOLERANCE * ours:
+            return Check(
+                "optimality",
+                True,
+                f"no lottery has a {name} objective below {bound:.9f}; this one has "
+                f"{ours:.9f} (largest chance {marginals.max():.6f}"
+                + (f", smallest {marginals[counted].min():.6f})" if b > 0 else ")"),
+                {"objective": ours, "bound": bound},
+            )
+        p = np.maximum(res.x[:r], 0.0)
+        their = objective(np.asarray(inc @ (p / p.sum())).ravel())
+        if their < ours - EXTREMES_AUDIT_TOLERANCE * ours:
+            return Check(
+                "optimality",
+                False,
+                f"a lottery over {r} panels has a {name} objective of {their:.9f}, below "
+                f"this lottery's {ours:.9f}",
+                {"objective": ours, "bound": bound, "better": their},
+            )
+        columns.append(np.array(best, dtype=np.intp))
+    return Check(
+        "optimality",
+        False,
+        f"no certificate after {CERTIFICATE_ROUNDS} rounds: the best bound found is "
+        f"{bound:.9f}, the lottery's {name} objective {ours:.9f}",
+        {"objective": ours, "bound": bound},
     )

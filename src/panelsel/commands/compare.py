@@ -17,7 +17,7 @@ from typing import Any
 
 from panelsel import __version__
 from panelsel.commands.select import SEED_BITS, check_options
-from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
+from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_GAMMA, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.pool import Pool
@@ -107,6 +107,7 @@ def compare(
     force: bool = False,
     time_limit: float | None = None,
     raw_csv: bool = False,
+    gamma: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Comparison:
     """Run ``algorithms`` on one pool and write the comparison.
@@ -128,7 +129,8 @@ def compare(
         raise BadInputError(
             "no algorithm to compare", hint=f"list some of: {', '.join(ALGORITHM_NAMES)}"
         )
-    check_options(algorithms, samples, seed, time_limit)
+    check_options(algorithms, samples, seed, time_limit, gamma)
+    request_gamma = DEFAULT_GAMMA if gamma is None else gamma
     out = Path(out)
     with OutputFolder(
         out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
@@ -148,7 +150,7 @@ def compare(
             progress(f"running {algorithm}", 0, 1)
             results.append(
                 compute_or_explain(
-                    *(model, spec, algorithm, config, Request(seed, samples)),
+                    *(model, spec, algorithm, config, Request(seed, samples, gamma=request_gamma)),
                     progress=progress,
                     ids=pool.ids,
                 )

@@ -22,6 +22,7 @@ from typing import Any
 
 from panelsel.defaults import (
     DEFAULT_ALGORITHM,
+    DEFAULT_GAMMA,
     DEFAULT_OUT,
     DEFAULT_ROUNDING,
     DEFAULT_SAMPLES,
@@ -258,6 +259,7 @@ def replace(
     force: bool = False,
     panels: int | None = None,
     rounding: str = DEFAULT_ROUNDING,
+    gamma: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Replacement:
     """Fill the seats of ``dropouts`` from the people still available.
@@ -274,7 +276,7 @@ def replace(
     registrants, quotas
         The input files, when they are no longer at the recorded paths (checked against
         the recorded sha256).
-    out, seed, algorithm, solver, time_limit, samples, force, panels, rounding
+    out, seed, algorithm, solver, time_limit, samples, force, panels, rounding, gamma
         As for :func:`panelsel.commands.select.select`; with ``panels`` the round is
         published as numbered panels for a public draw (``panelsel draw`` then writes the
         final panel).
@@ -294,7 +296,7 @@ def replace(
     progress = progress or no_progress
     from panelsel.commands.select import check_options
 
-    check_options([algorithm], samples, seed, time_limit)
+    check_options([algorithm], samples, seed, time_limit, gamma)
     check_panels(panels)
     previous = read_previous(run, registrants, quotas)
     unavailable = list(unavailable or [])
@@ -307,7 +309,8 @@ def replace(
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
         result = _round(folder.staging, previous, residual, dropouts, unavailable,
                         algorithm, solver, time_limit, samples, seed, progress,
-                        None if panels is None else Publish(panels, rounding))  # fmt: skip
+                        None if panels is None else Publish(panels, rounding),
+                        DEFAULT_GAMMA if gamma is None else gamma)  # fmt: skip
     checkpoint("committed")
     result.out = out
     result.files = {name: out / name for name in result.files}
@@ -406,6 +409,7 @@ def _round(
     seed: int | None,
     progress: ProgressFn,
     publish: Publish | None = None,
+    gamma: float = DEFAULT_GAMMA,
 ) -> Replacement:
     """Compute and write the round into ``tmp`` (with ``publish``: a uniform lottery of the
     round for a public draw, nothing drawn)."""
@@ -426,7 +430,7 @@ def _round(
     seed = seed if seed is not None else secrets.randbits(SEED_BITS)
     try:
         result = compute_or_explain(
-            model, spec, algorithm, config, Request(seed, samples), progress=progress,
+            model, spec, algorithm, config, Request(seed, samples, gamma=gamma), progress=progress,
             ids=pool.ids, publish=publish,
         )  # fmt: skip
     except InfeasibleQuotasError as error:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from panelsel import __version__
 from panelsel.defaults import (
     DEFAULT_ALGORITHM,
     DEFAULT_ENCODING,
+    DEFAULT_GAMMA,
     DEFAULT_OUT,
     DEFAULT_ROUNDING,
     DEFAULT_SAMPLES,
@@ -177,7 +179,11 @@ def _feature_summary(
 
 
 def check_options(
-    algorithms: list[str], samples: int, seed: int | None, time_limit: float | None
+    algorithms: list[str],
+    samples: int,
+    seed: int | None,
+    time_limit: float | None,
+    gamma: float | None = None,
 ) -> None:
     """Refuse option values no run can use (exit 2)."""
     for algorithm in algorithms:
@@ -191,6 +197,17 @@ def check_options(
     if seed is not None and seed < 0:
         raise BadInputError(f"the seed must be 0 or more, not {seed}")
     check_time_limit(time_limit)
+    if gamma is not None:
+        if "goldilocks" not in algorithms:
+            raise BadInputError(
+                "--gamma applies to the goldilocks algorithm only",
+                hint="add --algorithm goldilocks, or drop --gamma",
+            )
+        if not (math.isfinite(gamma) and gamma > 0):
+            raise BadInputError(
+                f"--gamma must be a positive number, not {gamma}",
+                hint="1 (the default) weighs the largest and the smallest chance alike",
+            )
 
 
 def select(
@@ -218,6 +235,7 @@ def select(
     best_effort: bool = False,
     panels: int | None = None,
     rounding: str = DEFAULT_ROUNDING,
+    gamma: float | None = None,
     progress: ProgressFn | None = None,
 ) -> SelectionResult:
     """Select a panel: compute the fair lottery, draw from it and write the outputs.
@@ -231,7 +249,8 @@ def select(
     seed
         Seed of the draw; a fresh one is made (and recorded) when None.
     algorithm
-        ``"leximin"`` (default), ``"maximin"``, ``"nash"`` or ``"legacy"``.
+        ``"leximin"`` (default), ``"maximin"``, ``"nash"``, ``"goldilocks"``, ``"minimax"``
+        or ``"legacy"``.
     solver
         ``"highs"`` (default) or ``"cbc"``.
     delimiter, encoding
@@ -271,6 +290,8 @@ def select(
         ``report.html``; :func:`panelsel.commands.draw.draw_public` draws later.
     rounding
         ``"auto"``, ``"ilp"`` or ``"pipage"`` (with ``panels``).
+    gamma
+        Goldilocks' weight of the smallest chance (default 1; only with ``goldilocks``).
     progress
         Called as ``progress(stage, done, total)`` during long steps.
 
@@ -281,7 +302,7 @@ def select(
     """
     started = time.monotonic()
     progress = progress or no_progress
-    check_options([algorithm], samples, seed, time_limit)
+    check_options([algorithm], samples, seed, time_limit, gamma)
     if best_effort and time_limit is None:
         raise BadInputError(
             "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
@@ -290,7 +311,7 @@ def select(
     if panels is not None and not ALGORITHMS[algorithm].exact:
         raise BadInputError(
             "--panels needs an exact lottery, and legacy only has Monte-Carlo estimates",
-            hint="use --algorithm leximin, maximin or nash with --panels",
+            hint="use --algorithm leximin, maximin, nash, goldilocks or minimax with --panels",
         )
     out = Path(out)
     asked = _Asked(
@@ -308,6 +329,7 @@ def select(
             _contact_format(out_delimiter, out_encoding, delimiter, encoding),
             xlsx,
         ),
+        gamma=DEFAULT_GAMMA if gamma is None else gamma,
     )
     # the destination is checked (and a staging folder made) before anything is computed
     with OutputFolder(
@@ -383,6 +405,7 @@ class _Asked:
     publish: Publish | None
     read: ReadOptions
     options: OutputOptions
+    gamma: float = DEFAULT_GAMMA
 
 
 def _selected(
@@ -397,7 +420,7 @@ def _selected(
     seed_given = asked.seed is not None
     seed = asked.seed if asked.seed is not None else secrets.randbits(SEED_BITS)
     checkpoint("computing")
-    request = Request(seed, asked.samples, asked.best_effort)
+    request = Request(seed, asked.samples, asked.best_effort, asked.gamma)
     result = compute_or_explain(
         *(model, spec, asked.algorithm, config, request),
         publish=asked.publish,

@@ -79,6 +79,9 @@ class PeopleLottery:
     excluded: list[Exclusion] = field(default_factory=list)
     """Who has no chance in the lottery the run publishes or draws from, and why
     (:func:`panelsel.solve.feasibility.no_chance`); every output says so."""
+    certificate_weights: dict[str, dict[str, float]] | None = None
+    """Goldilocks' and MINIMAX's certificate weights per person id (``alpha``, ``beta``;
+    only positive ones), for lottery.json and the audit."""
 
     @property
     def final_probabilities(self) -> npt.NDArray[np.float64]:
@@ -191,6 +194,9 @@ def compute(
         if not found.proven and type_lottery.floors is not None:
             proven_people = ~np.isnan(type_lottery.floors)[model.type_of]
     _check_lottery(model, lottery, marginals)
+    weights = None
+    if found.lottery is not None and found.lottery.duals is not None:
+        weights = person_weights(model, found.lottery.duals, ids)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = found.proven
     if rounded is not None:
@@ -222,7 +228,23 @@ def compute(
         solver_seconds=dict(config.seconds),
         proven_people=proven_people,
         excluded=excluded,
+        certificate_weights=weights,
     )
+
+
+def person_weights(
+    model: Model,
+    duals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    ids: list[str] | None,
+) -> dict[str, dict[str, float]]:
+    """Per-type certificate weights spread evenly over each type's members, by id (only
+    the positive ones: most people have none)."""
+    names = ids or [str(i) for i in range(model.n)]
+    out: dict[str, dict[str, float]] = {}
+    for key, per_type in zip(("alpha", "beta"), duals, strict=True):
+        each = per_type[model.type_of] / model.type_sizes[model.type_of]
+        out[key] = {names[i]: float(each[i]) for i in np.flatnonzero(each > 0).tolist()}
+    return out
 
 
 def compute_or_explain(

@@ -268,8 +268,10 @@ def lottery_document(
     samples: int | None = None,
     rounded: Rounded | None = None,
     replacement: dict[str, Any] | None = None,
+    certificate: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """The whole ``lottery.json`` of one run, keys in the order of format 1; a replacement
+    """The whole ``lottery.json`` of one run, keys in the order of format 1 (Goldilocks and
+    MINIMAX add their ``certificate`` weights after the lottery); a replacement
     round (``panelsel replace``) ends with its ``replacement`` section, the link to the run
     it continues."""
     document: dict[str, Any] = {
@@ -301,6 +303,8 @@ def lottery_document(
                 **listing(lottery, ids, rounded),
             }
         )
+        if certificate is not None:
+            document["certificate"] = certificate
         if replacement is not None:
             document["replacement"] = replacement
         return document
@@ -324,6 +328,8 @@ def lottery_document(
     document.update(listing(lottery, ids))
     if kind == "estimated":
         document["samples"] = samples
+    if certificate is not None:
+        document["certificate"] = certificate
     if replacement is not None:
         document["replacement"] = replacement
     return document

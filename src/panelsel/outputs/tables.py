@@ -329,6 +329,7 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
         samples=int(result.stats["samples"]) if kind == "estimated" else None,
         rounded=result.rounded,
         replacement=run.replacement,
+        certificate=result.certificate_weights,
     )
 
 

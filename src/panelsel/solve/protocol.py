@@ -19,15 +19,16 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.defaults import DEFAULT_SAMPLES
+from panelsel.defaults import DEFAULT_GAMMA, DEFAULT_SAMPLES
 from panelsel.inputs.model import Model
 from panelsel.lotteries import Lottery, TypeLottery
 from panelsel.progress import ProgressFn
 from panelsel.solve.backends import SolverConfig
 
-Certificate = Literal["maximin", "nash", "none"]
+Certificate = Literal["maximin", "nash", "goldilocks", "minimax", "none"]
 """The optimality certificate the audit checks: the maximin bound (LEXIMIN's first level is
-MAXIMIN's optimum), the Nash gap, or none (legacy makes no optimality claim)."""
+MAXIMIN's optimum), the Nash gap, the Goldilocks or MINIMAX dual bound, or none (legacy
+makes no optimality claim)."""
 Finish = Literal["optimal", "time limit", "fewer samples"]
 """``optimal``: the algorithm finished.  ``time limit``: ``--best-effort`` used the incumbent
 when the limit ran out.  ``fewer samples``: legacy stopped before ``--samples`` runs."""
@@ -51,11 +52,13 @@ class Incumbent:
 @dataclass(frozen=True)
 class Request:
     """What a run asks of an algorithm besides the model: the seed (legacy's runs), the
-    number of legacy runs and whether a time limit may end it with the best found so far."""
+    number of legacy runs, whether a time limit may end it with the best found so far, and
+    Goldilocks' ``gamma``."""
 
     seed: int
     samples: int = DEFAULT_SAMPLES
     best_effort: bool = False
+    gamma: float = DEFAULT_GAMMA
 
 
 @dataclass

@@ -9,9 +9,11 @@ from __future__ import annotations
 from panelsel.errors import TimeLimitError
 from panelsel.inputs.model import Model
 from panelsel.progress import ProgressFn
+from panelsel.solve.algorithms.goldilocks import goldilocks
 from panelsel.solve.algorithms.legacy import estimate
 from panelsel.solve.algorithms.leximin import leximin
 from panelsel.solve.algorithms.maximin import maximin
+from panelsel.solve.algorithms.minimax import minimax
 from panelsel.solve.algorithms.nash import nash
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import even_out
@@ -45,6 +47,20 @@ def _nash(
     return AlgorithmResult("nash", "nash", "optimal", lottery=lottery)
 
 
+def _goldilocks(
+    model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, r: Request
+) -> AlgorithmResult:
+    lottery = goldilocks(model, config, progress, gamma=r.gamma, incumbent=incumbent)
+    return AlgorithmResult("goldilocks", "goldilocks", "optimal", lottery=lottery)
+
+
+def _minimax(
+    model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
+) -> AlgorithmResult:
+    lottery = minimax(model, config, progress, incumbent=incumbent)
+    return AlgorithmResult("minimax", "minimax", "optimal", lottery=lottery)
+
+
 def _legacy(
     model: Model, config: SolverConfig, progress: ProgressFn, _: Incumbent, request: Request
 ) -> AlgorithmResult:
@@ -67,6 +83,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("leximin", True, "maximin", _leximin),
         Algorithm("maximin", True, "maximin", _maximin),
         Algorithm("nash", True, "nash", _nash),
+        Algorithm("goldilocks", True, "goldilocks", _goldilocks),
+        Algorithm("minimax", True, "minimax", _minimax),
         Algorithm("legacy", False, "none", _legacy),
     )
 }

@@ -1,0 +1,332 @@
+r"""GOLDILOCKS: neither too small nor too large a chance for anyone.
+
+LEXIMIN and MAXIMIN look only at the bottom: they raise the smallest selection
+probabilities and leave the top unchecked, so on hard pools someone can get a chance many
+times the equal share ``k/n``, and a coalition that misreports its features can push its
+own chances up (Flanigan, Liang, Procaccia & Wang 2024).  Baharav & Flanigan (2024) propose
+to minimise
+
+.. math::
+
+    F(\pi) = \frac{n}{k} \max_i \pi_i + \gamma \, \frac{k/n}{\min_i \pi_i}
+
+over lotteries of valid panels (``gamma = 1`` by default), which keeps both the largest and
+the smallest chance close to ``k/n`` at once.  The minimum runs over the people some valid
+panel contains (everybody else has probability 0 under every lottery); the maximum over
+everyone.  MINIMAX (:mod:`panelsel.solve.algorithms.minimax`) is the same problem with the
+weights ``(1, 0)``: the smallest possible largest probability.
+
+Algorithm
+---------
+Over count vectors (types, :mod:`panelsel.inputs.model`) the problem is convex in the
+column probabilities ``p``.  It is solved as an LP with two kinds of generated objects, in
+one loop:
+
+* **columns** (valid panels), by the pricing ILP of :mod:`panelsel.solve.colgen`;
+* **tangents** of ``1/l`` (Kelley's cutting planes): the master minimises
+  ``a u + b s`` subject to ``sum_r p_r = 1``, ``l <= pi_t <= u`` and
+  ``s >= 2/l_j - l/l_j^2`` for the tangent points ``l_j`` found so far (``a = n/k``,
+  ``b = gamma k/n``).  Each round adds a tangent at the master's ``l`` when ``s`` is below
+  ``1/l`` there.
+
+Certificate
+-----------
+For any ``alpha, beta >= 0`` over people with ``sum(beta) <= a``, and every lottery,
+
+.. math::
+
+    a \max\pi + \frac{b}{\min\pi} \ \ge\ 2\sqrt{b \textstyle\sum_i \alpha_i}
+    - \max_{P\ \mathrm{valid}} \sum_{i \in P} (\alpha_i - \beta_i)
+
+(from ``a max pi >= sum beta_i pi_i`` and ``b/l + l sum alpha >= 2 sqrt(b sum alpha)``
+with ``l sum alpha <= sum alpha_i pi_i``; for MINIMAX, ``b = 0``).  The maximum is the
+pricing ILP at weights ``alpha - beta``; ``alpha`` and ``beta`` are the master's duals.
+The loop stops when this lower bound is within ``GOLDILOCKS_GAP_TOLERANCE`` (relative) of
+the lottery's own ``F``: that is the optimality claim, and the audit checks it with its
+own LP and MILP (:mod:`panelsel.commands.certificates`).
+
+References
+----------
+.. [1] T. Baharav, B. Flanigan, "Fair, Manipulation-Robust, and Transparent Sortition",
+   EC 2024, arXiv:2406.15009.
+.. [2] B. Flanigan, J. Liang, A. D. Procaccia, S. Wang, "Manipulation-Robust Selection of
+   Citizens' Assemblies", AAAI 2024.
+.. [3] J. E. Kelley, "The cutting-plane method for solving convex programs", J. SIAM 8(4),
+   703-712 (1960).
+
+Notes
+-----
+``GOLDILOCKS_GAP_TOLERANCE`` bounds ``(F - lower bound) / F``.  ``TANGENT_TOLERANCE`` is
+the relative shortfall of ``s`` below ``1/l`` that earns a new tangent.  A column enters
+only if its weight exceeds the best in the master by ``PRICING_TOLERANCE``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from panelsel.defaults import DEFAULT_GAMMA
+from panelsel.errors import SolverError
+from panelsel.inputs.model import Model
+from panelsel.lotteries import TypeLottery
+from panelsel.progress import ProgressFn
+from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
+from panelsel.solve.backends import INFINITY, SolverConfig
+from panelsel.solve.colgen import (
+    COLUMNS_PER_ROUND,
+    HEURISTIC_STARTS,
+    PRICING_TOLERANCE,
+    PricingILP,
+    SwapNeighbours,
+    initial_columns,
+    snapshot,
+    type_shares,
+)
+from panelsel.solve.protocol import Incumbent
+
+GOLDILOCKS_METHOD = "column generation with tangent cuts"
+UNIFORM_METHOD = "LP relaxation bound attained (everyone k/n)"
+GOLDILOCKS_GAP_TOLERANCE = 1e-6
+"""Stop when the certified lower bound is within this share of the lottery's objective."""
+TANGENT_TOLERANCE = 1e-9
+"""A tangent of ``1/l`` is added where the master's ``s`` falls short of ``1/l`` by more
+than this share."""
+UNIFORM_TOLERANCE = 1e-9
+"""The LEXIMIN bound counts as everyone-gets-``k/n`` within this."""
+MAX_ROUNDS = 10_000
+"""Rounds before giving up (a safeguard: each round adds a column or a tangent)."""
+SUPPORT_FLOOR = 1e-12
+"""Panel probabilities below this are dropped from the returned lottery (then renormalised)."""
+
+
+@dataclass(frozen=True)
+class Extremes:
+    """The objective ``a max pi + b / min pi`` (``b = 0``: MINIMAX)."""
+
+    name: str
+    a: float
+    b: float
+
+    def value(self, low: float, high: float) -> float:
+        if self.b == 0.0:
+            return self.a * high
+        return self.a * high + (self.b / low if low > 0 else math.inf)
+
+    def lower_bound(self, alpha_sum: float, pricing_value: float) -> float:
+        """The certificate's bound from duals with ``sum alpha = alpha_sum`` and the pricing
+        ILP's value at ``alpha - beta`` (``sum beta <= a``)."""
+        return 2.0 * math.sqrt(self.b * max(alpha_sum, 0.0)) - pricing_value
+
+
+def goldilocks_objective(model: Model, gamma: float) -> Extremes:
+    return Extremes("goldilocks", model.n / model.k, gamma * model.k / model.n)
+
+
+class ExtremesMaster:
+    """The restricted LP over the columns found so far.
+
+    Variables: 0 is ``u`` (the largest probability), 1 is ``l`` (the smallest, over
+    counted types), 2 is ``s`` (at least ``1/l`` through the tangents), ``3 + r`` the
+    probability of column ``r``.  Row 0 is ``sum_r p_r = 1``; row ``1 + t`` is
+    ``pi_t - l >= 0`` (``pi_t >= 0`` for a type no valid panel contains); row ``1 + T + t``
+    is ``u - pi_t >= 0``; later rows are the tangents.  The LP maximises ``-(a u + b s)``.
+    """
+
+    def __init__(
+        self,
+        sizes: npt.NDArray[np.intp],
+        counted: npt.NDArray[np.bool_],
+        objective: Extremes,
+        config: SolverConfig,
+    ) -> None:
+        self.sizes = sizes
+        self.T = len(sizes)
+        self.objective = objective
+        self.lp = config.backend(
+            maximize=True, name=f"{objective.name} master LP", primal_simplex=True
+        )
+        # no upper bounds on u and l: a bound at 1 would take the duals that the rows give
+        # the certificate (rows alone keep them within [0, 1])
+        self.lp.add_vars([0.0, 0.0, 0.0], [INFINITY] * 3, [-objective.a, 0.0, -objective.b])
+        self.lp.add_row(1.0, 1.0, np.zeros(0, dtype=np.intp), np.zeros(0))
+        for t in range(self.T):
+            if counted[t]:
+                self.lp.add_row(0.0, INFINITY, [1], [-1.0])
+            else:
+                self.lp.add_row(0.0, INFINITY, np.zeros(0, dtype=np.intp), np.zeros(0))
+        for _ in range(self.T):
+            self.lp.add_row(0.0, INFINITY, [0], [1.0])
+        self.columns: list[npt.NDArray[np.int64]] = []
+        self._seen: set[bytes] = set()
+        self.tangents: list[float] = []
+
+    def add(self, counts: npt.NDArray[np.int64]) -> bool:
+        key = counts.tobytes()
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self.columns.append(counts)
+        share = type_shares(counts[None, :], self.sizes)[0]
+        nz = np.flatnonzero(share)
+        rows = np.r_[0, 1 + nz, 1 + self.T + nz]
+        self.lp.add_column(0.0, INFINITY, 0.0, rows, np.r_[1.0, share[nz], -share[nz]])
+        return True
+
+    def add_tangent(self, at: float) -> bool:
+        """``s >= 2/at - l/at^2`` (only where ``1/l`` matters: ``b > 0``)."""
+        if self.objective.b == 0.0 or at <= 0.0:
+            return False
+        if any(abs(at - x) <= 1e-12 * max(at, x) for x in self.tangents):
+            return False
+        self.tangents.append(at)
+        self.lp.add_row(2.0 / at, INFINITY, [1, 2], [1.0 / at**2, 1.0])
+        return True
+
+    def solve(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.float64], float, float, npt.NDArray[np.float64], npt.NDArray[np.float64]
+    ]:
+        """Column probabilities, the master's ``l`` and ``s``, and the duals ``alpha`` and
+        ``beta`` per type (``beta`` scaled so that ``sum(beta) <= a``)."""
+        x, _ = self.lp.solve()
+        duals = self.lp.row_duals
+        alpha = np.maximum(-duals[1 : 1 + self.T], 0.0)
+        beta = np.maximum(-duals[1 + self.T : 1 + 2 * self.T], 0.0)
+        total = float(beta.sum())
+        if total > self.objective.a:
+            beta *= self.objective.a / total
+        return x[3:], float(x[1]), float(x[2]), alpha, beta
+
+
+def solve_extremes(
+    model: Model,
+    objective: Extremes,
+    config: SolverConfig,
+    progress: ProgressFn,
+    incumbent: Incumbent | None = None,
+    context: dict[str, float] | None = None,
+) -> TypeLottery:
+    """Minimise ``objective`` over lotteries of valid panels (see the module notes);
+    ``context`` (Goldilocks' ``gamma``) joins the lottery's stats, best-effort ones too.
+
+    Raises
+    ------
+    InfeasibleQuotasError
+        No valid panel exists.
+    SolverError
+        A solver failed, the deadline passed or the gap did not close.
+    """
+    incumbent = incumbent if incumbent is not None else Incumbent()
+    extra = dict(context or {})
+    k_over_n = model.k / model.n
+    sizes = model.type_sizes
+    bound, attempt = relaxation_attempt(model, config, progress)
+    if attempt.exact and np.allclose(bound.probabilities, k_over_n, rtol=0, atol=UNIFORM_TOLERANCE):
+        # everyone at k/n: the largest chance is never below the average k/n and the
+        # smallest never above it, so this lottery is optimal for both terms
+        f = objective.value(k_over_n, k_over_n)
+        stats = {f"{objective.name}_gap": 0.0, "objective": f, "lower_bound": f, **extra}
+        lottery = exact_lottery(bound, attempt, method=UNIFORM_METHOD, stats=stats)
+        # the certificate: everyone's beta a/n and alpha b (n/k)^2 / n give the bound F
+        share = sizes / model.n
+        lottery.duals = (share * objective.b / k_over_n**2, share * objective.a)
+        return lottery
+    pricing = PricingILP(model, config)
+    neighbours = SwapNeighbours(model)
+    cols, uncoverable = initial_columns(pricing, progress)
+    counted = ~uncoverable
+    master = ExtremesMaster(sizes, counted, objective, config)
+    for column in [*cols.columns, *attempt.panels]:
+        master.add(column)
+    relaxed_min = float(bound.probabilities[counted].min()) if counted.any() else k_over_n
+    master.add_tangent(relaxed_min)  # the relaxation's minimum bounds every lottery's
+    master.add_tangent(k_over_n)
+    label = objective.name.upper()
+    progress(label, 0, 1)
+    rounds = 0
+    gap = math.inf
+    f = low_bound = math.inf
+    while True:
+        rounds += 1
+        config.remaining()  # raises when the time limit has passed
+        probs, low_var, s, alpha, beta = master.solve()
+        p = np.maximum(probs, 0.0)
+        p = p / p.sum()
+        matrix = np.array(master.columns, dtype=np.int64)
+        pi = p @ type_shares(matrix, sizes)
+        high = float(pi.max())
+        low = float(pi[counted].min()) if counted.any() else 1.0
+        f = objective.value(low, high)
+        incumbent.offer(snapshot(list(master.columns), p.copy(), sizes, extra))
+        weights = (np.where(counted, alpha, 0.0) - beta) / sizes
+        counts, value = pricing.best(weights)
+        low_bound = objective.lower_bound(float(alpha[counted].sum()), value)
+        gap = (f - low_bound) / f if math.isfinite(f) and f > 0 else math.inf
+        progress(f"{label} · gap {gap:.1e}", 0, 1)
+        if gap <= GOLDILOCKS_GAP_TOLERANCE:
+            break
+        if rounds >= MAX_ROUNDS:
+            raise SolverError(
+                f"{objective.name} did not converge in {MAX_ROUNDS} rounds (gap {gap:.2e})",
+                hint="try --algorithm leximin, or the other solver with --solver",
+            )
+        added = False
+        best_in_master = float((matrix @ weights).max())
+        threshold = best_in_master + PRICING_TOLERANCE
+        if value > threshold:
+            found = [counts, *neighbours.find(counts, weights, threshold, COLUMNS_PER_ROUND)]
+            for r in np.argsort(-p)[:HEURISTIC_STARTS].tolist():
+                found += neighbours.find(master.columns[r], weights, threshold, COLUMNS_PER_ROUND)
+            added = any([master.add(c) for c in found])
+        short = objective.b > 0.0 and low_var > 0.0 and s < (1.0 - TANGENT_TOLERANCE) / low_var
+        if short and master.add_tangent(low_var):
+            added = True
+        if not added:
+            raise SolverError(
+                f"{objective.name} stalled at a gap of {gap:.2e} (no new panel or tangent "
+                "improves the master: round-off)",
+                hint="try the other solver with --solver",
+            )
+    progress(label, 1, 1)
+    keep = p > SUPPORT_FLOOR
+    columns = matrix[keep]
+    probabilities = p[keep] / p[keep].sum()
+    targets = probabilities @ type_shares(columns, sizes)
+    return TypeLottery(
+        columns=columns,
+        probabilities=probabilities,
+        targets=targets,
+        stats={
+            "rounds": rounds,
+            "tangents": len(master.tangents),
+            "columns": len(master.columns),
+            "pricing_calls": pricing.calls,
+            f"{objective.name}_gap": float(max(gap, 0.0)),
+            "objective": f,
+            "lower_bound": low_bound,
+            "lp_solves": rounds + bound.levels,
+            **extra,
+        },
+        method=GOLDILOCKS_METHOD,
+        duals=(np.where(counted, alpha, 0.0), beta),
+    )
+
+
+def goldilocks(
+    model: Model,
+    config: SolverConfig,
+    progress: ProgressFn,
+    *,
+    gamma: float = DEFAULT_GAMMA,
+    incumbent: Incumbent | None = None,
+) -> TypeLottery:
+    """Compute a Goldilocks lottery: minimise ``(n/k) max pi + gamma (k/n) / min pi``."""
+    if not (math.isfinite(gamma) and gamma > 0):
+        raise ValueError("gamma must be a positive number")
+    objective = goldilocks_objective(model, gamma)
+    return solve_extremes(model, objective, config, progress, incumbent, {"gamma": gamma})

@@ -1,0 +1,222 @@
+"""Goldilocks and MINIMAX against an independent brute force over every valid panel."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from scipy.optimize import linprog, minimize_scalar
+
+from panelsel.errors import InfeasibleQuotasError
+from panelsel.lottery.expand import expand
+from panelsel.solve.algorithms.goldilocks import GOLDILOCKS_GAP_TOLERANCE, goldilocks
+from panelsel.solve.algorithms.minimax import minimax
+from panelsel.solve.backends import SolverConfig
+
+from .test_decompose import _model
+from .test_leximin import Instance, check_lottery, instances
+
+
+def smallest_max(inc: np.ndarray, counted: np.ndarray, low: float) -> float | None:
+    """min u over lotteries of the panels (columns of ``inc``) with every counted person's
+    probability at least ``low`` and everyone's at most ``u`` (scipy's LP); None if none."""
+    n, m = inc.shape
+    # variables (p_1..p_m, u): min u; inc p - u <= 0; -inc[counted] p <= -low; sum p = 1
+    a_ub = np.vstack([np.c_[inc, -np.ones(n)], np.c_[-inc[counted], np.zeros(counted.sum())]])
+    b_ub = np.r_[np.zeros(n), -low * np.ones(counted.sum())]
+    res = linprog(
+        np.r_[np.zeros(m), 1.0],
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=np.r_[np.ones(m), 0.0][None, :],
+        b_eq=[1.0],
+        bounds=[(0, None)] * m + [(None, None)],
+        method="highs",
+    )
+    return float(res.fun) if res.status == 0 else None
+
+
+def brute_force(inst: Instance, a: float, b: float) -> float:
+    """min a max pi + b / min pi over every lottery of valid panels, by a one-dimensional
+    search over the minimum (the objective is convex in it)."""
+    panels = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    inc = np.zeros((inst.n, len(panels)))
+    for j, panel in enumerate(panels):
+        inc[list(panel), j] = 1
+    counted = inc.any(axis=1)
+    if b == 0.0:
+        u = smallest_max(inc, counted, 0.0)
+        assert u is not None
+        return a * u
+    # the largest minimum: maximin over the panels
+    hi = 1.0
+    lo = 0.0
+    for _ in range(60):  # bisection on feasibility of the minimum
+        mid = (lo + hi) / 2
+        if smallest_max(inc, counted, mid) is None:
+            hi = mid
+        else:
+            lo = mid
+    top = lo
+
+    def f(low: float) -> float:
+        u = smallest_max(inc, counted, low)
+        return math.inf if u is None else a * u + b / low
+
+    res = minimize_scalar(f, bounds=(top * 1e-3, top), method="bounded", options={"xatol": 1e-12})
+    return float(min(res.fun, f(top)))
+
+
+def objective(pi: np.ndarray, counted: np.ndarray, a: float, b: float) -> float:
+    return a * float(pi.max()) + (b / float(pi[counted].min()) if b else 0.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(min_n=4, max_n=8))
+def test_goldilocks_and_minimax_equal_brute_force(inst: Instance) -> None:
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d))
+    config = SolverConfig()
+    if not feasible:
+        with pytest.raises(InfeasibleQuotasError):
+            goldilocks(model, config, lambda *_: None)
+        return
+    counted = np.zeros(inst.n, dtype=bool)
+    counted[[i for p in feasible for i in p]] = True
+    for gamma in (1.0, 0.25):
+        a, b = inst.n / inst.k, gamma * inst.k / inst.n
+        lottery = expand(model, goldilocks(model, config, lambda *_: None, gamma=gamma))
+        pi = lottery.marginals(inst.n)
+        check_lottery(inst, lottery, pi)
+        ours, best = objective(pi, counted, a, b), brute_force(inst, a, b)
+        assert ours >= best * (1 - 1e-7)  # no lottery beats the optimum
+        assert ours <= best * (1 + 10 * GOLDILOCKS_GAP_TOLERANCE), (ours, best)
+    lottery = expand(model, minimax(model, config, lambda *_: None))
+    pi = lottery.marginals(inst.n)
+    check_lottery(inst, lottery, pi)
+    assert float(pi.max()) == pytest.approx(brute_force(inst, 1.0, 0.0), abs=1e-7)
+
+
+def test_goldilocks_on_the_example_keeps_the_top_down(tmp_path: Path) -> None:
+    from panelsel.inputs.load import ReadOptions, load_inputs
+    from panelsel.solve.algorithms import leximin
+
+    from .conftest import EXAMPLE
+
+    _, _, model = load_inputs(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", ReadOptions())
+    config = SolverConfig()
+    lex = expand(model, leximin(model, config, lambda *_: None)).marginals(model.n)
+    gold_lottery = goldilocks(model, config, lambda *_: None)
+    gold = expand(model, gold_lottery).marginals(model.n)
+    top = expand(model, minimax(model, config, lambda *_: None)).marginals(model.n)
+    # the trade-off: a little of LEXIMIN's minimum for a much lower maximum
+    assert gold.max() < 0.65 * lex.max() and gold.min() > 0.9 * lex.min()
+    assert top.max() <= gold.max() + 1e-9 and top.max() >= model.k / model.n
+    assert gold.sum() == pytest.approx(model.k, abs=1e-9)
+    stats = gold_lottery.stats
+    assert stats["goldilocks_gap"] <= GOLDILOCKS_GAP_TOLERANCE
+    assert stats["lower_bound"] <= stats["objective"]
+    assert stats["objective"] == pytest.approx(
+        model.n / model.k * gold.max() + model.k / model.n / gold.min(), rel=1e-9
+    )
+
+
+def _audit(runner: object, folder: Path, *extra: str) -> tuple[int, dict[str, dict[str, object]]]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from panelsel.cli import app
+
+    from .conftest import EXAMPLE
+
+    assert isinstance(runner, CliRunner)
+    result = runner.invoke(
+        app,
+        ["audit", str(folder), str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml"),
+         "--json", *extra],
+    )  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    return result.exit_code, checks
+
+
+@pytest.mark.parametrize("algorithm", ["goldilocks", "minimax"])
+def test_select_records_a_certificate_the_audit_checks_and_a_forgery_fails(
+    runner: object, tmp_path: Path, algorithm: str
+) -> None:
+    import json
+
+    from panelsel.commands.select import select
+
+    from .conftest import EXAMPLE
+
+    out = tmp_path / "run"
+    select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=out, seed=3,
+           algorithm=algorithm)  # fmt: skip
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert record["algorithm"] == algorithm and set(record["certificate"]) == {"alpha", "beta"}
+    assert sum(record["certificate"]["beta"].values()) <= (45 / 10 if algorithm == "goldilocks"
+                                                           else 1.0) + 1e-9  # fmt: skip
+    if algorithm == "goldilocks":
+        assert record["stats"]["gamma"] == 1.0
+    code, checks = _audit(runner, out)
+    assert code == 0, checks
+    assert checks["optimality"]["passed"] and checks["recompute"]["passed"]
+    assert "recorded certificate" in str(checks["optimality"]["detail"])
+    # move probability from the panel most likely to another: a lottery whose objective is
+    # worse fails the optimality check (whatever weights are recorded)
+    panels = record["panels"]
+    heavy = max(range(len(panels)), key=lambda r: panels[r]["probability"])
+    other = (heavy + 1) % len(panels)
+    shift = panels[heavy]["probability"] * 0.9
+    panels[heavy]["probability"] -= shift
+    panels[other]["probability"] += shift
+    (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
+    code, checks = _audit(runner, out, "--no-recompute")
+    assert code == 5
+    assert not checks["optimality"]["passed"], checks["optimality"]
+
+
+def test_gamma_is_refused_where_it_means_nothing(runner: object, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from panelsel.cli import app
+
+    from .conftest import EXAMPLE
+
+    assert isinstance(runner, CliRunner)
+    args = ["select", str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml"),
+            "--out", str(tmp_path / "never")]  # fmt: skip
+    result = runner.invoke(app, [*args, "--gamma", "2"])
+    assert result.exit_code == 2
+    assert "--gamma applies to the goldilocks algorithm only" in result.stderr
+    result = runner.invoke(app, [*args, "--algorithm", "goldilocks", "--gamma", "0"])
+    assert result.exit_code == 2 and "--gamma must be a positive number" in result.stderr
+    assert not (tmp_path / "never").exists()
+    result = runner.invoke(app, [*args, "--algorithm", "goldilocks", "--gamma", "4", "--seed",
+                                 "1", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    record = json.loads((tmp_path / "never" / "lottery.json").read_text(encoding="utf-8"))
+    assert record["stats"]["gamma"] == 4.0
+    # a larger gamma weighs the smallest chance more: it rises, and so may the largest
+    # (for optima x1 at gamma 1 and x4 at gamma 4, optimality of each against the other
+    # gives (4 - 1) (1/min(x1) - 1/min(x4)) >= 0)
+    from panelsel.inputs.load import ReadOptions, load_inputs
+
+    _, _, model = load_inputs(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", ReadOptions())
+    one, four = (
+        expand(model, goldilocks(model, SolverConfig(), lambda *_: None, gamma=g)).marginals(
+            model.n
+        )
+        for g in (1.0, 4.0)
+    )
+    assert four.min() >= one.min() - 1e-6 and four.max() >= one.max() - 1e-6
+    assert four.min() > one.min() + 1e-3  # here it does rise
