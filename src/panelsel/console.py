@@ -300,26 +300,27 @@ def render_comparison(result: Comparison) -> None:
     table.padding = (0, 1)
     table.collapse_padding = True
     table.add_column("algorithm", no_wrap=True)
-    for name in ("min", "p10", "median", "max", "geo", "Gini", "<½k/n", "<1e-3", "s"):
+    for name in ("min", "÷k/n", "median", "max", "÷k/n", "geo", "Gini", "<½k/n", "s"):
         table.add_column(name, justify="right", no_wrap=True)
     for curve in result.curves:
         s = curve.summary
         table.add_row(
             f"{s.algorithm}*" if s.estimated else s.algorithm,
             _short_pct(s.minimum),
-            _short_pct(s.p10),
+            f"{s.min_ratio:.2f}",
             _short_pct(s.median),
             _short_pct(s.maximum),
+            f"{s.max_ratio:.2f}",
             _short_pct(s.geometric_mean),
             f"{s.gini:.3f}",
             str(s.below_half_share),
-            _short_pct(s.share_below_tiny),
             f"{s.seconds:.1f}",
         )
     stdout.print(table)
     stdout.print(
-        "geo: geometric mean; <½k/n: registrants below half the equal share; <1e-3: share "
-        "of the pool below probability 0.001; s: seconds"
+        "÷k/n: the column before as a multiple of the equal share k/n; geo: geometric mean; "
+        "<½k/n: registrants below half the equal share; s: seconds (p10 and the share below "
+        "0.001 are in summary.json)"
         + ("; *: Monte-Carlo estimates" if any(c.summary.estimated for c in result.curves) else "")
     )
     for note in result.notes:

@@ -72,10 +72,22 @@ class Summary:
     seconds: float
     estimated: bool = False
     method: str = ""
+    equal_share: float = 0.0
+    """``k/n``: the minimum and maximum are also given as multiples of it."""
+
+    @property
+    def min_ratio(self) -> float:
+        return self.minimum / self.equal_share if self.equal_share else 0.0
+
+    @property
+    def max_ratio(self) -> float:
+        return self.maximum / self.equal_share if self.equal_share else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["share_below_1e-3"] = d.pop("share_below_tiny")
+        d["min_over_equal_share"] = self.min_ratio
+        d["max_over_equal_share"] = self.max_ratio
         return d
 
 
@@ -117,6 +129,7 @@ def summarise(
         seconds=seconds,
         estimated=estimated,
         method=method,
+        equal_share=k / n,
     )
 
 
