@@ -561,10 +561,31 @@ def compare(
     ] = None,
     raw_csv: RawCsv = False,
     gamma: Gamma = None,
+    coalition: Annotated[
+        int | None,
+        typer.Option(
+            help="Manipulation test: a coalition of this many registrants all report the "
+            "same answers (default 1% of the pool; 0: no test).",
+            show_default=False,
+        ),
+    ] = None,
+    candidates: Annotated[
+        int, typer.Option(help="Manipulation test: the reports tried per algorithm.")
+    ] = 4,
+    best_effort: Annotated[
+        bool,
+        typer.Option(
+            "--best-effort",
+            metavar="",
+            help="When --time-limit runs out, use the best lottery found so far (marked not "
+            "proven) instead of exiting with 4.",
+        ),
+    ] = False,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
-    """Run several algorithms on one pool and compare their selection probabilities."""
+    """Run several algorithms on one pool and compare their selection probabilities, and
+    what a coalition could gain by misreporting under each."""
 
     def call(progress: ProgressFn) -> Any:
         from panelsel.commands.compare import compare as run_compare
@@ -588,6 +609,9 @@ def compare(
             time_limit=time_limit,
             raw_csv=raw_csv,
             gamma=gamma,
+            coalition=coalition,
+            candidates=candidates,
+            best_effort=best_effort,
             progress=progress,
         )
 

@@ -323,11 +323,47 @@ def render_comparison(result: Comparison) -> None:
         "0.001 are in summary.json)"
         + ("; *: Monte-Carlo estimates" if any(c.summary.estimated for c in result.curves) else "")
     )
+    if result.manipulation:
+        _render_manipulation(result)
     for note in result.notes:
         stdout.print(f"[yellow]Note:[/] {note}")
     stdout.print(f"Wrote {result.out}/ in {result.seconds:.2f} s:")
     for path in result.files.values():
         stdout.print(f"  {path}")
+
+
+def _render_manipulation(result: Comparison) -> None:
+    """What a coalition reached by one common report, per algorithm."""
+    first = result.manipulation[0]
+    table = Table(
+        title=f"Manipulation test: a coalition of {len(first.coalition)} reports the same answers",
+        title_justify="left",
+    )
+    table.box = box.SIMPLE_HEAD
+    table.pad_edge = False
+    table.padding = (0, 1)
+    table.collapse_padding = True
+    table.add_column("algorithm", no_wrap=True)
+    for name in ("honest", "lying", "÷k/n", "tried"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("best report")
+    for m in result.manipulation:
+        best = m.best
+        table.add_row(
+            m.algorithm,
+            _short_pct(m.honest),
+            "–" if best is None else _short_pct(best.probability or 0.0),
+            "–" if best is None else f"{(best.probability or 0.0) * result.n / result.k:.2f}",
+            str(len(m.attempts)),
+            "none ran" if best is None else ", ".join(f"{c}={v}" for c, v in best.report.items()),
+        )
+    stdout.print(table)
+    stdout.print(
+        f"coalition: {', '.join(first.coalition)} (of the most common answers); honest: "
+        "their mean chance reporting truly; lying: their chance with the best report "
+        "tried. A lower bound on manipulability (only these reports are tried), not the "
+        "worst case."
+    )
 
 
 def render_diagnosis(d: Diagnosis) -> None:

@@ -15,13 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from panelsel import __version__
 from panelsel.commands.select import SEED_BITS, check_options
 from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_GAMMA, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
+from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
-from panelsel.lottery.compute import PeopleLottery, compute_or_explain
+from panelsel.lottery.compute import PeopleLottery, compute, compute_or_explain
+from panelsel.lottery.manipulation import (
+    DEFAULT_CANDIDATES,
+    Manipulation,
+    default_coalition,
+    manipulation_test,
+)
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.outputs.tables import format_probability
@@ -46,6 +56,8 @@ class Comparison:
     curves: list[Curve]
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    manipulation: list[Manipulation] = field(default_factory=list)
+    """Per exact algorithm, what a coalition reached by one common report (``--coalition``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +72,7 @@ class Comparison:
             "algorithms": [c.summary.as_dict() for c in self.curves],
             "seconds": round(self.seconds, 3),
             "notes": self.notes,
+            "manipulation": [m.as_dict() for m in self.manipulation],
             "version": __version__,
         }
 
@@ -108,6 +121,9 @@ def compare(
     time_limit: float | None = None,
     raw_csv: bool = False,
     gamma: float | None = None,
+    coalition: int | None = None,
+    candidates: int = DEFAULT_CANDIDATES,
+    best_effort: bool = False,
     progress: ProgressFn | None = None,
 ) -> Comparison:
     """Run ``algorithms`` on one pool and write the comparison.
@@ -130,7 +146,19 @@ def compare(
             "no algorithm to compare", hint=f"list some of: {', '.join(ALGORITHM_NAMES)}"
         )
     check_options(algorithms, samples, seed, time_limit, gamma)
+    if coalition is not None and coalition < 0:
+        raise BadInputError(f"--coalition must be 0 or more, not {coalition}")
+    if candidates < 1:
+        raise BadInputError(f"--candidates must be at least 1, not {candidates}")
+    if best_effort and time_limit is None:
+        raise BadInputError(
+            "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
+        )
     request_gamma = DEFAULT_GAMMA if gamma is None else gamma
+
+    def request(seed: int) -> Request:
+        return Request(seed, samples, best_effort, request_gamma)
+
     out = Path(out)
     with OutputFolder(
         out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
@@ -150,13 +178,30 @@ def compare(
             progress(f"running {algorithm}", 0, 1)
             results.append(
                 compute_or_explain(
-                    *(model, spec, algorithm, config, Request(seed, samples, gamma=request_gamma)),
+                    *(model, spec, algorithm, config, request(seed)),
                     progress=progress,
                     ids=pool.ids,
                 )
             )
             progress(f"running {algorithm}", 1, 1)
         curves = [curve_of(r, model.k) for r in results]
+        size = default_coalition(model.n) if coalition is None else coalition
+        manipulation = []
+        for r in results if size else []:
+            if r.estimated:
+                notes.append("the manipulation test is not run for legacy (Monte-Carlo)")
+                continue
+            progress(f"manipulation test: {r.algorithm}", 0, 1)
+
+            def rerun(changed: Model, algorithm: str = r.algorithm) -> npt.NDArray[np.float64]:
+                config = SolverConfig(name=solver, time_limit=time_limit)
+                return compute(changed, algorithm, config, request(int(seed or 0))).probabilities
+
+            manipulation.append(
+                manipulation_test(
+                    r.algorithm, pool, spec, model, r.probabilities, rerun, size, candidates
+                )
+            )
         # who has no chance: once for the quotas' exclusions, per algorithm for its own
         said: list[str] = []
         for r in results:
@@ -181,6 +226,7 @@ def compare(
             solver=solver,
             curves=curves,
             notes=notes,
+            manipulation=manipulation,
         )
         header, rows = _probability_table(pool, model.quota_columns, results)
         tmp = folder.staging
