@@ -173,6 +173,12 @@ def main() -> None:
     )
     parser.add_argument("--solver", default="highs")
     parser.add_argument(
+        "--algorithms",
+        default="leximin",
+        help="comma-separated algorithms to run on every pool, in this order (e.g. "
+        "leximin,goldilocks: the 'x first' column is each run's seconds over the first's)",
+    )
+    parser.add_argument(
         "--generated",
         default="500,2000",
         help="comma-separated pool sizes to generate (500, 2000, 10000)",
@@ -273,7 +279,8 @@ def main() -> None:
     header = (
         f"{'pool':<24} {'n':>6} {'k':>4} {'cats':>4} {'types':>6} {'algorithm':<9} "
         f"{'method':<8} {'seconds':>8} {'peak MiB':>8} {'min prob':>9} {'proven':>6} "
-        f"{'levels':>6} {'master':>7} {'pricing':>7} {'other':>7}"
+        f"{'levels':>6} {'master':>7} {'pricing':>7} {'other':>7} {'max prob':>9} "
+        f"{'x first':>7}"
     )
     if args.panels:
         header += f" {'s panels':>8} {'rounding':<8} {'change·m':>8} {'loss·m':>7} {'bound·m':>7}"
@@ -282,8 +289,12 @@ def main() -> None:
     print(f"panelsel benchmarks, solver {args.solver}, {os.cpu_count()} cores")
     print(header)
     print("-" * len(header))
-    for name, pool, quotas, extra in cases:
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    runs = [(case, algorithm) for case in cases for algorithm in algorithms]
+    first_seconds: dict[str, float] = {}
+    for (name, pool, quotas, extra), algorithm in runs:
         options = [*extra, "--solver", args.solver, "--time-limit", str(args.time_limit)]
+        options += ["--algorithm", algorithm]
         if args.best_effort:
             options.append("--best-effort")
         r = run_panelsel(pool, quotas, options)
@@ -297,6 +308,10 @@ def main() -> None:
             f"{name:<24} {d['pool_size']:>6} {d['panel_size']:>4} {cats:>4} {d['types']:>6} "
             f"{d['algorithm']:<9} {_method(d):<8} {r['seconds']:>8.2f} {r['peak_mib']:>8.0f} "
             f"{d['probability']['min']:>9.5f} {_split(d, float(r['seconds']))}"
+        )
+        first_seconds.setdefault(name, float(r["seconds"]))
+        line += (
+            f" {d['probability']['max']:>9.5f} {float(r['seconds']) / first_seconds[name]:>7.2f}"
         )
         if args.panels:
             rounded = run_panelsel(pool, quotas, [*options, "--panels", str(args.panels)])
