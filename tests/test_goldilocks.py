@@ -220,3 +220,21 @@ def test_gamma_is_refused_where_it_means_nothing(runner: object, tmp_path: Path)
     )
     assert four.min() >= one.min() - 1e-6 and four.max() >= one.max() - 1e-6
     assert four.min() > one.min() + 1e-3  # here it does rise
+
+
+def test_goldilocks_published_for_a_public_draw_passes_the_audit(
+    runner: object, tmp_path: Path
+) -> None:
+    import json
+
+    from panelsel.commands.select import select
+
+    from .conftest import EXAMPLE
+
+    out = tmp_path / "pub"
+    select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=out, seed=3,
+           algorithm="goldilocks", panels=50)  # fmt: skip
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    assert len(record["panels"]) == 50 and "certificate" in record
+    code, checks = _audit(runner, out)
+    assert code == 0 and checks["optimality"]["passed"], checks
