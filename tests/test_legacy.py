@@ -37,11 +37,13 @@ def exact_legacy(inst: Instance) -> dict[tuple[int, ...], Fraction]:
     """The probability that one attempt ends with each panel (attempts that get stuck make
     up the rest), by enumerating every random choice; written from the procedure's
     description, sharing no code with panelsel."""
-    feats: list[tuple[int, int, set[int]]] = []  # (min, max, people with the value)
+    # (min, max, people with the value), in the quota file's order, which breaks ties
+    # between values: Instance.write's YAML has its keys sorted
+    feats: list[tuple[int, int, set[int]]] = []
     for cat, values in (("gender", inst.gender), ("level", inst.level)):
-        for v, (lo, hi) in inst.quotas[cat].items():
+        for v, (lo, hi) in sorted(inst.quotas[cat].items()):
             feats.append((lo, min(hi, inst.k), {i for i in range(inst.n) if values[i] == v}))
-    for v, (lo, hi) in inst.quotas.get("services", {}).items():
+    for v, (lo, hi) in sorted(inst.quotas.get("services", {}).items()):
         feats.append((lo, min(hi, inst.k), {i for i in range(inst.n) if v in inst.services[i]}))
     out: dict[tuple[int, ...], Fraction] = {}
 
@@ -99,8 +101,8 @@ def test_legacy_estimates_cover_the_exact_probabilities(inst: Instance, seed: in
     exact = conditioned(finished)
     with tempfile.TemporaryDirectory() as d:
         model = _model(inst, Path(d))
-    order = [(f.min, f.max) for f in model.features]
-    assert len(order) == sum(len(q) for q in inst.quotas.values())
+    order = [(f.category, f.value) for f in model.features]
+    assert order == [(c, v) for c in sorted(inst.quotas) for v in sorted(inst.quotas[c])]
     if not exact:  # the procedure can never finish: it must say so, not return a panel
         with pytest.raises(SolverError, match="legacy procedure got stuck"):
             estimate(model, seed, samples=50)
