@@ -287,6 +287,14 @@ def render_audit(report: AuditReport) -> None:
         stdout.print(f"[green]Audit passed:[/] all {ran} checks")
 
 
+def _compact(table: Table) -> None:
+    """Narrow enough for 80 columns and a pipe: no cell is ever cut to "lexi…"."""
+    table.box = box.SIMPLE_HEAD
+    table.pad_edge = False
+    table.padding = (0, 1)
+    table.collapse_padding = True
+
+
 def render_comparison(result: Comparison) -> None:
     """The comparison table: one row per algorithm."""
     table = Table(
@@ -294,11 +302,7 @@ def render_comparison(result: Comparison) -> None:
         f"(k/n {_pct(result.k / result.n)})",
         title_justify="left",
     )
-    # narrow enough for 80 columns and a pipe: no cell is ever cut to "lexi…"
-    table.box = box.SIMPLE_HEAD
-    table.pad_edge = False
-    table.padding = (0, 1)
-    table.collapse_padding = True
+    _compact(table)
     table.add_column("algorithm", no_wrap=True)
     for name in ("min", "÷k/n", "median", "max", "÷k/n", "geo", "Gini", "<½k/n", "s"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -339,10 +343,7 @@ def _render_manipulation(result: Comparison) -> None:
         title=f"Manipulation test: a coalition of {len(first.coalition)} reports the same answers",
         title_justify="left",
     )
-    table.box = box.SIMPLE_HEAD
-    table.pad_edge = False
-    table.padding = (0, 1)
-    table.collapse_padding = True
+    _compact(table)
     table.add_column("algorithm", no_wrap=True)
     for name in ("honest", "lying", "÷k/n", "tried"):
         table.add_column(name, justify="right", no_wrap=True)
