@@ -48,6 +48,8 @@ COLOURS = {
     "leximin": "#1f77b4",
     "maximin": "#2ca02c",
     "nash": "#9467bd",
+    "goldilocks": "#bcbd22",
+    "minimax": "#17becf",
     "legacy": "#d62728",
 }
 """Line colours per algorithm (tests look for them in a screenshot)."""
