@@ -247,8 +247,9 @@ class Backend:
         speed); return the values, the objective and whether they are proven optimal."""
         raise NotImplementedError
 
-    def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
-        """Solve by an interior-point method where the backend has one (HiGHS)."""
+    def solve_interior(self, crossover: bool = False) -> tuple[npt.NDArray[np.float64], float]:
+        """Solve by an interior-point method where the backend has one (HiGHS); with
+        ``crossover``, end at a basic solution that later simplex solves start from."""
         return self.solve()
 
     def _fail(self, status: str, time_limit: bool = False) -> SolverError:
@@ -420,15 +421,16 @@ class HighsBackend(Backend):
             return x, objective, status == ms.kOptimal
         raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
 
-    def solve_interior(self) -> tuple[npt.NDArray[np.float64], float]:
-        """One solve by the interior-point method without crossover, then back to simplex.
+    def solve_interior(self, crossover: bool = False) -> tuple[npt.NDArray[np.float64], float]:
+        """One solve by the interior-point method, then back to simplex.
 
         Much faster than simplex on a large, dense LP solved once from scratch (an interior
-        solution spreads probability over more columns but is as valid); later solves start
-        the simplex method afresh.
+        solution spreads probability over more columns but is as valid).  Without
+        ``crossover`` later solves start the simplex method afresh; with it, from the basis
+        that crossover finds.
         """
         self.h.setOptionValue("solver", "ipm")
-        self.h.setOptionValue("run_crossover", "off")
+        self.h.setOptionValue("run_crossover", "on" if crossover else "off")
         try:
             return self.solve()
         finally:

@@ -32,12 +32,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.solve.backends import INFINITY, SolverConfig
 from panelsel.solve.colgen import FIX_SLACK, types_to_fix
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
-__all__ = ["Relaxation", "RelaxedLevels", "relaxed_leximin"]
+__all__ = [
+    "Relaxation",
+    "RelaxedExtremes",
+    "RelaxedLevels",
+    "relaxed_extremes",
+    "relaxed_leximin",
+]
 
 
 @dataclass
@@ -134,3 +141,119 @@ def relaxed_leximin(
         fixed[to_fix] = level
         levels_lp.fix(np.flatnonzero(to_fix), level)
     return Relaxation(probabilities=fixed, levels=levels)
+
+
+EXTREMES_TANGENT_TOLERANCE = 1e-9
+"""A tangent of ``1/l`` is added where an LP's ``s`` falls short of ``1/l`` by more than
+this share (the relaxation here and the Goldilocks master)."""
+MAX_TANGENTS = 200
+"""Tangents the relaxation may add before giving up (Kelley's method in one variable
+needs a few dozen at most)."""
+
+
+@dataclass
+class RelaxedExtremes:
+    """The optimum of ``a max pi + b / min pi`` over the LP relaxation.
+
+    Attributes
+    ----------
+    probabilities : ndarray of float, shape (T,)
+        Per-person probability of each type at the optimum found.
+    low, high : float
+        Its smallest probability over the counted types and its largest.
+    alpha, beta : ndarray of float, shape (T,)
+        The duals of the rows ``pi_t >= l`` and ``u >= pi_t`` (per type, in probability
+        units, ``sum(beta) <= a``): the certificate of
+        :mod:`panelsel.solve.algorithms.goldilocks`, valid for lotteries too.
+    solves : int
+        LP solves (one per tangent).
+    """
+
+    probabilities: npt.NDArray[np.float64]
+    low: float
+    high: float
+    alpha: npt.NDArray[np.float64]
+    beta: npt.NDArray[np.float64]
+    solves: int
+
+
+def relaxed_extremes(
+    model: Model,
+    a: float,
+    b: float,
+    counted: npt.NDArray[np.bool_],
+    config: SolverConfig,
+    tangents: tuple[float, ...] = (),
+) -> RelaxedExtremes:
+    r"""Minimise ``a max_t pi_t + b / min_{t counted} pi_t`` over :math:`P_{LP}`.
+
+    The same LP as the Goldilocks master (:mod:`panelsel.solve.algorithms.goldilocks`)
+    with the expected counts ``x`` in place of a lottery's columns: minimise ``a u + b s``
+    subject to ``x in P_LP``, ``l <= x_t/|t| <= u`` (the lower rows for ``counted``
+    types only) and Kelley's tangents ``s >= 2/l_j - l/l_j^2``, starting from
+    ``tangents`` and adding one at ``l`` while ``s`` falls short of ``1/l``.  Because every
+    lottery's expected counts lie in :math:`P_{LP}`, its duals certify a lower bound for
+    lotteries too.
+
+    Raises
+    ------
+    InfeasibleQuotasError
+        Not even fractional panels meet the quotas.
+    SolverError
+        A solver failed, the deadline passed or the tangents did not converge.
+    """
+    T = model.n_types
+    sizes = model.type_sizes.astype(np.float64)
+    lp = config.backend(maximize=True, name="LP relaxation", infeasible_means_quotas=True)
+    lp.add_vars(np.zeros(T), sizes, np.zeros(T))
+    u, low, s = T, T + 1, T + 2
+    lp.add_vars([0.0, 0.0, 0.0], [INFINITY] * 3, [-a, 0.0, -b])
+    add_panel_size_row(lp, model)
+    values = add_value_rows(lp, model, binding_only=False)
+    add_household_rows(lp, model)
+    first = 1 + values + len(model.households)
+    for t in range(T):
+        if counted[t]:
+            lp.add_row(0.0, INFINITY, [t, low], [1.0 / sizes[t], -1.0])
+        else:
+            lp.add_row(0.0, INFINITY, np.zeros(0, dtype=np.intp), np.zeros(0))
+    for t in range(T):
+        lp.add_row(0.0, INFINITY, [t, u], [-1.0 / sizes[t], 1.0])
+    added: list[float] = []
+
+    def tangent(at: float) -> bool:
+        if b == 0.0 or at <= 0.0 or any(abs(at - x) <= 1e-12 * max(at, x) for x in added):
+            return False
+        added.append(at)
+        lp.add_row(2.0 / at, INFINITY, [low, s], [1.0 / at**2, 1.0])
+        return True
+
+    for at in tangents:
+        tangent(at)
+    solves = 0
+    while True:
+        x, _ = lp.solve()
+        solves += 1
+        l_value, s_value = float(x[low]), float(x[s])
+        short = b > 0.0 and l_value > 0.0 and s_value < (1.0 - EXTREMES_TANGENT_TOLERANCE) / l_value
+        if not short or not tangent(l_value):
+            break
+        if len(added) > MAX_TANGENTS:
+            raise SolverError(
+                f"the LP relaxation's tangents did not converge in {MAX_TANGENTS} steps",
+                hint="try the other solver with --solver",
+            )
+    pi = np.clip(x[:T] / sizes, 0.0, 1.0)
+    duals = lp.row_duals
+    alpha = np.where(counted, np.maximum(-duals[first : first + T], 0.0), 0.0)
+    beta = np.maximum(-duals[first + T : first + 2 * T], 0.0)
+    if float(beta.sum()) > a:
+        beta *= a / float(beta.sum())
+    return RelaxedExtremes(
+        probabilities=pi,
+        low=float(pi[counted].min()) if counted.any() else 1.0,
+        high=float(pi.max()),
+        alpha=alpha,
+        beta=beta,
+        solves=solves,
+    )

@@ -19,15 +19,40 @@ weights ``(1, 0)``: the smallest possible largest probability.
 Algorithm
 ---------
 Over count vectors (types, :mod:`panelsel.inputs.model`) the problem is convex in the
-column probabilities ``p``.  It is solved as an LP with two kinds of generated objects, in
-one loop:
+column probabilities ``p``.  Three steps, each ending the run when it is certified:
 
-* **columns** (valid panels), by the pricing ILP of :mod:`panelsel.solve.colgen`;
-* **tangents** of ``1/l`` (Kelley's cutting planes): the master minimises
-  ``a u + b s`` subject to ``sum_r p_r = 1``, ``l <= pi_t <= u`` and
-  ``s >= 2/l_j - l/l_j^2`` for the tangent points ``l_j`` found so far (``a = n/k``,
-  ``b = gamma k/n``).  Each round adds a tangent at the master's ``l`` when ``s`` is below
-  ``1/l`` there.
+1. **The LP relaxation** (:func:`panelsel.solve.relaxation.relaxed_extremes`): the same
+   problem over fractional panels, a small LP in the ``T`` expected counts.  Every
+   lottery's expected counts are a fractional panel, so its duals certify a lower bound for
+   lotteries too (checked with the pricing ILP, below).
+2. **Reaching it**: the relaxation's optimum ``pi*`` is decomposed into valid panels
+   (:mod:`panelsel.solve.decompose`); if that is not exact, the dense covering LP of
+   :mod:`panelsel.solve.interior` looks for a lottery that gives every type ``pi*``, with
+   a few rounds of column generation (:func:`panelsel.solve.algorithms.leximin.reach_goal`,
+   as LEXIMIN does for its relaxation's bound).  On pools whose relaxation has no gap this
+   is the whole run.
+3. **Column generation with tangent cuts** otherwise, on the columns found so far, with two
+   kinds of generated objects in one loop:
+
+   * **columns** (valid panels), by the pricing ILP of :mod:`panelsel.solve.colgen`;
+   * **tangents** of ``1/l`` (Kelley's cutting planes): the master minimises
+     ``a u + b s`` subject to ``sum_r p_r = 1``, ``l <= pi_t <= u`` and
+     ``s >= 2/l_j - l/l_j^2`` for the tangent points ``l_j`` found so far (``a = n/k``,
+     ``b = gamma k/n``).  Each round adds a tangent at the master's ``l`` when ``s`` is
+     below ``1/l`` there.
+
+   The lower bound is the best of the relaxation's and every round's.
+
+Why this master
+---------------
+The objective is convex but not linear.  A convex solver over ``p`` (an exponential
+cone or a smooth method) would need the columns up front; Kelley's tangents keep the
+master an LP, whose duals price columns exactly as LEXIMIN's do and whose bound is linear
+in them, and ``1/l`` is a function of one variable, for which a handful of tangents are
+enough (the relaxation's optimum ``l`` is the first).  The masters' LPs are dense (a
+panel touches up to ``k`` types) and degenerate: simplex from scratch took more than 120 s
+on the 1,361-type master of a skewed 2,000-person pool, HiGHS's interior-point method 45 s,
+the dense covering LP of step 2 3 s a round; hence step 2 before step 3.
 
 Certificate
 -----------
@@ -40,7 +65,8 @@ For any ``alpha, beta >= 0`` over people with ``sum(beta) <= a``, and every lott
 
 (from ``a max pi >= sum beta_i pi_i`` and ``b/l + l sum alpha >= 2 sqrt(b sum alpha)``
 with ``l sum alpha <= sum alpha_i pi_i``; for MINIMAX, ``b = 0``).  The maximum is the
-pricing ILP at weights ``alpha - beta``; ``alpha`` and ``beta`` are the master's duals.
+pricing ILP at weights ``alpha - beta``; ``alpha`` and ``beta`` are the relaxation's or a
+master's duals, whichever bound is higher.
 The loop stops when this lower bound is within ``GOLDILOCKS_GAP_TOLERANCE`` (relative) of
 the lottery's own ``F``: that is the optimality claim, and the audit checks it with its
 own LP and MILP (:mod:`panelsel.commands.certificates`).
@@ -74,29 +100,40 @@ from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn
-from panelsel.solve.algorithms.leximin import exact_lottery, relaxation_attempt
+from panelsel.solve.algorithms.leximin import (
+    DECOMPOSITION_SEED,
+    INTERIOR_COLUMNS,
+    REST_ROUNDS,
+    REST_START,
+    reach_goal,
+)
 from panelsel.solve.backends import INFINITY, SolverConfig
 from panelsel.solve.colgen import (
     COLUMNS_PER_ROUND,
     HEURISTIC_STARTS,
     PRICING_TOLERANCE,
+    ColumnSearch,
     PricingILP,
     SwapNeighbours,
     initial_columns,
     snapshot,
     type_shares,
 )
+from panelsel.solve.decompose import decompose
+from panelsel.solve.interior import fits
 from panelsel.solve.protocol import Incumbent
+from panelsel.solve.relaxation import (
+    EXTREMES_TANGENT_TOLERANCE as TANGENT_TOLERANCE,
+)
+from panelsel.solve.relaxation import (
+    relaxed_extremes,
+    relaxed_leximin,
+)
 
 GOLDILOCKS_METHOD = "column generation with tangent cuts"
-UNIFORM_METHOD = "LP relaxation bound attained (everyone k/n)"
+RELAXED_METHOD = "the LP relaxation's optimum attained"
 GOLDILOCKS_GAP_TOLERANCE = 1e-6
 """Stop when the certified lower bound is within this share of the lottery's objective."""
-TANGENT_TOLERANCE = 1e-9
-"""A tangent of ``1/l`` is added where the master's ``s`` falls short of ``1/l`` by more
-than this share."""
-UNIFORM_TOLERANCE = 1e-9
-"""The LEXIMIN bound counts as everyone-gets-``k/n`` within this."""
 MAX_ROUNDS = 10_000
 """Rounds before giving up (a safeguard: each round adds a column or a tangent)."""
 SUPPORT_FLOOR = 1e-12
@@ -187,13 +224,14 @@ class ExtremesMaster:
         return True
 
     def solve(
-        self,
+        self, interior: bool = False
     ) -> tuple[
         npt.NDArray[np.float64], float, float, npt.NDArray[np.float64], npt.NDArray[np.float64]
     ]:
         """Column probabilities, the master's ``l`` and ``s``, and the duals ``alpha`` and
-        ``beta`` per type (``beta`` scaled so that ``sum(beta) <= a``)."""
-        x, _ = self.lp.solve()
+        ``beta`` per type (``beta`` scaled so that ``sum(beta) <= a``); ``interior``: by the
+        interior-point method with crossover (for a first solve of many columns)."""
+        x, _ = self.lp.solve_interior(crossover=True) if interior else self.lp.solve()
         duals = self.lp.row_duals
         alpha = np.maximum(-duals[1 : 1 + self.T], 0.0)
         beta = np.maximum(-duals[1 + self.T : 1 + 2 * self.T], 0.0)
@@ -223,38 +261,125 @@ def solve_extremes(
     """
     incumbent = incumbent if incumbent is not None else Incumbent()
     extra = dict(context or {})
-    k_over_n = model.k / model.n
     sizes = model.type_sizes
-    bound, attempt = relaxation_attempt(model, config, progress)
-    if attempt.exact and np.allclose(bound.probabilities, k_over_n, rtol=0, atol=UNIFORM_TOLERANCE):
-        # everyone at k/n: the largest chance is never below the average k/n and the
-        # smallest never above it, so this lottery is optimal for both terms
-        f = objective.value(k_over_n, k_over_n)
-        stats = {f"{objective.name}_gap": 0.0, "objective": f, "lower_bound": f, **extra}
-        lottery = exact_lottery(bound, attempt, method=UNIFORM_METHOD, stats=stats)
-        # the certificate: everyone's beta a/n and alpha b (n/k)^2 / n give the bound F
-        share = sizes / model.n
-        lottery.duals = (share * objective.b / k_over_n**2, share * objective.a)
-        return lottery
-    pricing = PricingILP(model, config)
-    neighbours = SwapNeighbours(model)
-    cols, uncoverable = initial_columns(pricing, progress)
-    counted = ~uncoverable
-    master = ExtremesMaster(sizes, counted, objective, config)
-    for column in [*cols.columns, *attempt.panels]:
-        master.add(column)
-    relaxed_min = float(bound.probabilities[counted].min()) if counted.any() else k_over_n
-    master.add_tangent(relaxed_min)  # the relaxation's minimum bounds every lottery's
-    master.add_tangent(k_over_n)
     label = objective.name.upper()
+    progress("LP relaxation", 0, 1)
+    maximin = relaxed_leximin(model, config, max_levels=1)
+    first_level = float(np.nanmax(maximin.probabilities))
+    if first_level > 0.0:
+        fractional = np.ones(model.n_types, dtype=np.bool_)
+    else:  # some types are in no fractional panel: find which
+        fractional = relaxed_leximin(model, config).probabilities > 0.0
+    tangents = (first_level, model.k / model.n) if first_level > 0 else (model.k / model.n,)
+    relaxed = relaxed_extremes(model, objective.a, objective.b, fractional, config, tangents)
+    progress("exact decomposition", 0, 1)
+    attempt = decompose(
+        model,
+        relaxed.probabilities,
+        np.random.default_rng(DECOMPOSITION_SEED),
+        deadline=config.remaining,
+    )
+    pricing = PricingILP(model, config)
+    cols, uncoverable = initial_columns(
+        pricing, progress, known=attempt.panels if len(attempt.panels) else None
+    )
+    counted = ~uncoverable
+    if not np.array_equal(counted, fractional):  # a type in fractional panels only
+        relaxed = relaxed_extremes(model, objective.a, objective.b, counted, config, tangents)
+    alpha_r, beta_r = relaxed.alpha * counted, relaxed.beta
+    _, value = pricing.best((alpha_r - beta_r) / sizes)
+    relaxed_bound = objective.lower_bound(float(alpha_r.sum()), value)
+    stats_r = {"relaxation_bound": relaxed_bound, **extra}
+
+    def certified(
+        columns: npt.NDArray[np.int64],
+        probabilities: npt.NDArray[np.float64],
+        method: str,
+        stats: dict[str, float],
+        duals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+        bound: float,
+        **exact: object,
+    ) -> TypeLottery | None:
+        """The lottery if its objective is within the tolerance of ``bound``."""
+        keep = probabilities > SUPPORT_FLOOR
+        columns, probabilities = columns[keep], probabilities[keep] / probabilities[keep].sum()
+        targets = probabilities @ type_shares(columns, sizes)
+        low = float(targets[counted].min()) if counted.any() else 1.0
+        f = objective.value(low, float(targets.max()))
+        gap = (f - bound) / f if math.isfinite(f) and f > 0 else math.inf
+        if gap > GOLDILOCKS_GAP_TOLERANCE:
+            return None
+        return TypeLottery(
+            columns=columns,
+            probabilities=probabilities,
+            targets=targets,
+            stats={
+                **stats,
+                "columns": len(columns),
+                "pricing_calls": pricing.calls,
+                f"{objective.name}_gap": float(max(gap, 0.0)),
+                "objective": f,
+                "lower_bound": bound,
+            },
+            method=method,
+            duals=duals,
+            **exact,  # type: ignore[arg-type]
+        )
+
+    if attempt.exact:
+        done = certified(
+            attempt.panels,
+            attempt.probabilities,
+            RELAXED_METHOD,
+            {"rounds": 0, "exchanges": attempt.exchanges, "lp_solves": relaxed.solves, **stats_r},
+            (alpha_r, beta_r),
+            relaxed_bound,
+            weights=attempt.weights,
+            denominator=attempt.denominator,
+        )
+        if done is not None and len(done.columns) == len(attempt.panels):
+            return done
+    pool = list(cols.columns)  # the decomposition's valid panels, then the cover's
+    neighbours = SwapNeighbours(model)
+    if fits(model.n_types, len(pool)):
+        search = ColumnSearch(pricing, neighbours, keep=0)
+        progress(f"{label} · towards the relaxation's bound", 0, 1)
+        pool, probs = reach_goal(
+            model,
+            config,
+            search,
+            pool,
+            np.where(counted, relaxed.probabilities, 0.0),
+            start_share=REST_START,
+            max_rounds=REST_ROUNDS,
+            neighbours=COLUMNS_PER_ROUND,
+            starts=HEURISTIC_STARTS,
+            keep=0,
+        )
+        if probs is not None:
+            matrix = np.array(pool, dtype=np.int64)
+            stats = {"rounds": 0, "lp_solves": relaxed.solves + search.lp_solves, **stats_r}
+            done = certified(matrix, probs, RELAXED_METHOD, stats, (alpha_r, beta_r), relaxed_bound)
+            if done is not None:
+                return done
+            incumbent.offer(snapshot(list(pool), probs, sizes, extra))
+    master = ExtremesMaster(sizes, counted, objective, config)
+    for column in pool:
+        master.add(column)
+    master.add_tangent(relaxed.low)  # the relaxation's optimum: often near the lottery's
+    for at in tangents:
+        master.add_tangent(at)
     progress(label, 0, 1)
     rounds = 0
     gap = math.inf
-    f = low_bound = math.inf
+    f = low_bound = relaxed_bound
+    duals = (alpha_r, beta_r)
+    interior = len(master.columns) > INTERIOR_COLUMNS
     while True:
         rounds += 1
         config.remaining()  # raises when the time limit has passed
-        probs, low_var, s, alpha, beta = master.solve()
+        probs, low_var, s, alpha, beta = master.solve(interior)
+        interior = False
         p = np.maximum(probs, 0.0)
         p = p / p.sum()
         matrix = np.array(master.columns, dtype=np.int64)
@@ -265,7 +390,9 @@ def solve_extremes(
         incumbent.offer(snapshot(list(master.columns), p.copy(), sizes, extra))
         weights = (np.where(counted, alpha, 0.0) - beta) / sizes
         counts, value = pricing.best(weights)
-        low_bound = objective.lower_bound(float(alpha[counted].sum()), value)
+        bound = objective.lower_bound(float(alpha[counted].sum()), value)
+        if bound > low_bound:
+            low_bound, duals = bound, (np.where(counted, alpha, 0.0), beta)
         gap = (f - low_bound) / f if math.isfinite(f) and f > 0 else math.inf
         progress(f"{label} · gap {gap:.1e}", 0, 1)
         if gap <= GOLDILOCKS_GAP_TOLERANCE:
@@ -309,11 +436,11 @@ def solve_extremes(
             f"{objective.name}_gap": float(max(gap, 0.0)),
             "objective": f,
             "lower_bound": low_bound,
-            "lp_solves": rounds + bound.levels,
-            **extra,
+            "lp_solves": rounds + relaxed.solves,
+            **stats_r,
         },
         method=GOLDILOCKS_METHOD,
-        duals=(np.where(counted, alpha, 0.0), beta),
+        duals=duals,
     )
 
 
