@@ -141,8 +141,12 @@ def _split(d: dict[str, Any], seconds: float) -> str:
 METHODS = {
     "LP relaxation bound attained": "bound",
     "column generation": "cg",
+    "the LP relaxation's optimum attained": "bound",
+    "column generation with tangent cuts": "cg",
 }
-"""Short names for the table: how LEXIMIN was reached (panelsel.solve.algorithms.leximin)."""
+"""Short names for the table: how the lottery was reached (LEXIMIN's two methods of
+panelsel.solve.algorithms.leximin, then Goldilocks' and MINIMAX's of
+panelsel.solve.algorithms.goldilocks: the relaxation's optimum, or column generation)."""
 
 
 def _method(data: dict[str, object]) -> str:

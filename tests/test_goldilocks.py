@@ -238,3 +238,115 @@ def test_goldilocks_published_for_a_public_draw_passes_the_audit(
     assert len(record["panels"]) == 50 and "certificate" in record
     code, checks = _audit(runner, out)
     assert code == 0 and checks["optimality"]["passed"], checks
+
+
+def relaxed_brute_force(inst: Instance, a: float, b: float) -> float:
+    """min a max x + b / min x over fractional panels x in [0, 1]^n (sum k, every quota,
+    the household rule), by person and with scipy only: the LP relaxation's optimum."""
+    n = inst.n
+    rows: list[np.ndarray] = []
+    lo_hi: list[tuple[float, float]] = []
+    for cat, values in (("gender", inst.gender), ("level", inst.level)):
+        for v, (lo, hi) in inst.quotas[cat].items():
+            rows.append(np.array([values[i] == v for i in range(n)], dtype=float))
+            lo_hi.append((lo, hi))
+    for v, (lo, hi) in inst.quotas.get("services", {}).items():
+        rows.append(np.array([v in inst.services[i] for i in range(n)], dtype=float))
+        lo_hi.append((lo, hi))
+    if inst.max_per_household is not None:
+        for h in set(inst.house) - {""}:
+            rows.append(np.array([inst.house[i] == h for i in range(n)], dtype=float))
+            lo_hi.append((0, inst.max_per_household))
+    quota = np.array(rows).reshape(len(rows), n)
+
+    def solve(cost: np.ndarray, low: float, counted: np.ndarray) -> float | None:
+        # variables (x_1..x_n, u): quota rows, x - u <= 0, -x[counted] <= -low, sum x = k
+        zeros = np.zeros(len(rows))
+        a_ub = np.vstack([
+            np.c_[quota, zeros],
+            np.c_[-quota, zeros],
+            np.c_[np.eye(n), -np.ones(n)],
+            np.c_[-np.eye(n)[counted], np.zeros(counted.sum())],
+        ])  # fmt: skip
+        b_ub = np.r_[[h for _, h in lo_hi], [-lo for lo, _ in lo_hi], np.zeros(n),
+                     -low * np.ones(counted.sum())]  # fmt: skip
+        res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=np.r_[np.ones(n), 0.0][None, :],
+                      b_eq=[inst.k], bounds=[(0, 1)] * n + [(None, None)],
+                      method="highs")  # fmt: skip
+        return float(res.fun) if res.status == 0 else None
+
+    nobody = np.zeros(n, dtype=bool)
+    counted = np.array([-(solve(np.r_[-np.eye(n)[i], 0.0], 0.0, nobody) or 0.0) > 1e-9
+                        for i in range(n)])  # fmt: skip
+    u_cost = np.r_[np.zeros(n), 1.0]
+    if b == 0.0:
+        u = solve(u_cost, 0.0, counted)
+        assert u is not None
+        return a * u
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if solve(u_cost, mid, counted) is None else (mid, hi)
+
+    def f(low: float) -> float:
+        u = solve(u_cost, low, counted)
+        return math.inf if u is None else a * u + b / low
+
+    res = minimize_scalar(f, bounds=(lo * 1e-3, lo), method="bounded", options={"xatol": 1e-12})
+    return float(min(res.fun, f(lo)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(min_n=4, max_n=8))
+def test_the_relaxation_equals_brute_force_and_bounds_every_lottery(inst: Instance) -> None:
+    from panelsel.solve.colgen import PricingILP
+    from panelsel.solve.relaxation import POSITIVE_TOLERANCE, relaxed_extremes, relaxed_leximin
+
+    feasible = [p for p in itertools.combinations(range(inst.n), inst.k) if inst.valid(p)]
+    with tempfile.TemporaryDirectory() as d:
+        model = _model(inst, Path(d))
+    if not feasible:
+        return
+    config = SolverConfig()
+    # the types in some fractional panel: LEXIMIN gives each a positive share
+    fractional = relaxed_leximin(model, config).probabilities > POSITIVE_TOLERANCE
+    for a, b in ((inst.n / inst.k, inst.k / inst.n), (1.0, 0.0)):
+        r = relaxed_extremes(model, a, b, fractional, config)
+        ours = a * r.high + (b / r.low if b else 0.0)
+        assert ours == pytest.approx(relaxed_brute_force(inst, a, b), rel=1e-6)
+        assert float(r.beta.sum()) <= a + 1e-9 and (r.alpha >= 0).all() and (r.beta >= 0).all()
+        # its duals certify a bound on every lottery (the pricing ILP's panel at alpha - beta)
+        _, value = PricingILP(model, config).best((r.alpha - r.beta) / model.type_sizes)
+        bound = 2 * math.sqrt(b * float(r.alpha.sum())) - value
+        assert bound <= ours * (1 + 1e-7)
+        assert bound <= brute_force(inst, a, b) * (1 + 1e-7)
+
+
+def test_the_two_paths_a_pool_without_a_gap_and_one_with(tmp_path: Path) -> None:
+    from panelsel.solve.algorithms.goldilocks import GOLDILOCKS_METHOD, RELAXED_METHOD
+
+    from .test_decompose import GAP
+
+    # no gap: everyone alike, the relaxation's k/n for everyone decomposes exactly
+    even = Instance(gender=["F", "M"] * 4, level=["PG", "UG", "UG", "PG"] * 2,
+                    services=[[]] * 8, house=[""] * 8, k=4,
+                    quotas={"gender": {"F": (2, 2), "M": (2, 2)},
+                            "level": {"PG": (2, 2), "UG": (2, 2)}},
+                    max_per_household=None)  # fmt: skip
+    (tmp_path / "even").mkdir()
+    (tmp_path / "gap").mkdir()
+    model = _model(even, tmp_path / "even")
+    result = goldilocks(model, SolverConfig(), lambda *_: None)
+    assert result.method == RELAXED_METHOD and result.stats["rounds"] == 0
+    assert result.weights is not None and result.denominator is not None  # exact weights
+    assert np.allclose(expand(model, result).marginals(8), 0.5, atol=1e-12)
+    assert result.stats["goldilocks_gap"] <= GOLDILOCKS_GAP_TOLERANCE
+    # a gap: the one valid panel {0, 3}; the relaxation's bound is below the optimum, so
+    # column generation decides it, and its bound is the master's, above the relaxation's
+    model = _model(GAP, tmp_path / "gap")
+    result = goldilocks(model, SolverConfig(), lambda *_: None)
+    pi = expand(model, result).marginals(GAP.n)
+    assert result.method == GOLDILOCKS_METHOD
+    assert np.array_equal(np.flatnonzero(pi > 1e-9), [0, 3]) and np.allclose(pi[[0, 3]], 1.0)
+    assert result.stats["relaxation_bound"] < result.stats["lower_bound"]
+    assert result.stats["lower_bound"] == pytest.approx(GAP.n / GAP.k + GAP.k / GAP.n, rel=1e-6)

@@ -39,6 +39,7 @@ from panelsel.solve.colgen import FIX_SLACK, types_to_fix
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
 __all__ = [
+    "POSITIVE_TOLERANCE",
     "Relaxation",
     "RelaxedExtremes",
     "RelaxedLevels",
@@ -143,6 +144,10 @@ def relaxed_leximin(
     return Relaxation(probabilities=fixed, levels=levels)
 
 
+POSITIVE_TOLERANCE = 1e-7
+"""A relaxed LEXIMIN probability above this counts as positive: the type is in some
+fractional panel (levels are held ``FIX_SLACK`` below their value, so a level of 0 can come
+back as a few 1e-9)."""
 EXTREMES_TANGENT_TOLERANCE = 1e-9
 """A tangent of ``1/l`` is added where an LP's ``s`` falls short of ``1/l`` by more than
 this share (the relaxation here and the Goldilocks master)."""
@@ -191,9 +196,9 @@ def relaxed_extremes(
     with the expected counts ``x`` in place of a lottery's columns: minimise ``a u + b s``
     subject to ``x in P_LP``, ``l <= x_t/|t| <= u`` (the lower rows for ``counted``
     types only) and Kelley's tangents ``s >= 2/l_j - l/l_j^2``, starting from
-    ``tangents`` and adding one at ``l`` while ``s`` falls short of ``1/l``.  Because every
-    lottery's expected counts lie in :math:`P_{LP}`, its duals certify a lower bound for
-    lotteries too.
+    ``tangents`` and ``k/n`` and adding one at ``l`` while ``s`` falls short of ``1/l``.
+    Because every lottery's expected counts lie in :math:`P_{LP}`, its duals certify a
+    lower bound for lotteries too.
 
     Raises
     ------
@@ -228,7 +233,7 @@ def relaxed_extremes(
         lp.add_row(2.0 / at, INFINITY, [low, s], [1.0 / at**2, 1.0])
         return True
 
-    for at in tangents:
+    for at in (*tangents, model.k / model.n):  # one at least, so that l has a cost
         tangent(at)
     solves = 0
     while True:

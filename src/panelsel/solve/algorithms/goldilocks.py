@@ -126,6 +126,7 @@ from panelsel.solve.relaxation import (
     EXTREMES_TANGENT_TOLERANCE as TANGENT_TOLERANCE,
 )
 from panelsel.solve.relaxation import (
+    POSITIVE_TOLERANCE,
     relaxed_extremes,
     relaxed_leximin,
 )
@@ -266,11 +267,12 @@ def solve_extremes(
     progress("LP relaxation", 0, 1)
     maximin = relaxed_leximin(model, config, max_levels=1)
     first_level = float(np.nanmax(maximin.probabilities))
-    if first_level > 0.0:
+    if first_level > POSITIVE_TOLERANCE:
         fractional = np.ones(model.n_types, dtype=np.bool_)
-    else:  # some types are in no fractional panel: find which
-        fractional = relaxed_leximin(model, config).probabilities > 0.0
-    tangents = (first_level, model.k / model.n) if first_level > 0 else (model.k / model.n,)
+    else:  # some types are in no fractional panel: find which (a first guess at the
+        # counted types: the cover below finds those in no valid panel)
+        fractional = relaxed_leximin(model, config).probabilities > POSITIVE_TOLERANCE
+    tangents = (first_level,) if first_level > POSITIVE_TOLERANCE else ()
     relaxed = relaxed_extremes(model, objective.a, objective.b, fractional, config, tangents)
     progress("exact decomposition", 0, 1)
     attempt = decompose(
@@ -367,7 +369,7 @@ def solve_extremes(
     for column in pool:
         master.add(column)
     master.add_tangent(relaxed.low)  # the relaxation's optimum: often near the lottery's
-    for at in tangents:
+    for at in (*tangents, model.k / model.n):
         master.add_tangent(at)
     progress(label, 0, 1)
     rounds = 0
