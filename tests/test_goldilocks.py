@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,27 +50,28 @@ def brute_force(inst: Instance, a: float, b: float) -> float:
     for j, panel in enumerate(panels):
         inc[list(panel), j] = 1
     counted = inc.any(axis=1)
+    return search_minimum(lambda low: smallest_max(inc, counted, low), a, b)
+
+
+def search_minimum(smallest: Callable[[float], float | None], a: float, b: float) -> float:
+    """min over ``low`` of ``a u(low) + b / low``, where ``smallest(low)`` is the least
+    largest probability given everyone counted at least ``low`` (None if impossible): a
+    bisection for the largest feasible ``low``, then a bounded search (convex in it)."""
     if b == 0.0:
-        u = smallest_max(inc, counted, 0.0)
+        u = smallest(0.0)
         assert u is not None
         return a * u
-    # the largest minimum: maximin over the panels
-    hi = 1.0
-    lo = 0.0
-    for _ in range(60):  # bisection on feasibility of the minimum
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
         mid = (lo + hi) / 2
-        if smallest_max(inc, counted, mid) is None:
-            hi = mid
-        else:
-            lo = mid
-    top = lo
+        lo, hi = (lo, mid) if smallest(mid) is None else (mid, hi)
 
     def f(low: float) -> float:
-        u = smallest_max(inc, counted, low)
+        u = smallest(low)
         return math.inf if u is None else a * u + b / low
 
-    res = minimize_scalar(f, bounds=(top * 1e-3, top), method="bounded", options={"xatol": 1e-12})
-    return float(min(res.fun, f(top)))
+    res = minimize_scalar(f, bounds=(lo * 1e-3, lo), method="bounded", options={"xatol": 1e-12})
+    return float(min(res.fun, f(lo)))
 
 
 def objective(pi: np.ndarray, counted: np.ndarray, a: float, b: float) -> float:
@@ -279,21 +281,7 @@ def relaxed_brute_force(inst: Instance, a: float, b: float) -> float:
     counted = np.array([-(solve(np.r_[-np.eye(n)[i], 0.0], 0.0, nobody) or 0.0) > 1e-9
                         for i in range(n)])  # fmt: skip
     u_cost = np.r_[np.zeros(n), 1.0]
-    if b == 0.0:
-        u = solve(u_cost, 0.0, counted)
-        assert u is not None
-        return a * u
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if solve(u_cost, mid, counted) is None else (mid, hi)
-
-    def f(low: float) -> float:
-        u = solve(u_cost, low, counted)
-        return math.inf if u is None else a * u + b / low
-
-    res = minimize_scalar(f, bounds=(lo * 1e-3, lo), method="bounded", options={"xatol": 1e-12})
-    return float(min(res.fun, f(lo)))
+    return search_minimum(lambda low: solve(u_cost, low, counted), a, b)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -101,10 +101,10 @@ from panelsel.inputs.model import Model
 from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn
 from panelsel.solve.algorithms.leximin import (
-    DECOMPOSITION_SEED,
     INTERIOR_COLUMNS,
     REST_ROUNDS,
     REST_START,
+    decomposition,
     reach_goal,
 )
 from panelsel.solve.backends import INFINITY, SolverConfig
@@ -119,7 +119,6 @@ from panelsel.solve.colgen import (
     snapshot,
     type_shares,
 )
-from panelsel.solve.decompose import decompose
 from panelsel.solve.interior import fits
 from panelsel.solve.protocol import Incumbent
 from panelsel.solve.relaxation import (
@@ -274,13 +273,7 @@ def solve_extremes(
         fractional = relaxed_leximin(model, config).probabilities > POSITIVE_TOLERANCE
     tangents = (first_level,) if first_level > POSITIVE_TOLERANCE else ()
     relaxed = relaxed_extremes(model, objective.a, objective.b, fractional, config, tangents)
-    progress("exact decomposition", 0, 1)
-    attempt = decompose(
-        model,
-        relaxed.probabilities,
-        np.random.default_rng(DECOMPOSITION_SEED),
-        deadline=config.remaining,
-    )
+    attempt = decomposition(model, relaxed.probabilities, config, progress)
     pricing = PricingILP(model, config)
     cols, uncoverable = initial_columns(
         pricing, progress, known=attempt.panels if len(attempt.panels) else None

@@ -477,15 +477,26 @@ def relaxation_attempt(
     ``max_designs`` caps the quantised designs tried when it is not exact."""
     progress("LP relaxation", 0, 1)
     bound = relaxed_leximin(model, config)
+    return bound, decomposition(model, bound.probabilities, config, progress, max_designs)
+
+
+def decomposition(
+    model: Model,
+    targets: npt.NDArray[np.float64],
+    config: SolverConfig,
+    progress: ProgressFn,
+    max_designs: int = MAX_QUANTISED_DESIGNS,
+) -> Decomposition:
+    """An attempt to realise ``targets`` (a relaxation's optimum) exactly, from the fixed
+    ``DECOMPOSITION_SEED``, within the time limit."""
     progress("exact decomposition", 0, 1)
-    attempt = decompose(
+    return decompose(
         model,
-        bound.probabilities,
+        targets,
         np.random.default_rng(DECOMPOSITION_SEED),
         deadline=config.remaining,
         max_designs=max_designs,
     )
-    return bound, attempt
 
 
 def exact_lottery(
