@@ -274,6 +274,11 @@ def solve_extremes(
     tangents = (first_level,) if first_level > POSITIVE_TOLERANCE else ()
     relaxed = relaxed_extremes(model, objective.a, objective.b, fractional, config, tangents)
     attempt = decomposition(model, relaxed.probabilities, config, progress)
+    if len(attempt.panels):
+        # for --best-effort: the valid panels of the designs, equally likely, average close
+        # to the relaxation's optimum (each design's panels are equally likely)
+        uniform = np.full(len(attempt.panels), 1.0 / len(attempt.panels))
+        incumbent.offer(snapshot(list(attempt.panels), uniform, sizes, extra))
     pricing = PricingILP(model, config)
     cols, uncoverable = initial_columns(
         pricing, progress, known=attempt.panels if len(attempt.panels) else None
