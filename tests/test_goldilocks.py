@@ -338,3 +338,15 @@ def test_the_two_paths_a_pool_without_a_gap_and_one_with(tmp_path: Path) -> None
     assert np.array_equal(np.flatnonzero(pi > 1e-9), [0, 3]) and np.allclose(pi[[0, 3]], 1.0)
     assert result.stats["relaxation_bound"] < result.stats["lower_bound"]
     assert result.stats["lower_bound"] == pytest.approx(GAP.n / GAP.k + GAP.k / GAP.n, rel=1e-6)
+
+
+def test_a_best_effort_goldilocks_lottery_says_how_far_from_optimal_it_may_be() -> None:
+    from panelsel.outputs.tables import proven_note
+
+    stats = {"objective": 3.0585711, "lower_bound": 2.4676186, "goldilocks_gap": 0.1932119}
+    assert proven_note(stats) == (
+        "its goldilocks objective 3.058571 is at most 19.32% above the optimum's "
+        "(certified lower bound 2.467619)"
+    )
+    assert proven_note({**stats, "goldilocks_gap": math.inf}) is None  # nothing certified yet
+    assert proven_note({"gamma": 1.0}) is None

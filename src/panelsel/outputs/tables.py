@@ -38,8 +38,17 @@ NOT_PROVEN_NOTE = (
 
 
 def proven_note(stats: dict[str, Any]) -> str | None:
-    """What a best-effort LEXIMIN lottery still guarantees (from its ``proven_*`` and
-    ``level_*`` stats), or None when the run recorded nothing of the kind."""
+    """What a best-effort lottery still guarantees: LEXIMIN's from its ``proven_*`` and
+    ``level_*`` stats, Goldilocks' and MINIMAX's from their certified gap; None when the
+    run recorded nothing of the kind."""
+    for name in ("goldilocks", "minimax"):
+        gap = stats.get(f"{name}_gap")
+        if gap is not None and "lower_bound" in stats and math.isfinite(float(gap)):
+            return (
+                f"its {name} objective {float(stats['objective']):.6f} is at most "
+                f"{float(gap):.2%} above the optimum's (certified lower bound "
+                f"{float(stats['lower_bound']):.6f})"
+            )
     if "proven_levels" not in stats:
         return None
     levels = int(stats["proven_levels"])

@@ -241,6 +241,12 @@ class ExtremesMaster:
         return x[3:], float(x[1]), float(x[2]), alpha, beta
 
 
+def relative_gap(f: float, bound: float) -> float:
+    """``(f - bound) / f``, the share by which a lottery of objective ``f`` may exceed the
+    optimum given a certified lower ``bound`` (infinite while ``f`` is)."""
+    return (f - bound) / f if math.isfinite(f) and f > 0 else math.inf
+
+
 def solve_extremes(
     model: Model,
     objective: Extremes,
@@ -274,11 +280,6 @@ def solve_extremes(
     tangents = (first_level,) if first_level > POSITIVE_TOLERANCE else ()
     relaxed = relaxed_extremes(model, objective.a, objective.b, fractional, config, tangents)
     attempt = decomposition(model, relaxed.probabilities, config, progress)
-    if len(attempt.panels):
-        # for --best-effort: the valid panels of the designs, equally likely, average close
-        # to the relaxation's optimum (each design's panels are equally likely)
-        uniform = np.full(len(attempt.panels), 1.0 / len(attempt.panels))
-        incumbent.offer(snapshot(list(attempt.panels), uniform, sizes, extra))
     pricing = PricingILP(model, config)
     cols, uncoverable = initial_columns(
         pricing, progress, known=attempt.panels if len(attempt.panels) else None
@@ -290,6 +291,28 @@ def solve_extremes(
     _, value = pricing.best((alpha_r - beta_r) / sizes)
     relaxed_bound = objective.lower_bound(float(alpha_r.sum()), value)
     stats_r = {"relaxation_bound": relaxed_bound, **extra}
+
+    def offer(
+        columns: list[npt.NDArray[np.int64]], p: npt.NDArray[np.float64], f: float, bound: float
+    ) -> None:
+        """For --best-effort: this lottery, with its objective and its gap to the best
+        certified bound so far (so that a lottery stopped early says how far it may be
+        from optimal)."""
+        stats = dict(stats_r)
+        if math.isfinite(f):  # (someone counted at 0: no objective to state)
+            stats |= {"objective": f, "lower_bound": bound}
+            stats[f"{objective.name}_gap"] = relative_gap(f, bound)
+        incumbent.offer(snapshot(columns, p, sizes, stats))
+
+    def offer_lottery(columns: list[npt.NDArray[np.int64]], p: npt.NDArray[np.float64]) -> None:
+        shares = p @ type_shares(np.array(columns, dtype=np.int64), sizes)
+        low = float(shares[counted].min()) if counted.any() else 1.0
+        offer(columns, p, objective.value(low, float(shares.max())), relaxed_bound)
+
+    if len(attempt.panels):
+        # the valid panels of the designs, equally likely, average close to the
+        # relaxation's optimum (each design's panels are equally likely)
+        offer_lottery(list(attempt.panels), np.full(len(attempt.panels), 1 / len(attempt.panels)))
 
     def certified(
         columns: npt.NDArray[np.int64],
@@ -306,7 +329,7 @@ def solve_extremes(
         targets = probabilities @ type_shares(columns, sizes)
         low = float(targets[counted].min()) if counted.any() else 1.0
         f = objective.value(low, float(targets.max()))
-        gap = (f - bound) / f if math.isfinite(f) and f > 0 else math.inf
+        gap = relative_gap(f, bound)
         if gap > GOLDILOCKS_GAP_TOLERANCE:
             return None
         return TypeLottery(
@@ -362,7 +385,7 @@ def solve_extremes(
             done = certified(matrix, probs, RELAXED_METHOD, stats, (alpha_r, beta_r), relaxed_bound)
             if done is not None:
                 return done
-            incumbent.offer(snapshot(list(pool), probs, sizes, extra))
+            offer_lottery(list(pool), probs)
     master = ExtremesMaster(sizes, counted, objective, config)
     for column in pool:
         master.add(column)
@@ -387,13 +410,15 @@ def solve_extremes(
         high = float(pi.max())
         low = float(pi[counted].min()) if counted.any() else 1.0
         f = objective.value(low, high)
-        incumbent.offer(snapshot(list(master.columns), p.copy(), sizes, extra))
+        columns_now = list(master.columns)
+        offer(columns_now, p.copy(), f, low_bound)
         weights = (np.where(counted, alpha, 0.0) - beta) / sizes
         counts, value = pricing.best(weights)
         bound = objective.lower_bound(float(alpha[counted].sum()), value)
         if bound > low_bound:
             low_bound, duals = bound, (np.where(counted, alpha, 0.0), beta)
-        gap = (f - low_bound) / f if math.isfinite(f) and f > 0 else math.inf
+            offer(columns_now, p.copy(), f, low_bound)
+        gap = relative_gap(f, low_bound)
         progress(f"{label} · gap {gap:.1e}", 0, 1)
         if gap <= GOLDILOCKS_GAP_TOLERANCE:
             break
