@@ -350,3 +350,44 @@ def test_a_best_effort_goldilocks_lottery_says_how_far_from_optimal_it_may_be() 
     )
     assert proven_note({**stats, "goldilocks_gap": math.inf}) is None  # nothing certified yet
     assert proven_note({"gamma": 1.0}) is None
+
+
+def test_the_audit_checks_what_a_best_effort_lottery_claims(runner: object, tmp_path: Path) -> None:
+    import json
+
+    from panelsel.commands.select import select
+
+    from .conftest import EXAMPLE
+
+    out = tmp_path / "run"
+    select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=out, seed=3,
+           algorithm="goldilocks")  # fmt: skip
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    bound = record["stats"]["lower_bound"]
+    # as a run stopped early would write it: not proven, a worse lottery, the bound it had
+    record["proven_optimal"] = False
+    panels = record["panels"]
+    heavy = max(range(len(panels)), key=lambda r: panels[r]["probability"])
+    shift = panels[heavy]["probability"] * 0.5
+    panels[heavy]["probability"] -= shift
+    panels[(heavy + 1) % len(panels)]["probability"] += shift
+    (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
+    code, checks = _audit(runner, out, "--no-recompute")
+    detail = str(checks["optimality"]["detail"])
+    assert code == 5 and not checks["optimality"]["passed"]
+    assert detail.startswith("not proven optimal (stopped at its time limit)")
+    assert f"objective below {bound:.9f}" in detail and detail.endswith(", as lottery.json states")
+    gap = float(detail.split("at most ")[1].split("%")[0])
+    assert gap > 0.1  # the shifted lottery is worse, by the share stated
+    # a claimed bound the recorded weights do not prove is named
+    record["stats"]["lower_bound"] = bound + 0.5
+    (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
+    _, checks = _audit(runner, out, "--no-recompute")
+    assert f"states a lower bound of {bound + 0.5:.9f}, which these weights do not prove" in str(
+        checks["optimality"]["detail"]
+    )
+    # and without recorded weights there is nothing to check the claim with
+    del record["certificate"]
+    (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
+    _, checks = _audit(runner, out, "--no-recompute")
+    assert "records no certificate" in str(checks["optimality"]["detail"])

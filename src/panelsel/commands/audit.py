@@ -1190,6 +1190,11 @@ def audit(
     # probabilities a distribution; the other files do not matter to it
     structure_ok = all(c.passed for c in checks if c.name in structure)
     certificate = known_algorithm.certificate if known_algorithm is not None else None
+    stats = document.get("stats")
+    claims: dict[str, Any] = {
+        "best_effort": document.get("proven_optimal", True) is False,
+        "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
+    }
     if certificate == "maximin" and structure_ok:
         checks.append(maximin_certificate(model, known, marginals, pool.ids))
     elif certificate == "nash" and structure_ok:
@@ -1201,6 +1206,7 @@ def audit(
                 *(model, known, marginals, "goldilocks", a, b),
                 ids=pool.ids,
                 recorded=document.get("certificate"),
+                **claims,
             )
         )
     elif certificate == "minimax" and structure_ok:
@@ -1209,6 +1215,7 @@ def audit(
                 *(model, known, marginals, "minimax", 1.0, 0.0),
                 ids=pool.ids,
                 recorded=document.get("certificate"),
+                **claims,
             )
         )
     elif certificate in ("maximin", "nash", "goldilocks", "minimax"):

@@ -408,10 +408,12 @@ def snapshot(
     sizes: npt.NDArray[np.intp],
     stats: dict[str, float] | None = None,
     floors: npt.NDArray[np.float64] | None = None,
+    duals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> Callable[[], TypeLottery]:
     """A builder of the lottery of one master solution, for ``--best-effort`` (built only
     if the time limit runs out: every column is a valid panel, so it is a valid lottery).
-    ``floors`` (per type, NaN while unfixed) are the proven levels the master kept."""
+    ``floors`` (per type, NaN while unfixed) are the proven levels the master kept;
+    ``duals`` the weights of a lower bound it states (Goldilocks', MINIMAX's)."""
 
     def build() -> TypeLottery:
         p = np.maximum(probs, 0.0)
@@ -424,6 +426,7 @@ def snapshot(
             stats=dict(stats or {}),
             method=BEST_EFFORT_METHOD,
             floors=floors,
+            duals=duals,
         )
 
     return build

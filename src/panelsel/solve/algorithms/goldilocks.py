@@ -293,16 +293,20 @@ def solve_extremes(
     stats_r = {"relaxation_bound": relaxed_bound, **extra}
 
     def offer(
-        columns: list[npt.NDArray[np.int64]], p: npt.NDArray[np.float64], f: float, bound: float
+        columns: list[npt.NDArray[np.int64]],
+        p: npt.NDArray[np.float64],
+        f: float,
+        bound: float,
+        weights: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] = (alpha_r, beta_r),
     ) -> None:
-        """For --best-effort: this lottery, with its objective and its gap to the best
-        certified bound so far (so that a lottery stopped early says how far it may be
-        from optimal)."""
+        """For --best-effort: this lottery, with its objective, its gap to the best
+        certified bound so far and that bound's ``weights`` (so that a lottery stopped
+        early says how far it may be from optimal, and the audit can check it)."""
         stats = dict(stats_r)
         if math.isfinite(f):  # (someone counted at 0: no objective to state)
             stats |= {"objective": f, "lower_bound": bound}
             stats[f"{objective.name}_gap"] = relative_gap(f, bound)
-        incumbent.offer(snapshot(columns, p, sizes, stats))
+        incumbent.offer(snapshot(columns, p, sizes, stats, duals=weights))
 
     def offer_lottery(columns: list[npt.NDArray[np.int64]], p: npt.NDArray[np.float64]) -> None:
         shares = p @ type_shares(np.array(columns, dtype=np.int64), sizes)
@@ -411,13 +415,13 @@ def solve_extremes(
         low = float(pi[counted].min()) if counted.any() else 1.0
         f = objective.value(low, high)
         columns_now = list(master.columns)
-        offer(columns_now, p.copy(), f, low_bound)
+        offer(columns_now, p.copy(), f, low_bound, duals)
         weights = (np.where(counted, alpha, 0.0) - beta) / sizes
         counts, value = pricing.best(weights)
         bound = objective.lower_bound(float(alpha[counted].sum()), value)
         if bound > low_bound:
             low_bound, duals = bound, (np.where(counted, alpha, 0.0), beta)
-            offer(columns_now, p.copy(), f, low_bound)
+            offer(columns_now, p.copy(), f, low_bound, duals)
         gap = relative_gap(f, low_bound)
         progress(f"{label} · gap {gap:.1e}", 0, 1)
         if gap <= GOLDILOCKS_GAP_TOLERANCE:
