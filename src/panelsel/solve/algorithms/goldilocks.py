@@ -45,7 +45,7 @@ column probabilities ``p``.  Three steps, each ending the run when it is certifi
 
 Why this master
 ---------------
-The objective is convex but not linear.  A convex solver over ``p`` (an exponential
+The objective is convex but not linear.  A convex solver over ``p`` (a second-order
 cone or a smooth method) would need the columns up front; Kelley's tangents keep the
 master an LP, whose duals price columns exactly as LEXIMIN's do and whose bound is linear
 in them, and ``1/l`` is a function of one variable, for which a handful of tangents are
