@@ -308,10 +308,13 @@ def solve_extremes(
             stats[f"{objective.name}_gap"] = relative_gap(f, bound)
         incumbent.offer(snapshot(columns, p, sizes, stats, duals=weights))
 
+    def value_of(pi: npt.NDArray[np.float64]) -> float:
+        """The objective at per-type probabilities ``pi`` (the minimum over counted types)."""
+        return objective.value(float(pi[counted].min()) if counted.any() else 1.0, float(pi.max()))
+
     def offer_lottery(columns: list[npt.NDArray[np.int64]], p: npt.NDArray[np.float64]) -> None:
         shares = p @ type_shares(np.array(columns, dtype=np.int64), sizes)
-        low = float(shares[counted].min()) if counted.any() else 1.0
-        offer(columns, p, objective.value(low, float(shares.max())), relaxed_bound)
+        offer(columns, p, value_of(shares), relaxed_bound)
 
     if len(attempt.panels):
         # the valid panels of the designs, equally likely, average close to the
@@ -331,8 +334,7 @@ def solve_extremes(
         keep = probabilities > SUPPORT_FLOOR
         columns, probabilities = columns[keep], probabilities[keep] / probabilities[keep].sum()
         targets = probabilities @ type_shares(columns, sizes)
-        low = float(targets[counted].min()) if counted.any() else 1.0
-        f = objective.value(low, float(targets.max()))
+        f = value_of(targets)
         gap = relative_gap(f, bound)
         if gap > GOLDILOCKS_GAP_TOLERANCE:
             return None
@@ -410,10 +412,7 @@ def solve_extremes(
         p = np.maximum(probs, 0.0)
         p = p / p.sum()
         matrix = np.array(master.columns, dtype=np.int64)
-        pi = p @ type_shares(matrix, sizes)
-        high = float(pi.max())
-        low = float(pi[counted].min()) if counted.any() else 1.0
-        f = objective.value(low, high)
+        f = value_of(p @ type_shares(matrix, sizes))
         columns_now = list(master.columns)
         offer(columns_now, p.copy(), f, low_bound, duals)
         weights = (np.where(counted, alpha, 0.0) - beta) / sizes
