@@ -307,7 +307,9 @@ def test_the_relaxation_equals_brute_force_and_bounds_every_lottery(inst: Instan
         _, value = PricingILP(model, config).best((r.alpha - r.beta) / model.type_sizes)
         bound = 2 * math.sqrt(b * float(r.alpha.sum())) - value
         assert bound <= ours * (1 + 1e-7)
-        assert bound <= brute_force(inst, a, b) * (1 + 1e-7)
+        # (the brute force's LPs are solved within scipy's feasibility tolerance, 1e-7: it
+        # gave 2.458333067 where the optimum is 59/24 = 2.458333333, so compare at 1e-6)
+        assert bound <= brute_force(inst, a, b) * (1 + 1e-6)
 
 
 def test_the_two_paths_a_pool_without_a_gap_and_one_with(tmp_path: Path) -> None:

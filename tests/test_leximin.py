@@ -23,6 +23,7 @@ from panelsel.lotteries import Lottery
 from panelsel.lottery.expand import draw, expand
 from panelsel.solve.algorithms import leximin, maximin
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.feasibility import require_feasible
 
 from .conftest import BENCHDATA, write_csv
 
@@ -137,6 +138,8 @@ def solve(
 ) -> tuple[Lottery, np.ndarray]:
     spec = load_quotas(quotas)
     model = build_model(load_pool(pool, id_column=spec.id_column), spec, compress_types=compress)
+    # as compute does: the feasibility ILP is the one verdict on the quotas
+    require_feasible(model, SolverConfig(solver))
     type_lottery = leximin(
         model,
         SolverConfig(solver),

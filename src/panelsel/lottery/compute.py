@@ -33,7 +33,7 @@ from panelsel.lottery.rounding import Rounded, round_lottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import run_algorithm
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import Exclusion, infeasible_error, no_chance
+from panelsel.solve.feasibility import Exclusion, infeasible_error, no_chance, require_feasible
 from panelsel.solve.protocol import Certificate, Finish, Request
 
 RunKind = Literal["drawn", "estimated", "published"]
@@ -132,11 +132,14 @@ def compute(
     lottery over numbered panels (:mod:`panelsel.lottery.rounding`, with the seed) and
     nothing is drawn.  Who has no chance in the result is analysed
     (:attr:`PeopleLottery.excluded`), named by ``ids`` (default: 0-based row numbers).
+
+    The feasibility ILP runs first: :class:`InfeasibleQuotasError` comes from it alone.
     """
     started = time.monotonic()
     seed, best_effort = request.seed, request.best_effort
     panels = None if publish is None else publish.panels
     rounding = "auto" if publish is None else publish.rounding
+    require_feasible(model, config)
     found = run_algorithm(algorithm, model, config, request, progress)
     rounded: Rounded | None = None
     selected: int | None = None

@@ -8,10 +8,27 @@ added rows and changed costs are re-solved from the previous basis (warm start).
 backend keeps the same data and builds a PuLP model on each solve (CBC has no persistent
 API through PuLP); it is the alternative (``--solver cbc``) and the cross-check.
 
-Every solve checks the model status before values are read: ``infeasible`` raises
-:class:`~panelsel.errors.InfeasibleQuotasError` for a problem whose infeasibility means the
-quotas cannot be met, anything else that is not optimal raises
-:class:`~panelsel.errors.SolverError`.
+Every solve checks the model status before values are read.  Only the feasibility ILP
+(:class:`panelsel.solve.feasibility.QuotaILP`, ``infeasible_means_quotas``) may turn
+``infeasible`` into :class:`~panelsel.errors.InfeasibleQuotasError`: every other model is
+solved after that ILP has shown the quotas feasible, so an ``infeasible`` status there is a
+numerical failure.  HiGHS then solves the model again from scratch (presolve on, then off,
+then, for an LP, by the interior-point method) and, failing that, the run ends with a
+:class:`~panelsel.errors.SolverError` (exit 4) that says what happened, never with exit 3.
+Anything else that is not optimal raises :class:`~panelsel.errors.SolverError` too.
+
+Tolerances
+----------
+``FEASIBILITY_TOLERANCE``
+    The primal feasibility tolerance asked of both solvers by default (absolute, in a row's
+    own units; HiGHS's and CBC's own default).  A solution may break any row by this much,
+    so a bound read off one solution and imposed on the next solve (a fixed LEXIMIN level)
+    needs a slack of several times the tolerance, in the row's units, or the next solve is
+    feasible only within round-off and may be called infeasible.
+``TIGHT_FEASIBILITY_TOLERANCE``
+    The tolerance of models whose solutions feed such bounds (the LEXIMIN level LPs): the
+    slack those bounds need is a multiple of it, and a later level can exploit the slack,
+    so the tighter the tolerance, the more exact the levels.
 """
 
 from __future__ import annotations
@@ -37,6 +54,10 @@ MIP_REL_GAP = 1e-9
 """Relative optimality gap asked of the ILP solver; small, because pricing decides whether
 the LP is optimal."""
 INFINITY = float("inf")
+FEASIBILITY_TOLERANCE = 1e-7
+"""The primal feasibility tolerance of a model unless it asks for another (module docstring)."""
+TIGHT_FEASIBILITY_TOLERANCE = 1e-9
+"""The primal feasibility tolerance of the LEXIMIN level LPs (module docstring)."""
 
 _banner_silenced = False
 
@@ -146,8 +167,10 @@ class SolverConfig:
         name: str,
         infeasible_means_quotas: bool = False,
         primal_simplex: bool = False,
+        tolerance: float = FEASIBILITY_TOLERANCE,
     ) -> Backend:
-        """A new model; ``primal_simplex`` suits LPs that grow by columns (HiGHS only)."""
+        """A new model; ``primal_simplex`` suits LPs that grow by columns (HiGHS only);
+        ``tolerance`` is its primal feasibility tolerance."""
         if self.name == "highs":
             return HighsBackend(
                 self,
@@ -155,10 +178,24 @@ class SolverConfig:
                 name=name,
                 infeasible_means_quotas=infeasible_means_quotas,
                 primal_simplex=primal_simplex,
+                tolerance=tolerance,
             )
         return PulpBackend(
-            self, maximize=maximize, name=name, infeasible_means_quotas=infeasible_means_quotas
+            self,
+            maximize=maximize,
+            name=name,
+            infeasible_means_quotas=infeasible_means_quotas,
+            tolerance=tolerance,
         )
+
+
+def _numerical_infeasibility(solver: str, name: str, attempts: str) -> SolverError:
+    return SolverError(
+        f"the {solver} solver reported the {name} infeasible although the feasibility ILP had "
+        f"shown that panels meeting every quota exist ({attempts}): a numerical failure of "
+        "the solver, not a verdict on the quotas",
+        hint="try the other solver with --solver; please report this with the input files",
+    )
 
 
 def _infeasible_quotas() -> InfeasibleQuotasError:
@@ -183,11 +220,13 @@ class Backend:
         maximize: bool,
         name: str,
         infeasible_means_quotas: bool = False,
+        tolerance: float = FEASIBILITY_TOLERANCE,
     ) -> None:
         self.config = config
         self.maximize = maximize
         self.name = name
         self.infeasible_means_quotas = infeasible_means_quotas
+        self.tolerance = tolerance
         self.solves = 0
         self._start()
 
@@ -281,9 +320,14 @@ class HighsBackend(Backend):
         name: str,
         infeasible_means_quotas: bool = False,
         primal_simplex: bool = False,
+        tolerance: float = FEASIBILITY_TOLERANCE,
     ) -> None:
         super().__init__(
-            config, maximize=maximize, name=name, infeasible_means_quotas=infeasible_means_quotas
+            config,
+            maximize=maximize,
+            name=name,
+            infeasible_means_quotas=infeasible_means_quotas,
+            tolerance=tolerance,
         )
         import highspy
 
@@ -299,6 +343,7 @@ class HighsBackend(Backend):
         self.h.setOptionValue("threads", 1)
         self.h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         self.h.setOptionValue("mip_abs_gap", 0.0)
+        self.h.setOptionValue("primal_feasibility_tolerance", tolerance)
         self.primal_simplex = primal_simplex
         self.restarts = 0
         self._strategy = _option(self.h, "simplex_strategy")
@@ -373,19 +418,24 @@ class HighsBackend(Backend):
         if status not in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
             # a warm start can stall on a degenerate LP (status "Unknown"): solve afresh
             # with the dual simplex method, then, for an LP, with the interior-point method
-            for option, value in (("simplex_strategy", 1), ("solver", "ipm")):
-                if option == "solver" and self.integer:
-                    break
-                self.h.clearSolver()
-                self.h.setOptionValue(option, value)
-                with _stdout_fd_silenced(), self.config.timed(self.name):
-                    self.h.run()
-                status = self.h.getModelStatus()
-                self.restarts += 1
-                if status in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
-                    break
-            self.h.setOptionValue("simplex_strategy", 4 if self.primal_simplex else self._strategy)
-            self.h.setOptionValue("solver", self._solver)
+            status = self._afresh(
+                (("simplex_strategy", 1), ("solver", "ipm")),
+                ends={ms.kOptimal, ms.kInfeasible, ms.kTimeLimit},
+            )
+        if status == ms.kInfeasible and not self.infeasible_means_quotas:
+            # the quotas were shown feasible: this is round-off (a warm start, presolve)
+            status = self._afresh(
+                (("presolve", "on"), ("presolve", "off"), ("solver", "ipm")),
+                ends={ms.kOptimal, ms.kTimeLimit},
+            )
+            if status == ms.kInfeasible:
+                raise _numerical_infeasibility(
+                    "highs",
+                    self.name,
+                    "also when solved afresh, without presolve and by the interior-point method"
+                    if not self.integer
+                    else "also when solved afresh and without presolve",
+                )
         if status == ms.kOptimal:
             solution = self.h.getSolution()
             x = np.array(solution.col_value, dtype=np.float64)
@@ -395,6 +445,27 @@ class HighsBackend(Backend):
         if status == ms.kInfeasible and self.infeasible_means_quotas:
             raise _infeasible_quotas()
         raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
+
+    def _afresh(self, attempts: tuple[tuple[str, str | int], ...], *, ends: set[Any]) -> Any:
+        """Solve from scratch (no basis kept) with each option in turn, until the status is
+        in ``ends``; each option is set back after its attempt."""
+        status = self.h.getModelStatus()
+        for option, value in attempts:
+            if option == "solver" and self.integer:
+                break
+            saved = _option(self.h, option)
+            self.h.clearSolver()
+            self.h.setOptionValue(option, value)
+            try:
+                with _stdout_fd_silenced(), self.config.timed(self.name):
+                    self.h.run()
+            finally:
+                self.h.setOptionValue(option, saved)
+            status = self.h.getModelStatus()
+            self.restarts += 1
+            if status in ends:
+                break
+        return status
 
     def solve_limited(
         self, start: npt.NDArray[np.float64] | None, max_nodes: int
@@ -511,6 +582,7 @@ class PulpBackend(Backend):
             "timeLimit": left,
             "gapRel": MIP_REL_GAP if mip else None,
             "gapAbs": 0.0 if mip else None,
+            "options": [f"primalTolerance {self.tolerance:g}"],
             **extra,
         }
         # PuLP 3 ships a CBC binary (PULP_CBC_CMD); otherwise a cbc on the PATH (COIN_CMD)
@@ -596,6 +668,8 @@ class PulpBackend(Backend):
                     [sum(prob.get_constraint_by_name(n).pi or 0.0 for n in ns) for ns in names]
                 )
             return x, float(pulp.value(prob.objective) or 0.0), proven
-        if prob.status == pulp.LpStatusInfeasible and self.infeasible_means_quotas:
-            raise _infeasible_quotas()
+        if prob.status == pulp.LpStatusInfeasible:
+            if self.infeasible_means_quotas:
+                raise _infeasible_quotas()
+            raise _numerical_infeasibility("cbc", self.name, "solved from scratch, as always")
         raise self._fail(pulp.LpStatus.get(prob.status, str(prob.status)))

@@ -6,9 +6,9 @@ valid panel when ``sum(c) == k``, ``0 <= c[t] <= |type t|``, every feature count
 its bounds and no constrained household has more than ``max_per_household`` members selected.
 
 Models go through the backends of :mod:`panelsel.solve.backends` (HiGHS kept alive between solves,
-or CBC through PuLP), which check every status: an infeasible pricing problem raises
-:class:`~panelsel.errors.InfeasibleQuotasError`, anything else that is not optimal raises
-:class:`~panelsel.errors.SolverError`.
+or CBC through PuLP), which check every status: the quotas have been shown feasible before
+any of these models is built, so anything that is not optimal (an infeasible pricing problem
+included) raises :class:`~panelsel.errors.SolverError`.
 
 Tolerances
 ----------
@@ -19,7 +19,16 @@ Tolerances
     A type whose dual weight exceeds this is fixed at the current level (LEXIMIN).
 ``FIX_SLACK``
     In the LEXIMIN master, fixed probabilities are kept as ``>= value - FIX_SLACK`` so that
-    solver round-off cannot make the restricted master infeasible.
+    solver round-off cannot make the restricted master infeasible.  A level is read off a
+    solution that may break any row by the solver's feasibility tolerance (in the row's
+    units: here probabilities), so the slack must be several times that tolerance: at 1e-9
+    with the default tolerance of 1e-7, a later level's master was feasible only within
+    round-off and CBC called it infeasible (a generated 191-person pool of
+    ``benchmarks/stress.py``).  The master runs at
+    :data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE` and the slack is ten times
+    that: a later level can use the slack, so a fixed type may end up this far below its
+    level, far inside the audit's ``CERTIFICATE_TOLERANCE`` (a slack of 5e-7 at the default
+    tolerance moved a brute-force test's probabilities by 1.5e-6).
 ``INTEGRALITY_TOLERANCE``
     The largest distance from an integer accepted in a pricing solution before rounding.
 """
@@ -36,13 +45,13 @@ from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn, no_progress
-from panelsel.solve.backends import INFINITY, SolverConfig
+from panelsel.solve.backends import INFINITY, TIGHT_FEASIBILITY_TOLERANCE, SolverConfig
 from panelsel.solve.protocol import Incumbent
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
-FIX_SLACK = 1e-9
+FIX_SLACK = 10 * TIGHT_FEASIBILITY_TOLERANCE
 INTEGRALITY_TOLERANCE = 1e-5
 COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
@@ -81,7 +90,7 @@ class PricingILP:
         self.model = model
         sizes = model.type_sizes
         T = model.n_types
-        lp = config.backend(maximize=True, name="pricing problem", infeasible_means_quotas=True)
+        lp = config.backend(maximize=True, name="pricing problem")
         lp.add_vars(np.zeros(T), sizes, np.zeros(T), integer=True)
         add_panel_size_row(lp, model)
         add_value_rows(lp, model, binding_only=True)
@@ -215,8 +224,9 @@ def initial_columns(
 
     ``known`` (valid count vectors, one per row) start the cover, so that only the types
     they miss cost pricing calls.  Returns the columns and a mask of the types that no
-    valid panel contains (their selection probability is 0 under every lottery).  Raises
-    :class:`~panelsel.errors.InfeasibleQuotasError` when there is no valid panel at all.
+    valid panel contains (their selection probability is 0 under every lottery).  Callers
+    have shown the quotas feasible first (:func:`panelsel.solve.feasibility.require_feasible`),
+    so a pricing ILP that finds no panel is a :class:`~panelsel.errors.SolverError`.
     """
     model = pricing.model
     sizes = model.type_sizes.astype(np.float64)
@@ -285,7 +295,12 @@ class RestrictedMaster:
         self.sizes = sizes
         self.config = config
         n_types = len(sizes)
-        self.lp = config.backend(maximize=True, name="LEXIMIN master LP", primal_simplex=True)
+        self.lp = config.backend(
+            maximize=True,
+            name="LEXIMIN master LP",
+            primal_simplex=True,
+            tolerance=TIGHT_FEASIBILITY_TOLERANCE,
+        )
         self.lp.add_vars([-INFINITY], [INFINITY], [1.0])
         self.lp.add_row(1.0, 1.0, np.zeros(0, dtype=np.intp), np.zeros(0))
         for _ in range(n_types):

@@ -524,6 +524,17 @@ def _climb(
     return round(target) if value >= target - 0.5 else None
 
 
+def require_feasible(model: Model, config: SolverConfig) -> None:
+    """Raise :class:`InfeasibleQuotasError` unless some valid panel exists.
+
+    The feasibility ILP is the only model whose ``infeasible`` status is a verdict on the
+    quotas (exit 3); every model solved after it has shown them feasible treats an
+    ``infeasible`` status as a numerical failure (:mod:`panelsel.solve.backends`).
+    """
+    if not QuotaILP(model, config).feasible():
+        raise InfeasibleQuotasError("no panel meets all the quotas together")
+
+
 def _exclusion_reason(model: Model, config: SolverConfig, t: int) -> str:
     """Why no valid panel contains type ``t``: the quotas that conflict with selecting it."""
     ilp = QuotaILP(model, config)

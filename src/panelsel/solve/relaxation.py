@@ -22,7 +22,20 @@ fixed ones; afterwards every unfixed type whose row has a positive dual is fixed
 
 Tolerances
 ----------
-``DUAL_FIX_TOLERANCE`` and ``FIX_SLACK`` of :mod:`panelsel.solve.colgen`, with the same meaning.
+``DUAL_FIX_TOLERANCE`` of :mod:`panelsel.solve.colgen`, with the same meaning.
+``LEVEL_FIX_SLACK``
+    A fixed type's row is ``x_t >= |t| pi_t - LEVEL_FIX_SLACK``, in expected *counts*, the
+    row's own units.  The level ``pi_t`` is read off a solution that may break any row by
+    the solver's feasibility tolerance, so it can overshoot the true level by about that
+    much (0.250000118 for a true 0.25 on a one-person type, at HiGHS's default 1e-7).  The
+    slack was ``1e-9 |t|``, a hundredth of that tolerance for a one-person type, so the next
+    level's LP was feasible only within round-off and a warm-started HiGHS called it
+    infeasible (``../shared/numerics``; the run then said "Quotas cannot be met").  The level
+    LPs now run at :data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE` and the slack
+    is ten times that, in counts.  A later level can use the slack (it only loosens the
+    relaxation, so every level stays an upper bound), by at most about 1e-8 per person:
+    well inside the decomposition's ``RATIONAL_TOLERANCE``; a slack of 1e-6 at the default
+    tolerance moved the levels enough to break exact decompositions.
 """
 
 from __future__ import annotations
@@ -34,11 +47,15 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
-from panelsel.solve.backends import INFINITY, SolverConfig
-from panelsel.solve.colgen import FIX_SLACK, types_to_fix
+from panelsel.solve.backends import INFINITY, TIGHT_FEASIBILITY_TOLERANCE, SolverConfig
+from panelsel.solve.colgen import types_to_fix
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
+LEVEL_FIX_SLACK = 10 * TIGHT_FEASIBILITY_TOLERANCE
+"""Slack of a fixed level's row, in expected counts (module docstring)."""
+
 __all__ = [
+    "LEVEL_FIX_SLACK",
     "POSITIVE_TOLERANCE",
     "Relaxation",
     "RelaxedExtremes",
@@ -79,7 +96,9 @@ class RelaxedLevels:
     def __init__(self, model: Model, config: SolverConfig) -> None:
         T = model.n_types
         self.sizes = model.type_sizes.astype(np.float64)
-        lp = config.backend(maximize=True, name="LP relaxation", infeasible_means_quotas=True)
+        lp = config.backend(
+            maximize=True, name="LP relaxation", tolerance=TIGHT_FEASIBILITY_TOLERANCE
+        )
         lp.add_vars(np.zeros(T), self.sizes, np.zeros(T))
         self.z = T
         lp.add_vars([0.0], [1.0], [1.0])
@@ -101,10 +120,13 @@ class RelaxedLevels:
         return float(value), duals
 
     def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
-        """Keep ``types`` at probability ``value`` or more (less ``FIX_SLACK``) from now on."""
+        """Keep ``types`` at probability ``value`` or more from now on (their expected
+        counts at ``|t| value`` less ``LEVEL_FIX_SLACK``)."""
         for t in types.tolist():
             self.lp.set_coeff(self.first + t, self.z, 0.0)
-            self.lp.set_row_bounds(self.first + t, self.sizes[t] * (value - FIX_SLACK), INFINITY)
+            self.lp.set_row_bounds(
+                self.first + t, self.sizes[t] * value - LEVEL_FIX_SLACK, INFINITY
+            )
 
 
 def relaxed_leximin(
@@ -122,10 +144,9 @@ def relaxed_leximin(
 
     Raises
     ------
-    InfeasibleQuotasError
-        Not even fractional panels meet the quotas.
     SolverError
-        A solver failed or the deadline passed.
+        A solver failed (the quotas have been shown feasible, so an infeasible LP is one of
+        these) or the deadline passed.
     """
     T = model.n_types
     levels_lp = RelaxedLevels(model, config)
@@ -146,8 +167,8 @@ def relaxed_leximin(
 
 POSITIVE_TOLERANCE = 1e-7
 """A relaxed LEXIMIN probability above this counts as positive: the type is in some
-fractional panel (levels are held ``FIX_SLACK`` below their value, so a level of 0 can come
-back as a few 1e-9)."""
+fractional panel (levels are held ``LEVEL_FIX_SLACK`` counts below their value, so a level
+of 0 can come back as a few 1e-9)."""
 EXTREMES_TANGENT_TOLERANCE = 1e-9
 """A tangent of ``1/l`` is added where an LP's ``s`` falls short of ``1/l`` by more than
 this share (the relaxation here and the Goldilocks master)."""
@@ -202,14 +223,13 @@ def relaxed_extremes(
 
     Raises
     ------
-    InfeasibleQuotasError
-        Not even fractional panels meet the quotas.
     SolverError
-        A solver failed, the deadline passed or the tangents did not converge.
+        A solver failed (the quotas have been shown feasible, so an infeasible LP is one of
+        these), the deadline passed or the tangents did not converge.
     """
     T = model.n_types
     sizes = model.type_sizes.astype(np.float64)
-    lp = config.backend(maximize=True, name="LP relaxation", infeasible_means_quotas=True)
+    lp = config.backend(maximize=True, name="LP relaxation")
     lp.add_vars(np.zeros(T), sizes, np.zeros(T))
     u, low, s = T, T + 1, T + 2
     lp.add_vars([0.0, 0.0, 0.0], [INFINITY] * 3, [-a, 0.0, -b])

@@ -438,9 +438,12 @@ def solve_extremes(
             for r in np.argsort(-p)[:HEURISTIC_STARTS].tolist():
                 found += neighbours.find(master.columns[r], weights, threshold, COLUMNS_PER_ROUND)
             added = any([master.add(c) for c in found])
-        short = objective.b > 0.0 and low_var > 0.0 and s < (1.0 - TANGENT_TOLERANCE) / low_var
-        if short and master.add_tangent(low_var):
-            added = True
+        if objective.b > 0.0 and s * low_var < 1.0 - TANGENT_TOLERANCE:
+            # s falls short of 1/l: a tangent at l cuts the point off; where l is (nearly)
+            # 0 a tangent there is useless (or infinitely steep), and one at 1/(2s) cuts it
+            # off as well (it asks s >= 4s - 4s^2 l there, so l >= 3/(4s))
+            at = max(low_var, 0.5 / s) if s > 0.0 else max(low_var, model.k / model.n)
+            added = master.add_tangent(at) or added
         if not added:
             raise SolverError(
                 f"{objective.name} stalled at a gap of {gap:.2e} (no new panel or tangent "
