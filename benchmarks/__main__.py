@@ -49,6 +49,7 @@ from typing import Any
 import yaml
 
 from benchmarks import generate
+from benchmarks.stress import ALL_ALGORITHMS, run_stress
 
 REPO = Path(__file__).resolve().parents[1]
 MEMORY_BUDGET_MIB = 2048
@@ -218,7 +219,31 @@ def main() -> None:
     parser.add_argument(
         "--panels", type=int, default=None, help="round to this many panels (select --panels)"
     )
+    parser.add_argument(
+        "--stress",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the tables: the differential stress test on N generated pools whose "
+        "quotas are feasible by construction, every algorithm with HiGHS and CBC, every "
+        "result checked independently (benchmarks/stress.py); exits 1 on any failure",
+    )
+    parser.add_argument("--stress-seed", type=int, default=0, help="the first instance's seed")
+    parser.add_argument("--jobs", type=int, default=1, help="--stress: instances run at once")
+    parser.add_argument(
+        "--stress-algorithms",
+        default=",".join(ALL_ALGORITHMS),
+        help="--stress: comma-separated algorithms (default: all)",
+    )
     args = parser.parse_args()
+    if args.stress:
+        failures = run_stress(
+            args.stress,
+            first_seed=args.stress_seed,
+            jobs=args.jobs,
+            algorithms=args.stress_algorithms.split(","),
+        )
+        raise SystemExit(1 if failures else 0)
     scratch = tempfile.TemporaryDirectory()
     cases = [
         (

@@ -26,9 +26,15 @@ Tolerances
     needs a slack of several times the tolerance, in the row's units, or the next solve is
     feasible only within round-off and may be called infeasible.
 ``TIGHT_FEASIBILITY_TOLERANCE``
-    The tolerance of models whose solutions feed such bounds (the LEXIMIN level LPs): the
-    slack those bounds need is a multiple of it, and a later level can exploit the slack,
-    so the tighter the tolerance, the more exact the levels.
+    The tolerance HiGHS is given for models whose solutions feed such bounds (the LEXIMIN
+    level LPs): the slack those bounds need is a multiple of it, and a later level can use
+    the slack, so the tighter the tolerance, the more exact the levels.  CBC keeps its
+    default: asked for 1e-8 or less it called a feasible LP relaxation infeasible (a
+    generated 614-person pool of ``benchmarks/stress.py``), so :attr:`Backend.tolerance`
+    says what a model really has.
+``FIX_SLACK_FACTOR``
+    A bound read off one solution is imposed on the next solve with a slack of this many
+    times the model's :attr:`Backend.tolerance`, in the row's units.
 """
 
 from __future__ import annotations
@@ -57,7 +63,9 @@ INFINITY = float("inf")
 FEASIBILITY_TOLERANCE = 1e-7
 """The primal feasibility tolerance of a model unless it asks for another (module docstring)."""
 TIGHT_FEASIBILITY_TOLERANCE = 1e-9
-"""The primal feasibility tolerance of the LEXIMIN level LPs (module docstring)."""
+"""The primal feasibility tolerance of the LEXIMIN level LPs with HiGHS (module docstring)."""
+FIX_SLACK_FACTOR = 10.0
+"""A bound read off a solution gets this many times the model's tolerance as slack."""
 
 _banner_silenced = False
 
@@ -227,11 +235,17 @@ class Backend:
         self.name = name
         self.infeasible_means_quotas = infeasible_means_quotas
         self.tolerance = tolerance
+        """The model's primal feasibility tolerance (CBC: always its default)."""
         self.solves = 0
         self._start()
 
     def _start(self) -> None:
         """Set up the empty model (for subclasses)."""
+
+    @property
+    def fix_slack(self) -> float:
+        """The slack of a bound read off this model's solution (``FIX_SLACK_FACTOR``)."""
+        return FIX_SLACK_FACTOR * self.tolerance
 
     def add_vars(
         self,
@@ -513,6 +527,7 @@ class PulpBackend(Backend):
     """The same model kept as arrays and handed to CBC through PuLP on each solve."""
 
     def _start(self) -> None:
+        self.tolerance = FEASIBILITY_TOLERANCE  # CBC fails with tighter ones (module doc)
         self.lower: list[float] = []
         self.upper: list[float] = []
         self.cost: list[float] = []
@@ -582,7 +597,6 @@ class PulpBackend(Backend):
             "timeLimit": left,
             "gapRel": MIP_REL_GAP if mip else None,
             "gapAbs": 0.0 if mip else None,
-            "options": [f"primalTolerance {self.tolerance:g}"],
             **extra,
         }
         # PuLP 3 ships a CBC binary (PULP_CBC_CMD); otherwise a cbc on the PATH (COIN_CMD)

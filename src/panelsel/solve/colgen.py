@@ -18,17 +18,20 @@ Tolerances
 ``DUAL_FIX_TOLERANCE``
     A type whose dual weight exceeds this is fixed at the current level (LEXIMIN).
 ``FIX_SLACK``
-    In the LEXIMIN master, fixed probabilities are kept as ``>= value - FIX_SLACK`` so that
+    In the LEXIMIN master, fixed probabilities are kept as ``>= value - slack`` so that
     solver round-off cannot make the restricted master infeasible.  A level is read off a
     solution that may break any row by the solver's feasibility tolerance (in the row's
-    units: here probabilities), so the slack must be several times that tolerance: at 1e-9
-    with the default tolerance of 1e-7, a later level's master was feasible only within
-    round-off and CBC called it infeasible (a generated 191-person pool of
-    ``benchmarks/stress.py``).  The master runs at
-    :data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE` and the slack is ten times
-    that: a later level can use the slack, so a fixed type may end up this far below its
-    level, far inside the audit's ``CERTIFICATE_TOLERANCE`` (a slack of 5e-7 at the default
-    tolerance moved a brute-force test's probabilities by 1.5e-6).
+    units: here probabilities), so the slack is the master's
+    :attr:`~panelsel.solve.backends.Backend.fix_slack`, ten times its tolerance: at 1e-9
+    with a tolerance of 1e-7, a later level's master was feasible only within round-off and
+    CBC called it infeasible (a generated 191-person pool of ``benchmarks/stress.py``).  With
+    HiGHS the master runs at :data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE`, so
+    the slack is 1e-8; a later level can use it, so a fixed type may end that far below its
+    level (a slack of 5e-7 moved a brute-force test's probabilities by 1.5e-6, and CBC's
+    1e-6 by 6e-6: beyond the audit's ``CERTIFICATE_TOLERANCE``).  So LEXIMIN fixes each
+    level at what the level's own lottery achieves (:meth:`RestrictedMaster.fix` with the
+    column probabilities): an exact lottery meets every floor, and no slack is needed.
+    ``FIX_SLACK`` itself is the slack of the best-effort spread LP, at the default tolerance.
 ``INTEGRALITY_TOLERANCE``
     The largest distance from an integer accepted in a pricing solution before rounding.
 """
@@ -45,14 +48,22 @@ from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.lotteries import TypeLottery
 from panelsel.progress import ProgressFn, no_progress
-from panelsel.solve.backends import INFINITY, TIGHT_FEASIBILITY_TOLERANCE, SolverConfig
+from panelsel.solve.backends import (
+    FEASIBILITY_TOLERANCE,
+    FIX_SLACK_FACTOR,
+    INFINITY,
+    TIGHT_FEASIBILITY_TOLERANCE,
+    SolverConfig,
+)
 from panelsel.solve.protocol import Incumbent
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
 PRICING_TOLERANCE = 1e-8
 DUAL_FIX_TOLERANCE = 1e-7
-FIX_SLACK = 10 * TIGHT_FEASIBILITY_TOLERANCE
+FIX_SLACK = FIX_SLACK_FACTOR * FEASIBILITY_TOLERANCE
 INTEGRALITY_TOLERANCE = 1e-5
+FLOOR_MARGIN = 1e-12
+"""Round-off left below a fixed type's floor that an exact lottery meets (``fix``)."""
 COLUMNS_PER_ROUND = 10
 """At most this many one-swap neighbours join each pricing round's best panel."""
 HEURISTIC_STARTS = 5
@@ -285,7 +296,7 @@ class RestrictedMaster:
 
     Primal form: variable 0 is ``z``, variable ``1 + r`` the probability of column ``r``.
     Row 0 is ``sum_r p_r = 1``; row ``1 + t`` is ``sum_r c_rt/|t| p_r - z >= 0`` while type
-    ``t`` is unfixed and ``sum_r c_rt/|t| p_r >= pi_t - FIX_SLACK`` once fixed.  The duals of
+    ``t`` is unfixed and ``sum_r c_rt/|t| p_r >= pi_t - slack`` once fixed.  The duals of
     these rows are the ``yhat`` and ``y_t`` of the dual LP in the module notes.  Columns join
     as new variables, so with HiGHS every solve starts from the previous basis; a basis has
     one entry per type, not per column.
@@ -359,11 +370,46 @@ class RestrictedMaster:
             self.lp.set_coeff(t + 1, 0, -float(targets[t]))
             self.aims[t] = float(targets[t])
 
-    def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
-        for t in types:
-            self.lp.set_coeff(int(t) + 1, 0, 0.0)
-            self.lp.set_row_bounds(int(t) + 1, value - FIX_SLACK, INFINITY)
-            self.floors[int(t)] = value - FIX_SLACK
+    def achieved(self, probs: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64] | None:
+        """Each type's probability under the lottery ``probs`` over the master's columns,
+        clipped at 0 and scaled to sum 1 (an exact lottery over valid panels); None without
+        ``probs`` or when they do not match the columns."""
+        if probs is None or len(probs) != len(self.columns):
+            return None
+        p = np.maximum(probs, 0.0)
+        p = p / p.sum()
+        achieved: npt.NDArray[np.float64] = (
+            p @ np.array(self.columns, dtype=np.float64)
+        ) / self.sizes
+        return achieved
+
+    def fix(
+        self,
+        types: npt.NDArray[np.intp],
+        value: float,
+        probs: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Keep ``types`` at ``value`` or more from now on.
+
+        With ``probs``, the column probabilities of the solve that found ``value``, every
+        fixed type's floor is at most what the lottery ``probs`` (clipped at 0 and summing
+        to 1: an exact lottery over valid panels) gives it.  That lottery meets every floor
+        exactly, so the next master is feasible without a slack the next levels could use
+        (``FIX_SLACK`` in the module notes); only :data:`FLOOR_MARGIN` of round-off is left.
+        Without ``probs`` the floors are ``value`` less the model's ``fix_slack``.
+        """
+        floors = np.full(len(self.sizes), value - self.lp.fix_slack)
+        achieved = self.achieved(probs)
+        if achieved is not None:
+            floors = np.minimum(value, achieved) - FLOOR_MARGIN
+            for t in np.flatnonzero(~np.isnan(self.floors)).tolist():
+                if floors[t] < self.floors[t]:
+                    self.lp.set_row_bounds(t + 1, float(floors[t]), INFINITY)
+                    self.floors[t] = floors[t]
+        for t in types.tolist():
+            self.lp.set_coeff(t + 1, 0, 0.0)
+            self.lp.set_row_bounds(t + 1, float(floors[t]), INFINITY)
+            self.floors[t] = floors[t]
 
     def lagrangian_bound(self, y: npt.NDArray[np.float64], value: float) -> float:
         r"""An upper bound on this master's ``z`` over *every* valid panel, from any

@@ -23,19 +23,21 @@ fixed ones; afterwards every unfixed type whose row has a positive dual is fixed
 Tolerances
 ----------
 ``DUAL_FIX_TOLERANCE`` of :mod:`panelsel.solve.colgen`, with the same meaning.
-``LEVEL_FIX_SLACK``
-    A fixed type's row is ``x_t >= |t| pi_t - LEVEL_FIX_SLACK``, in expected *counts*, the
-    row's own units.  The level ``pi_t`` is read off a solution that may break any row by
-    the solver's feasibility tolerance, so it can overshoot the true level by about that
-    much (0.250000118 for a true 0.25 on a one-person type, at HiGHS's default 1e-7).  The
-    slack was ``1e-9 |t|``, a hundredth of that tolerance for a one-person type, so the next
-    level's LP was feasible only within round-off and a warm-started HiGHS called it
-    infeasible (``../shared/numerics``; the run then said "Quotas cannot be met").  The level
-    LPs now run at :data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE` and the slack
-    is ten times that, in counts.  A later level can use the slack (it only loosens the
-    relaxation, so every level stays an upper bound), by at most about 1e-8 per person:
-    well inside the decomposition's ``RATIONAL_TOLERANCE``; a slack of 1e-6 at the default
-    tolerance moved the levels enough to break exact decompositions.
+Fixed levels
+------------
+A fixed type's row is ``x_t >= |t| pi_t - slack``, in expected *counts*, the row's own
+units, with the slack :attr:`~panelsel.solve.backends.Backend.fix_slack` (ten times the
+model's feasibility tolerance).  The level ``pi_t`` is read off a solution that may break
+any row by that tolerance, so it can overshoot the true level by about that much
+(0.250000118 for a true 0.25 on a one-person type, at 1e-7).  The slack was ``1e-9 |t|``,
+a hundredth of the tolerance for a one-person type, so the next level's LP was feasible
+only within round-off and a warm-started HiGHS called it infeasible (``../shared/numerics``:
+the run then said "Quotas cannot be met").  With HiGHS the level LPs run at
+:data:`~panelsel.solve.backends.TIGHT_FEASIBILITY_TOLERANCE`, so the slack is 1e-8.  A
+later level can use the slack (it only loosens the relaxation: every level stays an upper
+bound), by about the slack per person: well inside the decomposition's
+``RATIONAL_TOLERANCE`` with HiGHS; a slack of 1e-6 moved the levels enough to break exact
+decompositions, which is what CBC's default tolerance costs (it is the cross-check).
 """
 
 from __future__ import annotations
@@ -48,14 +50,10 @@ import numpy.typing as npt
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
 from panelsel.solve.backends import INFINITY, TIGHT_FEASIBILITY_TOLERANCE, SolverConfig
-from panelsel.solve.colgen import types_to_fix
+from panelsel.solve.colgen import FLOOR_MARGIN, types_to_fix
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
 
-LEVEL_FIX_SLACK = 10 * TIGHT_FEASIBILITY_TOLERANCE
-"""Slack of a fixed level's row, in expected counts (module docstring)."""
-
 __all__ = [
-    "LEVEL_FIX_SLACK",
     "POSITIVE_TOLERANCE",
     "Relaxation",
     "RelaxedExtremes",
@@ -110,6 +108,8 @@ class RelaxedLevels:
             lp.add_row(0.0, INFINITY, [t, self.z], [1.0, -self.sizes[t]])
         self.lp = lp
         self.solves = 0
+        self.floors = np.full(T, np.nan)
+        """Each fixed type's floor, in probability (NaN while unfixed)."""
 
     def level(self) -> tuple[float, npt.NDArray[np.float64]]:
         """The next level's value ``z`` and every type row's dual (per probability)."""
@@ -119,14 +119,34 @@ class RelaxedLevels:
         duals = np.maximum(-self.lp.row_duals[self.first : self.first + T], 0.0) * self.sizes
         return float(value), duals
 
-    def fix(self, types: npt.NDArray[np.intp], value: float) -> None:
-        """Keep ``types`` at probability ``value`` or more from now on (their expected
-        counts at ``|t| value`` less ``LEVEL_FIX_SLACK``)."""
+    def fix(
+        self,
+        types: npt.NDArray[np.intp],
+        value: float,
+        achieved: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Keep ``types`` at probability ``value`` or more from now on.
+
+        Without ``achieved``, their expected counts stay at ``|t| value`` less the model's
+        ``fix_slack`` (the module notes).  With ``achieved``, the per-type probabilities of
+        an exact lottery over valid panels (whose expected counts lie in ``P_LP``), every
+        fixed type's floor is at most what that lottery gives it, so the LP stays feasible
+        with only ``FLOOR_MARGIN`` of round-off and no slack the next levels could use.
+        """
+        if achieved is None:
+            floors = np.full(len(self.sizes), value - self.lp.fix_slack / self.sizes)
+        else:
+            floors = np.minimum(value, achieved) - FLOOR_MARGIN
+            for t in np.flatnonzero(~np.isnan(self.floors)).tolist():
+                if floors[t] < self.floors[t]:
+                    self._floor(t, float(floors[t]))
         for t in types.tolist():
             self.lp.set_coeff(self.first + t, self.z, 0.0)
-            self.lp.set_row_bounds(
-                self.first + t, self.sizes[t] * value - LEVEL_FIX_SLACK, INFINITY
-            )
+            self._floor(t, float(floors[t]))
+
+    def _floor(self, t: int, floor: float) -> None:
+        self.lp.set_row_bounds(self.first + t, self.sizes[t] * floor, INFINITY)
+        self.floors[t] = floor
 
 
 def relaxed_leximin(
@@ -167,8 +187,8 @@ def relaxed_leximin(
 
 POSITIVE_TOLERANCE = 1e-7
 """A relaxed LEXIMIN probability above this counts as positive: the type is in some
-fractional panel (levels are held ``LEVEL_FIX_SLACK`` counts below their value, so a level
-of 0 can come back as a few 1e-9)."""
+fractional panel (levels are held a slack below their value, so a level of 0 can come back
+as a few 1e-9)."""
 EXTREMES_TANGENT_TOLERANCE = 1e-9
 """A tangent of ``1/l`` is added where an LP's ``s`` falls short of ``1/l`` by more than
 this share (the relaxation here and the Goldilocks master)."""

@@ -268,8 +268,9 @@ def leximin(
             to_fix = types_to_fix(solved.y, unfixed)
             value = min(1.0, max(0.0, solved.z))
         fixed[to_fix] = value
-        master.fix(np.flatnonzero(to_fix), value)
-        caps.fix(np.flatnonzero(to_fix), value)
+        # both at what the level's own lottery achieves: no slack for later levels to use
+        master.fix(np.flatnonzero(to_fix), value, probs)
+        caps.fix(np.flatnonzero(to_fix), value, master.achieved(probs))
         if use_relaxation and levels == 1 and np.isnan(fixed).any():
             rest = reach_rest(model, config, master, search, fixed, progress)
             if rest is not None:
