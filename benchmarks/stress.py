@@ -299,7 +299,7 @@ def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Ou
 
 def disagreements(outcomes: list[Outcome]) -> list[str]:
     """Where HiGHS and CBC found different unique optima on one instance."""
-    by = {(o.algorithm, o.solver): o for o in outcomes if not o.failures}
+    by = {(o.algorithm, o.solver): o for o in outcomes if o.probabilities and not o.failures}
     found = []
     for algorithm in ("leximin", "nash", "maximin"):
         a, b = by.get((algorithm, "highs")), by.get((algorithm, "cbc"))
@@ -329,7 +329,10 @@ def stress_instance(
 
 def _worker(args: tuple[int, tuple[str, ...], tuple[str, ...]]) -> tuple[str, list[Any], list[str]]:
     seed, algorithms, solvers = args
-    instance, outcomes, disagree = stress_instance(seed, algorithms, solvers)
+    try:
+        instance, outcomes, disagree = stress_instance(seed, algorithms, solvers)
+    except Exception:  # the harness's own bug: one failure, and the run goes on
+        return f"seed {seed}", [], ["harness crashed: " + traceback.format_exc(limit=3)]
     rows = [
         (o.algorithm, o.solver, o.failures, o.seconds, o.gave_up, o.timed_out) for o in outcomes
     ]

@@ -1,0 +1,122 @@
+"""Never a wrong verdict (issue 28): feasible quotas are never called infeasible.
+
+"Quotas cannot be met" (exit 3) comes only from the feasibility ILP; a model solved after
+it has shown the quotas feasible that reports "infeasible" is a numerical failure, retried
+and then reported as a solver failure (exit 4).  A seeded sample of the differential stress
+test (``python -m benchmarks --stress N``) runs here too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from benchmarks.stress import ALL_ALGORITHMS, SOLVERS, make_instance, stress_instance
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+from panelsel.errors import InfeasibleQuotasError, SolverError
+from panelsel.solve.backends import INFINITY, SolverConfig
+
+NUMERICS = Path(__file__).parent / "data" / "numerics"
+POOLS = sorted(p.name for p in NUMERICS.iterdir() if p.is_dir())
+runner = CliRunner()
+
+
+def test_the_regression_pools_are_here() -> None:
+    assert POOLS == ["exact_181_56_5", "exact_343_31_6", "exact_397_52_6"]
+
+
+@pytest.mark.parametrize("name", POOLS)
+def test_feasible_quotas_that_highs_called_infeasible_are_feasible(
+    name: str, tmp_path: Path
+) -> None:
+    # before the fix: exit 3, "no panel meets all the quotas together", with the default
+    # solver (HiGHS); the LP relaxation's level LP came back infeasible at level 7-20
+    pool, quotas = NUMERICS / name / "pool.csv", NUMERICS / name / "q.yaml"
+    checked = runner.invoke(app, ["check", str(pool), str(quotas)], env={"COLUMNS": "80"})
+    assert checked.exit_code == 0, checked.output
+    assert "cannot be met" not in checked.output
+    out = tmp_path / "out"
+    args = ["select", str(pool), str(quotas), "--seed", "1", "--out", str(out)]
+    selected = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert selected.exit_code == 0, selected.output
+    audited = runner.invoke(app, ["audit", str(out), str(pool), str(quotas)])
+    assert audited.exit_code == 0, audited.output
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_an_infeasible_lp_after_the_feasibility_ilp_is_a_solver_failure(solver: str) -> None:
+    def backend(verdict: bool) -> None:
+        lp = SolverConfig(solver).backend(
+            maximize=True, name="LP relaxation", infeasible_means_quotas=verdict
+        )
+        lp.add_vars([1.0], [INFINITY], [1.0])
+        lp.add_row(-INFINITY, 0.0, [0], [1.0])  # x <= 0 and x >= 1
+        lp.solve()
+
+    with pytest.raises(SolverError, match="numerical failure") as error:
+        backend(False)
+    assert not isinstance(error.value, InfeasibleQuotasError)
+    assert error.value.exit_code == 4
+    with pytest.raises(InfeasibleQuotasError):
+        backend(True)
+
+
+def test_a_level_lp_that_turns_infeasible_ends_with_exit_4_not_3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # fix the relaxation's first level far above its value: the next level LP is truly
+    # infeasible although the quotas are feasible; the run must not say "cannot be met"
+    from panelsel.solve.relaxation import RelaxedLevels
+
+    original = RelaxedLevels.fix
+
+    def overshoot(
+        self: RelaxedLevels, types: np.ndarray, value: float, achieved: object = None
+    ) -> None:
+        original(self, types, min(1.0, value + 0.5) if value > 0 else value)
+
+    monkeypatch.setattr(RelaxedLevels, "fix", overshoot)
+    name = "exact_181_56_5"
+    pool, quotas = NUMERICS / name / "pool.csv", NUMERICS / name / "q.yaml"
+    out = tmp_path / "out"
+    args = ["select", str(pool), str(quotas), "--seed", "1", "--out", str(out)]
+    result = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 4, result.output
+    assert "numerical failure" in result.output
+    assert "cannot be met" not in result.output
+    assert not out.exists()
+
+
+def test_the_stress_generator_makes_feasible_instances_shaped_like_real_pools() -> None:
+    shapes = [make_instance(seed) for seed in range(40)]
+    sizes = [len(i.rows) for i in shapes]
+    assert min(sizes) >= 50 and max(sizes) <= 3000
+    assert {len(i.quotas["categories"]) for i in shapes} >= {2, 5, 9}
+    assert any("households" in i.quotas for i in shapes)
+    assert any("multi_value" in c for i in shapes for c in i.quotas["categories"].values())
+    quotas = [
+        q for i in shapes for c in i.quotas["categories"].values() for q in c["quotas"].values()
+    ]
+    assert any(q["max"] == 0 for q in quotas)
+    assert any(q["min"] == q["max"] > 0 for q in quotas)
+    for instance in shapes:  # the panel the quotas were made from meets them
+        from benchmarks.stress import quota_problems
+
+        members = [instance.rows[i][0] for i in instance.panel]
+        assert quota_problems(instance, members) == []
+
+
+@pytest.mark.parametrize("seed", [3, 25, 44])
+def test_a_seeded_sample_of_the_stress_test(seed: int) -> None:
+    # every algorithm with both solvers: select, audit, the quotas counted from the raw
+    # rows, HiGHS and CBC agreeing on unique optima (benchmarks/stress.py)
+    instance, outcomes, disagreements = stress_instance(seed, ALL_ALGORITHMS, SOLVERS)
+    assert len(outcomes) == len(ALL_ALGORITHMS) * len(SOLVERS)
+    assert [o.failures for o in outcomes if o.failures] == []
+    assert disagreements == []
+    assert not any(o.timed_out for o in outcomes)
+    exact = [o for o in outcomes if o.algorithm != "legacy"]
+    assert all(len(o.probabilities) == len(instance.rows) for o in exact)
