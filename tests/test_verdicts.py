@@ -120,3 +120,64 @@ def test_a_seeded_sample_of_the_stress_test(seed: int) -> None:
     assert not any(o.timed_out for o in outcomes)
     exact = [o for o in outcomes if o.algorithm != "legacy"]
     assert all(len(o.probabilities) == len(instance.rows) for o in exact)
+
+
+def _in_some_valid_panel(instance: object, person: str, out: Path) -> bool:
+    """An independent MILP (scipy) over people: is ``person`` on some panel that meets the
+    quotas and the household rule of a stress instance?"""
+    from benchmarks.stress import Instance
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    assert isinstance(instance, Instance)
+    n = len(instance.rows)
+    rows, lo, hi = [np.ones(n)], [instance.quotas["panel_size"]], [instance.quotas["panel_size"]]
+    for entry in instance.quotas["categories"].values():
+        col = instance.header.index(entry["column"])
+        sep = entry.get("multi_value")
+        for value, q in entry["quotas"].items():
+            has = [value in (r[col].split(sep) if sep else [r[col]]) for r in instance.rows]
+            rows.append(np.array(has, dtype=float))
+            lo.append(q["min"])
+            hi.append(q["max"])
+    rule = instance.quotas.get("households")
+    if rule:
+        col = instance.header.index(rule["columns"][0])
+        for address in {r[col] for r in instance.rows}:
+            rows.append(np.array([r[col] == address for r in instance.rows], dtype=float))
+            lo.append(0)
+            hi.append(rule["max_per_household"])
+    index = [r[0] for r in instance.rows].index(person)
+    lower = np.zeros(n)
+    lower[index] = 1
+    res = milp(
+        np.zeros(n),
+        constraints=LinearConstraint(np.array(rows), lo, hi),
+        integrality=np.ones(n),
+        bounds=Bounds(lower, np.ones(n)),
+    )
+    return bool(res.status == 0)
+
+
+def test_every_no_chance_label_is_proven(tmp_path: Path) -> None:
+    # rounding to 2 panels leaves out people of many types (more than the 10 whose
+    # excluding quotas are named): none may be called "never selectable" unless no valid
+    # panel holds them, and none may be left "not analysed"
+    import json
+
+    from benchmarks.stress import make_instance
+
+    instance = make_instance(44)
+    pool, quotas = instance.write(tmp_path)
+    out = tmp_path / "out"
+    args = ["select", str(pool), str(quotas), "--panels", "2", "--seed", "1", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    excluded = json.loads(result.output)["excluded"]
+    people = [i for group in excluded for i in group["ids"]]
+    assert len(people) > 10
+    assert all(group["selectable"] is not None for group in excluded)
+    for group in excluded:
+        for person in group["ids"][:8]:
+            assert _in_some_valid_panel(instance, person, out) == group["selectable"], group
+        if group["selectable"]:
+            assert "more --panels" in group["reason"] or "gives them none" in group["reason"]

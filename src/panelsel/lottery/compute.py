@@ -10,6 +10,7 @@ panel against the quotas before anything is written.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,7 +34,13 @@ from panelsel.lottery.rounding import Rounded, round_lottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.algorithms import run_algorithm
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import Exclusion, infeasible_error, no_chance, require_feasible
+from panelsel.solve.feasibility import (
+    NO_CHANCE_BELOW,
+    Exclusion,
+    infeasible_error,
+    no_chance,
+    require_feasible,
+)
 from panelsel.solve.protocol import Certificate, Finish, Request
 
 RunKind = Literal["drawn", "estimated", "published"]
@@ -202,12 +209,19 @@ def compute(
         weights = person_weights(model, found.lottery.duals, ids)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = found.proven
+    lottery_why = f"valid panels contain them, but {algorithm} gives them none"
+    why: str | Callable[[int], str] = lottery_why
     if rounded is not None:
-        why = f"rounding to {rounded.m} numbered panels left them out; try more --panels"
+        rounding_why = (
+            f"left out by the rounding to {rounded.m} numbered panels, although the lottery "
+            "gave them a chance; more --panels gives them one"
+        )
+
+        def why(i: int) -> str:
+            return rounding_why if marginals[i] >= NO_CHANCE_BELOW else lottery_why
+
     elif found.estimate is not None:
         why = f"no run of the legacy procedure chose them in {found.estimate.samples} runs"
-    else:
-        why = f"valid panels contain them, but {algorithm} gives them none"
     final = rounded.after if rounded is not None else marginals
     progress("who has no chance", 0, 1)
     excluded = no_chance(

@@ -570,13 +570,23 @@ def _chances_section(page: ReportPage) -> str:
             "seats left can only go to the groups still short. Everyone else available had "
             "the chance this round's lottery gives.</p></div>"
         )
+    advice = []
+    if any(e.selectable is False for e in page.excluded):
+        advice.append(
+            "Where the quotas leave no seat for someone, loosen those quotas (<code>panelsel "
+            "check</code> shows what each allows) and run the selection again before anyone "
+            "is contacted."
+        )
+    if any(e.selectable for e in page.excluded):
+        advice.append(
+            "The others could be on a valid panel: the quotas allow them, and the reason "
+            "given says what left them out."
+        )
     return (
         '<div class="box bad" id="no-chance">'
         f'<p class="est">{total} registrant(s) had no chance of a seat</p>'
         f"<ul>{items}</ul>"
-        "<p>The quotas named leave no seat for them. To give everyone a chance, loosen those "
-        "quotas (<code>panelsel check</code> shows what each allows) and run the selection "
-        "again before anyone is contacted.</p></div>"
+        f"<p>{' '.join(advice)}</p></div>"
     )
 
 

@@ -23,7 +23,8 @@ from the valid panels of the LEXIMIN bound's designs (:mod:`panelsel.solve.decom
 types that some valid panel contains; the others have probability 0 under every lottery.
 The same panels give the value ranges without a solve wherever they reach a trivial bound.
 For each (up to ``MAX_EXPLAINED``), the quota ILP with ``c_t >= 1`` added is infeasible and
-its conflict (below) names the quotas that exclude them.
+its conflict (below) names the quotas that exclude them; the others are proven all the same
+(the cover's last ILP), only not explained.
 
 *Relaxation.*  Slack variables ``u_j, o_j >= 0`` (integer) lower minimum ``j`` by ``u_j``
 and raise maximum ``j`` by ``o_j``; the ILP minimises ``sum_j w_j (u_j + o_j)`` with
@@ -43,7 +44,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,16 +104,18 @@ class ValueReport:
 
 @dataclass
 class Exclusion:
-    """Registrants with no chance of a seat, and why.
+    """Registrants with no chance of a seat, and why.  A label is a claim, so:
 
-    ``selectable`` False: no valid panel contains them, and ``reason`` names the quotas that
-    exclude them.  True: valid panels contain them, but the lottery at hand gives them
-    probability 0 (``reason`` says why, e.g. its rounding).
+    ``selectable`` False: an ILP proved that no valid panel contains them ("can never be
+    selected"), and ``reason`` names the quotas that exclude them where they were explained.
+    True: valid panels contain them (an ILP found one), but the lottery at hand gives them
+    probability 0 (``reason`` says why, e.g. its rounding, and the fix).  None: not analysed
+    (the analysis stopped); nothing is claimed about the quotas.
     """
 
     ids: list[str]
     reason: str
-    selectable: bool = False
+    selectable: bool | None = False
 
     def text(self, shown: int = 20) -> str:
         """One line for every output: how many, why, and their ids."""
@@ -123,6 +126,11 @@ class Exclusion:
             return (
                 f"{len(self.ids)} registrant(s) have no chance in this lottery "
                 f"({self.reason}): {ids}"
+            )
+        if self.selectable is None:
+            return (
+                f"{len(self.ids)} registrant(s) have no chance in this lottery; whether the "
+                f"quotas allow them was not analysed ({self.reason}): {ids}"
             )
         return f"{len(self.ids)} registrant(s) can never be selected ({self.reason}): ids {ids}"
 
@@ -496,7 +504,11 @@ def diagnose(
         groups.setdefault(reason, []).extend(pool.ids[i] for i in model.type_members[t])
     rest = [pool.ids[i] for t in never[MAX_EXPLAINED:].tolist() for i in model.type_members[t]]
     if rest:
-        groups.setdefault("not analysed (only the first types are)", []).extend(rest)
+        groups.setdefault(
+            f"no valid panel contains them; the quotas that exclude them are named for the "
+            f"first {MAX_EXPLAINED} groups only",
+            [],
+        ).extend(rest)
     diagnosis.excluded = [Exclusion(ids, reason) for reason, ids in groups.items()]
     return diagnosis
 
@@ -558,30 +570,64 @@ def no_chance(
     ids: list[str],
     probabilities: npt.NDArray[np.float64],
     *,
-    selectable_reason: str = "valid panels contain them, but this lottery gives them none",
+    selectable_reason: str | Callable[[int], str] = (
+        "valid panels contain them, but this lottery gives them none"
+    ),
 ) -> list[Exclusion]:
     """The registrants whose probability is below :data:`NO_CHANCE_BELOW`, grouped by why.
 
-    For each of their types (up to :data:`MAX_EXPLAINED`) the quota ILP with ``c_t >= 1``
-    decides: infeasible, and its conflict names the quotas that exclude them (as
-    ``panelsel check`` does); feasible, and the lottery, not the quotas, left them out.  The
-    solves run without the run's time limit: they are small, and an exclusion is always
-    explained.
+    Every one of their types is decided, not only the first few: a greedy cover by the
+    pricing ILP (weight 1 on each undecided type) finds valid panels holding as many of them
+    as it can; the types it covers are selectable (``selectable_reason``), and once its
+    optimum is 0 the rest are proven to be in no valid panel.  ``selectable_reason`` may
+    depend on the person (a function of their row index): the rounding to numbered panels
+    leaves out some whom the lottery gave a chance, the lottery itself others.  Of those, the first
+    :data:`MAX_EXPLAINED` types get the quotas that exclude them named (the quota ILP with
+    ``c_t >= 1`` and its conflict, as ``panelsel check`` does); the others are still proven,
+    just not explained.  The solves run without the run's time limit: they are small, and a
+    claim about who can be selected is always proven.
     """
     low = probabilities < NO_CHANCE_BELOW
     if not low.any():
         return []
     unlimited = SolverConfig(name=config.name)
     types = sorted({int(t) for t in model.type_of[low]})
+    undecided = np.zeros(model.n_types, dtype=np.bool_)
+    undecided[types] = True
+    selectable = np.zeros(model.n_types, dtype=np.bool_)
+    pricing = PricingILP(model, unlimited)
+    while undecided.any():
+        counts, value = pricing.best(undecided.astype(np.float64))
+        if value < 0.5:  # no valid panel holds any undecided type: proven
+            break
+        held = undecided & (counts > 0)
+        selectable |= held
+        undecided &= ~held
     groups: dict[tuple[str, bool], list[int]] = {}
-    for t in types[:MAX_EXPLAINED]:
-        ilp = QuotaILP(model, unlimited)
-        ilp.require(t)
-        key = (selectable_reason, True) if ilp.feasible() else (_conflict_reason(ilp), False)
-        groups.setdefault(key, []).extend(i for i in model.type_members[t].tolist() if low[i])
-    rest = [i for t in types[MAX_EXPLAINED:] for i in model.type_members[t].tolist() if low[i]]
-    if rest:
-        groups.setdefault(("not analysed: only the first types are", False), []).extend(rest)
+    explained = 0
+    for t in types:
+        members = [i for i in model.type_members[t].tolist() if low[i]]
+        if selectable[t]:
+            for i in members:
+                why = (
+                    selectable_reason
+                    if isinstance(selectable_reason, str)
+                    else (selectable_reason(i))
+                )
+                groups.setdefault((why, True), []).append(i)
+            continue
+        if explained < MAX_EXPLAINED:
+            ilp = QuotaILP(model, unlimited)
+            ilp.require(t)
+            key = (_conflict_reason(ilp), False)
+            explained += 1
+        else:
+            key = (
+                f"no valid panel contains them; the quotas that exclude them are named for "
+                f"the first {MAX_EXPLAINED} groups only",
+                False,
+            )
+        groups.setdefault(key, []).extend(members)
     return [
         Exclusion([ids[i] for i in sorted(who)], reason, selectable)
         for (reason, selectable), who in groups.items()
