@@ -181,3 +181,44 @@ def test_every_no_chance_label_is_proven(tmp_path: Path) -> None:
             assert _in_some_valid_panel(instance, person, out) == group["selectable"], group
         if group["selectable"]:
             assert "more --panels" in group["reason"] or "gives them none" in group["reason"]
+
+
+def _ids_in(path: Path) -> set[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return {row["id"] for row in csv.DictReader(f)}
+
+
+def test_a_chain_of_rounds_keeps_every_earlier_dropout_out(tmp_path: Path) -> None:
+    # round 2 drops S1005 and S1033 (typed in lower case) with S1001 unavailable; round 3
+    # must not make any of them drawable again, and its audit re-derives that
+    import json
+    import shutil
+
+    example = Path(__file__).parents[1] / "examples" / "wellbeing"
+    for name in ("registrants.csv", "quotas.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    reg, quo = str(tmp_path / "registrants.csv"), str(tmp_path / "quotas.yaml")
+    r1, r2, r3 = (str(tmp_path / f"r{i}") for i in (1, 2, 3))
+    first = runner.invoke(app, ["select", reg, quo, "--seed", "12345", "--out", r1])
+    assert first.exit_code == 0, first.output
+    panel = json.loads((tmp_path / "r1" / "lottery.json").read_text())["selected_members"]
+    assert {"S1005", "S1033"} <= set(panel) and "S1001" not in panel
+    args = ["replace", r1, "--dropouts", "s1005,s1033", "--unavailable", "s1001"]
+    second = runner.invoke(app, [*args, "--seed", "7", "--out", r2])
+    assert second.exit_code == 0, second.output
+    link = json.loads((tmp_path / "r2" / "lottery.json").read_text())["replacement"]
+    assert link["dropouts"] == ["S1005", "S1033"] and link["unavailable"] == ["S1001"]
+    out_of_it = {"S1005", "S1033", "S1001"}
+    assert not out_of_it & _ids_in(tmp_path / "r2" / "probabilities.csv")
+    assert not out_of_it & set(link["final_members"])
+    leaving = next(m for m in link["final_members"] if m not in link["kept"])
+    third = runner.invoke(app, ["replace", r2, "--dropouts", leaving, "--seed", "8", "--out", r3])
+    assert third.exit_code == 0, third.output
+    drawable = _ids_in(tmp_path / "r3" / "probabilities.csv")
+    assert not (out_of_it | {leaving}) & drawable
+    final = json.loads((tmp_path / "r3" / "lottery.json").read_text())["replacement"]
+    assert not (out_of_it | {leaving}) & set(final["final_members"])
+    audited = runner.invoke(app, ["audit", r3, reg, quo])
+    assert audited.exit_code == 0, audited.output

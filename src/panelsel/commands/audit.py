@@ -198,7 +198,7 @@ def _replacement_round(
     drawn again, and that the final panel (kept and drawn) meets the original quotas and
     household rule, counted by the audit's model of the original pool, and is what
     ``panel.csv`` holds."""
-    from panelsel.commands.replace import read_previous
+    from panelsel.commands.replace import chain_exclusions, read_previous
     from panelsel.inputs.residual import residual_inputs
 
     problems: list[str] = []
@@ -226,9 +226,9 @@ def _replacement_round(
     kept = [pid for pid in previous.panel if pid not in gone]
     if [str(x) for x in link.get("kept", [])] != kept:
         problems.append("the recorded kept members are not the previous panel minus the dropouts")
-    residual = residual_inputs(
-        previous.pool, previous.spec, kept, gone | set(unavailable), len(dropouts)
-    )
+    # earlier rounds' dropouts and unavailable stay out for the whole chain
+    excluded = gone | set(unavailable) | chain_exclusions(previous.document)
+    residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
     recorded = [
         (q.get("category"), q.get("value"), q.get("residual_min"), q.get("residual_max"))
         for q in link.get("residual_quotas", [])

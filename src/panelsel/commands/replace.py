@@ -187,10 +187,37 @@ def round_pool(document: dict[str, Any], registrants: str | Path | None = None) 
             hint="put back the previous run's folder as it was",
         )
     previous = read_previous(previous_path, registrants, None)
-    gone = {str(x) for x in link.get("dropouts", [])}
-    excluded = gone | {str(x) for x in link.get("unavailable", [])}
-    kept = [pid for pid in previous.panel if pid not in gone]
+    gone = {str(x).casefold() for x in link.get("dropouts", [])}
+    excluded = chain_exclusions(document)
+    kept = [pid for pid in previous.panel if pid.casefold() not in gone]
     return residual_inputs(previous.pool, previous.spec, kept, excluded, len(gone))
+
+
+def chain_exclusions(document: dict[str, Any]) -> set[str]:
+    """Everyone the chain of rounds ending at ``document`` left out: every round's dropouts
+    and unavailable, back to the first selection.  They stay out for the whole chain (a
+    dropout of round 2 is not drawable in round 3).  Each earlier run is checked against the
+    sha256 its successor recorded; ids are casefolded."""
+    excluded: set[str] = set()
+    link = document.get("replacement") or {}
+    while link:
+        for key in ("dropouts", "unavailable"):
+            excluded |= {str(x).casefold() for x in link.get(key, [])}
+        path = Path(str(link.get("previous", "")))
+        if not path.is_file():
+            raise BadInputError(
+                "an earlier run of this chain of replacement rounds is not here",
+                file=str(path),
+                hint="work from the folder the rounds were made in, with the earlier runs in place",
+            )
+        if sha256_of(path) != link.get("previous_sha256"):
+            raise VerificationError(
+                f"{path} is not the run the next round continued: its sha256 differs from "
+                "the one that round records",
+                hint="put back the earlier run's folder as it was",
+            )
+        link = read_record(path).document.get("replacement") or {}
+    return excluded
 
 
 def read_previous(
@@ -300,10 +327,10 @@ def replace(
     check_panels(panels)
     previous = read_previous(run, registrants, quotas)
     unavailable = list(unavailable or [])
-    kept = _validate(previous, dropouts, unavailable)
-    residual = residual_inputs(
-        previous.pool, previous.spec, kept, set(dropouts) | set(unavailable), len(dropouts)
-    )
+    dropouts, unavailable, kept = _validate(previous, dropouts, unavailable)
+    # this round's dropouts and unavailable, and everyone earlier rounds left out
+    excluded = set(dropouts) | set(unavailable) | chain_exclusions(previous.document)
+    residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
     out = Path(out)
     inputs = (Path(str(previous.document["inputs"]["registrants"]["path"])), previous.path)
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
@@ -318,7 +345,11 @@ def replace(
     return result
 
 
-def _validate(previous: PreviousRun, dropouts: list[str], unavailable: list[str]) -> list[str]:
+def _validate(
+    previous: PreviousRun, dropouts: list[str], unavailable: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Check the ids; return the dropouts and unavailable as the pool spells them (ids are
+    compared regardless of case) and the kept members."""
     """The kept members; refuses ids that are unknown, off the panel, repeated or both."""
     known = {pid.casefold(): pid for pid in previous.pool.ids}
     on_panel = {pid.casefold() for pid in previous.panel}
@@ -357,7 +388,8 @@ def _validate(previous: PreviousRun, dropouts: list[str], unavailable: list[str]
             "every panel member dropped out: there is nothing to keep",
             hint="select a new panel with panelsel select (leaving out the unavailable)",
         )
-    return [pid for pid in previous.panel if pid.casefold() not in gone]
+    kept = [pid for pid in previous.panel if pid.casefold() not in gone]
+    return [known[p.casefold()] for p in dropouts], [known[p.casefold()] for p in unavailable], kept
 
 
 def final_members(pool: Pool, kept: list[str], new: list[str]) -> list[str]:

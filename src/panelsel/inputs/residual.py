@@ -76,8 +76,9 @@ def residual_inputs(
 ) -> Residual:
     """The residual pool and quotas after keeping ``kept`` (ids of the drawn panel that stay)
     and leaving out ``excluded`` (dropouts, unavailable), with ``seats`` to fill."""
-    index = {pid: i for i, pid in enumerate(pool.ids)}
-    kept_rows = [index[pid] for pid in kept]
+    # ids are unique regardless of case (load_pool), and compared that way everywhere
+    index = {pid.casefold(): i for i, pid in enumerate(pool.ids)}
+    kept_rows = [index[pid.casefold()] for pid in kept]
     held: list[Held] = []
     categories = []
     for cat in spec.categories:
@@ -117,7 +118,8 @@ def residual_inputs(
         )
         households = dataclasses.replace(spec.households, room=room)
         household_room = [([pool.ids[r] for r in living[a]], left) for a, left in room]
-    left_out = set(kept_rows) | {index[pid] for pid in excluded if pid in index} | housemates
+    gone = {index[pid.casefold()] for pid in excluded if pid.casefold() in index}
+    left_out = set(kept_rows) | gone | housemates
     rows = [r for r in range(len(pool.rows)) if r not in left_out]
     residual_pool = dataclasses.replace(
         pool,
@@ -135,6 +137,6 @@ def residual_inputs(
         residual_spec,
         list(kept),
         held,
-        sorted((pool.ids[r] for r in housemates), key=lambda pid: index[pid]),
+        sorted((pool.ids[r] for r in housemates), key=lambda pid: index[pid.casefold()]),
         household_room,
     )
