@@ -91,7 +91,7 @@ def test_yaml_python_tag_is_never_executed(tmp_path: Path, monkeypatch: pytest.M
     calls: list[str] = []
     monkeypatch.setattr(os, "system", lambda cmd: calls.append(cmd) or 0)
     runner = CliRunner()
-    runner.invoke(
+    result = runner.invoke(
         app,
         [
             "select",
@@ -102,6 +102,9 @@ def test_yaml_python_tag_is_never_executed(tmp_path: Path, monkeypatch: pytest.M
         ],
     )
     assert calls == []
+    assert result.exit_code == 2
+    assert "tags such as !!python/... are not allowed in a quota file" in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_quoted_newline_loads_and_keeps_the_cell(tmp_path: Path) -> None:

@@ -100,7 +100,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--dice", "²"], "is '²', not a whole number"),
         (["--dice", "1,1," + HUGE], "not a whole number"),
         (["--dice", "1", "--dice-sides", "99999999999"], "must be from 2 to 120"),
-        (["--number", HUGE], "1"),
+        (
+            ["--number", HUGE],
+            f"--number must be between 1 and 100 (the panels of this lottery), not {HUGE}",
+        ),
     ],
 )
 def test_absurd_draw_inputs(published: Path, args: list[str], message: str) -> None:
