@@ -284,3 +284,22 @@ def test_a_failed_run_removes_the_parent_folders_it_made(tmp_path: Path) -> None
     assert code == 2 and (tmp_path / "kept").is_dir()  # it existed before: it stays
     assert select(REG, QUO, "--out", str(tmp_path / "new" / "run1"))[0] == 0
     assert (tmp_path / "new" / "run1" / "panel.csv").is_file()
+
+
+def test_force_replaces_every_file_panelsel_writes(tmp_path: Path) -> None:
+    # panel.xlsx, remaining.xlsx and replacements.csv are panelsel's own (they were
+    # refused as "files panelsel did not write")
+    reg, quo = REG, QUO
+    books, first, round_ = (str(tmp_path / name) for name in ("books", "r1", "r2"))
+    for _ in range(2):
+        result = RUNNER.invoke(app, ["select", reg, quo, "--seed", "1", "--xlsx", "--force",
+                                     "--out", books])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert {"panel.xlsx", "remaining.xlsx"} <= {p.name for p in Path(books).iterdir()}
+    result = RUNNER.invoke(app, ["select", reg, quo, "--seed", "12345", "--out", first])
+    assert result.exit_code == 0, result.output
+    for _ in range(2):
+        result = RUNNER.invoke(app, ["replace", first, "--dropouts", "S1005", "--seed", "3",
+                                     "--force", "--out", round_])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert (Path(round_) / "replacements.csv").is_file()

@@ -60,10 +60,12 @@ STAGING_TAG = ".panelsel-tmp-"
 (or ``.panelsel-tmp-<pid>-<random>`` inside it)."""
 LOCK_NAME = ".lock"
 """The file inside a staging folder that its run holds locked (``flock``) while it lives."""
+CONTACT_LISTS = ("panel.csv", "remaining.csv", "replacements.csv")
+"""The contact lists a run writes as CSV, each also as a workbook (``.xlsx``) when asked."""
 OWN_FILES = frozenset(
     {
-        "panel.csv",
-        "remaining.csv",
+        *CONTACT_LISTS,
+        *(name.removesuffix(".csv") + ".xlsx" for name in CONTACT_LISTS),
         "probabilities.csv",
         "lottery.json",
         "lottery.sha256",
