@@ -222,3 +222,32 @@ def test_a_chain_of_rounds_keeps_every_earlier_dropout_out(tmp_path: Path) -> No
     assert not (out_of_it | {leaving}) & set(final["final_members"])
     audited = runner.invoke(app, ["audit", r3, reg, quo])
     assert audited.exit_code == 0, audited.output
+
+
+def test_a_round_of_a_workbook_run_writes_the_whole_panel_as_a_workbook(tmp_path: Path) -> None:
+    # panel.xlsx listed only the replacements (no role column), no replacements.xlsx was
+    # written, and the round failed its own audit ("panel.xlsx does not hold what
+    # panel.csv holds")
+    import json
+
+    from openpyxl import load_workbook
+
+    example = Path(__file__).parents[1] / "examples" / "wellbeing"
+    reg, quo = str(example / "registrants.csv"), str(example / "quotas.yaml")
+    first, round_ = str(tmp_path / "r1"), str(tmp_path / "r2")
+    result = runner.invoke(app, ["select", reg, quo, "--seed", "1", "--xlsx", "--out", first])
+    assert result.exit_code == 0, result.output
+    leaving = json.loads((tmp_path / "r1" / "lottery.json").read_text())["selected_members"][0]
+    args = ["replace", first, "--dropouts", leaving, "--seed", "3", "--out", round_]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [
+        [c.value for c in r]
+        for r in load_workbook(tmp_path / "r2" / "panel.xlsx").active.iter_rows()
+    ]
+    assert rows[0][-1] == "panelsel_role" and len(rows) == 1 + 10
+    assert sorted(r[-1] for r in rows[1:]) == ["kept"] * 9 + ["replacement"]
+    assert (tmp_path / "r2" / "replacements.xlsx").is_file()
+    assert (tmp_path / "r2" / "remaining.xlsx").is_file()
+    audited = runner.invoke(app, ["audit", round_, reg, quo])
+    assert audited.exit_code == 0, audited.output

@@ -37,7 +37,7 @@ from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
-from panelsel.outputs.files import OutputFolder, write_csv
+from panelsel.outputs.files import OutputFolder, write_csv, write_xlsx
 from panelsel.outputs.record import read_draw, read_record
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.tables import (
@@ -403,8 +403,12 @@ def write_final_panel(
 ) -> None:
     """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
     ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
-    (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``)."""
+    (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``); the
+    same for ``panel.xlsx`` -> ``replacements.xlsx`` where the round wrote workbooks."""
     (tmp / "panel.csv").rename(tmp / "replacements.csv")
+    workbook = (tmp / "panel.xlsx").is_file()
+    if workbook:  # the contact lists came as workbooks too: the same for the whole panel
+        (tmp / "panel.xlsx").rename(tmp / "replacements.xlsx")
     role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
     contact = contact_columns(pool, None)
     fmt, _ = contact_format(pool, read, OutputOptions())
@@ -415,6 +419,8 @@ def write_final_panel(
     ]
     header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
     write_csv(tmp / "panel.csv", header, rows, fmt=fmt)
+    if workbook:
+        write_xlsx(tmp / "panel.xlsx", header, rows)
 
 
 def _held_text(residual: Residual) -> str:
@@ -502,7 +508,9 @@ def _round(
         ),
     ]
     household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
-    options = OutputOptions()
+    # a round writes its contact lists as the run it continues did (workbooks too, if so)
+    parent_files = previous.document.get("contact_files") or {}
+    options = OutputOptions(xlsx=bool(parent_files.get("xlsx", previous.pool.spreadsheet)))
     new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
     final = final_members(previous.pool, residual.kept, new) if publish is None else None
     residual_quotas = [
@@ -538,6 +546,8 @@ def _round(
         write_final_panel(tmp, previous.pool, previous.read, residual.kept, new)
         files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
                  "lottery.json", "report.html"]  # fmt: skip
+        if options.xlsx:
+            files += ["panel.xlsx", "replacements.xlsx", "remaining.xlsx"]
     else:
         _, digest = write_published(tmp, run)
         files = ["lottery.json", "lottery.sha256", "panels.csv", "probabilities.csv",
