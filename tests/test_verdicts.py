@@ -8,6 +8,7 @@ test (``python -m benchmarks --stress N``) runs here too.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,69 @@ def test_a_round_of_a_workbook_run_writes_the_whole_panel_as_a_workbook(tmp_path
     assert (tmp_path / "r2" / "remaining.xlsx").is_file()
     audited = runner.invoke(app, ["audit", round_, reg, quo])
     assert audited.exit_code == 0, audited.output
+
+
+def test_the_maximin_check_is_not_vacuous_when_someone_can_never_be_selected(
+    tmp_path: Path,
+) -> None:
+    # z is the only X and X has max 0: nobody can select z.  The check used to look only
+    # at the person with the lowest probability; when that was z, any lottery passed
+    from panelsel.commands.certificates import maximin_certificate
+    from panelsel.inputs.model import build_model
+    from panelsel.inputs.pool import load_pool
+    from panelsel.inputs.quotas import load_quotas
+
+    pool = tmp_path / "p.csv"
+    pool.write_text("id,g\nz,X\na,F\nb,F\nc,M\nd,M\n", encoding="utf-8")
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text("panel_size: 2\ncategories:\n  g: {quotas: {F: 1, M: 1, X: 0}}\n")
+    spec = load_quotas(quotas)
+    model = build_model(load_pool(pool, id_column=spec.id_column), spec)
+    ids = ["z", "a", "b", "c", "d"]
+
+    def check(panels: list[list[int]], weights: list[float]) -> tuple[bool, str]:
+        marginals = np.zeros(5)
+        for members, w in zip(panels, weights, strict=True):
+            marginals[members] += w
+        result = maximin_certificate(model, [np.array(p) for p in panels], marginals, ids=ids)
+        return result.passed, result.detail
+
+    # d is left out although {a, d} is valid: fails, naming d (not z)
+    passed, detail = check([[1, 3], [2, 3]], [0.5, 0.5])
+    assert not passed and "'d'" in detail
+    # everyone selectable has a chance, but the minimum among them (0.1) is below 0.5
+    passed, detail = check([[1, 3], [2, 3], [1, 4], [2, 4]], [0.45, 0.45, 0.05, 0.05])
+    assert not passed
+    # the optimum: 0.5 for each of a, b, c, d, and z in no valid panel
+    passed, detail = check([[1, 3], [2, 4]], [0.5, 0.5])
+    assert passed and "the other 1 are in none" in detail
+
+
+def test_the_audit_verdict_says_not_proven_optimal(tmp_path: Path) -> None:
+    import json
+
+    example = Path(__file__).parents[1] / "examples" / "wellbeing"
+    reg, quo = str(example / "registrants.csv"), str(example / "quotas.yaml")
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["select", reg, quo, "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    audited = runner.invoke(app, ["audit", str(out), reg, quo], env={"COLUMNS": "200"})
+    assert "NOT PROVEN OPTIMAL" not in audited.output
+    as_json = runner.invoke(app, ["audit", str(out), reg, quo, "--json"])
+    assert json.loads(as_json.output)["proven_optimal"] is True
+    # lottery.json says a best-effort run: the verdict line says so, even when checks pass
+    from rich.console import Console
+
+    from panelsel import console
+    from panelsel.commands.audit import AuditReport
+    from panelsel.commands.certificates import Check
+
+    report = AuditReport(out, "leximin", [Check("panels", True, "ok")], proven_optimal=False)
+    capture = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    original = console.stdout
+    console.stdout = capture
+    try:
+        console.render_audit(report)
+    finally:
+        console.stdout = original
+    assert "Audit passed: all 1 checks; NOT PROVEN OPTIMAL" in capture.export_text()

@@ -277,14 +277,20 @@ def render_audit(report: AuditReport) -> None:
     failed = [c.name for c in report.checks if not c.passed]
     skipped = report.skipped
     ran = len(report.checks) - len(skipped)
+    unproven = (
+        ""
+        if report.proven_optimal
+        else "; [bold yellow]NOT PROVEN OPTIMAL[/] (lottery.json says so: a best-effort run)"
+    )
     if failed:
-        stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}")
+        stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}{unproven}")
     elif skipped:
         stdout.print(
             f"[green]Audit passed:[/] {ran} checks; [yellow]skipped:[/] {', '.join(skipped)}"
+            f"{unproven}"
         )
     else:
-        stdout.print(f"[green]Audit passed:[/] all {ran} checks")
+        stdout.print(f"[green]Audit passed:[/] all {ran} checks{unproven}")
 
 
 def _compact(table: Table) -> None:

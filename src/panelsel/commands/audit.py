@@ -103,6 +103,9 @@ class AuditReport:
     out: Path
     algorithm: str
     checks: list[Check]
+    proven_optimal: bool = True
+    """False where lottery.json says the lottery is not proven optimal (best effort): the
+    verdict says so, whatever the checks found."""
 
     @property
     def passed(self) -> bool:
@@ -117,6 +120,7 @@ class AuditReport:
             "out": str(self.out),
             "algorithm": self.algorithm,
             "passed": self.passed,
+            "proven_optimal": self.proven_optimal,
             "skipped": self.skipped,
             "checks": [c.__dict__ for c in self.checks],
         }
@@ -1247,4 +1251,9 @@ def audit(
         progress("recomputing the lottery", 0, 1)
         checks.append(_check_recompute(document, pool, spec, progress))
     progress(stage, 6, 6)
-    return AuditReport(out=out, algorithm=algorithm, checks=checks)
+    return AuditReport(
+        out=out,
+        algorithm=algorithm,
+        checks=checks,
+        proven_optimal=document.get("proven_optimal") is not False,
+    )
