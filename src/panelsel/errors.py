@@ -125,6 +125,13 @@ class TimeLimitError(SolverError):
     kind = "time_limit"
 
 
+class NumericalInfeasibilityError(SolverError):
+    """A model solved after the feasibility ILP had shown the quotas feasible came back
+    "infeasible", also when solved afresh: round-off, never a verdict on the quotas."""
+
+    kind = "numerical"
+
+
 class VerificationError(PanelselError):
     """A file does not match what was published or recorded (a sha256, a panel list, a
     draw): ``draw`` refuses to go on and ``audit`` fails with the same exit code."""

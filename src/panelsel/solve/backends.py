@@ -53,7 +53,13 @@ import numpy.typing as npt
 
 from panelsel import signals
 from panelsel.defaults import DEFAULT_SOLVER
-from panelsel.errors import BadInputError, InfeasibleQuotasError, SolverError, TimeLimitError
+from panelsel.errors import (
+    BadInputError,
+    InfeasibleQuotasError,
+    NumericalInfeasibilityError,
+    SolverError,
+    TimeLimitError,
+)
 
 SOLVERS = ("highs", "cbc")
 MIP_REL_GAP = 1e-9
@@ -197,8 +203,8 @@ class SolverConfig:
         )
 
 
-def _numerical_infeasibility(solver: str, name: str, attempts: str) -> SolverError:
-    return SolverError(
+def _numerical_infeasibility(solver: str, name: str, attempts: str) -> NumericalInfeasibilityError:
+    return NumericalInfeasibilityError(
         f"the {solver} solver reported the {name} infeasible although the feasibility ILP had "
         f"shown that panels meeting every quota exist ({attempts}): a numerical failure of "
         "the solver, not a verdict on the quotas",
