@@ -145,7 +145,12 @@ def test_rounding_that_leaves_people_out_is_named(runner: CliRunner, tmp_path: P
     document = json.loads(stdout)
     left_out = [e for e in document["excluded"] if e["selectable"]]
     assert left_out and sum(len(e["ids"]) for e in document["excluded"]) >= 46 - 20
-    assert "rounding to 2 numbered panels left them out" in left_out[0]["reason"]
+    assert left_out[0]["reason"] == (
+        "left out by the rounding to 2 numbered panels, although the lottery gave them a "
+        "chance; more --panels gives them one"
+    )
+    # nobody is called unselectable: everyone in this pool is in some valid panel
+    assert all(e["selectable"] for e in document["excluded"])
 
 
 # ------------------------------------------------------ item 2: quota values nobody has
