@@ -579,8 +579,9 @@ def _chances_section(page: ReportPage) -> str:
         )
     if any(e.selectable for e in page.excluded):
         advice.append(
-            "The others could be on a valid panel: the quotas allow them, and the reason "
-            "given says what left them out."
+            ("The others" if advice else "They")
+            + " could be on a valid panel: the quotas allow them, and the reason given says "
+            "what left them out."
         )
     return (
         '<div class="box bad" id="no-chance">'
