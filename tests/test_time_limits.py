@@ -43,9 +43,10 @@ def test_column_generation_offers_valid_incumbents() -> None:
     assert lottery.probabilities.sum() == pytest.approx(1.0)
     for counts in lottery.columns:
         assert model.count_violations(counts) == []
-    np.testing.assert_allclose(
-        lottery.targets.sum() * 0 + (lottery.targets * model.type_sizes).sum(), model.k
-    )
+    # the per-type targets are the lottery's own probabilities, and they fill k seats
+    shares = lottery.probabilities @ (lottery.columns / model.type_sizes)
+    np.testing.assert_allclose(lottery.targets, shares, atol=1e-12)
+    assert (lottery.targets * model.type_sizes).sum() == pytest.approx(model.k, abs=1e-9)
 
 
 @pytest.fixture
