@@ -23,7 +23,7 @@ from panelsel.defaults import (
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
-from panelsel.errors import EXIT_INFEASIBLE, EXIT_VERIFICATION, PanelselError
+from panelsel.errors import EXIT_INFEASIBLE, EXIT_NOT_VERIFIED, EXIT_VERIFICATION, PanelselError
 from panelsel.signals import interrupt_message, is_interrupt
 
 if TYPE_CHECKING:
@@ -717,7 +717,8 @@ def audit(
     ] = True,
     json_output: JsonOutput = False,
 ) -> None:
-    """Re-derive a selection from its files and check it; exit 5 if any check fails."""
+    """Re-derive a selection from its files and check it; exit 5 if any check fails, 6 if
+    none failed but one was inconclusive (not verified)."""
 
     def call(progress: ProgressFn) -> Any:
         from panelsel.commands.audit import audit as run_audit
@@ -741,3 +742,5 @@ def audit(
     )
     if not report.passed:
         raise typer.Exit(EXIT_VERIFICATION)
+    if not report.verified:
+        raise typer.Exit(EXIT_NOT_VERIFIED)

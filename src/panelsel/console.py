@@ -270,25 +270,31 @@ def render_audit(report: AuditReport) -> None:
     for check in report.checks:
         if check.skipped:
             mark = "[yellow]skip[/]"
+        elif check.inconclusive:
+            mark = "[bold yellow]inconclusive[/]"
         else:
             mark = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
         table.add_row(check.name, mark, check.detail.replace("[", "\\["))
     stdout.print(table)
     failed = [c.name for c in report.checks if not c.passed]
     skipped = report.skipped
-    ran = len(report.checks) - len(skipped)
+    inconclusive = report.inconclusive
+    ran = len(report.checks) - len(skipped) - len(inconclusive)
     unproven = (
         ""
         if report.proven_optimal
         else "; [bold yellow]NOT PROVEN OPTIMAL[/] (lottery.json says so: a best-effort run)"
     )
+    skip_note = f"; [yellow]skipped:[/] {', '.join(skipped)}" if skipped else ""
     if failed:
         stdout.print(f"[bold red]Audit failed:[/] {', '.join(failed)}{unproven}")
-    elif skipped:
+    elif inconclusive:
         stdout.print(
-            f"[green]Audit passed:[/] {ran} checks; [yellow]skipped:[/] {', '.join(skipped)}"
-            f"{unproven}"
+            f"[bold yellow]NOT VERIFIED:[/] {ran} checks passed, but {', '.join(inconclusive)} "
+            f"was inconclusive (see its detail){skip_note}{unproven}"
         )
+    elif skipped:
+        stdout.print(f"[green]Audit passed:[/] {ran} checks{skip_note}{unproven}")
     else:
         stdout.print(f"[green]Audit passed:[/] all {ran} checks{unproven}")
 

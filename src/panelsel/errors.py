@@ -12,6 +12,8 @@ code   exception                    meaning
 3      :class:`InfeasibleQuotasError`  no panel can meet the quotas
 4      :class:`SolverError`         the LP/ILP solver failed or hit its time limit
 5      :class:`VerificationError`   a published file or the pool is not what was recorded
+6      --                           ``audit``: every check passed but one was
+                                    inconclusive (not verified; see ``--no-recompute``)
 =====  ===========================  ===============================================
 """
 
@@ -22,6 +24,9 @@ EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
 EXIT_VERIFICATION = 5
+EXIT_NOT_VERIFIED = 6
+"""``audit``: no check failed, but one could not decide (the recompute of a run made with
+other software versions, or of a best-effort run), so the selection is not verified."""
 
 
 class PanelselError(Exception):

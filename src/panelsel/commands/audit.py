@@ -49,7 +49,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from panelsel import __version__
 from panelsel.commands.certificates import (
     Check,
     extremes_certificate,
@@ -86,6 +85,7 @@ from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.protocol import Request
+from panelsel.versions import differing_versions, matching_install
 
 EXIT_AUDIT_FAILED = EXIT_VERIFICATION
 SUM_TOLERANCE = 1e-9
@@ -115,13 +115,24 @@ class AuditReport:
     def skipped(self) -> list[str]:
         return [c.name for c in self.checks if c.skipped]
 
+    @property
+    def inconclusive(self) -> list[str]:
+        return [c.name for c in self.checks if c.inconclusive]
+
+    @property
+    def verified(self) -> bool:
+        """Every check passed and none was inconclusive (a skipped check was asked for)."""
+        return self.passed and not self.inconclusive
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
             "algorithm": self.algorithm,
             "passed": self.passed,
+            "verified": self.verified,
             "proven_optimal": self.proven_optimal,
             "skipped": self.skipped,
+            "inconclusive": self.inconclusive,
             "checks": [c.__dict__ for c in self.checks],
         }
 
@@ -690,26 +701,33 @@ def _check_recompute(
     from panelsel.outputs.record import listing
 
     name = "recompute"
-    version = document.get("version")
-    if version != __version__:
-        return Check(
-            name,
-            True,
-            f"skipped: the run was made by panelsel {version}, this is {__version__}; rerun the "
-            "audit with that version to recompute it",
-            skipped=True,
+    recorded_versions = document.get("versions")
+    if not isinstance(recorded_versions, dict):
+        recorded_versions = {"panelsel": str(document.get("version"))}
+    differ = differing_versions(recorded_versions)
+    weaker = "--no-recompute accepts the weaker audit explicitly"
+
+    def inconclusive(reason: str) -> Check:
+        return Check(name, True, f"inconclusive: {reason}", inconclusive=True)
+
+    def versions_note() -> str:
+        listed = ", ".join(f"{n} {was} (this install: {now})" for n, was, now in differ)
+        return (
+            f"the run was made with {listed}; the solver's choice among equally good lotteries "
+            "may differ between versions, so the difference proves nothing either way: "
+            f"install the recorded versions ({matching_install(recorded_versions)}) and audit "
+            f"again, or {weaker}"
         )
+
     rounding = document.get("rounding")
     stopped = not document.get("proven_optimal", True) or (
         isinstance(rounding, dict) and "time limit" in str(rounding.get("method", ""))
     )
     if stopped:
-        return Check(
-            name,
-            True,
-            "skipped: the run stopped at its time limit (--best-effort), which is measured in "
-            "seconds, so a rerun need not stop at the same point",
-            skipped=True,
+        return inconclusive(
+            "lottery.json says the run stopped at its time limit (--best-effort), which is "
+            "measured in seconds, so a rerun need not stop at the same point: the lottery is "
+            f"valid (the checks above) but not shown to be the recorded method's; {weaker}"
         )
     algorithm = str(document["algorithm"])
     model = build_model(pool, spec, values_must_exist="replacement" not in document)
@@ -726,8 +744,11 @@ def _check_recompute(
             else None
         )
         result = compute(model, algorithm, config, request, publish=publish, progress=progress)
-    except PanelselError as error:
-        return Check(name, False, f"the recorded run cannot be repeated: {error.message}")
+    except (PanelselError, KeyError, TypeError, ValueError) as error:
+        message = error.message if isinstance(error, PanelselError) else repr(error)
+        if differ:
+            return inconclusive(f"the rerun failed ({message}); {versions_note()}")
+        return Check(name, False, f"the recorded run cannot be repeated: {message}")
     ids = pool.ids
     problems = []
     pairs = list(listing(result.lottery, ids, result.rounded).items())
@@ -743,14 +764,16 @@ def _check_recompute(
     for key, entries in pairs:
         recorded = document.get(key)
         if json.dumps(entries) != json.dumps(recorded):
-            differ = sum(1 for a, b in zip(entries, recorded or [], strict=False) if a != b) + abs(
-                len(entries) - len(recorded or [])
-            )
+            differ_entries = sum(
+                1 for a, b in zip(entries, recorded or [], strict=False) if a != b
+            ) + abs(len(entries) - len(recorded or []))
             problems.append(
-                f"lottery.json's {key} differ from the rerun's in {differ} of "
+                f"lottery.json's {key} differ from the rerun's in {differ_entries} of "
                 f"{len(entries)} entries"
             )
     figures = {"panels": len(result.lottery), "algorithm": algorithm}
+    if problems and differ:
+        return inconclusive(f"{'; '.join(problems)}; {versions_note()}")
     if problems:
         return Check(name, False, "; ".join(problems), figures)
     what = "lottery and its draw" if rounding is None else "numbered panels and their source"

@@ -56,8 +56,13 @@ class Check:
     detail: str
     figures: dict[str, Any] = field(default_factory=dict)
     skipped: bool = False
-    """Not run (``--no-recompute``, or it cannot be); ``detail`` says why.  A skipped check
-    does not fail the audit, and the report says that it was skipped."""
+    """Not run because the user asked (``--no-recompute``); ``detail`` says why.  A skipped
+    check does not fail the audit, and the report says that it was skipped."""
+    inconclusive: bool = False
+    """Run (or due) but unable to decide: the recompute of a run made with other software
+    versions that gives other bytes, or of a run that stopped at its time limit.  It does
+    not fail the audit, but the selection is then *not verified*: the verdict says so and
+    the command exits :data:`panelsel.errors.EXIT_NOT_VERIFIED`."""
 
 
 def quota_rows(model: Model) -> tuple[sp.csr_matrix, list[float], list[float]]:

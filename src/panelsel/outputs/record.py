@@ -36,6 +36,7 @@ from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
 from panelsel.lottery.rounding import Rounded
 from panelsel.outputs.files import PLAIN_CSV, CsvFormat
+from panelsel.versions import deciding_versions
 
 DRAW_FORMAT = "panelsel-draw/1"
 
@@ -277,6 +278,7 @@ def lottery_document(
     document: dict[str, Any] = {
         "format": LOTTERY_FORMAT,
         "version": __version__,
+        "versions": deciding_versions(),
         "algorithm": algorithm,
         "solver": solver,
         "seed": seed,
