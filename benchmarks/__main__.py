@@ -49,7 +49,7 @@ from typing import Any
 import yaml
 
 from benchmarks import generate
-from benchmarks.stress import ALL_ALGORITHMS, run_stress
+from benchmarks.stress import ALL_RUNS, RUN_TIME_LIMIT, run_stress
 
 REPO = Path(__file__).resolve().parents[1]
 MEMORY_BUDGET_MIB = 2048
@@ -232,8 +232,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="--stress: instances run at once")
     parser.add_argument(
         "--stress-algorithms",
-        default=",".join(ALL_ALGORITHMS),
-        help="--stress: comma-separated algorithms (default: all)",
+        default=",".join(ALL_RUNS),
+        help="--stress: comma-separated algorithms, and 'check' for the verdicts of "
+        "panelsel check (default: all)",
+    )
+    parser.add_argument(
+        "--stress-solvers",
+        default="highs,cbc",
+        help="--stress: comma-separated solvers (default: both)",
+    )
+    parser.add_argument(
+        "--stress-time-limit",
+        type=float,
+        default=RUN_TIME_LIMIT,
+        help="--stress: seconds per run; a run that reaches it gives a best-effort lottery, "
+        "checked like the others and counted as not proven",
     )
     args = parser.parse_args()
     if args.stress:
@@ -242,6 +255,8 @@ def main() -> None:
             first_seed=args.stress_seed,
             jobs=args.jobs,
             algorithms=args.stress_algorithms.split(","),
+            solvers=args.stress_solvers.split(","),
+            time_limit=args.stress_time_limit,
         )
         raise SystemExit(1 if failures else 0)
     scratch = tempfile.TemporaryDirectory()

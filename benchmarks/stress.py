@@ -21,8 +21,21 @@ then checks it without trusting panelsel's model:
 - HiGHS and CBC agree where the optimum is unique: LEXIMIN's and Nash's per-person
   probabilities, MAXIMIN's minimum (within :data:`AGREEMENT_TOLERANCE`).
 
-``python -m benchmarks --stress N [--stress-seed S] [--jobs J]`` prints one line per failure
-and a table of runs and failures per algorithm and solver.
+``check`` (the verdicts alone, as ``panelsel check`` gives them) runs with both solvers too,
+and is checked against the panel the quotas were made from and an independent MILP
+(:func:`check_verdicts`): the quotas are called feasible; that panel's count of every value
+lies in the range ``check`` reports as fillable; none of its members is called "can never be
+selected"; and for a sample of the registrants ``check`` calls unselectable and of the ranges'
+ends, scipy's ``milp`` over the raw rows (not panelsel's model) confirms the claim.
+
+A run that reaches its time limit (``--stress-time-limit``, default :data:`RUN_TIME_LIMIT`)
+is run with ``--best-effort``, so its lottery is still checked like any other (its audit's
+``optimality`` check excepted, which a best-effort lottery does not claim); it is counted
+as "not proven", not as a failure.
+
+``python -m benchmarks --stress N [--stress-seed S] [--jobs J] [--stress-algorithms A,B]
+[--stress-time-limit T]`` prints one line per failure and a table of runs and failures per
+algorithm and solver.
 """
 
 from __future__ import annotations
@@ -50,6 +63,14 @@ RUN_TIME_LIMIT = 120.0
 time-limit exit says so truthfully: it is slowness, not a wrong verdict), and listed."""
 SEPARATOR = ";"
 ALL_ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks", "minimax", "legacy")
+CHECK = "check"
+"""The pseudo-algorithm of the verdict runs (``panelsel check``, :func:`check_verdicts`)."""
+ALL_RUNS = (CHECK, *ALL_ALGORITHMS)
+MILP_TIME_LIMIT = 20.0
+"""Seconds for each independent MILP of :func:`check_verdicts`; one that runs out confirms
+nothing and is counted as unconfirmed, not as a failure."""
+MILP_SAMPLE = 3
+"""How many exclusion groups and how many range ends per instance the MILP confirms."""
 SOLVERS = ("highs", "cbc")
 LEGACY_SAMPLES = 50
 LEGACY_GIVES_UP = "got stuck"
@@ -198,6 +219,143 @@ def quota_problems(instance: Instance, members: Sequence[str]) -> list[str]:
     return problems
 
 
+def _raw_constraints(instance: Instance) -> tuple[Any, list[float], list[float], list[str]]:
+    """The panel rules over people, from the raw rows and the quota document (not
+    panelsel's model): ``lo <= A x <= hi`` with one row for the panel size, one per quota
+    value, one per household; and the row names."""
+    import scipy.sparse as sp
+
+    n = len(instance.rows)
+    rows: list[list[int]] = [list(range(n))]
+    k = instance.quotas["panel_size"]
+    lo: list[float] = [k]
+    hi: list[float] = [k]
+    names = ["panel size"]
+    for name, entry in instance.quotas["categories"].items():
+        col = instance.header.index(entry["column"])
+        sep = entry.get("multi_value")
+        for value, q in entry["quotas"].items():
+            rows.append(
+                [
+                    i
+                    for i, row in enumerate(instance.rows)
+                    if value in (row[col].split(sep) if sep else [row[col]])
+                ]
+            )
+            lo.append(q["min"])
+            hi.append(q["max"])
+            names.append(f"{name}={value}")
+    rule = instance.quotas.get("households")
+    if rule:
+        col = instance.header.index(rule["columns"][0])
+        homes: dict[str, list[int]] = {}
+        for i, row in enumerate(instance.rows):
+            homes.setdefault(row[col], []).append(i)
+        for address, members in homes.items():
+            if len(members) > rule["max_per_household"]:
+                rows.append(members)
+                lo.append(0)
+                hi.append(rule["max_per_household"])
+                names.append(f"household {address}")
+    data = [1.0 for r in rows for _ in r]
+    indices = [i for r in rows for i in r]
+    indptr = np.cumsum([0, *(len(r) for r in rows)])
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(rows), n))
+    return matrix, lo, hi, names
+
+
+def independent_milp(
+    instance: Instance, objective: Any = None, forced: int | None = None
+) -> tuple[str, float | None]:
+    """scipy's ``milp`` over people on the raw rows: ``("optimal", value)`` (maximising
+    ``objective``, default 0), ``("infeasible", None)`` or ``("unknown", None)`` (time
+    limit or another status)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    matrix, lo, hi, _ = _raw_constraints(instance)
+    n = matrix.shape[1]
+    lower = np.zeros(n)
+    if forced is not None:
+        lower[forced] = 1.0
+    c = -np.asarray(objective, dtype=np.float64) if objective is not None else np.zeros(n)
+    result = milp(
+        c,
+        constraints=LinearConstraint(matrix, lo, hi),
+        integrality=np.ones(n),
+        bounds=Bounds(lower, np.ones(n)),
+        options={"time_limit": MILP_TIME_LIMIT},
+    )
+    if result.status == 0:
+        return "optimal", -float(result.fun)
+    if result.status == 2:
+        return "infeasible", None
+    return "unknown", None
+
+
+def check_verdicts(instance: Instance, solver: str, outcome: Outcome) -> None:
+    """``panelsel check`` on the instance, every verdict checked (module doc); failures and
+    the number of claims left unconfirmed (a MILP at its time limit) go into ``outcome``."""
+    from panelsel.commands.check import check
+
+    work = Path(tempfile.mkdtemp(prefix="panelsel-verdicts-"))
+    try:
+        pool, quotas = instance.write(work)
+        diagnosis = check(pool, quotas, solver=solver, relaxed_out=work / "relaxed.yaml")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not diagnosis.feasible:
+        outcome.failures.append(f"check calls feasible quotas infeasible: {diagnosis.reasons}")
+        return
+    rng = np.random.default_rng(instance.seed)
+    witness = set(instance.panel)
+    row_of = {row[0]: i for i, row in enumerate(instance.rows)}
+    matrix, _, _, names = _raw_constraints(instance)
+    counts = matrix @ np.isin(np.arange(len(instance.rows)), instance.panel).astype(float)
+    by_name = {name: r for r, name in enumerate(names)}
+    ends: list[tuple[str, int, str, int]] = []  # (value, row, "highest"/"lowest", claim)
+    for v in diagnosis.values:
+        name = f"{v.category}={v.value}"
+        r = by_name[name]
+        count = round(float(counts[r]))
+        if v.lowest is None or v.highest is None:
+            outcome.failures.append(f"check gives no fillable range for {name}")
+            continue
+        if not v.lowest <= count <= v.highest:
+            outcome.failures.append(
+                f"check says {name} can hold {v.lowest}-{v.highest}, but a valid panel "
+                f"holds {count}"
+            )
+        ends += [(name, r, "highest", v.highest), (name, r, "lowest", v.lowest)]
+    unselectable = [e for e in diagnosis.excluded if e.selectable is False]
+    for group in unselectable:
+        wrong = [pid for pid in group.ids if row_of[pid] in witness]
+        if wrong:
+            outcome.failures.append(
+                f"check calls {wrong[:3]} 'can never be selected', but a valid panel holds them"
+            )
+    for group in [unselectable[int(j)] for j in rng.permutation(len(unselectable))][:MILP_SAMPLE]:
+        pid = group.ids[int(rng.integers(len(group.ids)))]
+        status, _ = independent_milp(instance, forced=row_of[pid])
+        if status == "optimal":
+            outcome.failures.append(
+                f"check calls {pid} 'can never be selected'; a MILP finds a panel"
+            )
+        elif status == "unknown":
+            outcome.unconfirmed += 1
+    for j in rng.permutation(len(ends))[:MILP_SAMPLE].tolist():
+        name, r, end, claimed = ends[j]
+        sign = 1.0 if end == "highest" else -1.0
+        row = np.asarray(matrix.getrow(r).todense()).ravel()
+        status, value = independent_milp(instance, objective=sign * row)
+        if status != "optimal" or value is None:
+            outcome.unconfirmed += 1
+            continue
+        if round(sign * value) != claimed:
+            outcome.failures.append(
+                f"check's {end} count of {name} is {claimed}, a MILP finds {round(sign * value)}"
+            )
+
+
 @dataclass
 class Outcome:
     """One run: who, what failed (empty when it passed) and the per-person probabilities."""
@@ -211,7 +369,10 @@ class Outcome:
     gave_up: bool = False
     """legacy only: its greedy runs got stuck, as it may (counted, not a failure)."""
     timed_out: bool = False
-    """The run reached :data:`RUN_TIME_LIMIT` (counted and listed, not a failure)."""
+    """The run reached its time limit and gave a best-effort lottery, checked like any other
+    (counted as "not proven" and listed, not a failure)."""
+    unconfirmed: int = 0
+    """``check`` only: claims the independent MILP could not confirm within its time limit."""
 
 
 def _read_probabilities(folder: Path) -> dict[str, float]:
@@ -226,8 +387,16 @@ def _read_panel(folder: Path) -> list[str]:
         return [row["id"] for row in csv.DictReader(f)]
 
 
-def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Outcome:
-    """Run ``select`` and ``audit`` on the instance and check the result (module doc)."""
+def check_run(
+    instance: Instance,
+    algorithm: str,
+    solver: str,
+    work: Path,
+    time_limit: float = RUN_TIME_LIMIT,
+) -> Outcome:
+    """Run ``select`` and ``audit`` on the instance and check the result (module doc); for
+    :data:`CHECK`, ``panelsel check`` and :func:`check_verdicts`."""
+    import json
     import time
 
     from panelsel.commands.audit import audit
@@ -236,6 +405,18 @@ def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Ou
     from panelsel.outputs.tables import WRITTEN_PROBABILITY_TOLERANCE
 
     outcome = Outcome(instance.seed, algorithm, solver)
+    if algorithm == CHECK:
+        started = time.monotonic()
+        try:
+            check_verdicts(instance, solver, outcome)
+        except InfeasibleQuotasError as error:
+            outcome.failures.append(f"check: exit 3 on feasible quotas: {error}")
+        except PanelselError as error:
+            outcome.failures.append(f"check: exit {error.exit_code}: {error}")
+        except Exception:  # our own bug: keep the traceback
+            outcome.failures.append("check crashed: " + traceback.format_exc(limit=4))
+        outcome.seconds = time.monotonic() - started
+        return outcome
     folder = work / f"s{instance.seed}"
     pool, quotas = instance.write(folder)
     out = folder / f"{algorithm}-{solver}"
@@ -248,7 +429,8 @@ def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Ou
             seed=instance.seed,
             algorithm=algorithm,
             solver=solver,
-            time_limit=RUN_TIME_LIMIT,
+            time_limit=time_limit,
+            best_effort=True,
             samples=LEGACY_SAMPLES,
             xlsx=False,
         )
@@ -274,10 +456,18 @@ def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Ou
         return outcome
     finally:
         outcome.seconds = time.monotonic() - started
+    document = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    outcome.timed_out = document.get("proven_optimal") is False
     try:
         report = audit(out, pool, quotas, recompute=False)
-        if not report.passed:
-            failed = [c for c in report.checks if not c.passed and not c.skipped]
+        # a best-effort lottery claims no optimality, and the audit says so by failing its
+        # optimality check for the methods that certify a bound (goldilocks, minimax)
+        failed = [
+            c
+            for c in report.checks
+            if not c.passed and not (outcome.timed_out and c.name == "optimality")
+        ]
+        if failed:
             outcome.failures.append(
                 "audit failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)[:400]
             )
@@ -299,7 +489,11 @@ def check_run(instance: Instance, algorithm: str, solver: str, work: Path) -> Ou
 
 def disagreements(outcomes: list[Outcome]) -> list[str]:
     """Where HiGHS and CBC found different unique optima on one instance."""
-    by = {(o.algorithm, o.solver): o for o in outcomes if o.probabilities and not o.failures}
+    by = {
+        (o.algorithm, o.solver): o
+        for o in outcomes
+        if o.probabilities and not o.failures and not o.timed_out
+    }
     found = []
     for algorithm in ("leximin", "nash", "maximin"):
         a, b = by.get((algorithm, "highs")), by.get((algorithm, "cbc"))
@@ -315,26 +509,34 @@ def disagreements(outcomes: list[Outcome]) -> list[str]:
 
 
 def stress_instance(
-    seed: int, algorithms: Sequence[str], solvers: Sequence[str]
+    seed: int,
+    algorithms: Sequence[str],
+    solvers: Sequence[str],
+    time_limit: float = RUN_TIME_LIMIT,
 ) -> tuple[Instance, list[Outcome], list[str]]:
     """Every algorithm and solver on instance ``seed``: the outcomes and the disagreements."""
     instance = make_instance(seed)
     work = Path(tempfile.mkdtemp(prefix="panelsel-stress-"))
     try:
-        outcomes = [check_run(instance, a, s, work) for a in algorithms for s in solvers]
+        outcomes = [
+            check_run(instance, a, s, work, time_limit) for a in algorithms for s in solvers
+        ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return instance, outcomes, disagreements(outcomes)
 
 
-def _worker(args: tuple[int, tuple[str, ...], tuple[str, ...]]) -> tuple[str, list[Any], list[str]]:
-    seed, algorithms, solvers = args
+def _worker(
+    args: tuple[int, tuple[str, ...], tuple[str, ...], float],
+) -> tuple[str, list[Any], list[str]]:
+    seed, algorithms, solvers, time_limit = args
     try:
-        instance, outcomes, disagree = stress_instance(seed, algorithms, solvers)
+        instance, outcomes, disagree = stress_instance(seed, algorithms, solvers, time_limit)
     except Exception:  # the harness's own bug: one failure, and the run goes on
         return f"seed {seed}", [], ["harness crashed: " + traceback.format_exc(limit=3)]
     rows = [
-        (o.algorithm, o.solver, o.failures, o.seconds, o.gave_up, o.timed_out) for o in outcomes
+        (o.algorithm, o.solver, o.failures, o.seconds, o.gave_up, o.timed_out, o.unconfirmed)
+        for o in outcomes
     ]
     return instance.shape, rows, disagree
 
@@ -344,8 +546,9 @@ def run_stress(
     *,
     first_seed: int = 0,
     jobs: int = 1,
-    algorithms: Sequence[str] = ALL_ALGORITHMS,
+    algorithms: Sequence[str] = ALL_RUNS,
     solvers: Sequence[str] = SOLVERS,
+    time_limit: float = RUN_TIME_LIMIT,
     echo: Any = None,
 ) -> int:
     """Run ``count`` instances (seeds ``first_seed`` ...); print failures as they come and
@@ -353,26 +556,28 @@ def run_stress(
     import multiprocessing
 
     echo = echo or functools.partial(print, flush=True)
-    tasks = [(first_seed + i, tuple(algorithms), tuple(solvers)) for i in range(count)]
+    tasks = [(first_seed + i, tuple(algorithms), tuple(solvers), time_limit) for i in range(count)]
     keys = [(a, s) for a in algorithms for s in solvers]
     runs = {key: 0 for key in keys}
     failed = {key: 0 for key in keys}
     gave_up = {key: 0 for key in keys}
     timed_out = {key: 0 for key in keys}
     seconds = {key: 0.0 for key in keys}
+    unconfirmed = {key: 0 for key in keys}
     failures = 0
     done = 0
     with multiprocessing.get_context("spawn").Pool(jobs) as workers:
         for shape, rows, disagree in workers.imap_unordered(_worker, tasks):
             done += 1
-            for algorithm, solver, problems, spent, stuck, late in rows:
+            for algorithm, solver, problems, spent, stuck, late, open_claims in rows:
                 key = (algorithm, solver)
+                unconfirmed[key] += open_claims
                 runs[key] += 1
                 seconds[key] += spent
                 gave_up[key] += int(stuck)
                 timed_out[key] += int(late)
                 if late:
-                    echo(f"TIME LIMIT {shape} {algorithm}/{solver}")
+                    echo(f"NOT PROVEN (time limit, best effort) {shape} {algorithm}/{solver}")
                 if problems:
                     failed[key] += 1
                     failures += 1
@@ -385,13 +590,13 @@ def run_stress(
     echo("")
     echo(
         f"{'algorithm':<11} {'solver':<6} {'runs':>6} {'failed':>6} {'gave up':>7} "
-        f"{'timed out':>9} {'mean s':>7}"
+        f"{'not proven':>10} {'unconfirmed':>11} {'mean s':>7}"
     )
     for key in keys:
         mean = seconds[key] / max(runs[key], 1)
         echo(
             f"{key[0]:<11} {key[1]:<6} {runs[key]:>6} {failed[key]:>6} {gave_up[key]:>7} "
-            f"{timed_out[key]:>9} {mean:>7.2f}"
+            f"{timed_out[key]:>10} {unconfirmed[key]:>11} {mean:>7.2f}"
         )
     echo(f"instances: {count}, runs: {sum(runs.values())}, failures: {failures}")
     return failures
