@@ -148,22 +148,48 @@ def rational_counts(
         Fraction(int(s)) * (fractions[float(v)] or Fraction(float(v))) * denom
         for s, v in zip(sizes, targets, strict=True)
     ]
-    counts = np.array([math.floor(w + Fraction(1, 2)) for w in wanted], dtype=np.int64)
-    caps = sizes.astype(np.int64) * denom
-    counts = np.clip(counts, 0, caps)
-    # make the total exact: move single units where rounding lost the most
-    short = k * denom - int(counts.sum())
-    if short:
-        error = np.array([float(w - int(c)) for w, c in zip(wanted, counts, strict=True)])
-        order = np.argsort(-error) if short > 0 else np.argsort(error)
-        step = 1 if short > 0 else -1
-        for t in order:
-            if short == 0:
+    caps = [int(s) * denom for s in sizes]
+    wanted = [min(max(w, Fraction(0)), Fraction(c)) for w, c in zip(wanted, caps, strict=True)]
+    return _keep_total(wanted, caps, k * denom), denom
+
+
+def _keep_total(wanted: list[Fraction], caps: list[int], total: int) -> npt.NDArray[np.int64]:
+    """Integers within ``[0, caps]`` that sum to ``total`` exactly, as close to ``wanted``
+    as the largest-remainder method gets.  ``wanted`` may miss the total by far more than
+    one unit per type (each fraction is within ``RATIONAL_TOLERANCE`` of its target, and a
+    large common denominator scales that error up), so it is first scaled to the total,
+    then floored, and the units left go to the largest remainders; what a cap clips is
+    handed on in the next pass."""
+    counts = [0] * len(wanted)
+    share = list(wanted)
+    left = total
+    for _ in range(len(wanted) + 1):
+        room = [i for i in range(len(wanted)) if counts[i] < caps[i]]
+        if left == 0 or not room:
+            break
+        mass = sum((share[i] for i in room), Fraction(0))
+        if mass <= 0:  # nothing wanted where there is room: spread over the room
+            share = [Fraction(caps[i] - counts[i]) for i in range(len(wanted))]
+            mass = sum((share[i] for i in room), Fraction(0))
+        scaled = {i: share[i] * left / mass for i in room}
+        floors = {i: min(math.floor(x), caps[i] - counts[i]) for i, x in scaled.items()}
+        given = sum(floors.values())
+        for i, f in floors.items():
+            counts[i] += f
+        left -= given
+        remainders = sorted(room, key=lambda i: scaled[i] - floors[i], reverse=True)
+        for i in remainders:
+            if left == 0:
                 break
-            if 0 <= counts[t] + step <= caps[t]:
-                counts[t] += step
-                short -= step
-    return counts, denom
+            if counts[i] < caps[i]:
+                counts[i] += 1
+                left -= 1
+        share = [Fraction(0)] * len(wanted)  # a clipped type's rest goes to the others
+        for i in room:
+            share[i] = max(scaled[i] - floors[i], Fraction(0))
+    if left != 0:
+        raise AssertionError("rational_counts: the caps cannot hold the total")
+    return np.array(counts, dtype=np.int64)
 
 
 def _serpentine_order(model: Model, rng: np.random.Generator) -> npt.NDArray[np.intp]:
