@@ -75,6 +75,7 @@ def test_clean_selection_passes(selections: dict[str, Path], algorithm: str) -> 
     report = audit(selections[algorithm], REGISTRANTS, QUOTAS)
     symmetry = [] if algorithm == "legacy" else ["type symmetry"]
     assert [c.name for c in report.checks] == [
+        "files",
         "inputs",
         "method",
         "panels",
@@ -210,7 +211,7 @@ def test_cli_exit_codes(selections: dict[str, Path], copy: Any, tmp_path: Path) 
     args = [str(REGISTRANTS), str(QUOTAS)]
     result = runner.invoke(app, ["audit", str(selections["leximin"]), *args])
     assert result.exit_code == 0, result.stdout
-    assert "Audit passed: all 10 checks" in result.stdout
+    assert "Audit passed: all 11 checks" in result.stdout
     out = copy()
     doc = _load(out)
     doc["panels"][0]["probability"] = -0.5

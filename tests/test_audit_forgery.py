@@ -243,3 +243,13 @@ def test_audit_without_ids_names_rows_not_people(tmp_path: Path) -> None:
     assert "pool row(s) [" in result.stdout
     for secret in ("@example.org", "Person ", "High St"):
         assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["remaining.csv", "probabilities.csv", "report.html"])
+def test_a_deleted_file_fails_the_files_check(original: Path, tmp_path: Path, name: str) -> None:
+    out = _copy(original, tmp_path)
+    (out / name).unlink()
+    code, report = _audit(out)
+    assert code == 5 and [c["name"] for c in report["checks"]] == ["files"]
+    detail = report["checks"][0]["detail"]
+    assert f"the folder lacks {name}, which a drawn run writes" in detail

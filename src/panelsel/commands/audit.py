@@ -73,6 +73,14 @@ from panelsel.lottery.expand import draw, draw_grouped, members_of
 from panelsel.lottery.public import repeat_number
 from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
 from panelsel.outputs.files import PLAIN_CSV, CsvFormat, unescape
+from panelsel.outputs.names import (
+    DRAW,
+    DRAWN,
+    PUBLIC_DRAW,
+    PUBLIC_DRAW_ROUND,
+    PUBLISHED,
+    REPLACEMENT,
+)
 from panelsel.outputs.record import (
     published_hash,
     read_draw,
@@ -690,6 +698,27 @@ def _check_symmetry(
     )
 
 
+def _check_files(out: Path, kind: str, document: dict[str, Any]) -> Check:
+    """The folder holds every file its kind of run writes (:mod:`panelsel.outputs.names`)."""
+    _, xlsx = recorded_contact_format(document)
+    round_ = isinstance(document.get("replacement"), dict)
+    runs = [PUBLISHED] if kind == "published" else [REPLACEMENT if round_ else DRAWN]
+    if kind == "published" and (out / DRAW).exists():
+        runs.append(PUBLIC_DRAW_ROUND if round_ else PUBLIC_DRAW)
+    missing = [name for run in runs for name in run.missing(out, xlsx)]
+    what = " and ".join(f"a {run.kind}" for run in runs)
+    count = sum(len(run.names(xlsx)) for run in runs)
+    if missing:
+        return Check(
+            "files",
+            False,
+            f"the folder lacks {', '.join(missing)}, which {what} writes (was it deleted or "
+            "renamed?): the audit cannot go on",
+            {"missing": missing},
+        )
+    return Check("files", True, f"the {count} files {what} writes are all present")
+
+
 def _check_recompute(
     document: dict[str, Any], pool: Pool, spec: QuotaSpec, progress: ProgressFn
 ) -> Check:
@@ -1173,7 +1202,11 @@ def audit(
 
     stage = "audit checks"
     progress(stage, 0, 6)
+    files = _check_files(out, record.kind, document)
+    if not files.passed:  # the other checks read these files
+        return AuditReport(out=out, algorithm=str(document.get("algorithm")), checks=[files])
     checks = [
+        files,
         _check_inputs(document, registrants, quotas),
         *([duplicates] if duplicates is not None else []),
         *([round_check] if round_check is not None else []),

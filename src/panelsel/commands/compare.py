@@ -33,6 +33,7 @@ from panelsel.lottery.manipulation import (
     manipulation_test,
 )
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
+from panelsel.outputs.names import COMPARISON
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.outputs.tables import format_probability
 from panelsel.progress import ProgressFn, no_progress
@@ -253,9 +254,7 @@ def compare(
             ),
             encoding="utf-8",
         )
-        comparison.files = {
-            name: out / name for name in ("report.html", "probabilities.csv", "summary.json")
-        }
+        comparison.files = {name: out / name for name in COMPARISON.files}
         comparison.seconds = time.monotonic() - started
         write_json(tmp / "summary.json", comparison.as_dict())
     return comparison

@@ -19,6 +19,7 @@ from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_json
+from panelsel.outputs.names import DRAW, PUBLIC_DRAW, PUBLIC_DRAW_ROUND
 from panelsel.outputs.record import (
     HASH_FILE,
     draw_document,
@@ -27,9 +28,9 @@ from panelsel.outputs.record import (
     read_uniform_lottery,
     recorded_contact_format,
 )
-from panelsel.outputs.tables import CONTACT_WORKBOOKS, write_contact_lists
+from panelsel.outputs.tables import write_contact_lists
 
-DRAW_FILES = ("panel.csv", "remaining.csv", "draw.json", "replacements.csv", *CONTACT_WORKBOOKS)
+DRAW_FILES = tuple(dict.fromkeys(PUBLIC_DRAW.names(xlsx=True) + PUBLIC_DRAW_ROUND.names(xlsx=True)))
 """The files a draw may add beside the published lottery (the workbooks only when the
 lottery records them)."""
 
@@ -201,13 +202,15 @@ def _draw_into(
     contact = [the_pool.find_column(name, purpose="panel.csv") for name in header_names]
     safe = bool(document.get("spreadsheet_safe", True))
     fmt, xlsx = recorded_contact_format(document)
-    written = write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
+    write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
     if isinstance(link, dict):
         from panelsel.commands.replace import read_previous, write_final_panel
 
         previous = read_previous(Path(str(link["previous"])), pool, None)
         write_final_panel(tmp, previous.pool, previous.read, residual.kept, members)
-        written["replacements.csv"] = tmp / "replacements.csv"
-    write_json(tmp / "draw.json", draw_document(digest, checked_against, m, picked, members))
-    files = {name: path.parent / name for name in [*written, "draw.json"]}
+    write_json(tmp / DRAW, draw_document(digest, checked_against, m, picked, members))
+    run = PUBLIC_DRAW_ROUND if isinstance(link, dict) else PUBLIC_DRAW
+    missing = run.missing(tmp, xlsx)
+    assert not missing, f"the {run.kind} did not write {missing}"  # the registry is the truth
+    files = {name: path.parent / name for name in run.names(xlsx)}
     return DrawResult(path, digest, checked_against, picked, m, members, files, warnings)

@@ -38,6 +38,7 @@ from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
 from panelsel.outputs.files import OutputFolder, write_csv, write_xlsx
+from panelsel.outputs.names import PUBLISHED, REPLACEMENT
 from panelsel.outputs.record import read_draw, read_record
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.tables import (
@@ -532,14 +533,13 @@ def _round(
     if publish is None:
         write_drawn(tmp, run)
         write_final_panel(tmp, previous.pool, previous.read, residual.kept, new)
-        files = ["panel.csv", "replacements.csv", "remaining.csv", "probabilities.csv",
-                 "lottery.json", "report.html"]  # fmt: skip
-        if options.xlsx:
-            files += ["panel.xlsx", "replacements.xlsx", "remaining.xlsx"]
+        files = REPLACEMENT.names(xlsx=bool(options.xlsx))
+        missing = REPLACEMENT.missing(tmp, bool(options.xlsx))
     else:
         _, digest = write_published(tmp, run)
-        files = ["lottery.json", "lottery.sha256", "panels.csv", "probabilities.csv",
-                 "report.html"]  # fmt: skip
+        files = PUBLISHED.files
+        missing = PUBLISHED.missing(tmp, False)
+    assert not missing, f"the round did not write {missing}"  # the registry is the truth
     return Replacement(
         out=tmp,
         files={name: tmp / name for name in files},

@@ -51,6 +51,7 @@ from typing import Any
 
 from panelsel import __version__, signals
 from panelsel.errors import BadInputError
+from panelsel.outputs.names import WRITTEN_NAMES
 
 RECORD = ".panelsel"
 """The hidden file listing what panelsel wrote in a folder."""
@@ -60,23 +61,7 @@ STAGING_TAG = ".panelsel-tmp-"
 (or ``.panelsel-tmp-<pid>-<random>`` inside it)."""
 LOCK_NAME = ".lock"
 """The file inside a staging folder that its run holds locked (``flock``) while it lives."""
-CONTACT_LISTS = ("panel.csv", "remaining.csv", "replacements.csv")
-"""The contact lists a run writes as CSV, each also as a workbook (``.xlsx``) when asked."""
-OWN_FILES = frozenset(
-    {
-        *CONTACT_LISTS,
-        *(name.removesuffix(".csv") + ".xlsx" for name in CONTACT_LISTS),
-        "probabilities.csv",
-        "lottery.json",
-        "lottery.sha256",
-        "panels.csv",
-        "report.html",
-        "draw.json",
-        "summary.json",
-        RECORD,
-        LOCK_NAME,
-    }
-)
+OWN_FILES = frozenset({*WRITTEN_NAMES, RECORD, LOCK_NAME})
 """Every name panelsel writes; a stale staging folder is removed only if it holds no other."""
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1

@@ -36,12 +36,13 @@ from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
 from panelsel.lottery.rounding import Rounded
 from panelsel.outputs.files import PLAIN_CSV, CsvFormat
+from panelsel.outputs.names import LOTTERY_HASH
 from panelsel.versions import deciding_versions
 
 DRAW_FORMAT = "panelsel-draw/1"
 
 
-HASH_FILE = "lottery.sha256"
+HASH_FILE = LOTTERY_HASH
 
 
 def hash_file_text(digest: str) -> str:

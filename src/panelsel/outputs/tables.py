@@ -19,6 +19,7 @@ from panelsel.inputs.quotas import QuotaSpec
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import CsvFormat, write_csv, write_json, write_xlsx
+from panelsel.outputs.names import DRAWN, PUBLISHED, workbook
 from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
 from panelsel.outputs.report import (
     Curve,
@@ -108,16 +109,7 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     assert selected is not None and result.drawn is not None, "a drawn selection"
     chosen = set(result.drawn.tolist())
     contact = contact_columns(pool, options.columns)
-    files = {
-        name: tmp / name
-        for name in (
-            "panel.csv",
-            "remaining.csv",
-            "probabilities.csv",
-            "lottery.json",
-            "report.html",
-        )
-    }
+    files = {name: tmp / name for name in DRAWN.files}
     header = [pool.columns[c] for c in contact]
     fmt, xlsx = contact_format(pool, run.read, options)
     files.update(write_contact_lists(tmp, pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx))
@@ -197,8 +189,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     assert rounded is not None and isinstance(before, Lottery)
     safe = not options.raw_csv
     ids = pool.ids
-    names = ("lottery.json", HASH_FILE, "panels.csv", "probabilities.csv", "report.html")
-    files = {name: tmp / name for name in names}
+    files = {name: tmp / name for name in PUBLISHED.files}
     write_csv(
         files["panels.csv"],
         ["number", *(f"member_{j}" for j in range(1, model.k + 1))],
@@ -361,8 +352,8 @@ class OutputOptions:
     xlsx: bool | None = None
 
 
-CONTACT_FILES = ("panel.csv", "remaining.csv")
-CONTACT_WORKBOOKS = ("panel.xlsx", "remaining.xlsx")
+CONTACT_FILES = DRAWN.contacts
+CONTACT_WORKBOOKS = tuple(workbook(name) for name in CONTACT_FILES)
 
 
 def contact_format(pool: Pool, read: ReadOptions, options: OutputOptions) -> tuple[CsvFormat, bool]:
