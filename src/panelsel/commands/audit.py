@@ -250,7 +250,12 @@ def _replacement_round(
     if [str(x) for x in link.get("kept", [])] != kept:
         problems.append("the recorded kept members are not the previous panel minus the dropouts")
     # earlier rounds' dropouts and unavailable stay out for the whole chain
-    excluded = gone | set(unavailable) | chain_exclusions(previous.document)
+    try:
+        earlier = chain_exclusions(previous.document)
+    except VerificationError as error:  # an earlier run was changed after its next round
+        problems.append(error.message)
+        earlier = set()
+    excluded = gone | set(unavailable) | earlier
     residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
     recorded = [
         (q.get("category"), q.get("value"), q.get("residual_min"), q.get("residual_max"))
@@ -286,6 +291,7 @@ def _replacement_round(
         broken = original.panel_violations([index[pid] for pid in final])
         if broken:
             problems.append(f"the final panel breaks the original quotas: {'; '.join(broken[:3])}")
+        problems += _whole_panel_problems(out, document, previous.pool, kept, drawn)
     figures = {"kept": len(kept), "dropouts": len(dropouts), "final": len(final)}
     if problems:
         return (
@@ -346,6 +352,38 @@ def recorded_gamma(document: dict[str, Any]) -> float:
             hint="the file was edited: audit the lottery.json that panelsel wrote",
         )
     return gamma
+
+
+def _whole_panel_problems(
+    out: Path, document: dict[str, Any], pool: Pool, kept: list[str], drawn: list[str]
+) -> list[str]:
+    """A round's ``panel.csv`` is the whole panel: every kept member and every replacement,
+    each row as in the original pool, with the right ``panelsel_role``, and nobody else."""
+    from panelsel.commands.replace import ROLE_COLUMN
+
+    safe = bool(document.get("spreadsheet_safe"))
+    fmt, _ = recorded_contact_format(document)
+    header, rows = _read_csv(out / "panel.csv", safe, fmt)
+    if not header or header[-1] != ROLE_COLUMN:
+        return [f"panel.csv has no {ROLE_COLUMN} column: it is not a round's whole panel"]
+    where = {name: c for c, name in enumerate(pool.columns)}
+    if any(name not in where for name in header[:-1]):
+        return ["panel.csv has columns the registrants file does not have"]
+    role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in drawn}
+    cols = [where[name] for name in header[:-1]]
+    expected = Counter(
+        json.dumps([*(row[c] for c in cols), role[pid]])
+        for pid, row in zip(pool.ids, pool.rows, strict=True)
+        if pid in role
+    )
+    found = Counter(json.dumps(row) for row in rows)
+    if found == expected:
+        return []
+    return [
+        f"panel.csv is not the whole panel: {(found - expected).total()} of its rows are not "
+        f"a kept member or a replacement as the pool has them (with their {ROLE_COLUMN}), "
+        f"and {(expected - found).total()} of the {len(role)} members are missing from it"
+    ]
 
 
 def _drawn_file(document: dict[str, Any]) -> str:
@@ -695,6 +733,46 @@ def _check_symmetry(
         f"registrants with the same quota values have the same probability (within "
         f"{max(slack, SYMMETRY_TOLERANCE):.1e}) across {types.n_types} types",
         figures,
+    )
+
+
+def _check_previous_run(
+    folder: Path,
+    registrants: Path,
+    quotas: Path,
+    options: dict[str, Any],
+    chain: tuple[Path, ...],
+) -> Check:
+    """The run a replacement round continues passes its own audit, as fully as a run on its
+    own (its draw re-derived from the recorded public input, its own previous run in turn):
+    a round can be no more trustworthy than the chain under it."""
+    name = "previous run"
+    if folder.resolve() in chain:
+        return Check(name, False, f"{folder}/ is a later round of this chain: the chain loops")
+    report = audit(folder, registrants, quotas, **options, _chain=chain)
+    failed = [c for c in report.checks if not c.passed]
+    if failed:
+        return Check(
+            name,
+            False,
+            f"{folder}/ fails its own audit ({', '.join(c.name for c in failed)}: "
+            f"{failed[0].detail[:300]}); a round is no better than the run it continues",
+            {"failed": [c.name for c in failed]},
+        )
+    deeper = " and the runs before it" if any(c.name == name for c in report.checks) else ""
+    if report.inconclusive:
+        return Check(
+            name,
+            True,
+            f"inconclusive: {folder}/{deeper} pass(es) every check, but "
+            f"{', '.join(report.inconclusive)} was inconclusive there (audit it for the detail)",
+            inconclusive=True,
+        )
+    skipped = f" (skipped there: {', '.join(report.skipped)})" if report.skipped else ""
+    return Check(
+        name,
+        True,
+        f"{folder}/{deeper} pass(es) its own audit, {len(report.checks)} checks{skipped}",
     )
 
 
@@ -1122,6 +1200,7 @@ def audit(
     sha256: str | None = None,
     recompute: bool = True,
     progress: ProgressFn = no_progress,
+    _chain: tuple[Path, ...] = (),
 ) -> AuditReport:
     """Check a selection folder against the registrants and quota files.
 
@@ -1142,6 +1221,9 @@ def audit(
         reported as skipped.
     progress
         Called as ``progress(stage, done, total)`` after each check.
+    _chain
+        The rounds already being audited below this one (a replacement round audits the run
+        it continues with this same function, down to the first selection).
 
     Returns
     -------
@@ -1191,8 +1273,16 @@ def audit(
         )
     link = document.get("replacement")
     round_check: Check | None = None
+    previous_check: Check | None = None
     if isinstance(link, dict):
         round_check, pool, spec = _replacement_round(document, link, registrants, quotas, out)
+        previous_check = _check_previous_run(
+            Path(str(link.get("previous", ""))).parent,
+            registrants,
+            quotas,
+            dict(delimiter=delimiter, encoding=encoding, recompute=recompute, progress=progress),
+            (*_chain, out.resolve()),
+        )
     strict = link is None
     model = build_model(pool, spec, compress_types=False, values_must_exist=strict)
     types = build_model(pool, spec, values_must_exist=strict)
@@ -1210,6 +1300,7 @@ def audit(
         _check_inputs(document, registrants, quotas),
         *([duplicates] if duplicates is not None else []),
         *([round_check] if round_check is not None else []),
+        *([previous_check] if previous_check is not None else []),
         _check_method(document),
     ]
     if model.k != recorded_k:

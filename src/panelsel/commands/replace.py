@@ -388,7 +388,7 @@ def final_members(pool: Pool, kept: list[str], new: list[str]) -> list[str]:
 
 
 def write_final_panel(
-    tmp: Path, pool: Pool, read: ReadOptions, kept: list[str], new: list[str]
+    tmp: Path, pool: Pool, read: ReadOptions, kept: list[str], new: list[str], *, safe: bool
 ) -> None:
     """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
     ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
@@ -407,7 +407,7 @@ def write_final_panel(
         if pid in role
     ]
     header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
-    write_csv(tmp / "panel.csv", header, rows, fmt=fmt)
+    write_csv(tmp / "panel.csv", header, rows, fmt=fmt, safe=safe)
     if workbook:
         write_xlsx(tmp / "panel.xlsx", header, rows)
 
@@ -532,7 +532,9 @@ def _round(
     digest = None
     if publish is None:
         write_drawn(tmp, run)
-        write_final_panel(tmp, previous.pool, previous.read, residual.kept, new)
+        write_final_panel(
+            tmp, previous.pool, previous.read, residual.kept, new, safe=not options.raw_csv
+        )
         files = REPLACEMENT.names(xlsx=bool(options.xlsx))
         missing = REPLACEMENT.missing(tmp, bool(options.xlsx))
     else:

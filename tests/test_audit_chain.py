@@ -1,0 +1,150 @@
+"""The audit of a replacement chain (issue 29, items 1-4): every run in a chain is audited as
+fully as a run on its own, down to the first selection and its public draw, and a round's
+whole-panel ``panel.csv`` is checked.  Each forgery here passed the audit before (exit 0)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.cli import app
+from panelsel.commands.audit import audit
+from panelsel.commands.draw import draw_public
+from panelsel.commands.replace import replace
+from panelsel.commands.select import select
+from panelsel.errors import InfeasibleQuotasError
+
+from .conftest import EXAMPLE
+
+RUNNER = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with the example's inputs, as the current folder (rounds record relative
+    paths of the runs they continue)."""
+    for name in ("registrants.csv", "quotas.yaml"):
+        shutil.copy(EXAMPLE / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+REG, QUO = Path("registrants.csv"), Path("quotas.yaml")
+
+
+def _doc(folder: Path) -> dict[str, Any]:
+    return dict(json.loads((folder / "lottery.json").read_text(encoding="utf-8")))
+
+
+def _save(folder: Path, doc: dict[str, Any]) -> None:
+    (folder / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+def _cli_audit(folder: Path) -> tuple[int, dict[str, Any]]:
+    result = RUNNER.invoke(app, ["audit", str(folder), str(REG), str(QUO), "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _failed(report: dict[str, Any]) -> set[str]:
+    return {c["name"] for c in report["checks"] if not c["passed"]}
+
+
+def _panel(folder: Path) -> list[str]:
+    with (folder / "panel.csv").open(encoding="utf-8-sig", newline="") as f:
+        return [row["student_id"] for row in csv.DictReader(f)]
+
+
+def _replace_someone(previous: str, out: str, seed: int, skip: int = 0) -> None:
+    """A round with one dropout, the first member (after ``skip``) whose seat can be filled."""
+    for member in _panel(Path(previous))[skip:]:
+        try:
+            replace(previous, dropouts=[member], out=out, seed=seed)
+            return
+        except InfeasibleQuotasError:
+            continue
+    raise AssertionError(f"no seat of {previous} can be refilled")
+
+
+def test_an_honest_chain_passes_and_names_its_previous_runs(here: Path) -> None:
+    select(REG, QUO, out="r1", seed=12345)
+    _replace_someone("r1", "c2", 7)
+    _replace_someone("c2", "c3", 8, skip=1)
+    report = audit("c3", REG, QUO)
+    assert report.verified, [(c.name, c.detail) for c in report.checks if not c.passed]
+    previous = next(c for c in report.checks if c.name == "previous run")
+    assert previous.detail.startswith("c2/ and the runs before it pass(es) its own audit")
+
+
+def test_a_forged_parent_fails_the_round(here: Path) -> None:
+    select(REG, QUO, out="r1", seed=12345)
+    doc = _doc(Path("r1"))
+    doc["selected"], doc["selected_members"] = 0, doc["panels"][0]["members"]
+    assert doc["selected_members"] != _doc(Path("r1"))["selected_members"]
+    _save(Path("r1"), doc)
+    replace("r1", dropouts=[doc["selected_members"][0]], out="f2", seed=7)
+    code, report = _cli_audit(Path("f2"))
+    assert code == 5 and "previous run" in _failed(report)
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "previous run")
+    assert detail.startswith("r1/ fails its own audit (") and "selected" in detail
+
+
+def test_a_forged_public_draw_under_a_round_fails_it(here: Path) -> None:
+    select(REG, QUO, out="p1", seed=12345, panels=100)
+    draw_public(Path("p1") / "lottery.json", number=5)
+    doc = json.loads((Path("p1") / "draw.json").read_text(encoding="utf-8"))
+    lottery = _doc(Path("p1"))
+    other = next(p["members"] for p in lottery["panels"] if p["members"] != doc["members"])
+    doc["members"] = other
+    (Path("p1") / "draw.json").write_text(json.dumps(doc), encoding="utf-8")
+    replace("p1", dropouts=[other[0]], out="f2", seed=7)
+    code, report = _cli_audit(Path("f2"))
+    assert code == 5 and "previous run" in _failed(report)
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "previous run")
+    assert "draw" in detail
+
+
+def test_an_edit_deep_in_the_chain_fails_the_latest_round(here: Path) -> None:
+    select(REG, QUO, out="r1", seed=12345)
+    previous = "r1"
+    for number in range(2, 6):
+        _replace_someone(previous, f"c{number}", number)
+        previous = f"c{number}"
+    doc = _doc(Path("c2"))
+    doc["replacement"]["final_members"] = doc["replacement"]["final_members"][::-1]
+    _save(Path("c2"), doc)
+    code, report = _cli_audit(Path("c5"))
+    assert code == 5 and {"replacement", "previous run"} <= _failed(report)
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "replacement")
+    assert "c2/lottery.json is not the run the next round continued" in detail
+    code, report = _cli_audit(Path("c3"))
+    assert code == 5 and {"replacement", "previous run"} <= _failed(report)
+
+
+@pytest.mark.parametrize("edit", ["delete a kept member", "swap in an outsider", "wrong role"])
+def test_the_rounds_whole_panel_is_checked(here: Path, edit: str) -> None:
+    select(REG, QUO, out="r1", seed=12345)
+    _replace_someone("r1", "c2", 7)
+    path = Path("c2") / "panel.csv"
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    kept_row = next(i for i, row in enumerate(rows) if row[-1] == "kept")
+    if edit == "delete a kept member":
+        del rows[kept_row]
+    elif edit == "swap in an outsider":
+        with Path("c2", "remaining.csv").open(encoding="utf-8-sig", newline="") as f:
+            outsider = list(csv.reader(f))[1]
+        rows[kept_row] = [*outsider, "kept"]
+    else:
+        rows[kept_row][-1] = "replacement"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    code, report = _cli_audit(Path("c2"))
+    assert code == 5 and _failed(report) == {"replacement"}
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "replacement")
+    assert "panel.csv is not the whole panel" in detail
