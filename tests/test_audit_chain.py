@@ -148,3 +148,23 @@ def test_the_rounds_whole_panel_is_checked(here: Path, edit: str) -> None:
     assert code == 5 and _failed(report) == {"replacement"}
     detail = next(c["detail"] for c in report["checks"] if c["name"] == "replacement")
     assert "panel.csv is not the whole panel" in detail
+
+
+def test_a_round_is_never_written_over_a_run_of_its_chain(here: Path) -> None:
+    """Issue 29, item 7: `replace s1 --out s1 --force` deleted the run it continued."""
+    from panelsel.digest import sha256_of
+
+    select(REG, QUO, out="s1", seed=12345)
+    _replace_someone("s1", "s2", 7)
+    before = {name: sha256_of(Path(name) / "lottery.json") for name in ("s1", "s2")}
+    for previous, out in (("s1", "s1"), ("s2", "s1"), ("s2", "s2")):
+        member = _panel(Path(previous))[0]
+        result = RUNNER.invoke(
+            app, ["replace", previous, "--dropouts", member, "--out", out, "--force"]
+        )
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert f"the output folder holds {out}/lottery.json, which this replace reads" in said
+        assert "even with --force" in said
+    assert before == {name: sha256_of(Path(name) / "lottery.json") for name in before}
+    assert audit("s2", REG, QUO).verified

@@ -182,6 +182,20 @@ def round_pool(document: dict[str, Any], registrants: str | Path | None = None) 
     return residual_inputs(previous.pool, previous.spec, kept, excluded, len(gone))
 
 
+def chain_runs(document: dict[str, Any]) -> list[Path]:
+    """The ``lottery.json`` of every earlier run of the chain ending at ``document`` (not
+    its own), back to the first selection; a link to a missing run ends the list."""
+    runs: list[Path] = []
+    link = document.get("replacement") or {}
+    while link:
+        path = Path(str(link.get("previous", "")))
+        if not path.is_file() or path.resolve() in {p.resolve() for p in runs}:
+            break
+        runs.append(path)
+        link = read_record(path).document.get("replacement") or {}
+    return runs
+
+
 def chain_exclusions(document: dict[str, Any]) -> set[str]:
     """Everyone the chain of rounds ending at ``document`` left out: every round's dropouts
     and unavailable, back to the first selection.  They stay out for the whole chain (a
@@ -321,7 +335,12 @@ def replace(
     excluded = set(dropouts) | set(unavailable) | chain_exclusions(previous.document)
     residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
     out = Path(out)
-    inputs = (Path(str(previous.document["inputs"]["registrants"]["path"])), previous.path)
+    # the inputs and every run of the chain: a round is never written over one of them
+    inputs = (
+        Path(str(previous.document["inputs"]["registrants"]["path"])),
+        previous.path,
+        *chain_runs(previous.document),
+    )
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
         result = _round(folder.staging, previous, residual, dropouts, unavailable,
                         algorithm, solver, time_limit, samples, seed, progress,

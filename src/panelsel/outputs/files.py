@@ -161,6 +161,12 @@ def _directory_lock(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is inside ``folder`` (at any depth, links resolved)."""
+    inner, outer = path.resolve(), folder.resolve()
+    return outer in inner.parents
+
+
 def _describe_foreign(names: list[str], out: Path, inputs: Sequence[Path]) -> str:
     def listed(items: list[str]) -> str:
         shown = ", ".join(repr(n) for n in items[:5])
@@ -277,6 +283,16 @@ class OutputFolder:
                 "choose another --out (a new folder is best); panelsel never deletes files it "
                 "did not write",
             )
+        # files panelsel wrote, but read by this run: the run a round continues
+        if self.adds is None:
+            inside = [p for p in self.inputs if _within(Path(p), out)]
+            if inside:
+                raise self._refuse(
+                    f"the output folder holds {inside[0]}, which this {self.command} reads (an "
+                    "input, or a run of the chain a round continues); even with --force, "
+                    "panelsel never writes over what it reads",
+                    "choose another --out (a new folder is best)",
+                )
         self._record, self._previous = record, entries
         whole = record is not None and all(e in recorded for e in entries)
         movable = not os.path.ismount(out) and out != Path.cwd().absolute()
