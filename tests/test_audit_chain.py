@@ -168,3 +168,49 @@ def test_a_round_is_never_written_over_a_run_of_its_chain(here: Path) -> None:
         assert "even with --force" in said
     assert before == {name: sha256_of(Path(name) / "lottery.json") for name in before}
     assert audit("s2", REG, QUO).verified
+
+
+def _read_lists(folder: Path, delimiter: str, encoding: str) -> dict[str, list[str]]:
+    headers = {}
+    for name in ("panel.csv", "replacements.csv", "remaining.csv"):
+        with (folder / name).open(encoding=encoding, newline="") as f:
+            headers[name] = next(csv.reader(f, delimiter=delimiter))
+    return headers
+
+
+def test_a_round_keeps_the_runs_output_options(here: Path) -> None:
+    """Issue 29, item 8: --columns, the output delimiter and encoding and --raw-csv were
+    forgotten by later rounds (their lists carried every column, as commas)."""
+    select(
+        REG,
+        QUO,
+        out="r1",
+        seed=12345,
+        columns=["Name", "Email"],
+        out_delimiter=";",
+        out_encoding="utf-16",
+        raw_csv=True,
+    )
+    with Path("r1", "panel.csv").open(encoding="utf-16", newline="") as f:
+        members = [row[0] for row in list(csv.reader(f, delimiter=";"))[1:]]
+    for member in members:
+        try:
+            replace("r1", dropouts=[member], out="c2", seed=7)
+            break
+        except InfeasibleQuotasError:
+            continue
+    replace_doc = _doc(Path("c2"))
+    assert replace_doc["contact_columns"] == ["student_id", "Name", "Email"]
+    assert replace_doc["spreadsheet_safe"] is False
+    headers = _read_lists(Path("c2"), ";", "utf-16")
+    assert headers["panel.csv"] == ["student_id", "Name", "Email", "panelsel_role"]
+    assert (
+        headers["replacements.csv"]
+        == headers["remaining.csv"]
+        == [
+            "student_id",
+            "Name",
+            "Email",
+        ]
+    )
+    assert audit("c2", REG, QUO).verified

@@ -207,7 +207,15 @@ def _draw_into(
         from panelsel.commands.replace import read_previous, write_final_panel
 
         previous = read_previous(Path(str(link["previous"])), pool, None)
-        write_final_panel(tmp, previous.pool, previous.read, residual.kept, members, safe=safe)
+        write_final_panel(
+            tmp,
+            previous.pool,
+            residual.kept,
+            members,
+            columns=tuple(header_names),
+            fmt=fmt,
+            safe=safe,
+        )
     write_json(tmp / DRAW, draw_document(digest, checked_against, m, picked, members))
     run = PUBLIC_DRAW_ROUND if isinstance(link, dict) else PUBLIC_DRAW
     missing = run.missing(tmp, xlsx)

@@ -37,9 +37,9 @@ from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
-from panelsel.outputs.files import OutputFolder, write_csv, write_xlsx
+from panelsel.outputs.files import CsvFormat, OutputFolder, write_csv, write_xlsx
 from panelsel.outputs.names import PUBLISHED, REPLACEMENT
-from panelsel.outputs.record import read_draw, read_record
+from panelsel.outputs.record import read_draw, read_record, recorded_contact_format
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.tables import (
     OutputOptions,
@@ -407,7 +407,14 @@ def final_members(pool: Pool, kept: list[str], new: list[str]) -> list[str]:
 
 
 def write_final_panel(
-    tmp: Path, pool: Pool, read: ReadOptions, kept: list[str], new: list[str], *, safe: bool
+    tmp: Path,
+    pool: Pool,
+    kept: list[str],
+    new: list[str],
+    *,
+    columns: tuple[str, ...] | None,
+    fmt: CsvFormat,
+    safe: bool,
 ) -> None:
     """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
     ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
@@ -418,8 +425,7 @@ def write_final_panel(
     if workbook:  # the contact lists came as workbooks too: the same for the whole panel
         (tmp / "panel.xlsx").rename(tmp / "replacements.xlsx")
     role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
-    contact = contact_columns(pool, None)
-    fmt, _ = contact_format(pool, read, OutputOptions())
+    contact = contact_columns(pool, columns)
     rows = [
         [*(row[c] for c in contact), role[pid]]
         for pid, row in zip(pool.ids, pool.rows, strict=True)
@@ -516,9 +522,19 @@ def _round(
         ),
     ]
     household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
-    # a round writes its contact lists as the run it continues did (workbooks too, if so)
-    parent_files = previous.document.get("contact_files") or {}
-    options = OutputOptions(xlsx=bool(parent_files.get("xlsx", previous.pool.spreadsheet)))
+    # a round writes its contact lists as the run it continues did: the same columns,
+    # delimiter and encoding, spreadsheet-safe or raw, workbooks too if so
+    parent = previous.document
+    parent_files = parent.get("contact_files")
+    recorded_columns = parent.get("contact_columns")
+    options = OutputOptions(
+        raw_csv=parent.get("spreadsheet_safe") is False,
+        columns=tuple(str(c) for c in recorded_columns)
+        if isinstance(recorded_columns, list) and recorded_columns
+        else None,
+        contact=recorded_contact_format(parent)[0] if isinstance(parent_files, dict) else None,
+        xlsx=bool((parent_files or {}).get("xlsx", previous.pool.spreadsheet)),
+    )
     new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
     final = final_members(previous.pool, residual.kept, new) if publish is None else None
     residual_quotas = [
@@ -552,7 +568,13 @@ def _round(
     if publish is None:
         write_drawn(tmp, run)
         write_final_panel(
-            tmp, previous.pool, previous.read, residual.kept, new, safe=not options.raw_csv
+            tmp,
+            previous.pool,
+            residual.kept,
+            new,
+            columns=options.columns,
+            fmt=contact_format(previous.pool, previous.read, options)[0],
+            safe=not options.raw_csv,
         )
         files = REPLACEMENT.names(xlsx=bool(options.xlsx))
         missing = REPLACEMENT.missing(tmp, bool(options.xlsx))
