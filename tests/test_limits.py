@@ -133,3 +133,21 @@ def test_relaxed_out_never_overwrites_an_input_or_a_foreign_file(tmp_path: Path)
     for _ in range(2):
         code, _ = _run("check", REG, str(quotas), "--relaxed-out", str(relaxed), "--force")
         assert code == 3 and "relaxed by panelsel check" in relaxed.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib", "idna", "punycode"])
+@pytest.mark.parametrize("option", ["--encoding", "--out-encoding"])
+def test_codecs_that_are_not_text_encodings_are_bad_input(
+    codec: str, option: str, tmp_path: Path
+) -> None:
+    """Issue 29, item 9: these gave 'Internal error' (exit 1) or contact lists that failed
+    their own audit."""
+    result = CliRunner().invoke(
+        app,
+        ["select", str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml"),
+         option, codec, "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"{option} {codec!r}" in said and "pass a text encoding such as utf-8" in said
+    assert not (tmp_path / "out").exists()

@@ -27,6 +27,7 @@ from panelsel.defaults import (
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
+from panelsel.encodings import check_text_encoding
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.model import Model
@@ -380,15 +381,7 @@ def _contact_format(
     if out_delimiter is None and out_encoding is None:
         return None
     if out_encoding is not None:
-        import codecs
-
-        try:
-            codecs.lookup(out_encoding)
-        except LookupError:
-            raise BadInputError(
-                f"unknown encoding {out_encoding!r} for --out-encoding",
-                hint="utf-8-sig (UTF-8 with the mark Excel looks for), utf-8 or cp1252",
-            ) from None
+        check_text_encoding(out_encoding, "--out-encoding")
     return CsvFormat(out_delimiter or delimiter, out_encoding or "utf-8-sig")
 
 

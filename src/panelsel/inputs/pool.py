@@ -25,6 +25,7 @@ from pathlib import Path
 
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.digest import sha256_hex
+from panelsel.encodings import check_text_encoding
 from panelsel.errors import BadInputError
 
 ID_DEFAULT_COLUMN = "id"
@@ -167,13 +168,9 @@ def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
             file=str(path),
             hint="save it from your spreadsheet as 'CSV UTF-8', or pass --encoding utf-16",
         )
+    check_text_encoding(encoding, "--encoding")
     try:
         return data.decode(encoding)
-    except LookupError:
-        raise BadInputError(
-            f"unknown encoding {encoding!r}",
-            hint="pass a Python codec name such as utf-8, cp1252 or latin-1 to --encoding",
-        ) from None
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.end]
         raise BadInputError(

@@ -19,7 +19,6 @@ The format is ``panelsel-lottery/1``; a new kind (replacements) adds a variant h
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 
 from panelsel import __version__
 from panelsel.digest import sha256_hex
+from panelsel.encodings import text_encoding_problem
 from panelsel.errors import BadInputError, VerificationError
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import RunKind
@@ -384,9 +384,7 @@ def recorded_contact_format(document: dict[str, Any]) -> tuple[CsvFormat, bool]:
     encoding = recorded.get("encoding", "utf-8")
     if not (isinstance(delimiter, str) and len(delimiter) == 1 and isinstance(encoding, str)):
         return PLAIN_CSV, False
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
+    if text_encoding_problem(encoding) is not None:
         return PLAIN_CSV, False
     return CsvFormat(delimiter, encoding), bool(recorded.get("xlsx"))
 
