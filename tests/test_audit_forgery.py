@@ -253,3 +253,18 @@ def test_a_deleted_file_fails_the_files_check(original: Path, tmp_path: Path, na
     assert code == 5 and [c["name"] for c in report["checks"]] == ["files"]
     detail = report["checks"][0]["detail"]
     assert f"the folder lacks {name}, which a drawn run writes" in detail
+
+
+def test_goldilocks_certificate_of_a_forged_lottery_is_a_verdict_not_a_crash() -> None:
+    """Issue 29, item 9: the audit's own Goldilocks search divided by a zero minimum
+    (ZeroDivisionError, exit 1) when the lottery.json was edited; the objective of a
+    lottery that leaves someone counted at 0 is infinite."""
+    from panelsel.commands.certificates import extremes_certificate
+
+    _, pool, model = load_inputs(REG, QUO)
+    doc_panel = np.arange(model.k, dtype=np.intp)  # one panel, as a forger lists it
+    forged = np.full(model.n, model.k / model.n)  # marginals claimed for everyone
+    a, b = model.n / model.k, model.k / model.n
+    check = extremes_certificate(model, [doc_panel], forged, "goldilocks", a, b, ids=pool.ids)
+    assert check.name == "optimality" and isinstance(check.passed, bool)
+    assert check.figures["objective"] == pytest.approx(2.0)

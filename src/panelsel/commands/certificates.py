@@ -351,6 +351,8 @@ def extremes_certificate(
 
     def objective(pi: npt.NDArray[np.float64]) -> float:
         low = float(pi[counted].min()) if counted.any() else 1.0
+        if b > 0 and low <= 0:  # someone counted gets nothing: the objective is infinite
+            return float("inf")
         return a * float(pi.max()) + (b / low if b > 0 else 0.0)
 
     ours = objective(marginals)
