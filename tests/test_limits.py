@@ -151,3 +151,58 @@ def test_codecs_that_are_not_text_encodings_are_bad_input(
     said = " ".join(result.output.split())
     assert f"{option} {codec!r}" in said and "pass a text encoding such as utf-8" in said
     assert not (tmp_path / "out").exists()
+
+
+def _damaged_workbook(path: Path, how: str) -> Path:
+    """A workbook whose sheet XML is damaged the way hand-edited or truncated files are."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "gender"])
+    for i in range(5):
+        sheet.append([f"r{i}", "F" if i % 2 else "M"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                if how == "bad XML":
+                    text = text.replace('<row r="4"', '<row r="4" <<', 1)
+                elif how == "shared string out of range":
+                    text = text.replace('<c r="B3" t="inlineStr">', '<c r="B3" t="s"><v>999</v>', 1)
+                    text = text.replace("<v>999</v><is><t>F</t></is>", "<v>999</v>", 1)
+                elif how == "bad number":
+                    text = text.replace(
+                        '<c r="B3" t="inlineStr"><is><t>F</t></is>',
+                        '<c r="B3" t="n"><v>1.2.3</v>',
+                        1,
+                    )
+                data = text.encode("utf-8")
+            out.writestr(item, data)
+    return path
+
+
+@pytest.mark.parametrize("how", ["bad XML", "shared string out of range", "bad number"])
+def test_a_damaged_workbook_is_bad_input(how: str, tmp_path: Path) -> None:
+    """Issue 29, item 9: rows are parsed after the workbook opens, and a damaged sheet gave
+    'Internal error: ParseError / IndexError / ValueError' (exit 1)."""
+    pool = _damaged_workbook(tmp_path / "pool.xlsx", how)
+    quotas = tmp_path / "quotas.yaml"
+    quotas.write_text(
+        "panel_size: 2\nid_column: id\ncategories:\n  gender:\n    quotas:\n"
+        "      F: {min: 1, max: 1}\n      M: {min: 1, max: 1}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["check", str(pool), str(quotas)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "the workbook's first sheet is damaged after row" in said
+    assert "open it in Excel and save it again" in said

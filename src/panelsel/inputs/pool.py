@@ -183,6 +183,17 @@ def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
 
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DAMAGED_SHEET_ERRORS: tuple[type[Exception], ...] = (
+    SyntaxError,  # xml.etree.ElementTree.ParseError: broken XML
+    IndexError,  # a shared-string index out of range
+    KeyError,
+    ValueError,  # a number or date cell that is not one
+    TypeError,
+    OverflowError,
+    OSError,  # a truncated or damaged zip member
+    EOFError,
+)
+"""What openpyxl raises while it reads a damaged sheet's rows."""
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -270,6 +281,7 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     last computed values, empty cells as blank."""
     import datetime as dt
     import zipfile
+    import zlib
 
     from openpyxl import load_workbook
 
@@ -281,6 +293,12 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             file=str(path),
             hint="save it from Excel as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
         ) from None
+    if not book.worksheets:
+        raise BadInputError(
+            "the workbook has no worksheet",
+            file=str(path),
+            hint="save it from Excel as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
+        )
     sheet = book.worksheets[0]
 
     def text(value: object) -> str:
@@ -298,13 +316,26 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             return value.isoformat()
         return str(value)
 
-    rows = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [text(v) for v in values]
-        while cells and not cells[-1].strip():
-            cells.pop()  # Excel's empty cells right of the data
-        rows.append((number, cells))
-    book.close()
+    rows: list[tuple[int, list[str]]] = []
+    damaged: tuple[type[Exception], ...] = (*DAMAGED_SHEET_ERRORS, zipfile.BadZipFile, zlib.error)
+    try:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [text(v) for v in values]
+            while cells and not cells[-1].strip():
+                cells.pop()  # Excel's empty cells right of the data
+            rows.append((number, cells))
+    except damaged as exc:
+        # the sheet's XML is parsed row by row: a damaged file shows here, not on opening
+        raise BadInputError(
+            f"the workbook's first sheet is damaged after row {len(rows)} and cannot be read "
+            f"({type(exc).__name__}: {str(exc)[:120]})",
+            file=str(path),
+            row=len(rows) + 1,
+            hint="open it in Excel and save it again as 'Excel Workbook (.xlsx)', or export "
+            "it as CSV UTF-8",
+        ) from None
+    finally:
+        book.close()
     header_width = next((len(c) for _, c in rows if any(x.strip() for x in c)), 0)
     for number, cells in rows:
         # a sheet's rows have no fixed length: pad short rows to the header's width
