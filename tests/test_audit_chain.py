@@ -4,13 +4,19 @@ whole-panel ``panel.csv`` is checked.  Each forgery here passed the audit before
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panelsel.cli import app
@@ -21,6 +27,8 @@ from panelsel.commands.select import select
 from panelsel.errors import InfeasibleQuotasError
 
 from .conftest import EXAMPLE
+from .test_leximin import Instance, instances
+from .test_replace import _twinned
 
 RUNNER = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 
@@ -36,6 +44,16 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 REG, QUO = Path("registrants.csv"), Path("quotas.yaml")
+
+
+@contextlib.contextmanager
+def _chdir(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _doc(folder: Path) -> dict[str, Any]:
@@ -214,3 +232,95 @@ def test_a_round_keeps_the_runs_output_options(here: Path) -> None:
         ]
     )
     assert audit("c2", REG, QUO).verified
+
+
+# ----------------------------------------------- chains on random pools (issue 29, must hold)
+
+EDITS = ("a selected member", "a panel.csv row", "a remaining.csv row", "a probability")
+
+
+def _edit_run(folder: Path, edit: str) -> None:
+    """One change a forger (or an accident) makes to a run's files."""
+    if edit == "a selected member":
+        doc = _doc(folder)
+        key = "final_members" if "replacement" in doc else "selected_members"
+        members = doc["replacement"][key] if key == "final_members" else doc[key]
+        members[-1] = "r999"
+        _save(folder, doc)
+        return
+    name = {"a panel.csv row": "panel.csv", "a remaining.csv row": "remaining.csv"}.get(
+        edit, "probabilities.csv"
+    )
+    path = folder / name
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    if edit == "a probability":
+        rows[1][1] = f"{float(rows[1][1]) + 0.01:.6f}"
+    else:
+        del rows[-1]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def _chain_members(folder: Path) -> list[str]:
+    doc = _doc(folder)
+    if "replacement" in doc:
+        return [str(x) for x in doc["replacement"]["final_members"]]
+    return [str(x) for x in doc["selected_members"]]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    inst=instances(min_n=6, max_n=8).filter(lambda i: i.k >= 2),
+    rounds=st.lists(
+        st.tuples(st.integers(0, 20), st.lists(st.integers(0, 20), max_size=2), st.booleans()),
+        min_size=2,
+        max_size=4,
+    ),
+    target=st.integers(0, 10),
+    edit=st.sampled_from(EDITS),
+)
+def test_random_chains_hold_and_any_edit_fails_the_latest_round(
+    inst: Instance, rounds: list[tuple[int, list[int], bool]], target: int, edit: str
+) -> None:
+    """Random pools (some with households), 2-4 rounds with random dropouts and unavailable
+    people given in another letter case: every final panel meets the quotas and the
+    household rule, nobody who left comes back, every round passes the audit with recompute;
+    then one edit to any run of the chain makes the latest round's audit fail."""
+    inst = _twinned(inst)
+    with tempfile.TemporaryDirectory() as scratch, _chdir(Path(scratch)):
+        pool, quotas = inst.write(Path("."))
+        select(pool, quotas, out="r0", seed=1)
+        folders = [Path("r0")]
+        left: set[str] = set()
+        for number, (pick, away, upper) in enumerate(rounds, start=1):
+            members = sorted(_chain_members(folders[-1]))
+            gone = members[pick % len(members)]
+            outside = [f"r{i}" for i in range(inst.n) if f"r{i}" not in members]
+            unavailable = sorted({outside[a % len(outside)] for a in away}) if outside else []
+            case = str.upper if upper else str.lower
+            try:
+                replace(
+                    folders[-1],
+                    dropouts=[case(gone)],
+                    unavailable=[case(u) for u in unavailable],
+                    out=f"r{number}",
+                    seed=number,
+                )
+            except InfeasibleQuotasError:
+                break
+            folders.append(Path(f"r{number}"))
+            left |= {gone, *unavailable}
+            final = _chain_members(folders[-1])
+            assert inst.valid(tuple(sorted(int(m[1:]) for m in final)))
+            assert not left & set(final), "someone who left was drawn again"
+            report = audit(folders[-1], pool, quotas)
+            assert report.verified, [(c.name, c.detail) for c in report.checks if not c.passed]
+        assume(len(folders) >= 2)
+        victim = folders[target % len(folders)]
+        event(f"{len(folders) - 1} round(s)")
+        event(f"edited: {'the latest round' if victim == folders[-1] else 'an earlier run'}")
+        _edit_run(victim, edit)
+        latest = folders[-1]
+        report = audit(latest, pool, quotas, recompute=False)
+        assert not report.passed, f"{edit} in {victim} went unnoticed by {latest}'s audit"

@@ -246,7 +246,13 @@ def _replacement_round(
     gone = set(dropouts)
     if not gone <= set(previous.panel):
         problems.append("a recorded dropout is not on the previous panel")
-    kept = [pid for pid in previous.panel if pid not in gone]
+    known = {pid.casefold() for pid in previous.pool.ids}
+    strangers = [pid for pid in previous.panel if pid.casefold() not in known]
+    if strangers:
+        problems.append(
+            f"the previous run's panel names {strangers[0]!r}, who is not in the registrants file"
+        )
+    kept = [pid for pid in previous.panel if pid not in gone and pid not in strangers]
     if [str(x) for x in link.get("kept", [])] != kept:
         problems.append("the recorded kept members are not the previous panel minus the dropouts")
     # earlier rounds' dropouts and unavailable stay out for the whole chain
