@@ -268,3 +268,25 @@ def test_goldilocks_certificate_of_a_forged_lottery_is_a_verdict_not_a_crash() -
     check = extremes_certificate(model, [doc_panel], forged, "goldilocks", a, b, ids=pool.ids)
     assert check.name == "optimality" and isinstance(check.passed, bool)
     assert check.figures["objective"] == pytest.approx(2.0)
+
+
+def test_goldilocks_optimality_names_someone_the_lottery_leaves_at_zero(original: Path) -> None:
+    """Issue 29, medium: the check named the first member of the panel that proves the
+    point, who may well have a chance; it must name someone with none."""
+    import re
+
+    from panelsel.commands.certificates import extremes_certificate
+
+    _, pool, model = load_inputs(REG, QUO)
+    doc = json.loads((original / "lottery.json").read_text(encoding="utf-8"))
+    row = {pid: i for i, pid in enumerate(pool.ids)}
+    panel = np.array(sorted(row[m] for m in doc["panels"][0]["members"]), dtype=np.intp)
+    marginals = np.full(model.n, model.k / model.n)
+    marginals[model.n - 1] = 0.0  # the last registrant (on valid panels) left at 0
+    a, b = model.n / model.k, model.k / model.n
+    check = extremes_certificate(model, [panel], marginals, "goldilocks", a, b, ids=pool.ids)
+    assert not check.passed and "has probability 0 although a valid panel contains them" in (
+        check.detail
+    )
+    named = re.search(r"registrant '([^']+)'", check.detail)
+    assert named is not None and named.group(1) == pool.ids[model.n - 1]

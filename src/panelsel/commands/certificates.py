@@ -340,7 +340,9 @@ def extremes_certificate(
         weights = np.where(counted, 0.0, 1.0)
         reach, best = panel_milp(model, weights)
         if reach > 0.5:
-            who = repr(ids[best[0]]) if ids is not None else f"in row {best[0] + 2}"
+            # the member of that panel whom the lottery leaves at 0 (not its first member)
+            person = next(i for i in best if not counted[i])
+            who = repr(ids[person]) if ids is not None else f"in row {person + 2}"
             return Check(
                 "optimality",
                 False,
