@@ -324,3 +324,25 @@ def test_random_chains_hold_and_any_edit_fails_the_latest_round(
         latest = folders[-1]
         report = audit(latest, pool, quotas, recompute=False)
         assert not report.passed, f"{edit} in {victim} went unnoticed by {latest}'s audit"
+
+
+def test_the_unavailable_list_is_shown_by_the_report_and_the_audit(here: Path) -> None:
+    """Issue 29, medium: a round's report hid the --unavailable list (33 ids excluded, '1
+    seat from 2 registrants', audit passed): it is the lever for steering a replacement."""
+    select(REG, QUO, out="r1", seed=12345)
+    panel = _panel(Path("r1"))
+    with Path("r1", "remaining.csv").open(encoding="utf-8-sig", newline="") as f:
+        outside = [row["student_id"] for row in csv.DictReader(f)]
+    for member in panel:
+        try:
+            replace("r1", dropouts=[member], unavailable=outside[:3], out="c2", seed=7)
+            break
+        except InfeasibleQuotasError:
+            continue
+    page = Path("c2", "report.html").read_text(encoding="utf-8")
+    listed = ", ".join(outside[:3])
+    assert "3 registrant(s) were given as unavailable (--unavailable) and could not be " in page
+    assert listed in page
+    check = next(c for c in audit("c2", REG, QUO).checks if c.name == "replacement")
+    assert check.passed and f"3 given as unavailable and not drawable: {listed}" in check.detail
+    assert check.figures["unavailable"] == outside[:3]

@@ -298,7 +298,12 @@ def _replacement_round(
         if broken:
             problems.append(f"the final panel breaks the original quotas: {'; '.join(broken[:3])}")
         problems += _whole_panel_problems(out, document, previous.pool, kept, drawn)
-    figures = {"kept": len(kept), "dropouts": len(dropouts), "final": len(final)}
+    figures = {
+        "kept": len(kept),
+        "dropouts": len(dropouts),
+        "unavailable": unavailable,
+        "final": len(final),
+    }
     if problems:
         return (
             Check("replacement", False, "; ".join(problems), figures),
@@ -315,7 +320,14 @@ def _replacement_round(
             "replacement",
             True,
             f"continues {previous_path} (sha256 matches); {len(kept)} kept, "
-            f"{len(dropouts)} dropout(s) to replace; {verdict}",
+            f"{len(dropouts)} dropout(s) to replace; "
+            + (
+                f"{len(unavailable)} given as unavailable and not drawable: "
+                f"{', '.join(unavailable[:20])}{' …' if len(unavailable) > 20 else ''}; "
+                if unavailable
+                else "nobody given as unavailable; "
+            )
+            + verdict,
             figures,
         ),
         residual.pool,

@@ -497,9 +497,26 @@ def _round(
     # who cannot fill these seats is expected in a round (the seats left are for few
     # kinds of people): said, as notes of the round
     warnings: list[str] = []
+    earlier = chain_exclusions(previous.document)
     notes = [
         f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
         f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
+        f"dropped out: {', '.join(dropouts)}",
+        # who ran the round chose who could not be drawn: shown, never hidden
+        (
+            f"{len(unavailable)} registrant(s) were given as unavailable (--unavailable) and "
+            f"could not be drawn: {', '.join(unavailable)}"
+            if unavailable
+            else "nobody was given as unavailable (--unavailable)"
+        ),
+        *(
+            [
+                f"{len(earlier)} registrant(s) left out by earlier rounds of this chain "
+                "(their dropouts and unavailable) could not be drawn either"
+            ]
+            if earlier
+            else []
+        ),
         *(f"in this round, {e.text()}" for e in result.excluded),
         *(
             [
