@@ -410,3 +410,26 @@ def test_published_files_carry_no_private_columns(runner: CliRunner, tmp_path: P
     ):
         assert "MARKER" not in (out / name).read_text(encoding="utf-8"), name
     assert "MARKER" in (out / "panel.csv").read_text(encoding="utf-8")  # the convenor's copy
+
+
+@pytest.mark.parametrize("removed", [["draw.json"], ["draw.json", "panel.csv", "remaining.csv"]])
+def test_deleting_draw_json_does_not_allow_a_second_draw(
+    tmp_path: Path, removed: list[str]
+) -> None:
+    """Issue 29, medium: deleting draw.json and `draw --force` drew again; the refusal
+    suggested --force itself.  The folder's record (and the panel files) still say drawn."""
+    from panelsel.commands.draw import draw_public
+    from panelsel.commands.select import select as run_select
+    from panelsel.errors import BadInputError
+
+    out = tmp_path / "pub"
+    run_select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=out, seed=1, panels=50)
+    draw_public(out / "lottery.json", number=3)
+    for name in removed:
+        (out / name).unlink()
+    with pytest.raises(BadInputError) as caught:
+        draw_public(out / "lottery.json", number=9, force=True)
+    said = str(caught.value)
+    assert "this lottery has been drawn already (its draw.json is gone, but" in said
+    assert "even with --force" in said and "pass --force" not in said
+    assert not (out / "draw.json").exists()  # nothing was drawn again

@@ -19,7 +19,15 @@ from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_json
-from panelsel.outputs.names import DRAW, PUBLIC_DRAW, PUBLIC_DRAW_ROUND
+from panelsel.outputs.files import read_record as read_folder_record
+from panelsel.outputs.names import (
+    DRAW,
+    PANEL,
+    PUBLIC_DRAW,
+    PUBLIC_DRAW_ROUND,
+    REMAINING,
+    REPLACEMENTS,
+)
 from panelsel.outputs.record import (
     HASH_FILE,
     draw_document,
@@ -140,9 +148,15 @@ def draw_public(
 
 def _refuse_a_second_draw(lottery: Path) -> None:
     """A public draw happens once: with a ``draw.json`` beside the lottery, another draw
-    would replace a result people have seen (even with ``--force``)."""
-    beside = lottery.parent / "draw.json"
-    if not beside.exists():
+    would replace a result people have seen (even with ``--force``).  Deleting
+    ``draw.json`` does not make a lottery undrawn: the folder's ``.panelsel`` record still
+    lists it, and the panel files a draw writes are still there."""
+    folder = lottery.parent
+    beside = folder / DRAW
+    recorded = read_folder_record(folder) or {}
+    listed = DRAW in recorded.get("files", [])
+    left = [name for name in (PANEL, REMAINING, REPLACEMENTS) if (folder / name).exists()]
+    if not (beside.exists() or listed or left):
         return
     try:
         earlier = read_draw(beside) or {}
@@ -150,9 +164,15 @@ def _refuse_a_second_draw(lottery: Path) -> None:
         earlier = {}
     number = earlier.get("number")
     said = f" (panel {number})" if isinstance(number, int) else ""
+    if not beside.exists():
+        evidence = " and ".join(
+            [*(["panelsel's record of the folder lists draw.json"] if listed else []),
+             *([f"{', '.join(left)} (written only by a draw) exist(s)"] if left else [])]
+        )  # fmt: skip
+        said = f" (its draw.json is gone, but {evidence})"
     raise BadInputError(
         f"this lottery has been drawn already{said}: a public draw happens once, and "
-        "panelsel never replaces its result",
+        "panelsel never replaces its result, even with --force",
         file=str(beside),
         hint="to draw again, publish a new lottery (panelsel select --panels M into a new "
         "folder) and announce why; the audit checks the draw that was made",
