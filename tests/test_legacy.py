@@ -195,3 +195,36 @@ def test_example_small_20_matches_the_published_legacy_curve() -> None:
     assert np.abs(ours - np.array(published)).max() < 0.005
     # the published minimum is 0.0096 (statistics file); ours is of the same size
     assert 0.005 < ours[0] < 0.015
+
+
+def test_a_best_effort_legacy_run_says_how_many_runs_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29, medium: a legacy run stopped by its time limit said '10000 runs' while
+    lottery.json recorded 200, and called its estimates 'exact for this lottery'.  The time
+    limit is made to have run out from the start (no test depends on timing)."""
+    import json
+
+    from panelsel.commands.select import select
+    from panelsel.solve.algorithms.legacy import PROGRESS_EVERY
+    from panelsel.solve.backends import SolverConfig
+
+    from .conftest import EXAMPLE
+
+    monkeypatch.setattr(SolverConfig, "timed_out", lambda self: True)
+    result = select(
+        EXAMPLE / "registrants.csv",
+        EXAMPLE / "quotas.yaml",
+        out=tmp_path / "out",
+        seed=3,
+        algorithm="legacy",
+        samples=1000,
+        time_limit=60,
+        best_effort=True,
+    )
+    document = json.loads((tmp_path / "out" / "lottery.json").read_text(encoding="utf-8"))
+    assert document["samples"] == PROGRESS_EVERY == result.samples
+    said = " ".join(result.notes)
+    assert f"after {PROGRESS_EVERY} of the 1000 runs asked for" in said
+    assert f"Monte-Carlo estimates over {PROGRESS_EVERY} runs" in said
+    assert "exact for this lottery" not in said

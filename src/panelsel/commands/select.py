@@ -363,7 +363,7 @@ def select(
         stats=result.stats,
         seconds=time.monotonic() - started,
         notes=notes,
-        samples=samples if result.kind == "estimated" else 0,
+        samples=int(result.stats.get("samples", samples)) if result.kind == "estimated" else 0,
         proven_optimal=result.proven_optimal,
         rounded=published,
         sha256=digest,
@@ -424,7 +424,14 @@ def _selected(
     # then registrations that look like one person's
     warnings = [e.text() for e in result.excluded] + pool.warnings
     notes: list[str] = warnings + [w for w in model.warnings if w not in pool.warnings]
-    if not result.proven_optimal:
+    runs = int(result.stats.get("samples", asked.samples))  # the runs done, as recorded
+    if not result.proven_optimal and result.kind == "estimated":
+        notes[:0] = [
+            f"NOT FINISHED: the time limit of {asked.time_limit:g} s ran out after {runs} of "
+            f"the {asked.samples} runs asked for (--best-effort): the estimates are over "
+            f"those {runs} runs, with wider confidence intervals"
+        ]
+    elif not result.proven_optimal:
         proven_part = proven_note(result.stats)
         notes[:0] = [NOT_PROVEN_NOTE.format(limit=asked.time_limit)] + (
             [proven_part] if proven_part else []
@@ -432,7 +439,7 @@ def _selected(
     if result.kind == "estimated":
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
-            f"{asked.samples} runs, with 99% confidence intervals in probabilities.csv"
+            f"{runs} runs, with 99% confidence intervals in probabilities.csv"
         )
     if result.kind == "published" and any("@" in pid for pid in pool.ids):
         notes.append(
