@@ -329,7 +329,7 @@ def test_select_panels_refuses_legacy_and_bad_counts(runner: CliRunner, tmp_path
     )
     assert result.exit_code == 2 and "legacy only has Monte-Carlo estimates" in result.output
     result = runner.invoke(app, [*base, "--panels", "0", "--out", str(tmp_path / "b")])
-    assert result.exit_code == 2 and "--panels must be between 1 and 100,000" in result.output
+    assert result.exit_code == 2 and "--panels must be between 2 and 100,000" in result.output
     result = runner.invoke(
         app, [*base, "--panels", "10", "--rounding", "magic", "--out", str(tmp_path / "c")]
     )

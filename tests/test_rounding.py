@@ -61,7 +61,7 @@ def test_bounds_are_the_papers_formulas() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 100_001])
 def test_panels_out_of_range_are_refused(bad: int) -> None:
-    with pytest.raises(BadInputError, match="--panels must be between 1 and 100,000"):
+    with pytest.raises(BadInputError, match="--panels must be between 2 and 100,000"):
         check_panels(bad)
 
 
@@ -264,3 +264,11 @@ def test_best_effort_falls_back_to_pipage_when_the_time_is_out(
     assert result.rounded.method.startswith("pipage")
     assert "time limit ran out before the integer program" in result.rounded.method
     assert result.rounded.largest_change <= result.rounded.bound
+
+
+def test_one_panel_is_refused_since_the_public_draw_would_decide_nothing() -> None:
+    """Issue 29, small: with --panels 1 the private seed chose the 'publicly drawn' panel."""
+    with pytest.raises(BadInputError, match="--panels 1 publishes a single panel") as caught:
+        check_panels(1)
+    assert caught.value.exit_code == 2
+    check_panels(2)  # the fewest a draw can choose among

@@ -182,13 +182,26 @@ class Rounded:
         }
 
 
+MIN_PANELS = 2
+"""The fewest numbered panels a public draw can choose among."""
+
+
 def check_panels(m: int | None) -> None:
     """Refuse a ``--panels`` value no public draw can use (exit 2)."""
     if m is None:
         return
-    if m < 1 or m > MAX_PANELS:
+    if m == 1:
+        # one numbered panel is chosen by the rounding, which the private seed drives: the
+        # "public" draw would have nothing left to decide
         raise BadInputError(
-            f"--panels must be between 1 and {MAX_PANELS:,}, not {m}",
+            "--panels 1 publishes a single panel, chosen by the private seed: the public draw "
+            "would decide nothing",
+            hint="publish at least 2 panels; 1000 is usual: three ten-sided dice pick a number "
+            "from 1 to 1000",
+        )
+    if m < MIN_PANELS or m > MAX_PANELS:
+        raise BadInputError(
+            f"--panels must be between {MIN_PANELS} and {MAX_PANELS:,}, not {m}",
             hint="1000 is usual: three ten-sided dice pick a number from 1 to 1000",
         )
 
@@ -444,7 +457,8 @@ def round_lottery(
         The solver failed, or (which the paper's theorems rule out) the rounding moved a
         probability by more than :func:`uniform_bound`.
     """
-    check_panels(m)
+    if not 1 <= m <= MAX_PANELS:  # the options' own check (check_panels) is stricter
+        raise BadInputError(f"the lottery cannot be rounded to {m} panels")
     columns, counts, scope = rounded_counts(model, type_lottery, m, config, rng, method)
     panels = spread(model, columns, counts, rng)
     lottery = Lottery(panels=panels, probabilities=np.full(m, 1.0 / m))
