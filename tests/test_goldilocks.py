@@ -196,8 +196,10 @@ def test_gamma_is_refused_where_it_means_nothing(runner: object, tmp_path: Path)
     result = runner.invoke(app, [*args, "--gamma", "2"])
     assert result.exit_code == 2
     assert "--gamma applies to the goldilocks algorithm only" in result.stderr
-    result = runner.invoke(app, [*args, "--algorithm", "goldilocks", "--gamma", "0"])
-    assert result.exit_code == 2 and "--gamma must be a positive number" in result.stderr
+    for bad in ("0", "5e-324", "1e300", "nan"):  # 5e-324 made Goldilocks act as MINIMAX
+        result = runner.invoke(app, [*args, "--algorithm", "goldilocks", "--gamma", bad])
+        said = " ".join(result.stderr.split())
+        assert result.exit_code == 2 and "--gamma must be a number from 0.0001 to 10000" in said
     assert not (tmp_path / "never").exists()
     result = runner.invoke(app, [*args, "--algorithm", "goldilocks", "--gamma", "4", "--seed",
                                  "1", "--json"])  # fmt: skip

@@ -204,11 +204,20 @@ def check_options(
                 "--gamma applies to the goldilocks algorithm only",
                 hint="add --algorithm goldilocks, or drop --gamma",
             )
-        if not (math.isfinite(gamma) and gamma > 0):
+        if not (math.isfinite(gamma) and GAMMA_RANGE[0] <= gamma <= GAMMA_RANGE[1]):
+            # far outside this range one term vanishes against the other in floating point:
+            # Goldilocks silently becomes MINIMAX (some people at 0) or a numerical failure
             raise BadInputError(
-                f"--gamma must be a positive number, not {gamma}",
-                hint="1 (the default) weighs the largest and the smallest chance alike",
+                f"--gamma must be a number from {GAMMA_RANGE[0]:g} to {GAMMA_RANGE[1]:g}, "
+                f"not {gamma}",
+                hint="1 (the default) weighs the largest and the smallest chance alike; 10 "
+                "weighs the smallest ten times more",
             )
+
+
+GAMMA_RANGE = (1e-4, 1e4)
+"""The ``--gamma`` values Goldilocks is solved for: the weight of the smallest chance against
+the largest, within 4 orders of magnitude either way."""
 
 
 def select(
