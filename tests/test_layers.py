@@ -12,7 +12,17 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "panelsel"
 
 LAYERS = [
     # bottom: exceptions, progress callbacks, signals, hashing, the lottery data types
-    ["errors", "progress", "signals", "digest", "defaults", "lotteries", "__init__"],
+    [
+        "errors",
+        "progress",
+        "signals",
+        "digest",
+        "defaults",
+        "lotteries",
+        "versions",
+        "encodings",
+        "__init__",
+    ],
     ["inputs"],  # CSV + quota file -> Model
     ["solve"],  # Model -> lottery over types
     ["lottery"],  # types -> people; m numbered panels; the seed's draw
