@@ -206,3 +206,18 @@ def test_a_damaged_workbook_is_bad_input(how: str, tmp_path: Path) -> None:
     assert result.exit_code == 2, said
     assert "the workbook's first sheet is damaged after row" in said
     assert "open it in Excel and save it again" in said
+
+
+def test_keep_without_drop_duplicates_and_dropping_housemates_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Issue 29, small: `--keep first` without `--drop-duplicates` was ignored silently, and
+    `--drop-duplicates Address` (a household column) dropped housemates as duplicates."""
+    base = ["check", str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml")]
+    result = CliRunner().invoke(app, [*base, "--keep", "first"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "--keep first applies only with --drop-duplicates" in said
+    result = CliRunner().invoke(app, [*base, "--drop-duplicates", "address"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "--drop-duplicates 'address' names a household column" in said

@@ -38,6 +38,12 @@ def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Po
     pool = load_pool(
         registrants, id_column=spec.id_column, delimiter=read.delimiter, encoding=read.encoding
     )
+    if read.drop_duplicates is None and read.keep != "last":
+        raise BadInputError(
+            f"--keep {read.keep} applies only with --drop-duplicates COLUMN, which was not given",
+            hint="add --drop-duplicates with the column that identifies a person (an e-mail "
+            "address), or drop --keep",
+        )
     if read.drop_duplicates is not None:
         named = [
             c.column
@@ -48,6 +54,14 @@ def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Po
             raise BadInputError(
                 f"--drop-duplicates {read.drop_duplicates!r} names a quota column: people who "
                 "share a value there are different people",
+                hint="name a column that identifies a person, such as the e-mail address",
+            )
+        households = spec.households.columns if spec.households is not None else ()
+        if any(normalise(c) == normalise(read.drop_duplicates) for c in households):
+            raise BadInputError(
+                f"--drop-duplicates {read.drop_duplicates!r} names a household column: "
+                "housemates share it and are different people (the household rule limits "
+                "how many of them sit on the panel)",
                 hint="name a column that identifies a person, such as the e-mail address",
             )
         pool = drop_duplicates(pool, read.drop_duplicates, read.keep)
