@@ -346,3 +346,17 @@ def test_the_unavailable_list_is_shown_by_the_report_and_the_audit(here: Path) -
     check = next(c for c in audit("c2", REG, QUO).checks if c.name == "replacement")
     assert check.passed and f"3 given as unavailable and not drawable: {listed}" in check.detail
     assert check.figures["unavailable"] == outside[:3]
+
+
+def test_an_unavailable_list_naming_a_kept_member_fails(here: Path) -> None:
+    """Issue 29, small: a recorded `unavailable` list naming a kept member passed."""
+    select(REG, QUO, out="r1", seed=12345)
+    _replace_someone("r1", "c2", 7)
+    doc = _doc(Path("c2"))
+    kept = doc["replacement"]["kept"][0]
+    doc["replacement"]["unavailable"] = [kept.lower()]
+    _save(Path("c2"), doc)
+    report = audit("c2", REG, QUO, recompute=False)
+    check = next(c for c in report.checks if c.name == "replacement")
+    assert not check.passed
+    assert f"the recorded unavailable list names {kept.lower()!r}, a kept member" in check.detail

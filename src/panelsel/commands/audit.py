@@ -253,6 +253,11 @@ def _replacement_round(
             f"the previous run's panel names {strangers[0]!r}, who is not in the registrants file"
         )
     kept = [pid for pid in previous.panel if pid not in gone and pid not in strangers]
+    on_panel = sorted({u for u in unavailable if u.casefold() in {p.casefold() for p in kept}})
+    if on_panel:
+        problems.append(
+            f"the recorded unavailable list names {on_panel[0]!r}, a kept member of the panel"
+        )
     if [str(x) for x in link.get("kept", [])] != kept:
         problems.append("the recorded kept members are not the previous panel minus the dropouts")
     # earlier rounds' dropouts and unavailable stay out for the whole chain
