@@ -360,3 +360,21 @@ def test_an_unavailable_list_naming_a_kept_member_fails(here: Path) -> None:
     check = next(c for c in report.checks if c.name == "replacement")
     assert not check.passed
     assert f"the recorded unavailable list names {kept.lower()!r}, a kept member" in check.detail
+
+
+def test_a_chain_is_audited_from_another_folder(
+    here: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29, small: a round records the path of the run it continues as given, relative
+    to where replace ran, and auditing it from elsewhere failed.  The path is tried
+    relative to the round's folder too, and only a file with the recorded sha256 is taken."""
+    select(REG, QUO, out="r1", seed=12345)
+    _replace_someone("r1", "c2", 7)
+    _replace_someone("c2", "c3", 8, skip=1)
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    report = audit(here / "c3", here / REG, here / QUO)
+    assert report.verified, [(c.name, c.detail) for c in report.checks if not c.passed]
+    # a decoy with the recorded relative path here is not taken for the real one
+    Path("c2").mkdir()
+    Path("c2", "lottery.json").write_text("{}", encoding="utf-8")
+    assert audit(here / "c3", here / REG, here / QUO, recompute=False).passed

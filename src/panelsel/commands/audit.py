@@ -221,11 +221,11 @@ def _replacement_round(
     drawn again, and that the final panel (kept and drawn) meets the original quotas and
     household rule, counted by the audit's model of the original pool, and is what
     ``panel.csv`` holds."""
-    from panelsel.commands.replace import chain_exclusions, read_previous
+    from panelsel.commands.replace import chain_exclusions, locate_previous, read_previous
     from panelsel.inputs.residual import residual_inputs
 
     problems: list[str] = []
-    previous_path = Path(str(link.get("previous", "")))
+    previous_path = locate_previous(link, out)
     if not previous_path.is_file():
         raise BadInputError(
             "the previous run's lottery.json that this replacement round records is not here",
@@ -262,7 +262,7 @@ def _replacement_round(
         problems.append("the recorded kept members are not the previous panel minus the dropouts")
     # earlier rounds' dropouts and unavailable stay out for the whole chain
     try:
-        earlier = chain_exclusions(previous.document)
+        earlier = chain_exclusions(previous.document, previous_path.parent)
     except VerificationError as error:  # an earlier run was changed after its next round
         problems.append(error.message)
         earlier = set()
@@ -1299,8 +1299,10 @@ def audit(
     previous_check: Check | None = None
     if isinstance(link, dict):
         round_check, pool, spec = _replacement_round(document, link, registrants, quotas, out)
+        from panelsel.commands.replace import locate_previous
+
         previous_check = _check_previous_run(
-            Path(str(link.get("previous", ""))).parent,
+            locate_previous(link, out).parent,
             registrants,
             quotas,
             dict(delimiter=delimiter, encoding=encoding, recompute=recompute, progress=progress),

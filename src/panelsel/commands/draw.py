@@ -205,7 +205,7 @@ def _draw_into(
         # a replacement round's lottery: drawn from the people still available
         from panelsel.commands.replace import round_pool
 
-        residual = round_pool(document, pool)
+        residual = round_pool(document, pool, path.parent)
         the_pool = residual.pool
     else:
         the_pool = recorded_pool(document, path, pool)
@@ -224,9 +224,9 @@ def _draw_into(
     fmt, xlsx = recorded_contact_format(document)
     write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
     if isinstance(link, dict):
-        from panelsel.commands.replace import read_previous, write_final_panel
+        from panelsel.commands.replace import locate_previous, read_previous, write_final_panel
 
-        previous = read_previous(Path(str(link["previous"])), pool, None)
+        previous = read_previous(locate_previous(link, path.parent), pool, None)
         write_final_panel(
             tmp,
             previous.pool,

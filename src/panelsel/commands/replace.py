@@ -170,43 +170,68 @@ def _checked(path: Path, recorded: dict[str, Any], role: str, record: Path) -> P
     return path
 
 
-def round_pool(document: dict[str, Any], registrants: str | Path | None = None) -> Residual:
-    """The residual problem of a recorded round (for ``draw`` and the audit): the previous
-    run read again, its chain checked, the kept members and the exclusions applied."""
+def locate_previous(link: dict[str, Any], folder: Path | None) -> Path:
+    """The ``lottery.json`` of the run a round continues.  The round records its path as
+    given on the command line (relative to the folder ``replace`` ran in); audited from
+    elsewhere, the same path is tried relative to the round's folder (``folder``) and its
+    parent, and the first with the recorded sha256 is the one (a file with another sha256 is
+    never taken for it; without one, the recorded path is returned and the caller says what
+    is wrong with it)."""
+    recorded = Path(str(link.get("previous", "")))
+    candidates = [recorded]
+    if folder is not None and not recorded.is_absolute():
+        candidates += [folder.parent / recorded, folder / recorded]
+    for path in candidates:
+        if path.is_file() and sha256_of(path) == link.get("previous_sha256"):
+            return path
+    return next((p for p in candidates if p.is_file()), recorded)
+
+
+def round_pool(
+    document: dict[str, Any],
+    registrants: str | Path | None = None,
+    folder: Path | None = None,
+) -> Residual:
+    """The residual problem of a recorded round in ``folder`` (for ``draw`` and the audit):
+    the previous run read again, its chain checked, the kept members and the exclusions
+    applied."""
     link = document["replacement"]
-    excluded = chain_exclusions(document)  # checks every link of the chain (sha256)
-    previous_path = Path(str(link.get("previous", "")))
+    excluded = chain_exclusions(document, folder)  # checks every link of the chain (sha256)
+    previous_path = locate_previous(link, folder)
     previous = read_previous(previous_path, registrants, None)
     gone = {str(x).casefold() for x in link.get("dropouts", [])}
     kept = [pid for pid in previous.panel if pid.casefold() not in gone]
     return residual_inputs(previous.pool, previous.spec, kept, excluded, len(gone))
 
 
-def chain_runs(document: dict[str, Any]) -> list[Path]:
-    """The ``lottery.json`` of every earlier run of the chain ending at ``document`` (not
-    its own), back to the first selection; a link to a missing run ends the list."""
+def chain_runs(document: dict[str, Any], folder: Path | None = None) -> list[Path]:
+    """The ``lottery.json`` of every earlier run of the chain ending at ``document`` (of the
+    run in ``folder``; not its own), back to the first selection; a link to a missing run
+    ends the list."""
     runs: list[Path] = []
     link = document.get("replacement") or {}
     while link:
-        path = Path(str(link.get("previous", "")))
+        path = locate_previous(link, folder)
         if not path.is_file() or path.resolve() in {p.resolve() for p in runs}:
             break
         runs.append(path)
+        folder = path.parent
         link = read_record(path).document.get("replacement") or {}
     return runs
 
 
-def chain_exclusions(document: dict[str, Any]) -> set[str]:
-    """Everyone the chain of rounds ending at ``document`` left out: every round's dropouts
-    and unavailable, back to the first selection.  They stay out for the whole chain (a
-    dropout of round 2 is not drawable in round 3).  Each earlier run is checked against the
-    sha256 its successor recorded; ids are casefolded."""
+def chain_exclusions(document: dict[str, Any], folder: Path | None = None) -> set[str]:
+    """Everyone the chain of rounds ending at ``document`` (the run in ``folder``) left out:
+    every round's dropouts and unavailable, back to the first selection.  They stay out for
+    the whole chain (a dropout of round 2 is not drawable in round 3).  Each earlier run is
+    checked against the sha256 its successor recorded; ids are casefolded."""
     excluded: set[str] = set()
     link = document.get("replacement") or {}
+    seen: set[Path] = set()
     while link:
         for key in ("dropouts", "unavailable"):
             excluded |= {str(x).casefold() for x in link.get(key, [])}
-        path = Path(str(link.get("previous", "")))
+        path = locate_previous(link, folder)
         if not path.is_file():
             raise BadInputError(
                 "an earlier run of this chain of replacement rounds is not here",
@@ -219,6 +244,13 @@ def chain_exclusions(document: dict[str, Any]) -> set[str]:
                 "the one that round records",
                 hint="put back the earlier run's folder as it was",
             )
+        if path.resolve() in seen:  # a chain that loops (only an edited record can)
+            raise VerificationError(
+                f"{path} appears twice in this chain of rounds",
+                hint="audit the lottery.json files that panelsel wrote",
+            )
+        seen.add(path.resolve())
+        folder = path.parent
         link = read_record(path).document.get("replacement") or {}
     return excluded
 
@@ -332,14 +364,16 @@ def replace(
     unavailable = list(unavailable or [])
     dropouts, unavailable, kept = _validate(previous, dropouts, unavailable)
     # this round's dropouts and unavailable, and everyone earlier rounds left out
-    excluded = set(dropouts) | set(unavailable) | chain_exclusions(previous.document)
+    excluded = (
+        set(dropouts) | set(unavailable) | chain_exclusions(previous.document, previous.path.parent)
+    )
     residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
     out = Path(out)
     # the inputs and every run of the chain: a round is never written over one of them
     inputs = (
         Path(str(previous.document["inputs"]["registrants"]["path"])),
         previous.path,
-        *chain_runs(previous.document),
+        *chain_runs(previous.document, previous.path.parent),
     )
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
         result = _round(folder.staging, previous, residual, dropouts, unavailable,
@@ -497,7 +531,7 @@ def _round(
     # who cannot fill these seats is expected in a round (the seats left are for few
     # kinds of people): said, as notes of the round
     warnings: list[str] = []
-    earlier = chain_exclusions(previous.document)
+    earlier = chain_exclusions(previous.document, previous.path.parent)
     notes = [
         f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
         f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
