@@ -221,3 +221,19 @@ def test_keep_without_drop_duplicates_and_dropping_housemates_are_refused(
     said = " ".join(result.output.split())
     assert result.exit_code == 2, said
     assert "--drop-duplicates 'address' names a household column" in said
+
+
+def test_a_coalition_larger_than_the_pool_is_refused(tmp_path: Path) -> None:
+    """Issue 29, small: --coalition above the pool size was capped silently."""
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml"),
+         "--algorithms", "leximin", "--coalition", "46", "--out", str(tmp_path / "c")],
+    )  # fmt: skip
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert (
+        "--coalition 46 is larger than the 37 registrant(s) who can form one (the pool has 45"
+        in said
+    )
+    assert not (tmp_path / "c").exists()

@@ -169,6 +169,16 @@ def compare(
             quotas,
             ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
         )
+        eligible = int((model.person_household < 0).sum())
+        if coalition is not None and coalition > eligible:
+            # the coalition is drawn from registrants outside a household the rule binds
+            raise BadInputError(
+                f"--coalition {coalition} is larger than the {eligible} registrant(s) who can "
+                "form one (the pool has "
+                f"{model.n}; members of households the rule binds are left out of it)",
+                hint=f"pass --coalition {max(1, eligible // 100)} (1% of them) or any number "
+                f"up to {eligible}",
+            )
         seed_given = seed is not None
         if seed is None:
             seed = secrets.randbits(SEED_BITS)
