@@ -378,3 +378,33 @@ def test_a_chain_is_audited_from_another_folder(
     Path("c2").mkdir()
     Path("c2", "lottery.json").write_text("{}", encoding="utf-8")
     assert audit(here / "c3", here / REG, here / QUO, recompute=False).passed
+
+
+def test_a_rounds_replacements_workbook_is_checked(here: Path) -> None:
+    """The round's contact lists are checked like any run's: replacements.xlsx too."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    with REG.open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.reader(f):
+            sheet.append(row)
+    book.save("registrants.xlsx")
+    pool = Path("registrants.xlsx")
+    select(pool, QUO, out="w1", seed=12345)
+    for member in _panel(Path("w1")):
+        try:
+            replace("w1", dropouts=[member], out="w2", seed=7)
+            break
+        except InfeasibleQuotasError:
+            continue
+    assert audit("w2", pool, QUO).verified
+    edited = openpyxl.load_workbook("w2/replacements.xlsx")
+    edited.worksheets[0]["B2"] = "Someone Else"
+    edited.save("w2/replacements.xlsx")
+    report = audit("w2", pool, QUO, recompute=False)
+    check = next(c for c in report.checks if c.name == "selected")
+    assert not check.passed and "replacements.xlsx does not hold what replacements.csv" in (
+        check.detail
+    )

@@ -80,6 +80,7 @@ from panelsel.outputs.names import (
     PUBLIC_DRAW_ROUND,
     PUBLISHED,
     REPLACEMENT,
+    workbook,
 )
 from panelsel.outputs.record import (
     published_hash,
@@ -571,7 +572,7 @@ def _compare_files(
     safe = bool(document.get("spreadsheet_safe"))
     fmt, xlsx = recorded_contact_format(document)
     if xlsx:
-        problems += _compare_workbooks(out, fmt, safe)
+        problems += _compare_workbooks(out, fmt, safe, "replacement" in document)
     drawn_file = _drawn_file(document)
     header, in_panel_csv = _rows_as_keys(out / drawn_file, pool, safe, fmt)
     expected = _pool_keys(pool, chosen, header)
@@ -605,13 +606,16 @@ def _compare_files(
     return problems
 
 
-def _compare_workbooks(out: Path, fmt: CsvFormat, safe: bool) -> list[str]:
-    """Problems with ``panel.xlsx`` and ``remaining.xlsx``: each must hold what its CSV
-    holds, cell for cell (the workbooks store every cell as text, without apostrophes)."""
+def _compare_workbooks(out: Path, fmt: CsvFormat, safe: bool, round_: bool = False) -> list[str]:
+    """Problems with the contact lists' workbooks (``panel.xlsx``, ``remaining.xlsx``, and a
+    round's ``replacements.xlsx``): each must hold what its CSV holds, cell for cell (the
+    workbooks store every cell as text, without apostrophes)."""
     from openpyxl import load_workbook
 
     problems = []
-    for csv_name, book_name in (("panel.csv", "panel.xlsx"), ("remaining.csv", "remaining.xlsx")):
+    run = REPLACEMENT if round_ else DRAWN
+    for csv_name in run.contacts:
+        book_name = workbook(csv_name)
         path = out / book_name
         if not path.is_file():
             problems.append(f"lottery.json records {book_name}, which is missing")
