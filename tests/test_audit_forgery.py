@@ -290,3 +290,17 @@ def test_goldilocks_optimality_names_someone_the_lottery_leaves_at_zero(original
     )
     named = re.search(r"registrant '([^']+)'", check.detail)
     assert named is not None and named.group(1) == pool.ids[model.n - 1]
+
+
+def test_a_lower_bound_above_the_objective_fails(tmp_path: Path) -> None:
+    """Issue 29, small: the lower bound of a proven Goldilocks lottery was not checked."""
+    out = tmp_path / "g"
+    select(REG, QUO, out=out, seed=SEED, algorithm="goldilocks")
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    objective = doc["stats"]["objective"]
+    doc["stats"]["lower_bound"] = objective * 1.1
+    (out / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+    code, report = _audit(out, "--no-recompute")
+    assert code == 5 and _failed(report) == {"optimality"}
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "optimality")
+    assert "lottery.json states a lower bound of" in detail and "the statement is false" in detail

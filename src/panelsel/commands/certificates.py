@@ -358,6 +358,19 @@ def extremes_certificate(
         return a * float(pi.max()) + (b / low if b > 0 else 0.0)
 
     ours = objective(marginals)
+    if (
+        not best_effort
+        and isinstance(claimed, (int, float))
+        and float(claimed) > ours + EXTREMES_AUDIT_TOLERANCE * ours
+    ):
+        # a lower bound above the lottery's own objective: no lottery can have it
+        return Check(
+            "optimality",
+            False,
+            f"lottery.json states a lower bound of {float(claimed):.9f} on the {name} "
+            f"objective, above this lottery's own {ours:.9f}: the statement is false",
+            {"objective": ours, "claimed": float(claimed)},
+        )
     weights_given = _recorded_weights(recorded, ids, n)
     if weights_given is not None:
         alpha, beta = weights_given
