@@ -237,3 +237,29 @@ def test_a_coalition_larger_than_the_pool_is_refused(tmp_path: Path) -> None:
         in said
     )
     assert not (tmp_path / "c").exists()
+
+
+def test_workbooks_as_people_keep_them_get_messages_that_say_what_to_do(tmp_path: Path) -> None:
+    """Issue 29, small: an empty first sheet said 'the registrants file is empty', and a
+    password-protected workbook 'not an Excel workbook'."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "Notes"
+    data = book.create_sheet("Registrants")
+    data.append(["id", "gender"])
+    data.append(["r1", "F"])
+    book.save(tmp_path / "two.xlsx")
+    quotas = str(EXAMPLE / "quotas.yaml")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "two.xlsx"), quotas])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "the workbook's first sheet ('Notes') is empty" in said and "'Registrants'" in said
+    # what Excel writes for a workbook with a password: an OLE container, not a zip
+    (tmp_path / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "locked.xlsx"), quotas])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "this workbook is password-protected" in said
+    assert "remove the password" in said

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.digest import sha256_hex
@@ -195,6 +196,8 @@ DAMAGED_SHEET_ERRORS: tuple[type[Exception], ...] = (
 )
 """What openpyxl raises while it reads a damaged sheet's rows."""
 _ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""An OLE compound file: an encrypted workbook, or an old .xls."""
 
 
 def load_pool(
@@ -236,7 +239,7 @@ def load_pool(
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
     digest = sha256_hex(data)
-    if path.suffix.lower() in XLSX_SUFFIXES or data.startswith(_ZIP_MAGIC):
+    if path.suffix.lower() in XLSX_SUFFIXES or data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         pool = _pool_of(path, _xlsx_records(path, data), digest, delimiter)
         pool.spreadsheet = True
     else:
@@ -275,6 +278,17 @@ def _csv_records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, l
         yield record, row
 
 
+def _has_cells(sheet: Any) -> bool:
+    """Whether a (read-only) worksheet has a non-blank cell in its first rows."""
+    try:
+        for values in sheet.iter_rows(max_row=50, values_only=True):
+            if any(v is not None and str(v).strip() for v in values):
+                return True
+    except Exception:  # a damaged sheet is not where the data are
+        return False
+    return False
+
+
 def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     """The rows of a workbook's first sheet as text, with their row numbers: whole numbers
     without a decimal point (``12``, not ``12.0``), dates as ISO dates, formulas as their
@@ -285,6 +299,15 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
 
     from openpyxl import load_workbook
 
+    if data.startswith(_OLE_MAGIC):
+        # an encrypted .xlsx is an OLE container, as is the old .xls format
+        raise BadInputError(
+            "this workbook is password-protected (encrypted), or in the old .xls format, "
+            "which panelsel cannot open",
+            file=str(path),
+            hint="open it in Excel, remove the password (File > Info > Protect Workbook) and "
+            "save it as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
+        )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -335,7 +358,18 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             "it as CSV UTF-8",
         ) from None
     finally:
+        others = []
+        if not any(any(c.strip() for c in cells) for _, cells in rows):
+            others = [ws.title for ws in book.worksheets[1:] if _has_cells(ws)]
         book.close()
+    if others:
+        raise BadInputError(
+            f"the workbook's first sheet ({sheet.title!r}) is empty; panelsel reads the first "
+            f"sheet, and the data seem to be on {', '.join(repr(o) for o in others[:3])}",
+            file=str(path),
+            hint="move the sheet with the registrants to the front in Excel and save, or "
+            "export that sheet as CSV UTF-8",
+        )
     header_width = next((len(c) for _, c in rows if any(x.strip() for x in c)), 0)
     for number, cells in rows:
         # a sheet's rows have no fixed length: pad short rows to the header's width
