@@ -263,3 +263,29 @@ def test_workbooks_as_people_keep_them_get_messages_that_say_what_to_do(tmp_path
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "this workbook is password-protected" in said
     assert "remove the password" in said
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29, medium: a 7.9 MB crafted sheet ran for more than 120 s at ~700 MB.  The
+    limit is lowered here so that the test writes a small file."""
+    import zipfile
+
+    import openpyxl
+
+    from panelsel.inputs import pool as pool_module
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "gender"])
+    book.save(tmp_path / "big.xlsx")
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(tmp_path / "big.xlsx").infolist())
+    monkeypatch.setattr(pool_module, "MAX_WORKBOOK_UNPACKED", unpacked - 1)
+    result = CliRunner().invoke(
+        app, ["check", str(tmp_path / "big.xlsx"), str(EXAMPLE / "quotas.yaml")]
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "the workbook unpacks to" in said
+    assert "export the registrants as CSV UTF-8" in said

@@ -196,6 +196,9 @@ DAMAGED_SHEET_ERRORS: tuple[type[Exception], ...] = (
 )
 """What openpyxl raises while it reads a damaged sheet's rows."""
 _ZIP_MAGIC = b"PK\x03\x04"
+MAX_WORKBOOK_UNPACKED = 512 * 2**20
+"""The most a workbook may unpack to (its XML): a few kilobytes of zip can unpack to
+gigabytes, which openpyxl would parse for minutes."""
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """An OLE compound file: an encrypted workbook, or an old .xls."""
 
@@ -307,6 +310,19 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             file=str(path),
             hint="open it in Excel, remove the password (File > Info > Protect Workbook) and "
             "save it as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
+        )
+    try:
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        unpacked = 0  # load_workbook below says what is wrong
+    if unpacked > MAX_WORKBOOK_UNPACKED:
+        raise BadInputError(
+            f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than the "
+            f"{MAX_WORKBOOK_UNPACKED / 2**20:,.0f} MB panelsel reads (a pool of 100,000 "
+            "registrants with 50 columns is about a tenth of that)",
+            file=str(path),
+            hint="export the registrants as CSV UTF-8, or remove sheets and columns that are "
+            "not needed",
         )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
