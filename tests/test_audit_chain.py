@@ -408,3 +408,24 @@ def test_a_rounds_replacements_workbook_is_checked(here: Path) -> None:
     assert not check.passed and "replacements.xlsx does not hold what replacements.csv" in (
         check.detail
     )
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_dropouts_file_may_be_a_copy_of_panel_csv(here: Path, delimiter: str) -> None:
+    """Issue 29, small: `--dropouts-file` refused panel.csv itself (its header row was read
+    as a dropout); a copy trimmed to the members who left is what a convenor makes."""
+    select(REG, QUO, out="r1", seed=12345, out_delimiter=delimiter)
+    with Path("r1", "panel.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f, delimiter=delimiter))
+    for leaving in rows[1:]:
+        with Path("left.csv").open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f, delimiter=delimiter).writerows([rows[0], leaving])
+        result = RUNNER.invoke(
+            app, ["replace", "r1", "--dropouts-file", "left.csv", "--out", "c2", "--seed", "7"]
+        )
+        if result.exit_code == 3:  # this seat cannot be refilled: try the next member
+            continue
+        assert result.exit_code == 0, result.output
+        assert _doc(Path("c2"))["replacement"]["dropouts"] == [leaving[0]]
+        return
+    raise AssertionError("no seat of r1 can be refilled")

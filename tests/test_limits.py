@@ -289,3 +289,15 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused_at_once(
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "the workbook unpacks to" in said
     assert "export the registrants as CSV UTF-8" in said
+
+
+@pytest.mark.parametrize("bad", ['"', "\n"])
+def test_a_quote_or_line_break_delimiter_is_refused_for_the_right_reason(bad: str) -> None:
+    """Issue 29, small: they were refused as 'not a single character'."""
+    from panelsel.errors import BadInputError
+    from panelsel.inputs.pool import parse_delimiter
+
+    with pytest.raises(BadInputError) as caught:
+        parse_delimiter(bad)
+    assert "cannot separate cells" in caught.value.message
+    assert "not a single character" not in caught.value.message

@@ -14,6 +14,8 @@ its ``lottery.json`` carries a ``replacement`` section that links it to the prev
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -145,8 +147,16 @@ def read_ids(values: str | None, file: str | Path | None, what: str) -> list[str
         path = Path(file)
         if not path.is_file():
             raise BadInputError(f"the {what} file does not exist", file=str(path))
+        text_of_file = path.read_text(encoding="utf-8-sig")
+        # one id per line, or a CSV (a copy of panel.csv, in whatever delimiter it was
+        # written) whose first column holds them; a header row is left out where the pool
+        # is known (its id column's name, see _validate)
+        first = text_of_file.splitlines()[0] if text_of_file.strip() else ""
+        delimiter = max(",;\t|", key=first.count) if first else ","
         lines = [
-            line.split(",")[0].strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
+            row[0].strip()
+            for row in csv.reader(io.StringIO(text_of_file), delimiter=delimiter)
+            if row and row[0].strip()
         ]
         if lines and lines[0].casefold() in {"id", "ids"}:
             lines = lines[1:]
@@ -395,6 +405,10 @@ def _validate(
     """The kept members; refuses ids that are unknown, off the panel, repeated or both."""
     known = {pid.casefold(): pid for pid in previous.pool.ids}
     on_panel = {pid.casefold() for pid in previous.panel}
+    # a file copied from panel.csv starts with its header: the id column's name
+    header = (previous.pool.id_column or "").casefold()
+    dropouts = [p for p in dropouts if not (p.casefold() == header and header not in known)]
+    unavailable = [p for p in unavailable if not (p.casefold() == header and header not in known)]
     if not dropouts:
         raise BadInputError(
             "no dropouts given", hint="pass --dropouts ID,ID,... (the members who left)"

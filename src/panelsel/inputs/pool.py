@@ -64,9 +64,15 @@ def parse_delimiter(text: str) -> str:
     """Accept ``,``, ``;``, ``|`` or ``tab`` / ``\\t`` as a CSV delimiter."""
     if text.lower() in {"tab", "\\t", "\t"}:
         return "\t"
-    if len(text) != 1 or text in {'"', "\n", "\r"}:
+    if len(text) != 1:
         raise BadInputError(
             f"the delimiter {text!r} is not a single character",
+            hint="use --delimiter ',' (default), --delimiter ';' or --delimiter tab",
+        )
+    if text in {'"', "\n", "\r"}:
+        what = "the quote character of CSV files" if text == '"' else "a line break"
+        raise BadInputError(
+            f"the delimiter {text!r} is {what}, which cannot separate cells",
             hint="use --delimiter ',' (default), --delimiter ';' or --delimiter tab",
         )
     return text
