@@ -301,3 +301,26 @@ def test_a_quote_or_line_break_delimiter_is_refused_for_the_right_reason(bad: st
         parse_delimiter(bad)
     assert "cannot separate cells" in caught.value.message
     assert "not a single character" not in caught.value.message
+
+
+def test_a_hidden_first_sheet_is_refused(tmp_path: Path) -> None:
+    """Issue 29, small: hidden sheets were read silently; a hidden first sheet is not the one
+    the convenor sees in Excel."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    hidden = book.active
+    assert hidden is not None
+    hidden.title = "Old"
+    hidden.append(["id", "gender"])
+    hidden.append(["x1", "F"])
+    shown = book.create_sheet("Registrants")
+    shown.append(["id", "gender"])
+    hidden.sheet_state = "hidden"
+    book.active = 1
+    book.save(tmp_path / "hidden.xlsx")
+    result = CliRunner().invoke(
+        app, ["check", str(tmp_path / "hidden.xlsx"), str(EXAMPLE / "quotas.yaml")]
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "the workbook's first sheet ('Old') is hidden in Excel" in said

@@ -345,6 +345,15 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             hint="save it from Excel as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
         )
     sheet = book.worksheets[0]
+    if getattr(sheet, "sheet_state", "visible") != "visible":
+        # Excel shows another sheet: the convenor would check rows panelsel does not read
+        raise BadInputError(
+            f"the workbook's first sheet ({sheet.title!r}) is hidden in Excel; panelsel reads "
+            "the first sheet, which is not the one Excel shows",
+            file=str(path),
+            hint="unhide it (right-click a sheet tab > Unhide) or move the registrants' sheet "
+            "to the front, and save",
+        )
 
     def text(value: object) -> str:
         if value is None:
