@@ -3,6 +3,7 @@ error (exit 1) and never after a long computation (issue 13, items 7 and 10)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -324,3 +325,25 @@ def test_a_hidden_first_sheet_is_refused(tmp_path: Path) -> None:
     )
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "the workbook's first sheet ('Old') is hidden in Excel" in said
+
+
+def test_hidden_rows_are_refused_not_read_silently(tmp_path: Path) -> None:
+    """Issue 29, small: hidden rows (often a filter) were read as registrants silently."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    with (EXAMPLE / "registrants.csv").open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.reader(f):
+            sheet.append(row)
+    book.save(tmp_path / "shown.xlsx")
+    quotas = str(EXAMPLE / "quotas.yaml")
+    assert CliRunner().invoke(app, ["check", str(tmp_path / "shown.xlsx"), quotas]).exit_code == 0
+    sheet.row_dimensions[5].hidden = True
+    sheet.row_dimensions[9].hidden = True
+    book.save(tmp_path / "filtered.xlsx")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "filtered.xlsx"), quotas])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "2 row(s) of the first sheet are hidden in Excel (rows 5, 9; a filter?)" in said

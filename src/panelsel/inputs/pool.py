@@ -287,6 +287,27 @@ def _csv_records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, l
         yield record, row
 
 
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"')
+_HIDDEN_ROW_REVERSED = re.compile(rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
+
+
+def _hidden_rows(data: bytes, member: str | None) -> list[int]:
+    """The row numbers the sheet's XML marks hidden (openpyxl's read-only mode does not
+    say); empty when the sheet cannot be found."""
+    import zipfile
+
+    if not member:
+        return []
+    try:
+        xml = zipfile.ZipFile(io.BytesIO(data)).read(member)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return []
+    found = {int(m) for m in _HIDDEN_ROW.findall(xml)} | {
+        int(m) for m in _HIDDEN_ROW_REVERSED.findall(xml)
+    }
+    return sorted(found)
+
+
 def _has_cells(sheet: Any) -> bool:
     """Whether a (read-only) worksheet has a non-blank cell in its first rows."""
     try:
@@ -393,6 +414,17 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
         if not any(any(c.strip() for c in cells) for _, cells in rows):
             others = [ws.title for ws in book.worksheets[1:] if _has_cells(ws)]
         book.close()
+    hidden = _hidden_rows(data, getattr(sheet, "_worksheet_path", None))
+    if hidden:
+        shown = ", ".join(map(str, hidden[:10])) + (" …" if len(hidden) > 10 else "")
+        raise BadInputError(
+            f"{len(hidden)} row(s) of the first sheet are hidden in Excel (rows {shown}; a "
+            "filter?): panelsel would read them as registrants, though they are not shown",
+            file=str(path),
+            row=hidden[0],
+            hint="delete the rows of people who should not be in the pool, or unhide them "
+            "(Home > Format > Hide & Unhide, or clear the filter), and save",
+        )
     if others:
         raise BadInputError(
             f"the workbook's first sheet ({sheet.title!r}) is empty; panelsel reads the first "
