@@ -711,7 +711,9 @@ def audit(
             "--recompute/--no-recompute",
             metavar="",
             help="Rerun the recorded algorithm and seed and compare the lottery entry for "
-            "entry (default; as slow as the selection). --no-recompute skips it, and the "
+            "entry (default; as slow as the selection). A rerun that cannot decide (a run "
+            "made with other recorded versions, or stopped at its time limit) is 'NOT "
+            "VERIFIED', exit 6. --no-recompute skips it: the weaker audit, asked for, and the "
             "report says so.",
         ),
     ] = True,
