@@ -342,6 +342,8 @@ def check_verdicts(instance: Instance, solver: str, outcome: Outcome) -> None:
             )
         elif status == "unknown":
             outcome.unconfirmed += 1
+        else:
+            outcome.confirmed += 1
     for j in rng.permutation(len(ends))[:MILP_SAMPLE].tolist():
         name, r, end, claimed = ends[j]
         sign = 1.0 if end == "highest" else -1.0
@@ -354,6 +356,8 @@ def check_verdicts(instance: Instance, solver: str, outcome: Outcome) -> None:
             outcome.failures.append(
                 f"check's {end} count of {name} is {claimed}, a MILP finds {round(sign * value)}"
             )
+        else:
+            outcome.confirmed += 1
 
 
 @dataclass
@@ -373,6 +377,8 @@ class Outcome:
     (counted as "not proven" and listed, not a failure)."""
     unconfirmed: int = 0
     """``check`` only: claims the independent MILP could not confirm within its time limit."""
+    confirmed: int = 0
+    """``check`` only: claims the independent MILP confirmed."""
 
 
 def _read_probabilities(folder: Path) -> dict[str, float]:
@@ -535,7 +541,16 @@ def _worker(
     except Exception:  # the harness's own bug: one failure, and the run goes on
         return f"seed {seed}", [], ["harness crashed: " + traceback.format_exc(limit=3)]
     rows = [
-        (o.algorithm, o.solver, o.failures, o.seconds, o.gave_up, o.timed_out, o.unconfirmed)
+        (
+            o.algorithm,
+            o.solver,
+            o.failures,
+            o.seconds,
+            o.gave_up,
+            o.timed_out,
+            o.unconfirmed,
+            o.confirmed,
+        )
         for o in outcomes
     ]
     return instance.shape, rows, disagree
@@ -564,14 +579,16 @@ def run_stress(
     timed_out = {key: 0 for key in keys}
     seconds = {key: 0.0 for key in keys}
     unconfirmed = {key: 0 for key in keys}
+    confirmed = {key: 0 for key in keys}
     failures = 0
     done = 0
     with multiprocessing.get_context("spawn").Pool(jobs) as workers:
         for shape, rows, disagree in workers.imap_unordered(_worker, tasks):
             done += 1
-            for algorithm, solver, problems, spent, stuck, late, open_claims in rows:
+            for algorithm, solver, problems, spent, stuck, late, open_claims, sure in rows:
                 key = (algorithm, solver)
                 unconfirmed[key] += open_claims
+                confirmed[key] += sure
                 runs[key] += 1
                 seconds[key] += spent
                 gave_up[key] += int(stuck)
@@ -590,13 +607,13 @@ def run_stress(
     echo("")
     echo(
         f"{'algorithm':<11} {'solver':<6} {'runs':>6} {'failed':>6} {'gave up':>7} "
-        f"{'not proven':>10} {'unconfirmed':>11} {'mean s':>7}"
+        f"{'not proven':>10} {'confirmed':>9} {'unconfirmed':>11} {'mean s':>7}"
     )
     for key in keys:
         mean = seconds[key] / max(runs[key], 1)
         echo(
             f"{key[0]:<11} {key[1]:<6} {runs[key]:>6} {failed[key]:>6} {gave_up[key]:>7} "
-            f"{timed_out[key]:>10} {unconfirmed[key]:>11} {mean:>7.2f}"
+            f"{timed_out[key]:>10} {confirmed[key]:>9} {unconfirmed[key]:>11} {mean:>7.2f}"
         )
     echo(f"instances: {count}, runs: {sum(runs.values())}, failures: {failures}")
     return failures

@@ -119,6 +119,8 @@ def test_a_seeded_sample_of_the_stress_test(seed: int) -> None:
     assert [o.failures for o in outcomes if o.failures] == []
     assert disagreements == []
     assert not any(o.timed_out for o in outcomes)
+    # check's claims were confirmed by the independent MILP, not merely left unrefuted
+    assert all(o.confirmed >= 1 for o in outcomes if o.algorithm == "check")
     exact = [o for o in outcomes if o.algorithm not in ("legacy", "check")]
     assert all(len(o.probabilities) == len(instance.rows) for o in exact)
 
