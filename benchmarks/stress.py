@@ -582,6 +582,21 @@ def run_stress(
     confirmed = {key: 0 for key in keys}
     failures = 0
     done = 0
+
+    def table(instances: int) -> None:
+        echo("")
+        echo(
+            f"{'algorithm':<11} {'solver':<6} {'runs':>6} {'failed':>6} {'gave up':>7} "
+            f"{'not proven':>10} {'confirmed':>9} {'unconfirmed':>11} {'mean s':>7}"
+        )
+        for key in keys:
+            mean = seconds[key] / max(runs[key], 1)
+            echo(
+                f"{key[0]:<11} {key[1]:<6} {runs[key]:>6} {failed[key]:>6} {gave_up[key]:>7} "
+                f"{timed_out[key]:>10} {confirmed[key]:>9} {unconfirmed[key]:>11} {mean:>7.2f}"
+            )
+        echo(f"instances: {instances}, runs: {sum(runs.values())}, failures: {failures}")
+
     with multiprocessing.get_context("spawn").Pool(jobs) as workers:
         for shape, rows, disagree in workers.imap_unordered(_worker, tasks):
             done += 1
@@ -604,16 +619,7 @@ def run_stress(
                 echo(f"FAIL {shape} {text}")
             if done % 10 == 0:
                 echo(f"... {done}/{count} instances, {failures} failure(s)")
-    echo("")
-    echo(
-        f"{'algorithm':<11} {'solver':<6} {'runs':>6} {'failed':>6} {'gave up':>7} "
-        f"{'not proven':>10} {'confirmed':>9} {'unconfirmed':>11} {'mean s':>7}"
-    )
-    for key in keys:
-        mean = seconds[key] / max(runs[key], 1)
-        echo(
-            f"{key[0]:<11} {key[1]:<6} {runs[key]:>6} {failed[key]:>6} {gave_up[key]:>7} "
-            f"{timed_out[key]:>10} {confirmed[key]:>9} {unconfirmed[key]:>11} {mean:>7.2f}"
-        )
-    echo(f"instances: {count}, runs: {sum(runs.values())}, failures: {failures}")
+                if done < count:  # the table so far, so that a stopped run still reports
+                    table(done)
+    table(count)
     return failures
