@@ -154,8 +154,11 @@ def _refuse_a_second_draw(lottery: Path) -> None:
     folder = lottery.parent
     beside = folder / DRAW
     recorded = read_folder_record(folder) or {}
-    listed = DRAW in recorded.get("files", [])
-    left = [name for name in (PANEL, REMAINING, REPLACEMENTS) if (folder / name).exists()]
+    files = recorded.get("files", [])
+    listed = DRAW in files
+    # panel files panelsel's record says it wrote here (a file of the same name that
+    # panelsel did not write is the folder owner's, and says nothing about a draw)
+    left = [n for n in (PANEL, REMAINING, REPLACEMENTS) if n in files and (folder / n).exists()]
     if not (beside.exists() or listed or left):
         return
     try:
@@ -167,7 +170,7 @@ def _refuse_a_second_draw(lottery: Path) -> None:
     if not beside.exists():
         evidence = " and ".join(
             [*(["panelsel's record of the folder lists draw.json"] if listed else []),
-             *([f"{', '.join(left)} (written only by a draw) exist(s)"] if left else [])]
+             *([f"{', '.join(left)}, which a draw wrote, exist(s)"] if left else [])]
         )  # fmt: skip
         said = f" (its draw.json is gone, but {evidence})"
     raise BadInputError(
