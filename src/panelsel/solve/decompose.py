@@ -148,6 +148,26 @@ def rational_counts(
         Fraction(int(s)) * (fractions[float(v)] or Fraction(float(v))) * denom
         for s, v in zip(sizes, targets, strict=True)
     ]
+    counts = np.array([math.floor(w + Fraction(1, 2)) for w in wanted], dtype=np.int64)
+    caps_array = sizes.astype(np.int64) * denom
+    counts = np.clip(counts, 0, caps_array)
+    # make the total exact: move single units where rounding lost the most (enough when
+    # the fractions are right, and what the results have always been then)
+    short = k * denom - int(counts.sum())
+    if short:
+        error = np.array([float(w - int(c)) for w, c in zip(wanted, counts, strict=True)])
+        order = np.argsort(-error) if short > 0 else np.argsort(error)
+        step = 1 if short > 0 else -1
+        for t in order:
+            if short == 0:
+                break
+            if 0 <= counts[t] + step <= caps_array[t]:
+                counts[t] += step
+                short -= step
+    if short == 0:
+        return counts, denom
+    # the fractions were off by more than a unit per type (a large common denominator
+    # scales their error up): keep the total by scaled largest remainders instead
     caps = [int(s) * denom for s in sizes]
     wanted = [min(max(w, Fraction(0)), Fraction(c)) for w, c in zip(wanted, caps, strict=True)]
     return _keep_total(wanted, caps, k * denom), denom
