@@ -22,11 +22,8 @@ from panelsel.outputs.files import OutputFolder, write_json
 from panelsel.outputs.files import read_record as read_folder_record
 from panelsel.outputs.names import (
     DRAW,
-    PANEL,
     PUBLIC_DRAW,
     PUBLIC_DRAW_ROUND,
-    REMAINING,
-    REPLACEMENTS,
 )
 from panelsel.outputs.record import (
     HASH_FILE,
@@ -150,16 +147,12 @@ def _refuse_a_second_draw(lottery: Path) -> None:
     """A public draw happens once: with a ``draw.json`` beside the lottery, another draw
     would replace a result people have seen (even with ``--force``).  Deleting
     ``draw.json`` does not make a lottery undrawn: the folder's ``.panelsel`` record still
-    lists it, and the panel files a draw writes are still there."""
+    lists it."""
     folder = lottery.parent
     beside = folder / DRAW
-    recorded = read_folder_record(folder) or {}
-    files = recorded.get("files", [])
-    listed = DRAW in files
-    # panel files panelsel's record says it wrote here (a file of the same name that
-    # panelsel did not write is the folder owner's, and says nothing about a draw)
-    left = [n for n in (PANEL, REMAINING, REPLACEMENTS) if n in files and (folder / n).exists()]
-    if not (beside.exists() or listed or left):
+    # panelsel's record lists draw.json from the draw on, whatever was deleted since
+    listed = DRAW in (read_folder_record(folder) or {}).get("files", [])
+    if not (beside.exists() or listed):
         return
     try:
         earlier = read_draw(beside) or {}
@@ -168,11 +161,7 @@ def _refuse_a_second_draw(lottery: Path) -> None:
     number = earlier.get("number")
     said = f" (panel {number})" if isinstance(number, int) else ""
     if not beside.exists():
-        evidence = " and ".join(
-            [*(["panelsel's record of the folder lists draw.json"] if listed else []),
-             *([f"{', '.join(left)}, which a draw wrote, exist(s)"] if left else [])]
-        )  # fmt: skip
-        said = f" (its draw.json is gone, but {evidence})"
+        said = " (its draw.json is gone, but panelsel's record of the folder lists it)"
     raise BadInputError(
         f"this lottery has been drawn already{said}: a public draw happens once, and "
         "panelsel never replaces its result, even with --force",
