@@ -211,7 +211,12 @@ def _check_duplicates(pool: Pool, read: ReadOptions) -> Check | None:
 
 
 def _replacement_round(
-    document: dict[str, Any], link: dict[str, Any], registrants: Path, quotas: Path, out: Path
+    document: dict[str, Any],
+    link: dict[str, Any],
+    registrants: Path,
+    quotas: Path,
+    out: Path,
+    previous_path: Path,
 ) -> tuple[Check, Pool, QuotaSpec]:
     """The ``replacement`` check of a replacement round, and the round's residual pool and
     quotas, derived again from the previous run (the rest of the audit runs on them).
@@ -222,11 +227,10 @@ def _replacement_round(
     drawn again, and that the final panel (kept and drawn) meets the original quotas and
     household rule, counted by the audit's model of the original pool, and is what
     ``panel.csv`` holds."""
-    from panelsel.commands.replace import chain_exclusions, locate_previous, read_previous
+    from panelsel.commands.replace import chain_exclusions, read_previous
     from panelsel.inputs.residual import residual_inputs
 
     problems: list[str] = []
-    previous_path = locate_previous(link, out)
     if not previous_path.is_file():
         raise BadInputError(
             "the previous run's lottery.json that this replacement round records is not here",
@@ -1302,11 +1306,14 @@ def audit(
     round_check: Check | None = None
     previous_check: Check | None = None
     if isinstance(link, dict):
-        round_check, pool, spec = _replacement_round(document, link, registrants, quotas, out)
         from panelsel.commands.replace import locate_previous
 
+        previous_path = locate_previous(link, out)  # one look for the run it continues
+        round_check, pool, spec = _replacement_round(
+            document, link, registrants, quotas, out, previous_path
+        )
         previous_check = _check_previous_run(
-            locate_previous(link, out).parent,
+            previous_path.parent,
             registrants,
             quotas,
             dict(delimiter=delimiter, encoding=encoding, recompute=recompute, progress=progress),
