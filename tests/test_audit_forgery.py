@@ -304,3 +304,42 @@ def test_a_lower_bound_above_the_objective_fails(tmp_path: Path) -> None:
     assert code == 5 and _failed(report) == {"optimality"}
     detail = next(c["detail"] for c in report["checks"] if c["name"] == "optimality")
     assert "lottery.json states a lower bound of" in detail and "the statement is false" in detail
+
+
+@pytest.mark.parametrize("seed", [1, SEED])
+@pytest.mark.parametrize("algorithm", ["goldilocks", "minimax"])
+def test_an_optimal_lottery_without_its_certificate_is_proven_by_the_audit_alone(
+    tmp_path: Path, seed: int, algorithm: str
+) -> None:
+    """Issue 29, medium: with the recorded certificate removed, the audit's own search
+    stalled at a gap of 1.9e-5 > 1e-5 on a genuinely optimal Goldilocks lottery (seed 1):
+    it linearised 1/min at the lottery's own minimum, where the bound has a kink.  The
+    search now moves the tangent point to the top of the (concave) bound."""
+    out = tmp_path / "g"
+    select(REG, QUO, out=out, seed=seed, algorithm=algorithm)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    del doc["certificate"]
+    (out / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+    code, report = _audit(out, "--no-recompute")
+    optimality = next(c for c in report["checks"] if c["name"] == "optimality")
+    assert code == 0 and optimality["passed"], optimality["detail"]
+    assert "recorded" not in optimality["figures"]
+    objective, bound = optimality["figures"]["objective"], optimality["figures"]["bound"]
+    assert objective == pytest.approx(doc["stats"]["objective"], rel=1e-6)
+    assert 0 <= objective - bound <= 1e-5 * objective
+
+
+def test_the_audits_own_search_still_fails_a_lottery_that_is_not_optimal(tmp_path: Path) -> None:
+    """The same search, without a certificate, on a Goldilocks lottery whose probabilities
+    were moved towards one panel: a better lottery exists and the check must fail."""
+    out = tmp_path / "g"
+    select(REG, QUO, out=out, seed=1, algorithm="goldilocks")
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    del doc["certificate"]
+    probs = np.array([p["probability"] for p in doc["panels"]])
+    probs = 0.8 * probs + 0.2 * np.eye(len(probs))[0]
+    for panel, p in zip(doc["panels"], probs, strict=True):
+        panel["probability"] = float(p)
+    _rewrite(out, doc)
+    code, report = _audit(out, "--no-recompute")
+    assert code == 5 and "optimality" in _failed(report)

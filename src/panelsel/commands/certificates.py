@@ -44,7 +44,11 @@ EXTREMES_AUDIT_TOLERANCE = 1e-5
 (the solver stops within ``GOLDILOCKS_GAP_TOLERANCE``, 1e-6; the audit's MILP has its own
 tolerances)."""
 CERTIFICATE_ROUNDS = 200
+TANGENT_PRECISION = 1e-12
+"""The audit's Goldilocks search stops moving its tangent when the bracket around the
+bound's peak is this narrow (relative)."""
 MILP_INTEGRALITY = 1e-6
+RELABELLED = " (each relabelled at random among people with the same quota values)"
 
 
 @dataclass
@@ -197,14 +201,14 @@ def maximin_certificate(
             f"the quotas' LP relaxation); this one gives at least {ours:.9f}",
             {"minimum": ours, "bound": relaxed, "never_selectable": never},
         )
-    # the relaxation has a gap: column generation over real panels, from the lottery's own
+    # the relaxation has a gap: column generation over real panels, from the lottery's own,
+    # with one LP row per group of interchangeable people
+    groups = identical_groups(model)
+    kept = [g for g, members in enumerate(groups) if counted[members].all()]
     bound = np.inf
     for _ in range(CERTIFICATE_ROUNDS):
         r = len(columns)
-        inc = sp.lil_matrix((n, r))
-        for j, members in enumerate(columns):
-            inc[members, j] = 1.0
-        inc = inc.tocsr()[np.flatnonzero(counted)]
+        inc = _group_shares(columns, groups, n)[kept]
         rows = inc.shape[0]
         # max z s.t. inc p >= z, sum p = 1, p >= 0; variables (p, z)
         a_ub = sp.hstack([-inc, sp.csr_matrix(np.ones((rows, 1)))])
@@ -219,8 +223,9 @@ def maximin_certificate(
         )
         if res.status != 0:
             return Check("optimality", False, f"the certificate LP failed: {res.message}")
-        y = np.zeros(n)
-        y[counted] = np.maximum(-res.ineqlin.marginals, 0.0)
+        per_group = np.zeros(len(groups))
+        per_group[kept] = np.maximum(-res.ineqlin.marginals, 0.0)
+        y = _spread(per_group, groups, n)
         y = y / y.sum()
         bound, best = panel_milp(model, y)
         if bound <= ours + CERTIFICATE_TOLERANCE:
@@ -236,7 +241,8 @@ def maximin_certificate(
             return Check(
                 "optimality",
                 False,
-                f"a lottery over {r} panels gives everyone at least {-res.fun:.9f}, more than "
+                f"a lottery over {r} panels{RELABELLED} gives everyone at least {-res.fun:.9f}, "
+                "more than "
                 f"this lottery's minimum {ours:.9f}",
                 {"minimum": ours, "bound": bound, "better": float(-res.fun)},
             )
@@ -301,6 +307,38 @@ def _incidence(columns: list[npt.NDArray[np.intp]], n: int) -> sp.csr_matrix:
     rows = np.concatenate([np.asarray(c, dtype=np.intp) for c in columns])
     cols = np.concatenate([np.full(len(c), j, dtype=np.intp) for j, c in enumerate(columns)])
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(columns)))
+
+
+def _group_shares(
+    columns: list[npt.NDArray[np.intp]], groups: list[npt.NDArray[np.intp]], n: int
+) -> sp.csr_matrix:
+    """Each panel's seats per group over the group's size (groups x panels): the marginals
+    of a lottery over these panels after it is averaged over each group of interchangeable
+    people (:func:`identical_groups`), which keeps every panel valid and moves no group's
+    largest chance up or smallest chance down.  The audit's LPs run over these, so that
+    panels listed for a lottery over types (one representative panel per count vector) stand
+    for all their relabellings, and an LP row stands for a whole group."""
+    group_of = np.empty(n, dtype=np.intp)
+    sizes = np.zeros(len(groups))
+    for g, members in enumerate(groups):
+        group_of[members] = g
+        sizes[g] = len(members)
+    counts = _incidence(columns, n).T.tocsr()  # panels x people
+    to_groups = sp.csr_matrix(
+        (1.0 / sizes[group_of], (np.arange(n), group_of)), shape=(n, len(groups))
+    )
+    return (counts @ to_groups).T.tocsr()
+
+
+def _spread(
+    per_group: npt.NDArray[np.float64], groups: list[npt.NDArray[np.intp]], n: int
+) -> npt.NDArray[np.float64]:
+    """Per-group weights (duals of the group rows) as per-person weights with the same
+    total: each member gets the group's weight over its size."""
+    out = np.zeros(n)
+    for g, members in enumerate(groups):
+        out[members] = per_group[g] / len(members)
+    return out
 
 
 def extremes_certificate(
@@ -418,28 +456,40 @@ def extremes_certificate(
             {"objective": ours},
         )
     columns = list(panels)
-    # linearised at the lottery's own minimum, where an optimal lottery is optimal for the
-    # LP too (first-order optimality)
+    seen = {tuple(int(i) for i in c) for c in columns}
+    # 1/min is bounded below by its tangent at a point l0 (slope b / l0^2): first at the
+    # lottery's own minimum, where an optimal lottery is optimal for the LP too.  The bound
+    # is concave in the slope and may peak at a kink of the LP's value next to that point;
+    # once the panels are complete for one slope, the slope moves towards the peak
+    # (bisection on the sign of the bound's derivative, sqrt(b / slope) - l of the LP).
     low0 = float(marginals[counted].min()) if counted.any() else 1.0
+    slope = b / low0**2 if b > 0 else 0.0
+    below: float | None = None  # slopes known to lie left / right of the peak
+    above: float | None = None
     groups = identical_groups(model)
+    g_all = len(groups)
+    # a group's people are alike: a valid lottery counts all of them or none (anyone at 0
+    # whom a valid panel contains was refused above)
+    kept = [g for g, members in enumerate(groups) if counted[members].any()]
+    sizes = np.array([len(members) for members in groups], dtype=np.float64)
+    m = len(kept)
     bound = -np.inf
-    m = int(counted.sum())
-    for _ in range(CERTIFICATE_ROUNDS):
+    rounds = 0
+    for rounds in range(1, CERTIFICATE_ROUNDS + 1):  # noqa: B007 (reported below)
         r = len(columns)
-        inc = _incidence(columns, n)
-        # variables (p_1..p_r, u, l): min a u - (b / low0^2) l  s.t.  inc p - u <= 0,
-        # l - inc[counted] p <= 0, sum p = 1
-        slope = b / low0**2 if b > 0 else 0.0
+        inc = _group_shares(columns, groups, n)
+        # variables (p_1..p_r, u, l) over groups' shares: min a u - slope l  s.t.
+        # inc p - u <= 0, l - inc[kept] p <= 0, sum p = 1
         a_ub = sp.vstack(
             [
-                sp.hstack([inc, -sp.csr_matrix(np.ones((n, 1))), sp.csr_matrix((n, 1))]),
-                sp.hstack([-inc[counted], sp.csr_matrix((m, 1)), sp.csr_matrix(np.ones((m, 1)))]),
+                sp.hstack([inc, -sp.csr_matrix(np.ones((g_all, 1))), sp.csr_matrix((g_all, 1))]),
+                sp.hstack([-inc[kept], sp.csr_matrix((m, 1)), sp.csr_matrix(np.ones((m, 1)))]),
             ]
         ).tocsr()
         res = linprog(
             np.r_[np.zeros(r), a, -slope],
             A_ub=a_ub,
-            b_ub=np.zeros(n + m),
+            b_ub=np.zeros(g_all + m),
             A_eq=np.r_[np.ones(r), 0.0, 0.0][None, :],
             b_eq=[1.0],
             bounds=[(0, None)] * (r + 2),
@@ -448,14 +498,10 @@ def extremes_certificate(
         if res.status != 0:
             return Check("optimality", False, f"the certificate LP failed: {res.message}")
         duals = np.maximum(-res.ineqlin.marginals, 0.0)
-        beta = duals[:n]
-        alpha = np.zeros(n)
-        alpha[counted] = duals[n:]
-        # people the LP treats alike get the same weights (any weights give a valid bound;
-        # the LP over these panels need not spread them evenly, the full problem does)
-        for group in groups:
-            alpha[group] = alpha[group].mean()
-            beta[group] = beta[group].mean()
+        beta = _spread(duals[:g_all], groups, n)
+        per_group = np.zeros(g_all)
+        per_group[kept] = duals[g_all:]
+        alpha = _spread(per_group, groups, n)
         if beta.sum() > a:
             beta *= a / beta.sum()
         value, best = panel_milp(model, alpha - beta)
@@ -470,20 +516,39 @@ def extremes_certificate(
                 {"objective": ours, "bound": bound},
             )
         p = np.maximum(res.x[:r], 0.0)
-        their = objective(np.asarray(inc @ (p / p.sum())).ravel())
+        shares = np.asarray(inc @ (p / p.sum())).ravel()
+        their = objective(_spread(shares * sizes, groups, n))  # each member: the share
         if their < ours - EXTREMES_AUDIT_TOLERANCE * ours:
             return Check(
                 "optimality",
                 False,
-                f"a lottery over {r} panels has a {name} objective of {their:.9f}, below "
-                f"this lottery's {ours:.9f}",
+                f"a lottery over {r} panels{RELABELLED} has a {name} objective of "
+                f"{their:.9f}, below this lottery's {ours:.9f}",
                 {"objective": ours, "bound": bound, "better": their},
             )
-        columns.append(np.array(best, dtype=np.intp))
+        key = tuple(int(i) for i in best)
+        improves = -value < float(res.fun) - CERTIFICATE_TOLERANCE * max(1.0, abs(res.fun))
+        if key not in seen and improves:
+            seen.add(key)
+            columns.append(np.array(best, dtype=np.intp))
+            continue
+        if b <= 0:
+            break  # complete panels and MINIMAX's linear bound: nothing left to move
+        low = float(res.x[r + 1])
+        if np.sqrt(b / slope) > low:
+            below = slope
+        else:
+            above = slope
+        if below is not None and above is not None:
+            if above - below <= TANGENT_PRECISION * above:
+                break
+            slope = 0.5 * (below + above)
+        else:
+            slope = b / low**2 if low > 0 else 2.0 * slope
     return Check(
         "optimality",
         False,
-        f"no certificate after {CERTIFICATE_ROUNDS} rounds: the best bound found is "
+        f"no certificate after {rounds} rounds: the best bound found is "
         f"{bound:.9f}, the lottery's {name} objective {ours:.9f}",
         {"objective": ours, "bound": bound},
     )
