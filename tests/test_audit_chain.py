@@ -429,3 +429,35 @@ def test_dropouts_file_may_be_a_copy_of_panel_csv(here: Path, delimiter: str) ->
         assert _doc(Path("c2"))["replacement"]["dropouts"] == [leaving[0]]
         return
     raise AssertionError("no seat of r1 can be refilled")
+
+
+def test_a_hand_written_parent_fails_the_round(here: Path) -> None:
+    """Issue 29, item 1: a hand-written 8-key parent lottery.json with ``panels: []`` and a
+    hand-picked panel, beside contact lists that agree with it (and the other files copied
+    from a real run, so that the files check passes).  ``replace`` continues it; the audit
+    of the round must fail on the parent, naming what is wrong with it.  (It was exit 1 -
+    an IndexError drawing from an empty list - once the files were there.)"""
+    select(REG, QUO, out="r1", seed=12345)
+    real = _doc(Path("r1"))
+    picked = next(p["members"] for p in real["panels"] if p["members"] != real["selected_members"])
+    keys = ["format", "version", "algorithm", "seed", "inputs", "panel_size", "panels"]
+    hand = {key: real[key] for key in keys} | {"panels": [], "selected_members": picked}
+    Path("h1").mkdir()
+    _save(Path("h1"), hand)
+    with REG.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    with (Path("h1") / "panel.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([rows[0], *(r for r in rows[1:] if r[0] in set(picked))])
+    for name in ("remaining.csv", "probabilities.csv", "report.html"):
+        shutil.copy(Path("r1") / name, Path("h1") / name)
+
+    code, report = _cli_audit(Path("h1"))
+    assert code == 5 and {"panels", "probabilities", "selected"} <= _failed(report)
+    panels = next(c["detail"] for c in report["checks"] if c["name"] == "panels")
+    assert "lottery.json lists no panels" in panels
+
+    replace("h1", dropouts=[picked[0]], out="f2", seed=7)
+    code, report = _cli_audit(Path("f2"))
+    assert code == 5 and _failed(report) == {"previous run"}
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "previous run")
+    assert detail.startswith("h1/ fails its own audit (") and "panels" in detail

@@ -343,3 +343,38 @@ def test_the_audits_own_search_still_fails_a_lottery_that_is_not_optimal(tmp_pat
     _rewrite(out, doc)
     code, report = _audit(out, "--no-recompute")
     assert code == 5 and "optimality" in _failed(report)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("panel_size", "x"),
+        ("seed", None),
+        ("seed", -1),
+        ("inputs", []),
+        ("inputs", {"registrants": {"delimiter": 0}}),
+        ("panels", [[]]),
+        ("panels", [{"members": "S1001", "probability": 1.0}]),
+        ("selected_members", 0),
+        ("id_column", 0),
+        ("estimated", "no"),
+        ("samples", [{}]),
+    ],
+)
+def test_a_lottery_json_of_a_shape_panelsel_never_writes_is_refused(
+    original: Path, tmp_path: Path, key: str, value: object
+) -> None:
+    """A field of the wrong type gave "Internal error: ValueError / TypeError /
+    AttributeError" (exit 1) for seven of these edits (the other four failed unrelated
+    checks), and for more that a fuzz of one-field edits found over a drawn run, a public
+    lottery, a legacy run and a round.  It is now a verification failure (exit 5) that
+    names the field, before any check reads it."""
+    out = _copy(original, tmp_path)
+    doc = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    doc[key] = value
+    (out / "lottery.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = RUNNER.invoke(app, ["audit", str(out), str(REG), str(QUO)])
+    assert result.exit_code == 5, result.output
+    assert f"'{key}' is {json.dumps(value)[:20]}" in " ".join(result.output.split())
+    assert "which panelsel never writes" in " ".join(result.output.split())
+    assert "Internal error" not in result.output

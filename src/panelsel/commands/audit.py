@@ -448,6 +448,8 @@ def _check_panels(
     name: str = "panels",
 ) -> Check:
     problems = list(unknown)
+    if not panels:
+        problems.append("lottery.json lists no panels, so nothing says what the seed drew from")
     for r, members in enumerate(panels):
         if members is None:
             continue
@@ -665,6 +667,8 @@ def _check_selected(
     if estimated:
         again = sorted(pool.ids[i] for i in legacy_draw(model, seed))
         rule = "the legacy procedure's first run"
+    elif not panels:
+        again, rule = [], "nothing (lottery.json lists no panels)"
     else:
         index = draw(lottery, np.random.default_rng(seed))
         members = panels[index] if 0 <= index < len(panels) else None

@@ -114,6 +114,13 @@ def read_uniform_lottery(path: Path, expected: str | None = None) -> tuple[dict[
             f"the panels of {path} are not numbered 1 to {m} in order",
             hint="draw only from a lottery.json written by panelsel select --panels",
         )
+    problem = shape_problem(document)
+    if problem is not None:
+        raise VerificationError(
+            f"{path}: {problem}, which panelsel never writes: the file was edited or damaged",
+            hint="draw only from the published lottery.json; get it again from where it was "
+            "published",
+        )
     return document, digest
 
 
@@ -194,7 +201,139 @@ def _read_json(path: Path) -> dict[str, Any]:
     for key in needed:
         if key not in data:
             raise BadInputError(f"the lottery file lacks the key {key!r}", file=str(path))
+    problem = shape_problem(data)
+    if problem is not None:
+        raise VerificationError(
+            f"{path}: {problem}, which panelsel never writes: the file was edited or damaged",
+            hint="audit the folder panelsel wrote, or rerun the selection from its inputs",
+        )
     return data
+
+
+# --------------------------------------------------------------------------- its shape
+
+
+def _whole(v: object, low: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _strings(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _text_or_none(v: object) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _entries(v: object, numbered: bool = False) -> bool:
+    """A list of panels: ``members`` (ids) and ``probability``, and a ``number`` if
+    ``numbered``."""
+    return isinstance(v, list) and all(
+        isinstance(e, dict)
+        and _strings(e.get("members"))
+        and _number(e.get("probability"))
+        and (not numbered or _whole(e.get("number"), 1))
+        for e in v
+    )
+
+
+def _vectors(v: object) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(e, dict)
+        and _number(e.get("probability"))
+        and isinstance(e.get("counts"), list)
+        and all(
+            isinstance(c, list) and len(c) == 2 and all(_whole(x) for x in c) for c in e["counts"]
+        )
+        for e in v
+    )
+
+
+def _inputs(v: object) -> bool:
+    if not isinstance(v, dict):
+        return False
+    for name in ("registrants", "quotas"):
+        given = v.get(name)
+        if given is None:
+            continue
+        if not isinstance(given, dict) or not all(_text_or_none(x) for x in given.values()):
+            return False
+    return True
+
+
+def _link(v: object) -> bool:
+    """The ``replacement`` record of a round."""
+    return (
+        isinstance(v, dict)
+        and isinstance(v.get("previous"), str)
+        and _text_or_none(v.get("previous_sha256"))
+        and _whole(v.get("panel_size"), 1)
+        and all(
+            _strings(v.get(key, []))
+            for key in ("kept", "dropouts", "unavailable", "housemates_left_out", "final_members")
+        )
+        and isinstance(v.get("household_room", []), list)
+        and isinstance(v.get("residual_quotas", []), list)
+        and all(isinstance(q, dict) for q in v.get("residual_quotas", []))
+    )
+
+
+SHAPES: dict[str, tuple[Any, str]] = {
+    "format": (lambda v: isinstance(v, str), "text"),
+    "version": (lambda v: isinstance(v, str), "text"),
+    "versions": (lambda v: isinstance(v, dict), "a table of versions"),
+    "algorithm": (lambda v: isinstance(v, str), "an algorithm's name"),
+    "solver": (lambda v: isinstance(v, str), "a solver's name"),
+    "seed": (_whole, "a whole number"),
+    "estimated": (lambda v: isinstance(v, bool), "true or false"),
+    "proven_optimal": (lambda v: isinstance(v, bool), "true or false"),
+    "spreadsheet_safe": (lambda v: isinstance(v, bool), "true or false"),
+    "panel_size": (lambda v: _whole(v, 1), "a whole number of seats"),
+    "pool_size": (_whole, "a whole number"),
+    "id_column": (_text_or_none, "a column name"),
+    "inputs": (_inputs, "the recorded input files"),
+    "contact_columns": (lambda v: v is None or _strings(v), "a list of column names"),
+    "contact_files": (lambda v: v is None or isinstance(v, dict), "the contact lists' format"),
+    "draw_rule": (lambda v: isinstance(v, str), "text"),
+    "selected": (lambda v: v is None or _whole(v), "a panel's place in the list"),
+    "selected_members": (_strings, "a list of ids"),
+    "stats": (lambda v: isinstance(v, dict), "a table of figures"),
+    "notes": (_strings, "a list of notes"),
+    "panels": (lambda v: _entries(v), "a list of panels, each with members and a probability"),
+    "panels_before_rounding": (_entries, "a list of panels, each with members and a probability"),
+    "rounding": (lambda v: isinstance(v, dict), "the rounding's record"),
+    "dice_plan": (lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v), "dice"),
+    "samples": (lambda v: _whole(v, 1), "a whole number of runs"),
+    "types": (lambda v: isinstance(v, list) and all(_strings(t) for t in v), "lists of ids"),
+    "count_vectors": (_vectors, "a list of count vectors, each with counts and a probability"),
+    "certificate": (lambda v: v is None or isinstance(v, dict), "a certificate's weights"),
+    "replacement": (_link, "a replacement round's record"),
+}
+"""What each key of ``lottery.json`` holds, as panelsel writes it: a check and its name in
+words.  Values are still untrusted (the audit's checks decide); this only keeps a file of
+the wrong shape from being read as if it were right."""
+
+
+def shape_problem(data: dict[str, Any]) -> str | None:
+    """The first key of a lottery document whose value has a shape panelsel never writes,
+    described, or None."""
+    for key, (fits, wanted) in SHAPES.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "panels" and "rounding" in data:
+            ok = _entries(value, numbered=True)
+        else:
+            ok = bool(fits(value))
+        if not ok:
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"{key!r} is {shown}, not {wanted}"
+    return None
 
 
 # --------------------------------------------------------------------------- the record type
