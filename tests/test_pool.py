@@ -90,6 +90,20 @@ def test_other_encoding_accepted_when_named(tmp_path: Path) -> None:
     assert load_pool(path, encoding="utf-16").rows == [["a", "F"]]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf8_file_read_as_utf16_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    """Reading a UTF-8 export with --encoding utf-16 pairs its bytes into a single line of
+    nonsense; the message was "the registrants file has a header but no registrants"."""
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"id,gender\na,F\nb,M\nc,F\n")
+    with pytest.raises(BadInputError) as info:
+        load_pool(path, encoding=encoding)
+    assert f"the file has no line breaks although its bytes have them: it is not {encoding}" in (
+        str(info.value)
+    )
+    assert "header but no registrants" not in str(info.value)
+
+
 def test_missing_file_and_missing_id_column(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="does not exist"):
         load_pool(tmp_path / "nope.csv")

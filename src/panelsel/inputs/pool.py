@@ -177,7 +177,7 @@ def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
         )
     check_text_encoding(encoding, "--encoding")
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.end]
         raise BadInputError(
@@ -187,6 +187,16 @@ def _decode(path: Path, data: bytes, encoding: str, delimiter: str) -> str:
             hint="re-save the file as UTF-8, or name its encoding with --encoding "
             "(for example --encoding cp1252 for a Windows Excel export)",
         ) from None
+    if b"\n" in data and "\n" not in text and "\r" not in text:
+        # a UTF-8 or single-byte file read as UTF-16/32: bytes pair up, lines vanish
+        raise BadInputError(
+            f"read as {encoding}, the file has no line breaks although its bytes have them: "
+            f"it is not {encoding}",
+            file=str(path),
+            hint="leave out --encoding (UTF-8 is the default), or name the encoding the file "
+            "was saved in",
+        )
+    return text
 
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
