@@ -433,3 +433,32 @@ def test_deleting_draw_json_does_not_allow_a_second_draw(
     assert "this lottery has been drawn already (its draw.json is gone, but" in said
     assert "even with --force" in said and "pass --force" not in said
     assert not (out / "draw.json").exists()  # nothing was drawn again
+
+
+@pytest.mark.parametrize("value", ["x", 0, None, [], 1.5])
+def test_a_rounding_record_of_the_wrong_shape_is_refused(
+    published: tuple[Path, str, Path], runner: CliRunner, value: object
+) -> None:
+    """``rounding.panels`` edited to something that is not a whole number of panels gave
+    "Internal error" (TypeError, ValueError, ZeroDivisionError: exit 1) in the audit; it is
+    a verification failure naming the field, for ``audit`` and for ``draw`` alike (whose
+    published hash is recomputed over the edited file, as a forger would)."""
+    import hashlib
+
+    out, _, pool = published
+    path = out / "lottery.json"
+    document = json.loads(path.read_text())
+    document["rounding"]["panels"] = value
+    path.write_text(json.dumps(document))
+    forged = hashlib.sha256(path.read_bytes()).hexdigest()
+    (out / "lottery.sha256").write_text(f"{forged}  lottery.json\n")
+    for args in (
+        ["audit", str(out), str(pool), str(pool.parent / "quotas.yaml")],
+        ["draw", str(path), "--number", "1"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 5, result.output
+        assert "Internal error" not in result.output
+        text = " ".join(result.output.split())
+        assert "'rounding' is" in text or "not numbered 1 to" in text
+    assert not (out / "panel.csv").exists()

@@ -282,6 +282,16 @@ def _link(v: object) -> bool:
     )
 
 
+def _rounding(v: object) -> bool:
+    """The ``rounding`` record of a published lottery."""
+    return (
+        isinstance(v, dict)
+        and _whole(v.get("panels"), 1)
+        and all(isinstance(v.get(key, ""), str) for key in ("method", "requested", "reference"))
+        and _whole(v.get("types", 0))
+    )
+
+
 SHAPES: dict[str, tuple[Any, str]] = {
     "format": (lambda v: isinstance(v, str), "text"),
     "version": (lambda v: isinstance(v, str), "text"),
@@ -305,7 +315,7 @@ SHAPES: dict[str, tuple[Any, str]] = {
     "notes": (_strings, "a list of notes"),
     "panels": (lambda v: _entries(v), "a list of panels, each with members and a probability"),
     "panels_before_rounding": (_entries, "a list of panels, each with members and a probability"),
-    "rounding": (lambda v: isinstance(v, dict), "the rounding's record"),
+    "rounding": (_rounding, "the rounding's record (a whole number of panels, figures)"),
     "dice_plan": (lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v), "dice"),
     "samples": (lambda v: _whole(v, 1), "a whole number of runs"),
     "types": (lambda v: isinstance(v, list) and all(_strings(t) for t in v), "lists of ids"),
