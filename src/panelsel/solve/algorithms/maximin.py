@@ -78,8 +78,10 @@ def maximin(
     keep = PRUNE_KEEP_PER_TYPE * T + PRUNE_KEEP_BASE
     search = ColumnSearch(pricing, SwapNeighbours(model), keep, incumbent)
     master = RestrictedMaster(model.type_sizes, config)
-    cols, uncoverable = initial_columns(pricing, progress)
-    for column in [*cols.columns, *attempt.panels]:  # the designs' valid panels help too
+    # the designs' valid panels start the cover: only the types they miss cost pricing calls
+    known = np.array(attempt.panels, dtype=np.int64) if len(attempt.panels) else None
+    cols, uncoverable = initial_columns(pricing, progress, known=known)
+    for column in cols.columns:
         master.add(column)
     if uncoverable.any():
         master.fix(np.flatnonzero(uncoverable), 0.0)
