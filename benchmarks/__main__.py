@@ -9,7 +9,8 @@ Usage::
 
     python -m benchmarks [--shared ../shared/benchdata] [--solver highs]
                          [--generated 500,2000,10000] [--skewed 500,2000]
-                         [--national 1,2] [--large 1000000] [--time-limit 600]
+                         [--national 1,2] [--council 0] [--large 1000000]
+                         [--time-limit 600]
                          [--peer-python PATH] [--panels 1000]
 
 With ``--peer-python`` (an interpreter that can import sortition_algorithms, for example
@@ -201,6 +202,12 @@ def main() -> None:
         "(benchmarks.generate.national: 1,727 registrants, 110 seats, 7 categories)",
     )
     parser.add_argument(
+        "--council",
+        default="",
+        help="comma-separated seeds of council-style pools (benchmarks.generate.council: "
+        "600 registrants, 40 seats, 7 categories at narrow quotas, the household rule)",
+    )
+    parser.add_argument(
         "--large",
         default="",
         help="comma-separated sizes of very large generated pools (e.g. 1000000), 150 seats, "
@@ -306,6 +313,11 @@ def main() -> None:
             Path(scratch.name) / f"national{seed}", *generate.national(1727, 110, seed=seed)
         )
         cases.append((f"national seed {seed}", pool, quotas, []))
+    for seed in (int(x) for x in args.council.split(",") if x.strip()):
+        pool, quotas = generate.write(
+            Path(scratch.name) / f"council{seed}", *generate.council(seed=seed)
+        )
+        cases.append((f"council seed {seed}", pool, quotas, []))
     for size in (int(x) for x in args.repeated.split(",") if x.strip()):
         pool = generate.repeat_example(Path(scratch.name) / f"repeated{size}.csv", size)
         cases.append((f"example x {size}", pool, REPO / "examples/wellbeing/quotas.yaml", []))

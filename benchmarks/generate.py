@@ -144,15 +144,24 @@ def national(
     n_categories: int = 7,
     slack: float = 0.05,
     volunteer_skew: float = 2.0,
+    households: bool = False,
 ) -> tuple[list[str], list[list[str]], dict[str, object]]:
     """A national-style pool whose quotas' LP relaxation has a gap (the kind of
     ``../shared/benchdata/hard_*``): ``n_categories`` correlated categories, a skewed
     volunteer pool, gender as exact seats and every other value within ``slack`` (relative)
     of its population count, ``floor((1 - slack) * share * k)`` to
     ``ceil((1 + slack) * share * k)``.  Narrow bands on many categories at once are what
-    makes the relaxation's bound unattainable."""
+    makes the relaxation's bound unattainable.  ``households``: one registrant in five lives
+    at one of ``n // 10`` shared addresses, at most one per household on the panel (a council
+    assembly's rule; :func:`council`)."""
     header, rows, doc = generate(
-        n, k, n_categories, seed=seed, volunteer_skew=volunteer_skew, quota_band=0.0
+        n,
+        k,
+        n_categories,
+        seed=seed,
+        volunteer_skew=volunteer_skew,
+        quota_band=0.0,
+        households=households,
     )
     rng = np.random.default_rng(seed)
     population = rng.normal(size=200_000)
@@ -175,6 +184,12 @@ def national(
                 quotas[v] = {"min": int(min(lo, counts[j])), "max": int(max(hi, 1))}
         categories[name] = {"quotas": quotas}
     return header, rows, doc
+
+
+def council(seed: int = 0) -> tuple[list[str], list[list[str]], dict[str, object]]:
+    """A council assembly as issue 30 met it: 600 registrants, 40 seats, 7 census
+    categories at narrow population quotas, and the household rule."""
+    return national(600, 40, seed=seed, households=True)
 
 
 def write(

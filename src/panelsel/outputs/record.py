@@ -274,8 +274,10 @@ def _link(v: object) -> bool:
         and _whole(v.get("panel_size"), 1)
         and all(
             _strings(v.get(key, []))
-            for key in ("kept", "dropouts", "unavailable", "housemates_left_out", "final_members")
+            for key in ("kept", "dropouts", "unavailable", "housemates_left_out")
         )
+        # None until a round published for a public draw is drawn
+        and (v.get("final_members") is None or _strings(v["final_members"]))
         and isinstance(v.get("household_room", []), list)
         and isinstance(v.get("residual_quotas", []), list)
         and all(isinstance(q, dict) for q in v.get("residual_quotas", []))
@@ -459,7 +461,7 @@ def lottery_document(
             document["certificate"] = certificate
         if replacement is not None:
             document["replacement"] = replacement
-        return document
+        return _as_read_back(document)
     grouped = isinstance(lottery, GroupedLottery)
     rule = (
         LEGACY_DRAW_RULE
@@ -484,6 +486,15 @@ def lottery_document(
         document["certificate"] = certificate
     if replacement is not None:
         document["replacement"] = replacement
+    return _as_read_back(document)
+
+
+def _as_read_back(document: dict[str, Any]) -> dict[str, Any]:
+    """``document``, after checking that reading it back would accept its shape: panelsel
+    never writes a lottery.json that its own audit, replace or draw would refuse."""
+    problem = shape_problem(document)
+    if problem is not None:
+        raise AssertionError(f"panelsel wrote a lottery.json it would refuse: {problem}")
     return document
 
 
