@@ -177,9 +177,11 @@ def nash(
         return exact_lottery(bound, attempt, method=UNIFORM_METHOD, stats={"nash_gap": 0})
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
-    cols, uncoverable = initial_columns(pricing, progress)
+    # the designs' valid panels start the cover: only the types they miss cost pricing calls
+    known = np.array(attempt.panels, dtype=np.int64) if len(attempt.panels) else None
+    cols, uncoverable = initial_columns(pricing, progress, known=known)
     pool = ColumnSet(model.n_types)
-    for column in [*cols.columns, *attempt.panels]:
+    for column in cols.columns:
         pool.add(column)
     counted = ~uncoverable
     sizes = model.type_sizes.astype(np.float64)
