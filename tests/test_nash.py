@@ -131,3 +131,37 @@ def test_stalled_restricted_problem_is_polished_not_given_up(tmp_path: Path) -> 
         assert lottery.stats["nash_gap"] <= NASH_GAP_TOLERANCE
         marginals = expand(model, lottery).marginals(model.n)
         check_lottery(inst, expand(model, lottery), marginals)
+
+
+@pytest.mark.parametrize("em_only", [False, True])
+def test_the_restricted_problem_looks_at_the_time_limit(em_only: bool) -> None:
+    """On 10,000 registrants one restricted solve (L-BFGS-B, then multiplicative steps)
+    outlasted the time left: ``--time-limit 60`` ended after 71.7 s.  The solve now calls its
+    deadline after every L-BFGS-B iteration and every ``DEADLINE_EVERY`` steps; a deadline
+    that raises stops it (no clock involved: the deadline counts its calls)."""
+    from scipy.sparse import csr_matrix
+
+    from panelsel.errors import TimeLimitError
+    from panelsel.solve.algorithms.nash import DEADLINE_EVERY, _restricted
+
+    rng = np.random.default_rng(3)
+    shares = csr_matrix(rng.integers(0, 2, size=(40, 12)).astype(float) / 2 + 0.01)
+    sizes = np.full(12, 2.0)
+    calls = 0
+    allowed = 3
+
+    def deadline() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > allowed:
+            raise TimeLimitError("the time limit ran out")
+
+    p0 = np.full(40, 1 / 40)
+    if em_only:  # past L-BFGS-B: its iterations are not counted here
+        allowed = 10**9
+        _restricted(shares, sizes, p0, em_steps=5 * DEADLINE_EVERY, deadline=deadline)
+        assert calls >= 5  # once per DEADLINE_EVERY steps at least
+        return
+    with pytest.raises(TimeLimitError):
+        _restricted(shares, sizes, p0, em_steps=10 * DEADLINE_EVERY, deadline=deadline)
+    assert calls == allowed + 1

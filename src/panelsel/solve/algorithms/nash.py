@@ -60,6 +60,7 @@ Individual probabilities converge more slowly than ``f`` (as the square root of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,6 +103,8 @@ at most this many times, before the run is given up."""
 STALL_EM_STEPS = 20_000
 MAX_ROUNDS = 10_000
 """Pricing rounds before giving up (a safeguard; each round adds at least one panel)."""
+DEADLINE_EVERY = 100
+"""Multiplicative steps between two looks at the time limit."""
 SUPPORT_FLOOR = 1e-15
 """Panel weights below this are treated as 0 when the lottery is returned."""
 
@@ -111,10 +114,14 @@ def _restricted(
     sizes: npt.NDArray[np.float64],
     p0: npt.NDArray[np.float64],
     em_steps: int = 0,
+    deadline: Callable[[], object] = lambda: None,
 ) -> npt.NDArray[np.float64]:
     """Maximise ``sum_t s_t log (shares.T p)_t`` over the simplex, from ``p0``.
 
     ``shares`` is sparse (a panel holds at most ``k`` types), so each step costs ``R k``.
+    ``deadline`` is called after every L-BFGS-B iteration and every ``DEADLINE_EVERY``
+    multiplicative steps, and may raise (a solver configuration's ``remaining``): on
+    10,000 registrants one solve took longer than the time left.
     """
     from scipy.optimize import minimize  # imported here: it costs ~0.3 s at every start
 
@@ -140,12 +147,15 @@ def _restricted(
         method="L-BFGS-B",
         bounds=[(0.0, None)] * len(p0),
         options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12},
+        callback=lambda _: deadline(),
     )
     p = np.maximum(result.x, 0.0)
     if not np.isfinite(result.fun) or p.sum() <= 0 or np.any(probabilities(p) <= 0):
         p = p0  # the solver wandered off the domain: polish from the start instead
     p = p / p.sum()
-    for _ in range(em_steps or EM_STEPS):
+    for step in range(em_steps or EM_STEPS):
+        if step % DEADLINE_EVERY == 0:
+            deadline()
         g = shares @ (sizes / probabilities(p))
         p = p * g / n
         p /= p.sum()
@@ -195,7 +205,7 @@ def nash(
         rounds += 1
         config.remaining()  # raises when the time limit has passed
         shares = csr_matrix(type_shares(pool.matrix(), model.type_sizes)[:, counted])
-        p = _restricted(shares, sizes[counted], p, em_steps)
+        p = _restricted(shares, sizes[counted], p, em_steps, config.remaining)
         em_steps = EM_STEPS
         incumbent.offer(snapshot(list(pool.columns), p.copy(), model.type_sizes))
         pi = np.asarray(shares.T @ p, dtype=np.float64)
