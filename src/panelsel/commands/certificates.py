@@ -204,11 +204,12 @@ def maximin_certificate(
     # the relaxation has a gap: column generation over real panels, from the lottery's own,
     # with one LP row per group of interchangeable people
     groups = identical_groups(model)
+    to_groups = _to_groups(groups, n)
     kept = [g for g, members in enumerate(groups) if counted[members].all()]
     bound = np.inf
     for _ in range(CERTIFICATE_ROUNDS):
         r = len(columns)
-        inc = _group_shares(columns, groups, n)[kept]
+        inc = _group_shares(columns, to_groups)[kept]
         rows = inc.shape[0]
         # max z s.t. inc p >= z, sum p = 1, p >= 0; variables (p, z)
         a_ub = sp.hstack([-inc, sp.csr_matrix(np.ones((rows, 1)))])
@@ -225,7 +226,7 @@ def maximin_certificate(
             return Check("optimality", False, f"the certificate LP failed: {res.message}")
         per_group = np.zeros(len(groups))
         per_group[kept] = np.maximum(-res.ineqlin.marginals, 0.0)
-        y = _spread(per_group, groups, n)
+        y = np.asarray(to_groups @ per_group)
         y = y / y.sum()
         bound, best = panel_milp(model, y)
         if bound <= ours + CERTIFICATE_TOLERANCE:
@@ -309,36 +310,27 @@ def _incidence(columns: list[npt.NDArray[np.intp]], n: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(columns)))
 
 
-def _group_shares(
-    columns: list[npt.NDArray[np.intp]], groups: list[npt.NDArray[np.intp]], n: int
-) -> sp.csr_matrix:
+def _to_groups(groups: list[npt.NDArray[np.intp]], n: int) -> sp.csr_matrix:
+    """People x groups, ``1 / |g|`` where person ``i`` is in group ``g``: a panel's seats
+    times this are its seats per group over the group's size, and per-group weights times
+    it (transposed) are per-person weights with the same total."""
+    group_of = np.empty(n, dtype=np.intp)
+    sizes = np.zeros(len(groups))
+    for g, members in enumerate(groups):
+        group_of[members] = g
+        sizes[g] = len(members)
+    return sp.csr_matrix((1.0 / sizes[group_of], (np.arange(n), group_of)), shape=(n, len(groups)))
+
+
+def _group_shares(columns: list[npt.NDArray[np.intp]], to_groups: sp.csr_matrix) -> sp.csr_matrix:
     """Each panel's seats per group over the group's size (groups x panels): the marginals
     of a lottery over these panels after it is averaged over each group of interchangeable
     people (:func:`identical_groups`), which keeps every panel valid and moves no group's
     largest chance up or smallest chance down.  The audit's LPs run over these, so that
     panels listed for a lottery over types (one representative panel per count vector) stand
     for all their relabellings, and an LP row stands for a whole group."""
-    group_of = np.empty(n, dtype=np.intp)
-    sizes = np.zeros(len(groups))
-    for g, members in enumerate(groups):
-        group_of[members] = g
-        sizes[g] = len(members)
-    counts = _incidence(columns, n).T.tocsr()  # panels x people
-    to_groups = sp.csr_matrix(
-        (1.0 / sizes[group_of], (np.arange(n), group_of)), shape=(n, len(groups))
-    )
+    counts = _incidence(columns, to_groups.shape[0]).T.tocsr()  # panels x people
     return (counts @ to_groups).T.tocsr()
-
-
-def _spread(
-    per_group: npt.NDArray[np.float64], groups: list[npt.NDArray[np.intp]], n: int
-) -> npt.NDArray[np.float64]:
-    """Per-group weights (duals of the group rows) as per-person weights with the same
-    total: each member gets the group's weight over its size."""
-    out = np.zeros(n)
-    for g, members in enumerate(groups):
-        out[members] = per_group[g] / len(members)
-    return out
 
 
 def extremes_certificate(
@@ -467,17 +459,17 @@ def extremes_certificate(
     below: float | None = None  # slopes known to lie left / right of the peak
     above: float | None = None
     groups = identical_groups(model)
+    to_groups = _to_groups(groups, n)
     g_all = len(groups)
     # a group's people are alike: a valid lottery counts all of them or none (anyone at 0
     # whom a valid panel contains was refused above)
     kept = [g for g, members in enumerate(groups) if counted[members].any()]
-    sizes = np.array([len(members) for members in groups], dtype=np.float64)
     m = len(kept)
     bound = -np.inf
     rounds = 0
     for rounds in range(1, CERTIFICATE_ROUNDS + 1):  # noqa: B007 (reported below)
         r = len(columns)
-        inc = _group_shares(columns, groups, n)
+        inc = _group_shares(columns, to_groups)
         # variables (p_1..p_r, u, l) over groups' shares: min a u - slope l  s.t.
         # inc p - u <= 0, l - inc[kept] p <= 0, sum p = 1
         a_ub = sp.vstack(
@@ -498,10 +490,10 @@ def extremes_certificate(
         if res.status != 0:
             return Check("optimality", False, f"the certificate LP failed: {res.message}")
         duals = np.maximum(-res.ineqlin.marginals, 0.0)
-        beta = _spread(duals[:g_all], groups, n)
+        beta = np.asarray(to_groups @ duals[:g_all])
         per_group = np.zeros(g_all)
         per_group[kept] = duals[g_all:]
-        alpha = _spread(per_group, groups, n)
+        alpha = np.asarray(to_groups @ per_group)
         if beta.sum() > a:
             beta *= a / beta.sum()
         value, best = panel_milp(model, alpha - beta)
@@ -517,7 +509,7 @@ def extremes_certificate(
             )
         p = np.maximum(res.x[:r], 0.0)
         shares = np.asarray(inc @ (p / p.sum())).ravel()
-        their = objective(_spread(shares * sizes, groups, n))  # each member: the share
+        their = objective(shares[to_groups.indices])  # each person: their group's share
         if their < ours - EXTREMES_AUDIT_TOLERANCE * ours:
             return Check(
                 "optimality",

@@ -79,8 +79,7 @@ def maximin(
     search = ColumnSearch(pricing, SwapNeighbours(model), keep, incumbent)
     master = RestrictedMaster(model.type_sizes, config)
     # the designs' valid panels start the cover: only the types they miss cost pricing calls
-    known = np.array(attempt.panels, dtype=np.int64) if len(attempt.panels) else None
-    cols, uncoverable = initial_columns(pricing, progress, known=known)
+    cols, uncoverable = initial_columns(pricing, progress, known=attempt.panels)
     for column in cols.columns:
         master.add(column)
     if uncoverable.any():

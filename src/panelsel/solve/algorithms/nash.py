@@ -188,8 +188,7 @@ def nash(
     pricing = PricingILP(model, config)
     neighbours = SwapNeighbours(model)
     # the designs' valid panels start the cover: only the types they miss cost pricing calls
-    known = np.array(attempt.panels, dtype=np.int64) if len(attempt.panels) else None
-    cols, uncoverable = initial_columns(pricing, progress, known=known)
+    cols, uncoverable = initial_columns(pricing, progress, known=attempt.panels)
     pool = ColumnSet(model.n_types)
     for column in cols.columns:
         pool.add(column)
