@@ -296,16 +296,19 @@ def test_levels_reached_through_the_covering_lp_equal_brute_force() -> None:
     """From the second level on, the covering LP's columns let the master reach the bound;
     on the gap pools some levels go that way, and the result is still the exact LEXIMIN
     (the cross-check above covers every pool; this one makes sure the path is taken)."""
-    covered = 0
+    covered = without_master = 0
     for inst in GAP_POOLS:
         with tempfile.TemporaryDirectory() as d:
             model = _model(inst, Path(d), compress=False)
             result = leximin(model, SolverConfig("highs"), lambda *_: None, use_relaxation=False)
             covered += int(result.stats["levels_covered"])
+            without_master += int(result.stats["levels_without_master"])
+            assert result.stats["levels_without_master"] <= result.stats["levels_covered"]
             assert result.stats["levels_covered"] <= result.stats["levels"] - 1  # never level 1
             marginals = expand(model, result).marginals(model.n)
             np.testing.assert_allclose(marginals, _expected(inst), atol=TOL)
     assert covered >= 1
+    assert without_master >= 1  # a covered level that is not the last one skips the master
 
 
 def test_a_time_limit_in_the_covering_lp_keeps_the_proven_first_level(

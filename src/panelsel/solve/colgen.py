@@ -363,6 +363,17 @@ class RestrictedMaster:
         self.pruned += len(drop)
         return probs[mask]
 
+    def align(
+        self, columns: list[npt.NDArray[np.int64]], probs: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """The lottery ``probs`` over ``columns`` (all of them in the master) as
+        probabilities of the master's columns."""
+        index = {c.tobytes(): r for r, c in enumerate(self.columns)}
+        aligned = np.zeros(len(self.columns))
+        for column, p in zip(columns, probs.tolist(), strict=True):
+            aligned[index[column.tobytes()]] += p
+        return aligned
+
     def aim(self, targets: npt.NDArray[np.float64]) -> None:
         """Make the master ``max z`` with ``sum_r c_rt/|t| p_r >= z * targets[t]`` for every
         unfixed type (all ones: a plain level); fixed types keep their rows."""

@@ -38,10 +38,12 @@ lottery's expected counts lie in the relaxation's polytope, so its value ``u_l``
 lottery's level.  If the master reaches ``u_l`` (within ``LEVEL_BOUND_TOLERANCE``), the
 level is proven without the pricing ILP's proof; every optimal lottery of the level is
 then optimal for the relaxation's level LP too, so the types with a positive dual *there*
-are at ``u_l`` in all of them and are fixed.  Where the relaxation has a gap the level runs
-until the pricing ILP proves it.  Each round's pricing value also gives the Lagrangian
-bound of :meth:`panelsel.solve.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two
-bounds is the level's certified gap, shown in the progress bar and recorded in a
+are at ``u_l`` in all of them and are fixed.  From the second level on, the columns that reach
+``u_l`` are first looked for with a covering LP (:func:`reach_goal`); a lottery it finds
+proves the level by itself, and only the last level's is re-solved by the master.  Where
+the relaxation has a gap the level runs until the pricing ILP proves it.  Each round's
+pricing value also gives the Lagrangian bound of
+:meth:`panelsel.solve.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two bounds is the level's certified gap, shown in the progress bar and recorded in a
 ``--best-effort`` lottery, which keeps every level proven so far (they are rows of the
 master) and so is never less fair at the bottom than what is already proven.
 
@@ -106,10 +108,11 @@ REST_ROUNDS = 5
 DENSE_LEVEL_ROUNDS = 100
 """From the second level on, each level first looks for columns that reach the relaxation's
 bound for it through the covering LP (:func:`reach_goal`), for at most this many pricing
-rounds; the master then solves the level with them (exactly, and with the proofs described
-above).  On a level with a gap the bound is out of reach and the master's own column
-generation does the rest.  ``stats["levels_covered"]`` counts the levels where the covering
-LP reached the bound."""
+rounds.  Where the covering LP's lottery reaches the bound, that lottery proves the level
+and the master is not solved (``stats["levels_without_master"]``), except on the last level,
+where the master's basic solution becomes the published lottery.  On a level with a gap the
+bound is out of reach and the master's own column generation does the rest.
+``stats["levels_covered"]`` counts the levels where the covering LP reached the bound."""
 DENSE_NEIGHBOURS = 20
 DENSE_STARTS = 30
 """Columns per round there: the pricing panel and this many one-swap neighbours of it and of
@@ -193,7 +196,7 @@ def leximin(
         master.fix(np.flatnonzero(uncoverable), 0.0)
         caps.fix(np.flatnonzero(uncoverable), 0.0)
     probs = np.zeros(0)
-    levels = by_bound = reached_rest = by_cover = 0
+    levels = by_bound = reached_rest = by_cover = cover_only = 0
     interior = len(master.columns) > INTERIOR_COLUMNS
     while np.isnan(fixed).any():
         levels += 1
@@ -247,6 +250,24 @@ def leximin(
             by_cover += reached is not None
             for column in pool:
                 master.add(column)
+            to_fix = types_to_fix(cap_duals, unfixed)
+            if reached is not None and (unfixed & ~to_fix).any():
+                # the covering LP's lottery reaches the relaxation's bound: the level is
+                # proven without the master (whose simplex solve over the new columns cost
+                # 30-50 s per level on hard_1727); the last level still goes to the master,
+                # whose basic solution is the lottery published
+                probs = master.align(pool, reached)
+                achieved = master.achieved(probs)
+                if achieved is None:
+                    raise AssertionError("the covering LP's lottery lost its columns")
+                value = min(1.0, max(0.0, min(float(achieved[unfixed].min()), cap)))
+                by_bound += 1
+                cover_only += 1
+                on_round(value, cap)
+                fixed[to_fix] = value
+                master.fix(np.flatnonzero(to_fix), value, probs)
+                caps.fix(np.flatnonzero(to_fix), value, achieved)
+                continue
 
         solved = search.run(
             master,
@@ -281,6 +302,7 @@ def leximin(
         "levels": levels,
         "levels_at_bound": by_bound,
         "levels_covered": by_cover,
+        "levels_without_master": cover_only,
         "rest_at_bound": reached_rest,
         "lp_solves": search.lp_solves + relaxation_levels + caps.solves,
         "exchanges": exchanges,
