@@ -43,7 +43,8 @@ are at ``u_l`` in all of them and are fixed.  From the second level on, the colu
 proves the level by itself, and only the last level's is re-solved by the master.  Where
 the relaxation has a gap the level runs until the pricing ILP proves it.  Each round's
 pricing value also gives the Lagrangian bound of
-:meth:`panelsel.solve.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two bounds is the level's certified gap, shown in the progress bar and recorded in a
+:meth:`panelsel.solve.colgen.RestrictedMaster.lagrangian_bound`; the smaller of the two
+bounds is the level's certified gap, shown in the progress bar and recorded in a
 ``--best-effort`` lottery, which keeps every level proven so far (they are rows of the
 master) and so is never less fair at the bottom than what is already proven.
 
