@@ -71,3 +71,23 @@ def test_cover_calls_the_deadline_and_stops_when_it_raises() -> None:
 def test_fits_caps_the_dense_size() -> None:
     assert fits(1000, 2000)
     assert not fits(10_000, 10_000)
+
+
+def test_rows_without_a_positive_target_get_a_zero_dual_and_change_nothing() -> None:
+    """People that no panel contains, fixed at 0 (a target of 0, or a floor a hair below 0),
+    used to give their row a dual that grew without bound (1e23 on hard_1727), which broke
+    the pricing ILP priced with it; such rows hold for every q and are left out."""
+    rng = np.random.default_rng(7)
+    S = rng.integers(0, 3, size=(6, 12)) / 4.0
+    S[S.sum(axis=1) == 0, 0] = 0.25
+    g = rng.uniform(0.05, 0.3, size=6)
+    plain = cover(S, g)
+    # two more rows: one no panel touches (target 0), one with a target just below 0
+    S_more = np.vstack([S, np.zeros(12), S[0]])
+    g_more = np.r_[g, 0.0, -1e-12]
+    more = cover(S_more, g_more)
+    assert more.total == pytest.approx(plain.total, rel=1e-12)
+    np.testing.assert_array_equal(more.q, plain.q)
+    np.testing.assert_array_equal(more.y[:6], plain.y)
+    assert more.y[6] == 0.0 and more.y[7] == 0.0
+    np.testing.assert_allclose(more.surplus, S_more @ more.q - g_more)

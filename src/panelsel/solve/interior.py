@@ -110,16 +110,31 @@ def cover(
         The LP is infeasible, or the method did not reach ``COVER_TOLERANCE`` within
         ``MAX_ITERATIONS`` iterations.
     """
+    S_all = np.asarray(shares, dtype=np.float64)
+    g_all = np.asarray(targets, dtype=np.float64)
+    T_all, R = S_all.shape
+    if np.any((g_all > 0) & (S_all.max(axis=1, initial=0.0) <= 0)):
+        raise SolverError("a type with a positive target is in none of the panels")
+    if not np.any(g_all > 0):  # q = 0 is optimal, and y = 0 certifies it
+        return Cover(q=np.zeros(R), surplus=-g_all.copy(), y=np.zeros(T_all), iterations=0)
+    # a row whose target is not positive holds for every q >= 0, and its dual is 0 at some
+    # optimum: it is left out.  (Kept, the dual of a row with no panel in it - people no
+    # valid panel contains, fixed at 0 - is free to grow: 1e23 on hard_1727, which broke
+    # the pricing ILP.)
+    active = g_all > 0
+    S, g = S_all[active], g_all[active]
+    solved = _cover(S, g, deadline)
+    y = np.zeros(T_all)
+    y[active] = solved.y
+    return Cover(q=solved.q, surplus=S_all @ solved.q - g_all, y=y, iterations=solved.iterations)
+
+
+def _cover(S: npt.NDArray[np.float64], g: npt.NDArray[np.float64], deadline: object) -> Cover:
+    """:func:`cover` over rows with positive targets only."""
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
     from scipy.linalg.blas import dsyrk as syrk
 
-    S = np.asarray(shares, dtype=np.float64)
-    g = np.asarray(targets, dtype=np.float64)
     T, R = S.shape
-    if np.any((g > 0) & (S.max(axis=1, initial=0.0) <= 0)):
-        raise SolverError("a type with a positive target is in none of the panels")
-    if not np.any(g > 0):  # q = 0 is optimal, and y = 0 certifies it
-        return Cover(q=np.zeros(R), surplus=-g.copy(), y=np.zeros(T), iterations=0)
     n = R + T
     c = np.r_[np.ones(R), np.zeros(T)]
 
