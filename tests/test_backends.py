@@ -66,3 +66,50 @@ def test_node_limited_solve_keeps_the_start_and_reports_proof(solver: str) -> No
     assert value >= best_value - 1e-9
     if value > best_value + 1e-9:
         assert not proven  # stopped before the optimum, and says so
+
+
+@pytest.mark.parametrize("quotas_verdict", [False, True])
+def test_cbc_stopped_by_the_time_limit_is_a_time_limit_not_infeasibility(
+    monkeypatch: pytest.MonkeyPatch, quotas_verdict: bool
+) -> None:
+    """PuLP reports CBC stopped by its time limit before any solution as "Infeasible"; a
+    stress run (seed 630000, CBC, --time-limit 60) turned that into a numerical failure of
+    the pricing problem (exit 4).  Past the deadline it is a time limit, and never a verdict
+    that the quotas are infeasible."""
+    import time
+
+    import pulp
+
+    from panelsel.errors import InfeasibleQuotasError, SolverError, TimeLimitError
+
+    configs: list[SolverConfig] = []
+
+    def stopped(self: Any, *args: Any, **kwargs: Any) -> int:
+        if timed_out:  # the solve used up the time left
+            configs[-1].started = time.monotonic() - 11.0
+        self.status = pulp.LpStatusInfeasible
+        self.sol_status = pulp.LpSolutionNoSolutionFound
+        return int(self.status)
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", stopped)
+    for timed_out in (True, False):
+        config = SolverConfig("cbc", time_limit=10.0)
+        configs.append(config)
+        ilp: Any = config.backend(maximize=True, name="pricing problem")
+        ilp.add_vars([0.0], [1.0], [1.0], integer=True)
+        ilp.add_row(-INFINITY, 1.0, [0], [1.0])
+        ilp.infeasible_means_quotas = quotas_verdict
+        expected: type[Exception]
+        if timed_out:
+            expected = TimeLimitError
+        elif quotas_verdict:
+            expected = InfeasibleQuotasError
+        else:
+            expected = SolverError
+        with pytest.raises(expected) as caught:
+            ilp.solve()
+        if timed_out:
+            assert "time limit" in str(caught.value)
+        elif not quotas_verdict:
+            assert not isinstance(caught.value, TimeLimitError)
+            assert "numerical" in str(caught.value) or "infeasible" in str(caught.value)

@@ -689,6 +689,11 @@ class PulpBackend(Backend):
                 )
             return x, float(pulp.value(prob.objective) or 0.0), proven
         if prob.status == pulp.LpStatusInfeasible:
+            if self.config.timed_out():
+                # CBC stopped by the time limit before it found a solution: PuLP reports
+                # that as "Infeasible" (a stress run took it for a numerical failure of the
+                # pricing problem, exit 4); never a verdict on the quotas
+                raise self._fail("stopped by the time limit", time_limit=True)
             if self.infeasible_means_quotas:
                 raise _infeasible_quotas()
             raise _numerical_infeasibility("cbc", self.name, "solved from scratch, as always")
