@@ -75,8 +75,8 @@ def test_fits_caps_the_dense_size() -> None:
 
 def test_rows_without_a_positive_target_get_a_zero_dual_and_change_nothing() -> None:
     """People that no panel contains, fixed at 0 (a target of 0, or a floor a hair below 0),
-    used to give their row a dual that grew without bound (1e23 on hard_1727), which broke
-    the pricing ILP priced with it; such rows hold for every q and are left out."""
+    gave the interior-point method a row whose dual is free to grow, and changed its result
+    (the total by 2e-10 here); such rows hold for every q and are left out."""
     rng = np.random.default_rng(7)
     S = rng.integers(0, 3, size=(6, 12)) / 4.0
     S[S.sum(axis=1) == 0, 0] = 0.25
