@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from panelsel.errors import BadInputError
@@ -159,6 +159,11 @@ def typed_instances(draw: st.DrawFn) -> Instance:
     return Instance(gender, level, [[] for _ in range(n)], [""] * n, k, quotas, None)
 
 
+ILP_OPTIMALITY = 1e-8
+"""The rounding ILP's largest change may exceed the brute-force minimum by this much: 1e-9
+failed on an example whose lottery has panels at 3.9e-9 (the ILP's tolerances are coarser)."""
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -166,6 +171,34 @@ def typed_instances(draw: st.DrawFn) -> Instance:
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 @given(inst=st.one_of(typed_instances(), instances(min_n=4, max_n=8)), m=st.integers(1, 12))
+@example(
+    # found by CI's random examples (code of 2026-12-05 and before): the ILP's rounding was
+    # 1.8e-9 worse than the best, within the solver's tolerances; the lottery's own
+    # probabilities carry 4e-9 of round-off (panels at 3.9e-9)
+    inst=Instance(
+        ["F", "F", "M", "F", "F", "F", "F", "F"],
+        ["FE", "PG", "UG", "FE", "FE", "FE", "PG", "FE"],
+        [
+            ["a", "b", "c"],
+            ["b"],
+            ["a"],
+            ["a", "b", "c"],
+            ["a", "b", "c"],
+            [],
+            ["a", "b", "c"],
+            ["c"],
+        ],
+        ["h3", "h2", "h2", "h3", "h3", "h3", "h3", "h2"],
+        3,
+        {
+            "gender": {"F": (1, 4), "M": (0, 3)},
+            "level": {"FE": (1, 2), "PG": (0, 2), "UG": (0, 1)},
+            "services": {"b": (1, 2), "a": (2, 3), "c": (2, 2)},
+        },
+        2,
+    ),
+    m=2,
+)
 def test_ilp_finds_the_smallest_largest_change(inst: Instance, m: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pool, quotas = inst.write(Path(tmp))
@@ -176,7 +209,7 @@ def test_ilp_finds_the_smallest_largest_change(inst: Instance, m: int) -> None:
             model, type_lottery, before, m, SolverConfig(), np.random.default_rng(0), "ilp"
         )
         assert rounded.largest_change == pytest.approx(
-            brute_force_change(model, type_lottery, m), abs=1e-9
+            brute_force_change(model, type_lottery, m), abs=ILP_OPTIMALITY
         )
 
 
