@@ -203,6 +203,15 @@ def test_single_panel_lottery_fails_the_certificate(copy: Any) -> None:
     _write_rows(out / "probabilities.csv", rows)
     failed = _failed(out)
     assert set(failed) == {"optimality", "type symmetry", "recompute"}
+    # the recorded level certificate says who should have had 0.1538 at least
+    assert failed["optimality"].startswith("level 1 is recorded at 0.153846154, but the lottery")
+    assert failed["optimality"].endswith(" only 0.000000000")
+    # without it (a file of an earlier version, or one the forger stripped), the MAXIMIN
+    # check finds a registrant at 0 whom a valid panel contains
+    del doc["certificate"]
+    _save(out, doc)
+    failed = _failed(out)
+    assert set(failed) == {"optimality", "type symmetry", "recompute"}
     assert "although a valid panel contains them" in failed["optimality"]
 
 
@@ -266,8 +275,14 @@ def test_certificate_by_column_generation_when_the_relaxation_is_not_enough(
     import panelsel.commands.certificates as module
 
     monkeypatch.setattr(module, "relaxation_bound", lambda *_: None)
-    for algorithm in ("leximin", "maximin"):
-        report = audit(selections[algorithm], REGISTRANTS, QUOTAS)
+    # (a LEXIMIN run records its levels' weights and is checked by them instead:
+    # tests/test_level_certificate.py; a LEXIMIN file without them comes here too)
+    leximin_without_levels = copy("leximin")
+    doc = _load(leximin_without_levels)
+    del doc["certificate"]
+    _save(leximin_without_levels, doc)
+    for folder in (selections["maximin"], leximin_without_levels):
+        report = audit(folder, REGISTRANTS, QUOTAS)
         assert report.passed, [c.detail for c in report.checks if not c.passed]
         optimality = next(c for c in report.checks if c.name == "optimality")
         assert "dual weights over" in optimality.detail

@@ -76,6 +76,11 @@ def test_a_large_pool_is_published_over_types_and_passes_the_audit(
     assert {"types", "panels", "canonical order", "selected", "optimality", "recompute"} <= set(
         names
     )
+    # every LEXIMIN level is certified, by type number (not by the 20,000 ids)
+    levels = doc["certificate"]["levels"]
+    assert sorted(t for level in levels for t in level["types"]) == list(range(model.n_types))
+    optimality = next(c for c in report["checks"] if c["name"] == "optimality")
+    assert optimality["detail"].startswith(f"all {len(levels)} LEXIMIN level(s) are proven")
 
 
 def _forge(big_run: Path, tmp_path: Path, change: Any) -> Path:
@@ -212,3 +217,23 @@ def test_the_audits_own_certificate_search_works_over_types(tmp_path: Path, algo
     assert result.exit_code == 0 and optimality["passed"], optimality["detail"]
     objective, bound = optimality["figures"]["objective"], optimality["figures"]["bound"]
     assert 0 <= objective - bound <= 1e-5 * objective
+
+
+def test_a_forged_level_of_a_grouped_lottery_fails(
+    big_pool: Path, big_run: Path, tmp_path: Path
+) -> None:
+    def drop_a_type(doc: dict[str, Any]) -> None:
+        doc["certificate"]["levels"][-1]["types"].pop()
+
+    def raise_the_first_level(doc: dict[str, Any]) -> None:
+        doc["certificate"]["levels"][0]["value"] += 0.001
+
+    for change, message in (
+        (drop_a_type, "is in no level of lottery.json's LEXIMIN certificate"),
+        (raise_the_first_level, "level 1 is recorded at"),
+    ):
+        out = _forge(big_run, tmp_path / change.__name__, change)
+        code, report = _audit(out, big_pool, "--no-recompute")
+        optimality = next(c for c in report["checks"] if c["name"] == "optimality")
+        assert code == 5 and not optimality["passed"]
+        assert message in optimality["detail"]

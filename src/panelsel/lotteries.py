@@ -18,6 +18,40 @@ import numpy as np
 import numpy.typing as npt
 
 
+@dataclass(frozen=True)
+class LevelProof:
+    """One LEXIMIN level and the Lagrangian weights that prove it.
+
+    For the types fixed before the level (``F``, held at their levels' values ``f``) and any
+    ``y >= 0`` over types, every lottery ``x`` (per-type probabilities) that gives ``F`` at
+    least ``f`` satisfies ``min over the other types of x <= (max over valid panels of
+    sum_t y_t c_t/|t| - sum_F y_t f_t) / sum_(t not in F) y_t``.  When that bound is the
+    level's ``value``, no lottery that keeps the earlier levels gives every other type more,
+    and a type with ``y_t > 0`` gets exactly ``value`` in every lottery that gives every
+    other type at least ``value`` (so it is fixed).  lottery.json records the weights per
+    person and the audit checks the bound with its own MILP
+    (:func:`panelsel.commands.certificates.leximin_certificate`).
+
+    Attributes
+    ----------
+    value : float
+        The level's probability: what the lottery gives ``types`` (for an unfinished level,
+        the least it gives any type not yet fixed).
+    types : ndarray of int
+        The types fixed at this level (empty for the level a best-effort run stopped in).
+    weights : ndarray of float, shape (T,)
+        ``y`` per type (a type's total; each member carries ``1/|t|`` of it).
+    bound : float
+        What the weights prove at most for the level: ``value`` for a proven level, the
+        stated upper bound for an unfinished one.
+    """
+
+    value: float
+    types: npt.NDArray[np.intp]
+    weights: npt.NDArray[np.float64]
+    bound: float
+
+
 @dataclass
 class TypeLottery:
     """A lottery over count vectors (panels of types), before expansion to people.
@@ -51,6 +85,9 @@ class TypeLottery:
     """For Goldilocks and MINIMAX: the certificate's weights ``alpha`` and ``beta`` per
     type (a type's total; each member has ``1/|t|`` of it), which lottery.json records and
     the audit checks (:mod:`panelsel.solve.algorithms.goldilocks`)."""
+    levels: list[LevelProof] | None = None
+    """For LEXIMIN: every level, in order, with the weights that prove it; a best-effort
+    lottery's last entry is the level it stopped in, with the weights of its upper bound."""
 
 
 @dataclass

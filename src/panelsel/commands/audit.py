@@ -52,6 +52,8 @@ import numpy.typing as npt
 from panelsel.commands.certificates import (
     Check,
     extremes_certificate,
+    levels_by_person,
+    leximin_certificate,
     maximin_certificate,
     nash_certificate,
 )
@@ -1386,7 +1388,20 @@ def audit(
         "best_effort": document.get("proven_optimal", True) is False,
         "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
     }
-    if certificate == "maximin" and structure_ok:
+    levels = (
+        leximin_certificate(
+            model,
+            marginals,
+            levels_by_person(document.get("certificate"), document.get("types") or []),
+            pool.ids,
+            claims["best_effort"],
+        )
+        if certificate == "maximin" and structure_ok and algorithm == "leximin"
+        else None
+    )
+    if levels is not None:
+        checks.append(levels)
+    elif certificate == "maximin" and structure_ok:
         checks.append(maximin_certificate(model, known, marginals, pool.ids))
     elif certificate == "nash" and structure_ok:
         checks.append(nash_certificate(model, marginals))

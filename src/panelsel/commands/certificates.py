@@ -25,6 +25,7 @@ its ``linprog``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ TANGENT_PRECISION = 1e-12
 """The audit's Goldilocks search stops moving its tangent when the bracket around the
 bound's peak is this narrow (relative)."""
 MILP_INTEGRALITY = 1e-6
+AUDIT_MIP_GAP = 1e-9
+"""The relative gap to which the audit solves a MILP whose optimum enters a bound."""
 RELABELLED = " (each relabelled at random among people with the same quota values)"
 
 
@@ -112,6 +115,30 @@ def panel_milp(model: Model, weights: npt.NDArray[np.float64]) -> tuple[float, l
         )
     chosen = np.flatnonzero(res.x > 1 - MILP_INTEGRALITY).tolist()
     return float(-res.fun), chosen
+
+
+def panel_milp_bound(model: Model, weights: npt.NDArray[np.float64]) -> float:
+    """An upper bound on the largest total weight of any valid panel: the dual bound of
+    scipy's MILP solved to a relative gap of :data:`AUDIT_MIP_GAP` (its incumbent alone
+    could lie below the maximum, which would make a bound built on it too strong)."""
+    matrix, lo, hi = quota_rows(model)
+    res = milp(
+        -weights,
+        constraints=[LinearConstraint(matrix, lo, hi)],
+        integrality=np.ones(model.n),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": AUDIT_MIP_GAP},
+    )
+    if res.status != 0 or res.x is None:
+        raise BadInputError(
+            f"the quotas admit no panel in the audit's own model ({res.message})",
+            hint="the quota file may have been edited since the selection",
+        )
+    dual = getattr(res, "mip_dual_bound", None)
+    best = float(-res.fun)
+    if dual is None or not np.isfinite(dual):
+        return best + AUDIT_MIP_GAP * abs(best)
+    return max(best, float(-dual))
 
 
 def identical_groups(model: Model) -> list[npt.NDArray[np.intp]]:
@@ -253,6 +280,195 @@ def maximin_certificate(
         f"no certificate after {CERTIFICATE_ROUNDS} rounds: the best bound found is "
         f"{bound:.9f}, the lottery's minimum {ours:.9f}",
         {"minimum": ours, "bound": bound},
+    )
+
+
+@dataclass(frozen=True)
+class _Level:
+    value: float
+    bound: float
+    members: npt.NDArray[np.intp]
+    weights: npt.NDArray[np.float64]
+
+
+def _recorded_levels(recorded: object, ids: list[str], n: int) -> list[_Level] | str:
+    """LEXIMIN's recorded levels by person index, or what is wrong with them."""
+    levels = recorded.get("levels") if isinstance(recorded, dict) else None
+    if not isinstance(levels, list) or not levels:
+        return "its 'levels' are missing or empty"
+    index = {pid: i for i, pid in enumerate(ids)}
+    out = []
+    for number, level in enumerate(levels, start=1):
+        where = f"level {number}"
+        if not isinstance(level, dict):
+            return f"{where} is not an object"
+        value, bound = level.get("value"), level.get("bound")
+        members, weights = level.get("members"), level.get("weights")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (value, bound)):
+            return f"{where} has no finite 'value' and 'bound'"
+        if not isinstance(members, list) or not isinstance(weights, dict):
+            return f"{where} has no 'members' list and 'weights' object"
+        unknown = [m for m in [*members, *weights] if m not in index]
+        if unknown:
+            return f"{where} names {unknown[0]!r}, who is not in the pool"
+        w = np.zeros(n)
+        for pid, weight in weights.items():
+            if not isinstance(weight, (int, float)) or not (math.isfinite(weight) and weight >= 0):
+                return f"{where} gives {pid!r} the weight {weight!r}"
+            w[index[pid]] = float(weight)
+        chosen = np.array([index[m] for m in members], dtype=np.intp)
+        out.append(_Level(float(value), float(bound), chosen, w))  # type: ignore[arg-type]
+    return out
+
+
+def levels_by_person(recorded: object, types: list[list[str]]) -> object:
+    """A certificate recorded over types (``types`` numbers and weights keyed by type number,
+    for lottery.json's ``types``) in the form by person id; anything else unchanged, and
+    entries that do not fit left for :func:`leximin_certificate` to refuse."""
+    levels = recorded.get("levels") if isinstance(recorded, dict) else None
+    if not isinstance(levels, list):
+        return recorded
+    out = []
+    for level in levels:
+        if not isinstance(level, dict) or "types" not in level:
+            out.append(level)
+            continue
+        chosen, weights = level.get("types"), level.get("weights")
+        try:
+            members = [pid for t in chosen for pid in types[t]]  # type: ignore[union-attr]
+            by_person = {
+                pid: w
+                for t, w in weights.items()  # type: ignore[union-attr]
+                for pid in types[int(t)]
+            }
+        except (TypeError, ValueError, IndexError, AttributeError):
+            out.append({**level, "members": None})
+            continue
+        out.append({**level, "members": members, "weights": by_person})
+    return {**recorded, "levels": out}  # type: ignore[dict-item]
+
+
+def leximin_certificate(
+    model: Model,
+    marginals: npt.NDArray[np.float64],
+    recorded: object,
+    ids: list[str],
+    best_effort: bool = False,
+) -> Check | None:
+    """LEXIMIN's certificate: every level's Lagrangian weights, checked with the audit's
+    own MILP (:class:`panelsel.lotteries.LevelProof` states the argument).  None when
+    lottery.json records no levels (files written before they were recorded: the caller
+    then checks the first level alone, :func:`maximin_certificate`).
+
+    For level ``l`` with members ``M``, value ``v``, weights ``w`` and the members of
+    earlier levels ``F`` held at their levels' values ``f``: every valid panel has
+    ``w(panel) <= W`` (the MILP's dual bound), so every lottery that gives ``F`` at least
+    ``f`` gives someone outside ``F`` at most ``B = (W - sum_F w f) / sum_(not F) w``.  The
+    level is proven when ``B <= v + CERTIFICATE_TOLERANCE``, the lottery gives ``M`` and
+    everyone outside ``F`` at least ``v - CERTIFICATE_TOLERANCE``, and every member of ``M``
+    has a positive weight (so every lottery that does as well gives them exactly ``v``).  A
+    level at 1 (within the tolerance) needs no weights: no probability is higher.  Every
+    registrant must be the member of one level.  A best-effort lottery's last level
+    has no members: its ``B`` is the bound on how far from optimal the lottery is there,
+    compared with the ``bound`` lottery.json states.
+    """
+    n = model.n
+    if not isinstance(recorded, dict) or "levels" not in recorded:
+        return None
+    levels = _recorded_levels(recorded, ids, n)
+    if isinstance(levels, str):
+        return Check(
+            "optimality", False, f"lottery.json's LEXIMIN certificate is malformed: {levels}"
+        )
+    seen = np.zeros(n, dtype=bool)
+    floors = np.zeros(n)
+    proven = 0
+    bounds: list[float] = []  # what each proven level's weights prove
+    for number, level in enumerate(levels, start=1):
+        members, w = level.members, level.weights
+        last = number == len(levels)
+        if seen[members].any() or len(np.unique(members)) != len(members):
+            return Check("optimality", False, f"level {number} repeats members of a level")
+        if not len(members) and not last:
+            return Check("optimality", False, f"level {number} has no members")
+        rest = ~seen
+        low = float(marginals[rest].min()) if rest.any() else 1.0
+        if low < level.value - CERTIFICATE_TOLERANCE:
+            who = ids[int(np.flatnonzero(rest & (marginals == low))[0])]
+            return Check(
+                "optimality",
+                False,
+                f"level {number} is recorded at {level.value:.9f}, but the lottery gives "
+                f"registrant {who!r} only {low:.9f}",
+                {"level": number, "value": level.value, "minimum": low},
+            )
+        if len(members) and level.value >= 1.0 - CERTIFICATE_TOLERANCE:
+            # selected for certain: no probability is higher, no weights needed
+            proven += 1
+            bounds.append(1.0)
+            seen[members] = True
+            floors[members] = level.value
+            continue
+        if len(members) and not (w[members] > 0).all():
+            who = ids[int(members[w[members] <= 0][0])]
+            return Check(
+                "optimality",
+                False,
+                f"level {number} fixes registrant {who!r}, whom its weights do not cover",
+            )
+        denominator = float(w[rest].sum())
+        if denominator <= 0:
+            return Check("optimality", False, f"level {number}'s weights are all on earlier levels")
+        top = panel_milp_bound(model, w)
+        bound = (top - float(w[seen] @ floors[seen])) / denominator
+        if len(members):
+            if bound > level.value + CERTIFICATE_TOLERANCE:
+                return Check(
+                    "optimality",
+                    False,
+                    f"level {number} ({len(members)} registrants at {level.value:.9f}) is not "
+                    f"proven: its recorded weights bound it only by {bound:.9f} (the audit's "
+                    "own MILP)",
+                    {"level": number, "value": level.value, "bound": bound},
+                )
+            proven += 1
+            bounds.append(bound)
+            seen[members] = True
+            floors[members] = level.value
+            continue
+        # the level a best-effort run stopped in
+        proven_people = int(seen.sum())
+        detail = (
+            f"not proven optimal (stopped at its time limit): the first {proven} LEXIMIN "
+            f"level(s), {proven_people} registrants, are proven (the recorded weights of each, "
+            f"checked by the audit's own MILP); everyone else gets at least {low:.9f}, and no "
+            f"lottery that keeps the proven levels gives them all more than {bound:.9f}"
+        )
+        if bound > level.bound + CERTIFICATE_TOLERANCE:
+            detail += f"; lottery.json states {level.bound:.9f}, which these weights do not prove"
+        else:
+            detail += ", as lottery.json states"
+        return Check(
+            "optimality",
+            False,
+            detail,
+            {"levels": proven, "minimum": low, "bound": bound, "recorded": True},
+        )
+    if not seen.all():
+        who = ids[int(np.flatnonzero(~seen)[0])]
+        return Check(
+            "optimality",
+            False,
+            f"registrant {who!r} is in no level of lottery.json's LEXIMIN certificate",
+        )
+    note = " (lottery.json says best effort, but every level is proven)" if best_effort else ""
+    return Check(
+        "optimality",
+        True,
+        f"all {proven} LEXIMIN level(s) are proven{note}: at each, no lottery that keeps the "
+        "lower levels gives everyone else more (the recorded weights of each level, checked "
+        f"by the audit's own MILP); the lowest level is {levels[0].value:.9f}",
+        {"levels": proven, "minimum": float(marginals.min()), "bound": bounds[0]},
     )
 
 

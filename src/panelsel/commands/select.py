@@ -41,6 +41,7 @@ from panelsel.outputs.tables import (
     OutputOptions,
     RunFiles,
     contact_columns,
+    high_chance_note,
     proven_note,
     write_drawn,
     write_published,
@@ -445,6 +446,9 @@ def _selected(
         notes[:0] = [NOT_PROVEN_NOTE.format(limit=asked.time_limit)] + (
             [proven_part] if proven_part else []
         )
+    high = high_chance_note(asked.algorithm, result.final_probabilities, pool.ids, model.k)
+    if high is not None:
+        notes.append(high)
     if result.kind == "estimated":
         notes.append(
             f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "

@@ -21,7 +21,7 @@ from panelsel.defaults import DEFAULT_ROUNDING
 from panelsel.errors import InfeasibleQuotasError, SolverError, TimeLimitError
 from panelsel.inputs.model import Model, cheap_infeasibility
 from panelsel.inputs.quotas import QuotaSpec
-from panelsel.lotteries import GroupedLottery, Lottery
+from panelsel.lotteries import GroupedLottery, LevelProof, Lottery
 from panelsel.lottery.expand import (
     MAX_LISTED_PANELS,
     draw,
@@ -86,9 +86,10 @@ class PeopleLottery:
     excluded: list[Exclusion] = field(default_factory=list)
     """Who has no chance in the lottery the run publishes or draws from, and why
     (:func:`panelsel.solve.feasibility.no_chance`); every output says so."""
-    certificate_weights: dict[str, dict[str, float]] | None = None
+    certificate_weights: dict[str, Any] | None = None
     """Goldilocks' and MINIMAX's certificate weights per person id (``alpha``, ``beta``;
-    only positive ones), for lottery.json and the audit."""
+    only positive ones), or LEXIMIN's levels with theirs (:func:`level_certificate`), for
+    lottery.json and the audit."""
 
     @property
     def final_probabilities(self) -> npt.NDArray[np.float64]:
@@ -204,9 +205,12 @@ def compute(
         if not found.proven and type_lottery.floors is not None:
             proven_people = ~np.isnan(type_lottery.floors)[model.type_of]
     _check_lottery(model, lottery, marginals)
-    weights = None
+    weights: dict[str, Any] | None = None
     if found.lottery is not None and found.lottery.duals is not None:
         weights = person_weights(model, found.lottery.duals, ids)
+    elif found.lottery is not None and found.lottery.levels is not None:
+        by_type = isinstance(lottery, GroupedLottery)
+        weights = level_certificate(model, found.lottery.levels, ids, by_type=by_type)
     stats["panels"] = len(lottery)
     stats["proven_optimal"] = found.proven
     lottery_why = f"valid panels contain them, but {algorithm} gives them none"
@@ -262,6 +266,45 @@ def person_weights(
         each = per_type[model.type_of] / model.type_sizes[model.type_of]
         out[key] = {names[i]: float(each[i]) for i in np.flatnonzero(each > 0).tolist()}
     return out
+
+
+def level_certificate(
+    model: Model, levels: list[LevelProof], ids: list[str] | None, by_type: bool = False
+) -> dict[str, Any]:
+    """LEXIMIN's levels by person id, for lottery.json: each level's value, the bound its
+    weights prove, its members (none for the level a best-effort run stopped in) and the
+    positive weights, each type's spread evenly over its members.
+
+    ``by_type`` (a lottery recorded over types, whose ``types`` list their members): the
+    members are type numbers and the weights are per member of each type, keyed by type
+    number, so that 20,000 registrants do not make the file grow by megabytes."""
+    names = ids or [str(i) for i in range(model.n)]
+    members = model.type_members
+    out = []
+    for level in levels:
+        if by_type:
+            each_type = level.weights / model.type_sizes
+            out.append(
+                {
+                    "value": float(level.value),
+                    "bound": float(level.bound),
+                    "types": [int(t) for t in level.types.tolist()],
+                    "weights": {
+                        str(t): float(each_type[t]) for t in np.flatnonzero(each_type > 0).tolist()
+                    },
+                }
+            )
+            continue
+        each = level.weights[model.type_of] / model.type_sizes[model.type_of]
+        out.append(
+            {
+                "value": float(level.value),
+                "bound": float(level.bound),
+                "members": [names[int(i)] for t in level.types.tolist() for i in members[t]],
+                "weights": {names[i]: float(each[i]) for i in np.flatnonzero(each > 0).tolist()},
+            }
+        )
+    return {"levels": out}
 
 
 def compute_or_explain(

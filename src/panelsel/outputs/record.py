@@ -421,7 +421,7 @@ def lottery_document(
     samples: int | None = None,
     rounded: Rounded | None = None,
     replacement: dict[str, Any] | None = None,
-    certificate: dict[str, dict[str, float]] | None = None,
+    certificate: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole ``lottery.json`` of one run, keys in the order of format 1 (Goldilocks and
     MINIMAX add their ``certificate`` weights after the lottery); a replacement

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from panelsel import __version__
 from panelsel.digest import sha256_hex
 from panelsel.errors import BadInputError
@@ -72,6 +75,37 @@ def proven_note(stats: dict[str, Any]) -> str | None:
         f"proven: the first {levels} LEXIMIN level(s), {int(stats['proven_people'])} "
         f"people in {int(stats['proven_types'])} types, lowest probability "
         f"{float(stats['proven_minimum']):.6f} (the MAXIMIN optimum); {bound}"
+    )
+
+
+HIGH_CHANCE = 0.5
+HIGH_CHANCE_SHARES = 4.0
+"""A LEXIMIN lottery whose largest probability is above ``HIGH_CHANCE`` and this many
+times the equal share gets :func:`high_chance_note`."""
+
+
+def high_chance_note(
+    algorithm: str, probabilities: npt.NDArray[np.float64], ids: list[str], k: int
+) -> str | None:
+    """Why a LEXIMIN lottery gives some people a far higher chance than the equal share
+    ``k/n`` (None when it does not): LEXIMIN raises every chance as far as it can once the
+    lower ones are at their best, and nothing in it holds the top down.  hard_1727's
+    LEXIMIN, and its LP relaxation, give 24 single-member profiles more than 50%."""
+    n = len(probabilities)
+    if algorithm != "leximin" or n == 0:
+        return None
+    share = k / n
+    top = int(np.argmax(probabilities))
+    highest = float(probabilities[top])
+    if highest <= HIGH_CHANCE or highest <= HIGH_CHANCE_SHARES * share:
+        return None
+    above = int((probabilities > HIGH_CHANCE).sum())
+    return (
+        f"LEXIMIN gives {above} registrant(s) a chance above {HIGH_CHANCE:.0%} (the highest: "
+        f"{highest:.1%}, registrant {ids[top]!r}; an equal share is {share:.1%}). LEXIMIN "
+        "raises each chance as far as it can once every lower chance is as high as possible, "
+        "so people whose answers are rare in the pool can end up with high chances; "
+        "--algorithm goldilocks also keeps the largest chance down"
     )
 
 

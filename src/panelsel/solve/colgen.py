@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError
 from panelsel.inputs.model import Model
-from panelsel.lotteries import TypeLottery
+from panelsel.lotteries import LevelProof, TypeLottery
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.backends import (
     FEASIBILITY_TOLERANCE,
@@ -488,11 +488,13 @@ def snapshot(
     stats: dict[str, float] | None = None,
     floors: npt.NDArray[np.float64] | None = None,
     duals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    levels: list[LevelProof] | None = None,
 ) -> Callable[[], TypeLottery]:
     """A builder of the lottery of one master solution, for ``--best-effort`` (built only
     if the time limit runs out: every column is a valid panel, so it is a valid lottery).
     ``floors`` (per type, NaN while unfixed) are the proven levels the master kept;
-    ``duals`` the weights of a lower bound it states (Goldilocks', MINIMAX's)."""
+    ``duals`` the weights of a lower bound it states (Goldilocks', MINIMAX's); ``levels``
+    LEXIMIN's proven levels and the one it stopped in, with their weights."""
 
     def build() -> TypeLottery:
         p = np.maximum(probs, 0.0)
@@ -506,6 +508,7 @@ def snapshot(
             method=BEST_EFFORT_METHOD,
             floors=floors,
             duals=duals,
+            levels=levels,
         )
 
     return build
@@ -557,6 +560,7 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
             stats=lottery.stats,
             method=lottery.method,
             floors=floors,
+            levels=lottery.levels,
         )
         R = len(lottery.columns)
         # the shares by type, sparse (a dense columns x types matrix can take gigabytes)
@@ -596,6 +600,7 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
         stats=stats,
         method=lottery.method,
         floors=floors,
+        levels=lottery.levels,
     )
 
 
@@ -661,6 +666,18 @@ class ColumnSearch:
         self.context: dict[str, float] = {}
         """Facts about the proven part of the lottery, copied into every best-effort
         snapshot's stats (set by the algorithm before each level)."""
+        self.proven: list[LevelProof] = []
+        """The levels proven so far with their weights, copied into every best-effort
+        snapshot (set by the algorithm, like ``context``)."""
+
+    def levels_with(
+        self, value: float, upper: float, weights: npt.NDArray[np.float64] | None
+    ) -> list[LevelProof]:
+        """The proven levels and, when ``weights`` prove ``upper``, the unfinished one."""
+        if weights is None or not np.isfinite(upper):
+            return list(self.proven)
+        empty = np.zeros(0, dtype=np.intp)
+        return [*self.proven, LevelProof(value, empty, weights.copy(), upper)]
 
     def stats(self, master: RestrictedMaster) -> dict[str, int]:
         return {
@@ -679,29 +696,39 @@ class ColumnSearch:
         bound: float = np.inf,
         give_up_below: float = -np.inf,
         max_rounds: int | None = None,
+        bound_weights: npt.NDArray[np.float64] | None = None,
     ) -> Solved:
         """Add columns until the pricing ILP proves that none can raise the master's ``z``,
         or ``z >= stop_at`` (``interior``: the first solve by the interior-point method;
-        ``bound``: an upper bound on ``z`` known beforehand, such as the relaxation's).
+        ``bound``: an upper bound on ``z`` known beforehand, such as the relaxation's, and
+        ``bound_weights`` the weights that prove it, for the best-effort snapshots).
         With ``give_up_below``, stop (reason ``"out of reach"``) once the upper bound proves
         that ``z`` stays below it, or after ``max_rounds`` pricing rounds (``"rounds"``)."""
         sizes = master.sizes
         upper = bound
+        upper_weights = bound_weights
         rounds = 0
         # prune only after the value rose since the last prune: finitely many prunes per
         # call, so dropped columns cannot cycle back forever
         pruned_at = -np.inf
+        unfixed = np.isnan(master.floors)
+        # aimed at other goals than a plain level (x_t >= z a_t), z is a scale: the least
+        # probability of the unfixed types is then z min(a), and no upper bound is stated
+        plain = bool(np.all(master.aims[unfixed] == 1.0))
+        least = 1.0 if plain else float(master.aims[unfixed].min(initial=1.0))
         while True:
             y, yhat, z, probs = master.solve(interior)
             interior = False
             self.lp_solves += 1
+            stated = upper if plain else np.inf
             self.incumbent.offer(
                 snapshot(
                     list(master.columns),
                     probs.copy(),
                     sizes,
-                    {**self.context, "level_value": z, "level_upper_bound": upper},
+                    {**self.context, "level_value": z * least, "level_upper_bound": stated},
                     master.floors.copy(),
+                    levels=self.levels_with(z * least, stated, upper_weights),
                 )
             )
             on_round(z, upper)
@@ -713,7 +740,9 @@ class ColumnSearch:
             weights = y / sizes
             threshold = yhat + PRICING_TOLERANCE
             counts, value = self.pricing.best(weights)
-            upper = min(upper, master.lagrangian_bound(y, value))
+            candidate = master.lagrangian_bound(y, value)
+            if candidate < upper:
+                upper, upper_weights = candidate, y
             rounds += 1
             if value <= threshold:
                 return Solved(y, yhat, z, probs, z, "optimal")

@@ -42,13 +42,14 @@ decompositions, which is what CBC's default tolerance costs (it is the cross-che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from panelsel.errors import NumericalInfeasibilityError, SolverError
 from panelsel.inputs.model import Model
+from panelsel.lotteries import LevelProof
 from panelsel.solve.backends import INFINITY, TIGHT_FEASIBILITY_TOLERANCE, SolverConfig
 from panelsel.solve.colgen import FLOOR_MARGIN, types_to_fix
 from panelsel.solve.quota_rows import add_household_rows, add_panel_size_row, add_value_rows
@@ -76,10 +77,14 @@ class Relaxation:
         Per-person selection probability of each type (the bound).
     levels : int
         How many level LPs were solved.
+    proofs : list of LevelProof
+        Each level solved here, with its LP's type duals: they prove the level for real
+        panels too, since every valid panel lies in the relaxation's polytope.
     """
 
     probabilities: npt.NDArray[np.float64]
     levels: int
+    proofs: list[LevelProof] = field(default_factory=list)
 
 
 class RelaxedLevels:
@@ -193,6 +198,7 @@ def relaxed_leximin(
     for value in np.unique(fixed[~np.isnan(fixed)]).tolist():
         levels_lp.fix(np.flatnonzero(fixed == value), value)
     levels = 0
+    proofs = []
     while np.isnan(fixed).any() and (max_levels is None or levels < max_levels):
         levels += 1
         unfixed = np.isnan(fixed)
@@ -201,7 +207,8 @@ def relaxed_leximin(
         level = min(1.0, max(0.0, value))
         fixed[to_fix] = level
         levels_lp.fix(np.flatnonzero(to_fix), level)
-    return Relaxation(probabilities=fixed, levels=levels)
+        proofs.append(LevelProof(level, np.flatnonzero(to_fix), y, value))
+    return Relaxation(probabilities=fixed, levels=levels, proofs=proofs)
 
 
 POSITIVE_TOLERANCE = 1e-7

@@ -69,7 +69,7 @@ import numpy.typing as npt
 
 from panelsel.errors import SolverError, TimeLimitError
 from panelsel.inputs.model import Model
-from panelsel.lotteries import TypeLottery
+from panelsel.lotteries import LevelProof, TypeLottery
 from panelsel.progress import ProgressFn
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.colgen import (
@@ -191,7 +191,7 @@ def leximin(
         bound, attempt = relaxation_attempt(model, config, progress)
         relaxation_levels, exchanges = bound.levels, attempt.exchanges
         if attempt.exact:
-            return exact_lottery(bound, attempt)
+            return exact_lottery(bound, attempt, levels=bound.proofs)
         if len(attempt.panels):
             known = np.array(attempt.panels, dtype=np.int64)
     cols, uncoverable = initial_columns(pricing, progress, known=known)
@@ -199,10 +199,14 @@ def leximin(
         master.add(column)
     caps = RelaxedLevels(model, config)
     fixed = np.full(T, np.nan)
+    proofs: list[LevelProof] = []
     if uncoverable.any():
         fixed[uncoverable] = 0.0
         master.fix(np.flatnonzero(uncoverable), 0.0)
         caps.fix(np.flatnonzero(uncoverable), 0.0)
+        # weight 1 on each of their people: no valid panel has any, so the bound is 0
+        none = np.where(uncoverable, sizes, 0).astype(np.float64)
+        proofs.append(LevelProof(0.0, np.flatnonzero(uncoverable), none, 0.0))
     probs = np.zeros(0)
     levels = by_bound = reached_rest = by_cover = cover_only = 0
     interior = len(master.columns) > INTERIOR_COLUMNS
@@ -212,6 +216,7 @@ def leximin(
         done = int((~unfixed).sum())
         cap, cap_duals = caps.level()
         search.context = proven_context(fixed, sizes, levels - 1)
+        search.proven = list(proofs)
         progress(f"LEXIMIN · level {levels}, types fixed", done, T)
 
         def on_round(z: float, upper: float, level: int = levels, done: int = done) -> None:
@@ -237,6 +242,9 @@ def leximin(
                         "level_upper_bound": cap,
                     },
                     master.floors.copy(),
+                    levels=search.levels_with(
+                        float(np.asarray(reached_now)[unfixed].min()), cap, cap_duals
+                    ),
                 )
             )
         if levels > 1 and fits(T, len(master.columns)):
@@ -279,6 +287,7 @@ def leximin(
                 fixed[to_fix] = value
                 master.fix(np.flatnonzero(to_fix), value, probs)
                 caps.fix(np.flatnonzero(to_fix), value, achieved)
+                proofs.append(LevelProof(value, np.flatnonzero(to_fix), cap_duals, cap))
                 continue
 
         solved = search.run(
@@ -287,6 +296,7 @@ def leximin(
             interior=interior,
             on_round=on_round,
             bound=cap,
+            bound_weights=cap_duals,
         )
         interior = False
         probs = solved.probs
@@ -297,17 +307,21 @@ def leximin(
             by_bound += 1
             to_fix = types_to_fix(cap_duals, unfixed)
             value = min(1.0, max(0.0, min(solved.z, cap)))
+            proofs.append(LevelProof(value, np.flatnonzero(to_fix), cap_duals, cap))
         else:
             to_fix = types_to_fix(solved.y, unfixed)
             value = min(1.0, max(0.0, solved.z))
+            proofs.append(LevelProof(value, np.flatnonzero(to_fix), solved.y, solved.z))
         fixed[to_fix] = value
         # both at what the level's own lottery achieves: no slack for later levels to use
         master.fix(np.flatnonzero(to_fix), value, probs)
         caps.fix(np.flatnonzero(to_fix), value, master.achieved(probs))
         if use_relaxation and levels == 1 and np.isnan(fixed).any():
+            search.proven = list(proofs)
             rest = reach_rest(model, config, master, search, fixed, progress)
             if rest is not None:
-                probs, fixed = rest
+                probs, fixed, rest_proofs = rest
+                proofs += rest_proofs
                 reached_rest = 1
     progress(f"LEXIMIN · {levels} level(s), types fixed", T, T)
     stats: dict[str, float] = {
@@ -323,7 +337,9 @@ def leximin(
     if len(probs) == 0:  # everyone was fixed before any level: no valid panel contains them
         probs = np.zeros(len(master.columns))
         probs[0] = 1.0
-    return master_lottery(master, probs, fixed, stats, COLUMN_GENERATION_METHOD)
+    lottery = master_lottery(master, probs, fixed, stats, COLUMN_GENERATION_METHOD)
+    lottery.levels = proofs
+    return lottery
 
 
 def reach_rest(
@@ -333,7 +349,7 @@ def reach_rest(
     search: ColumnSearch,
     fixed: npt.NDArray[np.float64],
     progress: ProgressFn,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[LevelProof]] | None:
     """After the first level, try to reach the relaxation's LEXIMIN of the other types
     (given the proven level) in one go.
 
@@ -342,14 +358,16 @@ def reach_rest(
     Gives up, and leaves the master a plain level again, when the starting columns reach
     less than ``REST_START`` of the bound, once the pricing ILP's bound proves the goal out
     of reach, or after ``REST_ROUNDS`` rounds.  Returns the column probabilities (for the
-    master's columns, which gain the columns found here) and the per-type values, or None.
+    master's columns, which gain the columns found here), the per-type values and the
+    relaxation's proofs of the levels, or None.
 
     Where the dense matrices fit (:func:`panelsel.solve.interior.fits`) the covering LP of
     :mod:`panelsel.solve.interior` decides it; otherwise the master does, aimed at the goal.
     """
     T = model.n_types
     unfixed = np.isnan(fixed)
-    rest = relaxed_leximin(model, config, fixed=fixed).probabilities
+    relaxed = relaxed_leximin(model, config, fixed=fixed)
+    rest = relaxed.probabilities
     goal = np.where(unfixed, rest, fixed)
     search.context = proven_context(fixed, model.type_sizes, 1)
     progress(
@@ -374,9 +392,10 @@ def reach_rest(
             # the master holds the pool's columns in the pool's order (it started as them)
             if len(master.columns) != len(pool):
                 raise AssertionError("the master lost track of the covering LP's columns")
-            return probs, goal
+            return probs, goal, relaxed.proofs
         return None
-    return reach_by_master(model, config, master, search, rest, goal)
+    reached = reach_by_master(model, config, master, search, rest, goal)
+    return None if reached is None else (*reached, relaxed.proofs)
 
 
 def reach_goal(
@@ -546,9 +565,10 @@ def exact_lottery(
     *,
     method: str = RELAXATION_METHOD,
     stats: dict[str, float] | None = None,
+    levels: list[LevelProof] | None = None,
 ) -> TypeLottery:
     """The lottery of an exact decomposition of the bound (``method``, with ``stats`` added
-    to the decomposition's)."""
+    to the decomposition's; LEXIMIN passes the relaxation's ``levels``)."""
     return TypeLottery(
         columns=attempt.panels,
         probabilities=attempt.probabilities,
@@ -564,4 +584,5 @@ def exact_lottery(
         method=method,
         weights=attempt.weights,
         denominator=attempt.denominator,
+        levels=levels,
     )
