@@ -320,3 +320,58 @@ def test_the_audit_verdict_says_not_proven_optimal(tmp_path: Path) -> None:
     finally:
         console.stdout = original
     assert "Audit passed: all 1 checks; NOT PROVEN OPTIMAL" in capture.export_text()
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_exclusions_are_named_as_the_deletion_filter_names_them_with_fewer_solves(
+    solver: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # three male types that the female minimum excludes (one deletion filter, then its
+    # conflict reused), and a woman of a region allowed no seat (named with no solve)
+    from panelsel.inputs.model import build_model
+    from panelsel.inputs.pool import load_pool
+    from panelsel.inputs.quotas import load_quotas
+    from panelsel.solve import feasibility
+
+    rows = ["id,gender,region"]
+    rows += [f"F{i},F,{'abc'[i % 3]}" for i in range(6)] + ["F9,F,d"]
+    rows += [f"M{i},M,{'abc'[i % 3]}" for i in range(5)]
+    (tmp_path / "pool.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "q.yaml").write_text(
+        "panel_size: 3\ncategories:\n"
+        "  gender: {quotas: {F: {min: 3, max: 3}, M: {min: 0, max: 3}}}\n"
+        "  region: {quotas: {a: {min: 0, max: 3}, b: {min: 0, max: 3}, c: {min: 0, max: 3},"
+        " d: {min: 0, max: 0}}}\n",
+        encoding="utf-8",
+    )
+    spec = load_quotas(tmp_path / "q.yaml")
+    pool = load_pool(tmp_path / "pool.csv", id_column=spec.id_column)
+    model = build_model(pool, spec)
+    config = SolverConfig(solver)
+    expected = {
+        pid: feasibility._exclusion_reason(model, config, int(model.type_of[i]))
+        for i, pid in enumerate(pool.ids)
+        if pid.startswith("M") or pid == "F9"
+    }
+    filters = []
+    original = feasibility.QuotaILP.conflict
+
+    def counted(self: feasibility.QuotaILP) -> list[int]:
+        filters.append(1)
+        return original(self)
+
+    monkeypatch.setattr(feasibility.QuotaILP, "conflict", counted)
+    probabilities = np.array([0.0 if pid in expected else 0.5 for pid in pool.ids])
+    excluded = feasibility.no_chance(model, config, pool.ids, probabilities)
+    named = {pid: e.reason for e in excluded for pid in e.ids}
+    assert named == expected
+    assert expected["M0"] == "gender = F ≥ 3 leaves no room for them"
+    assert expected["F9"] == "region = d ≤ 0 leaves no room for them"
+    assert all(e.selectable is False for e in excluded)
+    assert len(filters) == 1  # three male types, one deletion filter
+    # past the time limit only the reason that needs no solve is named
+    filters.clear()
+    late = feasibility.no_chance(model, config, pool.ids, probabilities, explain_until=0.0)
+    named = {pid: e.reason for e in late for pid in e.ids}
+    assert named["F9"] == expected["F9"] and not filters
+    assert named["M0"].startswith("no valid panel contains them; the time limit ran out")

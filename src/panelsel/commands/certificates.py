@@ -437,10 +437,14 @@ def leximin_certificate(
             floors[members] = level.value
             continue
         # the level a best-effort run stopped in
-        proven_people = int(seen.sum())
+        never = int((seen & (floors <= 0)).sum())
+        proven_people = int(seen.sum()) - never
+        shown = proven - (1 if never else 0)
         detail = (
-            f"not proven optimal (stopped at its time limit): the first {proven} LEXIMIN "
-            f"level(s), {proven_people} registrants, are proven (the recorded weights of each, "
+            f"not proven optimal (stopped at its time limit): the first {shown} LEXIMIN "
+            f"level(s), {proven_people} registrants, are proven"
+            + (f" ({never} more whom no valid panel contains are at 0)" if never else "")
+            + " (the recorded weights of each, "
             f"checked by the audit's own MILP); everyone else gets at least {low:.9f}, and no "
             f"lottery that keeps the proven levels gives them all more than {bound:.9f}"
         )
@@ -452,7 +456,7 @@ def leximin_certificate(
             "optimality",
             False,
             detail,
-            {"levels": proven, "minimum": low, "bound": bound, "recorded": True},
+            {"levels": shown, "minimum": low, "bound": bound, "recorded": True},
         )
     if not seen.all():
         who = ids[int(np.flatnonzero(~seen)[0])]
@@ -462,13 +466,21 @@ def leximin_certificate(
             f"registrant {who!r} is in no level of lottery.json's LEXIMIN certificate",
         )
     note = " (lottery.json says best effort, but every level is proven)" if best_effort else ""
+    never = int((floors <= 0).sum())
+    shown = proven - (1 if never else 0)
+    lowest = next((lv.value for lv in levels if lv.value > 0), 0.0)
     return Check(
         "optimality",
         True,
-        f"all {proven} LEXIMIN level(s) are proven{note}: at each, no lottery that keeps the "
+        f"all {shown} LEXIMIN level(s) are proven{note}: at each, no lottery that keeps the "
         "lower levels gives everyone else more (the recorded weights of each level, checked "
-        f"by the audit's own MILP); the lowest level is {levels[0].value:.9f}",
-        {"levels": proven, "minimum": float(marginals.min()), "bound": bounds[0]},
+        f"by the audit's own MILP); the lowest level is {lowest:.9f}"
+        + (f", and the {never} registrants at 0 are in no valid panel" if never else ""),
+        {
+            "levels": shown,
+            "minimum": float(marginals.min()),
+            "bound": next((b for b, lv in zip(bounds, levels, strict=True) if lv.value > 0), 0.0),
+        },
     )
 
 

@@ -229,7 +229,11 @@ def compute(
     final = rounded.after if rounded is not None else marginals
     progress("who has no chance", 0, 1)
     excluded = no_chance(
-        model, config, ids or [str(i) for i in range(model.n)], final, selectable_reason=why
+        *(model, config, ids or [str(i) for i in range(model.n)], final),
+        selectable_reason=why,
+        explain_until=(
+            config.started + config.time_limit if config.time_limit is not None else None
+        ),
     )
     return PeopleLottery(
         algorithm=algorithm,

@@ -517,13 +517,16 @@ def proven_context(
     fixed: npt.NDArray[np.float64], sizes: npt.NDArray[np.intp], levels: int
 ) -> dict[str, float]:
     """What a best-effort lottery taken during the next level still guarantees: the levels
-    proven so far, and how many types and people they fix (the master keeps them)."""
+    proven so far, and how many types and people they fix (the master keeps them).  The
+    minimum is over the types some valid panel holds: the others are fixed at 0 before any
+    level, and every output names them as never selectable."""
     done = ~np.isnan(fixed)
+    chance = done & (fixed > 0)
     return {
         "proven_levels": levels,
         "proven_types": int(done.sum()),
         "proven_people": int(sizes[done].sum()),
-        "proven_minimum": float(fixed[done].min()) if done.any() else float("nan"),
+        "proven_minimum": float(fixed[chance].min()) if chance.any() else float("nan"),
     }
 
 
