@@ -205,7 +205,8 @@ def test_a_damaged_workbook_is_bad_input(how: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(pool), str(quotas)])
     said = " ".join(result.output.split())
     assert result.exit_code == 2, said
-    assert "the workbook's first sheet is damaged after row" in said
+    assert "(sheet 'Sheet'), row " in said  # the sheet read is named
+    assert "the workbook's sheet is damaged after row" in said
     assert "open it in Excel and save it again" in said
 
 
@@ -346,4 +347,4 @@ def test_hidden_rows_are_refused_not_read_silently(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(tmp_path / "filtered.xlsx"), quotas])
     said = " ".join(result.output.split())
     assert result.exit_code == 2
-    assert "2 row(s) of the first sheet are hidden in Excel (rows 5, 9; a filter?)" in said
+    assert "(sheet 'Sheet'), row 5: 2 row(s) of the sheet are hidden in Excel (rows 5, 9; a" in said

@@ -239,6 +239,17 @@ Keep = Annotated[
     ),
 ]
 Delimiter = Annotated[str, typer.Option(help="Registrants CSV delimiter: ',', ';', '|' or 'tab'.")]
+Sheet = Annotated[
+    str | None,
+    typer.Option(help="The workbook's sheet to read, by name or number (default: the first)."),
+]
+HeaderRow = Annotated[
+    int | None,
+    typer.Option(
+        help="The spreadsheet row of the header (default: the first row, or the row below "
+        "title rows that names the quota columns).",
+    ),
+]
 Encoding = Annotated[str, typer.Option(help="Registrants CSV encoding.")]
 Samples = Annotated[
     int, typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1)
@@ -306,6 +317,8 @@ def select(
     id_column: IdColumn = None,
     drop_duplicates: DropDuplicates = None,
     keep: Keep = "last",
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: TimeLimit = None,
@@ -375,6 +388,8 @@ def select(
             panel_size=panel_size,
             drop_duplicates=drop_duplicates,
             keep=keep,
+            sheet=sheet,
+            header_row=header_row,
             force=force,
             time_limit=time_limit,
             samples=samples,
@@ -554,6 +569,8 @@ def compare(
     id_column: IdColumn = None,
     drop_duplicates: DropDuplicates = None,
     keep: Keep = "last",
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
@@ -605,6 +622,8 @@ def compare(
             panel_size=panel_size,
             drop_duplicates=drop_duplicates,
             keep=keep,
+            sheet=sheet,
+            header_row=header_row,
             force=force,
             time_limit=time_limit,
             raw_csv=raw_csv,
@@ -645,6 +664,8 @@ def check(
     id_column: IdColumn = None,
     drop_duplicates: DropDuplicates = None,
     keep: Keep = "last",
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: TimeLimit = None,
@@ -670,6 +691,8 @@ def check(
             panel_size=panel_size,
             drop_duplicates=drop_duplicates,
             keep=keep,
+            sheet=sheet,
+            header_row=header_row,
             relax_priority=relax_priority,
             relaxed_out=relaxed_out,
             force=force,

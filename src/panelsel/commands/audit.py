@@ -66,7 +66,7 @@ from panelsel.defaults import (
 )
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
-from panelsel.inputs.load import ReadOptions, read_pool
+from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
@@ -1290,6 +1290,8 @@ def audit(
         encoding=encoding,
         drop_duplicates=read_as.get("drop_duplicates"),
         keep=read_as.get("keep") or "last",
+        sheet=recorded_sheet(read_as),
+        header_row=recorded_header_row(read_as),
     )
     duplicates: Check | None
     try:
@@ -1300,7 +1302,16 @@ def audit(
             raise
         # the recorded way of dropping duplicates is refused (a forged or broken record):
         # the audit goes on over the whole pool, and fails
-        pool = read_pool(registrants, spec, ReadOptions(delimiter, encoding))
+        pool = read_pool(
+            registrants,
+            spec,
+            ReadOptions(
+                delimiter,
+                encoding,
+                sheet=recorded_sheet(read_as),
+                header_row=recorded_header_row(read_as),
+            ),
+        )
         duplicates = Check(
             "duplicates",
             False,

@@ -137,6 +137,8 @@ def check(
     panel_size: int | None = None,
     drop_duplicates: str | None = None,
     keep: str = "last",
+    sheet: str | None = None,
+    header_row: int | None = None,
     relax_priority: str | None = None,
     relaxed_out: str | Path | None = None,
     force: bool = False,
@@ -151,7 +153,9 @@ def check(
     spec, pool, model = load_inputs(
         registrants,
         quotas,
-        ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
+        ReadOptions(
+            delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
+        ),
     )
     priorities = parse_priorities(relax_priority, spec)
     target = (

@@ -118,6 +118,8 @@ def compare(
     panel_size: int | None = None,
     drop_duplicates: str | None = None,
     keep: str = "last",
+    sheet: str | None = None,
+    header_row: int | None = None,
     force: bool = False,
     time_limit: float | None = None,
     raw_csv: bool = False,
@@ -167,7 +169,9 @@ def compare(
         spec, pool, model = load_inputs(
             registrants,
             quotas,
-            ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
+            ReadOptions(
+                delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
+            ),
         )
         eligible = int((model.person_household < 0).sum())
         if coalition is not None and coalition > eligible:

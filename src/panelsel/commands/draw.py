@@ -16,6 +16,7 @@ from typing import Any
 from panelsel import __version__
 from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
+from panelsel.inputs.load import recorded_header_row, recorded_sheet
 from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_json
@@ -93,6 +94,8 @@ def recorded_pool(
         id_column=document.get("id_column"),
         delimiter=str(record.get("delimiter", ",")),
         encoding=str(record.get("encoding", "utf-8")),
+        sheet=recorded_sheet(record),
+        header_row=recorded_header_row(record),
     )
     if record.get("drop_duplicates"):
         pool = drop_duplicates(

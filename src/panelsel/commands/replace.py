@@ -32,7 +32,7 @@ from panelsel.defaults import (
 )
 from panelsel.digest import sha256_of
 from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationError
-from panelsel.inputs.load import ReadOptions, read_pool
+from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
@@ -292,6 +292,8 @@ def read_previous(
         encoding=str(reg_record.get("encoding", "utf-8-sig")),
         drop_duplicates=reg_record.get("drop_duplicates"),
         keep=str(reg_record.get("keep", "last")),
+        sheet=recorded_sheet(reg_record),
+        header_row=recorded_header_row(reg_record),
     )
     pool = read_pool(reg, spec, read)
     if record.kind == "published":

@@ -235,6 +235,8 @@ def select(
     panel_size: int | None = None,
     drop_duplicates: str | None = None,
     keep: str = "last",
+    sheet: str | None = None,
+    header_row: int | None = None,
     force: bool = False,
     time_limit: float | None = None,
     samples: int = DEFAULT_SAMPLES,
@@ -333,7 +335,9 @@ def select(
         samples=samples,
         best_effort=best_effort,
         publish=None if panels is None else Publish(panels, rounding),
-        read=ReadOptions(delimiter, encoding, id_column, panel_size, drop_duplicates, keep),
+        read=ReadOptions(
+            delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
+        ),
         options=OutputOptions(
             raw_csv,
             tuple(columns) if columns is not None else None,

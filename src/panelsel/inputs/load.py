@@ -22,7 +22,8 @@ class ReadOptions:
     the ``id_column`` and ``panel_size`` that override (or, for a Sortition Foundation
     categories CSV, supply) the quota file's, and ``drop_duplicates``: a column identifying
     a person (an e-mail address), of whose registrations only the ``keep`` one (``last`` or
-    ``first``, in file order) stays in the pool."""
+    ``first``, in file order) stays in the pool; a workbook's ``sheet`` (name or 1-based
+    number) and the ``header_row`` (default: found, :func:`panelsel.inputs.pool.load_pool`)."""
 
     delimiter: str = DEFAULT_DELIMITER
     encoding: str = DEFAULT_ENCODING
@@ -30,13 +31,21 @@ class ReadOptions:
     panel_size: int | None = None
     drop_duplicates: str | None = None
     keep: str = "last"
+    sheet: str | None = None
+    header_row: int | None = None
 
 
 def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Pool:
     """The registrants as ``read`` says, with duplicates dropped if it asks (the one way
     every command, the audit included, reads a pool)."""
     pool = load_pool(
-        registrants, id_column=spec.id_column, delimiter=read.delimiter, encoding=read.encoding
+        registrants,
+        id_column=spec.id_column,
+        delimiter=read.delimiter,
+        encoding=read.encoding,
+        sheet=read.sheet,
+        header_row=read.header_row,
+        expect=[c.column for c in spec.categories],
     )
     if read.drop_duplicates is None and read.keep != "last":
         raise BadInputError(
@@ -78,3 +87,15 @@ def load_inputs(
     spec = load_quotas(quotas, panel_size=read.panel_size, id_column=read.id_column)
     pool = read_pool(registrants, spec, read)
     return spec, pool, build_model(pool, spec)
+
+
+def recorded_sheet(recorded: dict[str, object]) -> str | None:
+    """The sheet lottery.json's ``inputs.registrants`` records (None: the first)."""
+    sheet = recorded.get("sheet")
+    return sheet if isinstance(sheet, str) else None
+
+
+def recorded_header_row(recorded: dict[str, object]) -> int | None:
+    """The header row lottery.json's ``inputs.registrants`` records (None: found)."""
+    row = recorded.get("header_row")
+    return row if isinstance(row, int) and not isinstance(row, bool) else None

@@ -277,12 +277,12 @@ def _check_quota_values(
         if q.min == 0:
             warnings.append(
                 f"{where}: no registrant has {cat.name} = {q.value!r} (column {column!r} of "
-                f"{pool.path}); {fix}"
+                f"{pool.source}); {fix}"
             )
             continue
         raise BadInputError(
             f"{where}: the quota {cat.name} = {q.value!r} (min {q.min}) is for a value no "
-            f"registrant has: column {column!r} of {pool.path} holds {_shown(values)}",
+            f"registrant has: column {column!r} of {pool.source} holds {_shown(values)}",
             hint=fix,
         )
 
@@ -293,12 +293,13 @@ def _unquoted_value(
     """The error for a cell of a single-valued category whose value has no quota."""
     listed = ", ".join(repr(q.value) for q in cat.quotas)
     if not normalise(cell):
+        message, hint = pool.blank_cell(r, ci, f"fill in one of {listed}, or remove the registrant")
         return BadInputError(
-            "is blank",
-            file=str(pool.path),
+            message,
+            file=pool.source,
             row=pool.line_numbers[r],
             column=pool.columns[ci],
-            hint=f"fill in one of {listed}, or remove the registrant",
+            hint=hint,
         )
     quota_keys = {normalise(q.value) for q in cat.quotas}
     sep = _likely_separator([cell], quota_keys, None)
@@ -324,7 +325,7 @@ def _unquoted_value(
         )
     return BadInputError(
         f"has no quota in {qfile} (category {cat.name!r} lists {listed})",
-        file=str(pool.path),
+        file=pool.source,
         row=pool.line_numbers[r],
         column=pool.columns[ci],
         value=cell.strip(),

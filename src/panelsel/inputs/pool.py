@@ -19,7 +19,7 @@ import functools
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,18 @@ class Pool:
     """The file began with a UTF-8 byte-order mark (Excel's "CSV UTF-8"); the contact lists
     are written with one too, so that Excel reads them as UTF-8 again."""
     spreadsheet: bool = False
-    """The file is an Excel workbook (``.xlsx``), read from its first sheet."""
+    """The file is an Excel workbook (``.xlsx``)."""
+    sheet: str | None = None
+    """The workbook's sheet read (its name); None for a CSV file."""
+    sheet_given: bool = False
+    """The sheet was chosen (``--sheet``), not the first one."""
+    header_row: int = 1
+    """The spreadsheet row of the header."""
+    above_header: list[str] = field(default_factory=list)
+    """The text of the title rows above the header, which were skipped (none usually)."""
+    unsaved_formulas: set[tuple[int, int]] = field(default_factory=set)
+    """A workbook's cells (spreadsheet row, 0-based column) holding a formula without a
+    saved value: openpyxl reads them as blank, though Excel shows a value."""
     warnings: list[str] = field(default_factory=list)
     """What the reading noticed and the user should hear (registrations that look like
     duplicates); every command passes them on."""
@@ -122,6 +133,23 @@ class Pool:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def blank_cell(self, r: int, ci: int, hint: str) -> tuple[str, str]:
+        """The message and hint for the blank cell of registrant ``r`` in column ``ci``:
+        a formula without a saved value is named as one."""
+        if (self.line_numbers[r], ci) in self.unsaved_formulas:
+            return (
+                "holds a formula whose value was never saved (the workbook was written by a "
+                "program, not saved in Excel), so it reads as blank",
+                "open the workbook in Excel and save it, so that the formulas' values are "
+                "stored, or export it as CSV UTF-8",
+            )
+        return "is blank", hint
+
+    @property
+    def source(self) -> str:
+        """The file as messages name it: with the sheet read, for a workbook."""
+        return _source(self.path, self.sheet)
 
     def find_column(self, name: str, *, purpose: str, source: str | None = None) -> int:
         """Index of column ``name``; an exact match, else the one match ignoring case and spaces.
@@ -137,7 +165,7 @@ class Pool:
             both = " and ".join(repr(self.columns[i]) for i in loose)
             raise BadInputError(
                 f"the columns {both} both match {name!r} ({purpose}), so it is ambiguous",
-                file=str(self.path),
+                file=self.source,
                 hint=f"rename or remove one of them, or write the column's exact name"
                 f"{' in ' + source if source else ''}",
             )
@@ -148,7 +176,7 @@ class Pool:
         where = f" (named in {source})" if source else ""
         raise BadInputError(
             f"there is no column {name!r} for {purpose}{where}",
-            file=str(self.path),
+            file=self.source,
             hint=f"{suggestion}the columns are: {', '.join(repr(c) for c in self.columns)}",
         )
 
@@ -225,8 +253,11 @@ def load_pool(
     id_column: str | None = None,
     delimiter: str = DEFAULT_DELIMITER,
     encoding: str = DEFAULT_ENCODING,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    expect: Sequence[str] = (),
 ) -> Pool:
-    """Read the registrants: a CSV file, or the first sheet of an Excel workbook (``.xlsx``).
+    """Read the registrants: a CSV file, or a sheet of an Excel workbook (``.xlsx``).
 
     Parameters
     ----------
@@ -240,6 +271,14 @@ def load_pool(
         The CSV field separator (``,`` by default; not used for a workbook).
     encoding
         The CSV text encoding; the default accepts UTF-8 with or without a byte-order mark.
+    sheet
+        The workbook's sheet, by name or 1-based number (default: the first).
+    header_row
+        The spreadsheet row of the header (default: the first row that is not blank).
+    expect
+        Columns the header must have (the quota columns).  Without ``header_row``, a header
+        below one or more title rows is found by them (:func:`_find_header`); without
+        ``sheet``, a first sheet without them is refused when another sheet has them.
 
     Raises
     ------
@@ -258,10 +297,27 @@ def load_pool(
         raise BadInputError("this is a folder, not a registrants CSV file", file=str(path))
     data = path.read_bytes()
     digest = sha256_hex(data)
+    if header_row is not None and header_row < 1:
+        raise BadInputError(
+            f"--header-row {header_row} is not a row number",
+            file=str(path),
+            hint="give the spreadsheet row of the header (1 is the first row)",
+        )
     if path.suffix.lower() in XLSX_SUFFIXES or data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
-        pool = _pool_of(path, _xlsx_records(path, data), digest, delimiter)
+        title, records, unsaved = _xlsx_records(path, data, sheet, expect)
+        pool = _pool_of(
+            path, records, digest, delimiter, header_row=header_row, expect=expect, sheet=title
+        )
+        pool.unsaved_formulas = unsaved
         pool.spreadsheet = True
+        pool.sheet_given = sheet is not None
     else:
+        if sheet is not None:
+            raise BadInputError(
+                f"--sheet {sheet!r} applies to a workbook (.xlsx), and this is a text (CSV) file",
+                file=str(path),
+                hint="drop --sheet",
+            )
         text = _decode(path, data, encoding, delimiter)
         if not text.strip():
             raise BadInputError(
@@ -269,10 +325,20 @@ def load_pool(
                 file=str(path),
                 hint="export the registrants with a header row and one row per person",
             )
-        pool = _pool_of(path, _csv_records(path, text, delimiter), digest, delimiter)
+        lines = _csv_records(path, text, delimiter)
+        pool = _pool_of(
+            path, lines, digest, delimiter, header_row=header_row, expect=expect, sheet=None
+        )
         pool.bom = data.startswith(b"\xef\xbb\xbf")
     _assign_ids(pool, id_column)
     pool.warnings = duplicate_warnings(pool)
+    if pool.above_header and header_row is None:
+        titles = "; ".join(repr(t[:60]) for t in pool.above_header[:3])
+        pool.warnings.insert(
+            0,
+            f"{pool.source}: the header is row {pool.header_row}, below {titles}, which "
+            f"panelsel left out as title row(s); if that is wrong, pass --header-row",
+        )
     return pool
 
 
@@ -329,10 +395,13 @@ def _has_cells(sheet: Any) -> bool:
     return False
 
 
-def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
-    """The rows of a workbook's first sheet as text, with their row numbers: whole numbers
-    without a decimal point (``12``, not ``12.0``), dates as ISO dates, formulas as their
-    last computed values, empty cells as blank."""
+def _xlsx_records(
+    path: Path, data: bytes, sheet_asked: str | None, expect: Sequence[str]
+) -> tuple[str, list[tuple[int, list[str]]], set[tuple[int, int]]]:
+    """The name of the sheet read (``sheet_asked``, by name or 1-based number, or the
+    first) and its rows as text, with their row numbers: whole numbers without a decimal
+    point (``12``, not ``12.0``), dates as ISO dates, formulas as their last computed
+    values, empty cells as blank), and its cells with a formula but no saved value."""
     import datetime as dt
     import zipfile
     import zlib
@@ -375,16 +444,21 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             file=str(path),
             hint="save it from Excel as 'Excel Workbook (.xlsx)', or export it as CSV UTF-8",
         )
-    sheet = book.worksheets[0]
-    if getattr(sheet, "sheet_state", "visible") != "visible":
+    sheet = (
+        _pick_sheet(path, book.worksheets, sheet_asked)
+        if sheet_asked is not None
+        else book.worksheets[0]
+    )
+    if sheet_asked is None and getattr(sheet, "sheet_state", "visible") != "visible":
         # Excel shows another sheet: the convenor would check rows panelsel does not read
         raise BadInputError(
             f"the workbook's first sheet ({sheet.title!r}) is hidden in Excel; panelsel reads "
             "the first sheet, which is not the one Excel shows",
             file=str(path),
             hint="unhide it (right-click a sheet tab > Unhide) or move the registrants' sheet "
-            "to the front, and save",
+            "to the front, and save, or name the sheet to read with --sheet",
         )
+    source = _source(path, sheet.title)
 
     def text(value: object) -> str:
         if value is None:
@@ -412,25 +486,37 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     except damaged as exc:
         # the sheet's XML is parsed row by row: a damaged file shows here, not on opening
         raise BadInputError(
-            f"the workbook's first sheet is damaged after row {len(rows)} and cannot be read "
+            f"the workbook's sheet is damaged after row {len(rows)} and cannot be read "
             f"({type(exc).__name__}: {str(exc)[:120]})",
-            file=str(path),
+            file=source,
             row=len(rows) + 1,
             hint="open it in Excel and save it again as 'Excel Workbook (.xlsx)', or export "
             "it as CSV UTF-8",
         ) from None
     finally:
         others = []
-        if not any(any(c.strip() for c in cells) for _, cells in rows):
+        if sheet_asked is None and not any(any(c.strip() for c in cells) for _, cells in rows):
             others = [ws.title for ws in book.worksheets[1:] if _has_cells(ws)]
+        elsewhere = None
+        if sheet_asked is None and expect and not others and _header_among(rows, expect) is None:
+            elsewhere = next(
+                (
+                    ws.title
+                    for ws in book.worksheets[1:]
+                    if getattr(ws, "sheet_state", "visible") == "visible"
+                    and _header_among(_first_rows(ws), expect) is not None
+                ),
+                None,
+            )
         book.close()
-    hidden = _hidden_rows(data, getattr(sheet, "_worksheet_path", None))
+    member = getattr(sheet, "_worksheet_path", None)
+    hidden = _hidden_rows(data, member)
     if hidden:
         shown = ", ".join(map(str, hidden[:10])) + (" …" if len(hidden) > 10 else "")
         raise BadInputError(
-            f"{len(hidden)} row(s) of the first sheet are hidden in Excel (rows {shown}; a "
+            f"{len(hidden)} row(s) of the sheet are hidden in Excel (rows {shown}; a "
             "filter?): panelsel would read them as registrants, though they are not shown",
-            file=str(path),
+            file=source,
             row=hidden[0],
             hint="delete the rows of people who should not be in the pool, or unhide them "
             "(Home > Format > Hide & Unhide, or clear the filter), and save",
@@ -440,38 +526,143 @@ def _xlsx_records(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             f"the workbook's first sheet ({sheet.title!r}) is empty; panelsel reads the first "
             f"sheet, and the data seem to be on {', '.join(repr(o) for o in others[:3])}",
             file=str(path),
-            hint="move the sheet with the registrants to the front in Excel and save, or "
-            "export that sheet as CSV UTF-8",
+            hint=f"pass --sheet {others[0]!r}, or move the sheet with the registrants to the "
+            "front in Excel and save",
         )
-    header_width = next((len(c) for _, c in rows if any(x.strip() for x in c)), 0)
-    for number, cells in rows:
-        # a sheet's rows have no fixed length: pad short rows to the header's width
-        yield number, cells + [""] * max(0, header_width - len(cells))
+    if elsewhere is not None:
+        raise BadInputError(
+            f"the workbook's first sheet ({sheet.title!r}) has none of the header rows panelsel "
+            f"looks for (the quota columns {', '.join(map(repr, expect[:4]))}), and the sheet "
+            f"{elsewhere!r} has them",
+            file=str(path),
+            hint=f"pass --sheet {elsewhere!r}, or move that sheet to the front in Excel and save",
+        )
+    return sheet.title, rows, _unsaved_formulas(data, member)
+
+
+_UNSAVED_FORMULA = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+
+
+def _unsaved_formulas(data: bytes, member: str | None) -> set[tuple[int, int]]:
+    """The cells (row, 0-based column) of a sheet's XML with a formula and no saved value
+    (``<f>...</f>`` with an empty or no ``<v>``); empty when the sheet cannot be found."""
+    import zipfile
+
+    if not member:
+        return set()
+    try:
+        xml = zipfile.ZipFile(io.BytesIO(data)).read(member)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return set()
+    out = set()
+    for letters, row in _UNSAVED_FORMULA.findall(xml):
+        column = 0
+        for ch in letters.decode():
+            column = column * 26 + ord(ch) - ord("A") + 1
+        out.add((int(row), column - 1))
+    return out
+
+
+def _pick_sheet(path: Path, sheets: list[Any], asked: str) -> Any:
+    """The sheet ``--sheet`` names: by name (exactly, else ignoring case and spaces) or by
+    1-based number."""
+    names = [ws.title for ws in sheets]
+    exact = [ws for ws in sheets if ws.title == asked]
+    loose = [ws for ws in sheets if normalise(ws.title) == normalise(asked)]
+    if exact or len(loose) == 1:
+        return (exact or loose)[0]
+    if asked.strip().isdigit() and 1 <= int(asked) <= len(sheets):
+        return sheets[int(asked) - 1]
+    raise BadInputError(
+        f"the workbook has no sheet {asked!r}",
+        file=str(path),
+        hint=f"its sheets are {', '.join(map(repr, names))} (or give a number from 1 to "
+        f"{len(names)})",
+    )
+
+
+def _first_rows(sheet: Any) -> list[tuple[int, list[str]]]:
+    """The first :data:`HEADER_SEARCH_ROWS` rows of a (read-only) sheet, as text."""
+    try:
+        return [
+            (n, ["" if v is None else str(v) for v in values])
+            for n, values in enumerate(
+                sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True), start=1
+            )
+        ]
+    except Exception:  # a damaged sheet is not where the data are
+        return []
+
+
+HEADER_SEARCH_ROWS = 20
+"""A header below title rows is looked for among this many first rows."""
+TITLE_CELLS = 2
+"""A row above the header with at most this many cells filled is a title (skipped); one
+with more is data, and the header must then be named with ``--header-row``."""
+
+
+def _header_among(records: list[tuple[int, list[str]]], expect: Sequence[str]) -> int | None:
+    """The position in ``records`` of the first row (of the first
+    :data:`HEADER_SEARCH_ROWS`) whose cells include every column of ``expect``."""
+    wanted = {normalise(c) for c in expect}
+    for position, (number, cells) in enumerate(records):
+        if number > HEADER_SEARCH_ROWS:
+            return None
+        if wanted <= {normalise(c) for c in cells}:
+            return position
+    return None
 
 
 def _pool_of(
-    path: Path, records: Iterator[tuple[int, list[str]]], digest: str, delimiter: str
+    path: Path,
+    records: Iterable[tuple[int, list[str]]],
+    digest: str,
+    delimiter: str,
+    *,
+    header_row: int | None,
+    expect: Sequence[str],
+    sheet: str | None,
 ) -> Pool:
-    """The pool of header and rows, without ids yet (:func:`_assign_ids`)."""
-    header: list[str] | None = None
-    header_line = 0
-    for number, row in records:
-        if any(c.strip() for c in row):
-            header, header_line = row, number
-            break
-    if header is None:
+    """The pool of header and rows, without ids yet (:func:`_assign_ids`); a workbook's
+    rows (``sheet``) are padded to the header's width."""
+    source = _source(path, sheet)
+    listed = list(records)
+    filled = [(n, row) for n, row in listed if any(c.strip() for c in row)]
+    if not filled:
         raise BadInputError(
             "the registrants file is empty",
-            file=str(path),
+            file=source,
             hint="export the registrants with a header row and one row per person",
         )
+    above: list[str] = []
+    if header_row is not None:
+        at = next((i for i, (n, _) in enumerate(filled) if n == header_row), None)
+        if at is None:
+            raise BadInputError(
+                f"--header-row {header_row} is blank or past the end of the file",
+                file=source,
+                hint=f"the first row with cells is row {filled[0][0]}",
+            )
+    else:
+        at = _find_header(source, filled, expect)
+    header_line, header = filled[at]
+    above = [" ".join(c.strip() for c in row if c.strip()) for _, row in filled[:at]]
+    if sheet is not None:
+        width = len(header)
+        while width and not header[width - 1].strip():
+            width -= 1
+        header = header[:width]
+        listed = [(n, row + [""] * max(0, width - len(row))) for n, row in listed]
+    records = iter([(n, row) for n, row in listed if n > header_line])
     columns = [c.strip() for c in header]
     seen: dict[str, int] = {}
     for i, c in enumerate(columns):
         if c in seen:
             raise BadInputError(
                 f"the header has two columns called {c!r} (columns {seen[c] + 1} and {i + 1})",
-                file=str(path),
+                file=source,
                 row=header_line,
                 hint="rename one of them so that every column name is unique",
             )
@@ -481,7 +672,7 @@ def _pool_of(
         raise BadInputError(
             f"the header has a single column {header[0]!r}; the file seems to be separated "
             f"by {sep!r}, not commas",
-            file=str(path),
+            file=source,
             row=header_line,
             hint=f"pass --delimiter {sep!r}",
         )
@@ -493,7 +684,7 @@ def _pool_of(
         if len(row) != len(columns):
             raise BadInputError(
                 f"this row has {len(row)} cells but the header has {len(columns)} columns",
-                file=str(path),
+                file=source,
                 row=number,
                 hint="check for a missing or extra delimiter, or an unquoted "
                 f"{delimiter!r} inside a cell; quote such cells with double quotes",
@@ -503,7 +694,7 @@ def _pool_of(
     if not rows:
         raise BadInputError(
             "the registrants file has a header but no registrants",
-            file=str(path),
+            file=source,
             hint="add one row per registrant below the header",
         )
     return Pool(
@@ -515,13 +706,45 @@ def _pool_of(
         line_numbers=lines,
         sha256=digest,
         _index=dict(seen),
+        sheet=sheet,
+        header_row=header_line,
+        above_header=above,
     )
+
+
+def _find_header(source: str, filled: list[tuple[int, list[str]]], expect: Sequence[str]) -> int:
+    """The position in ``filled`` (the rows with cells) of the header: the first row, or,
+    when it lacks columns of ``expect`` and a row below has them all, that row, if every
+    row above it is a title (at most :data:`TITLE_CELLS` cells); rows of data above it are
+    refused with the fix (``--header-row``)."""
+    if not expect:
+        return 0
+    at = _header_among(filled, expect)
+    if at is None or at == 0:
+        return 0
+    number = filled[at][0]
+    for above, row in filled[:at]:
+        if sum(1 for c in row if c.strip()) > TITLE_CELLS:
+            raise BadInputError(
+                f"row {number} looks like the header (it has the quota columns), but row "
+                f"{above} above it holds {sum(1 for c in row if c.strip())} cells, which "
+                "is not a title",
+                file=source,
+                row=above,
+                hint=f"pass --header-row {number} to read the header from row {number} (the "
+                "rows above it are then left out), or delete the rows above the header",
+            )
+    return at
+
+
+def _source(path: Path, sheet: str | None) -> str:
+    return f"{path} (sheet {sheet!r})" if sheet is not None else str(path)
 
 
 def _assign_ids(pool: Pool, id_column: str | None) -> None:
     """Each registrant's id, from ``id_column`` (or a column called id in any case), else
     their 0-based row number; refused when blank or not unique."""
-    path, columns, rows, lines = pool.path, pool.columns, pool.rows, pool.line_numbers
+    path, columns, rows, lines = pool.source, pool.columns, pool.rows, pool.line_numbers
     if id_column is None:
         # a column called id, ID or Id is the id column ("ID" is Microsoft Forms' name)
         named = [c for c in columns if normalise(c) == ID_DEFAULT_COLUMN]
@@ -537,12 +760,15 @@ def _assign_ids(pool: Pool, id_column: str | None) -> None:
     for r, row in enumerate(rows):
         value = row[col].strip()
         if not value:
+            message, hint = pool.blank_cell(
+                r, col, "give every registrant a unique id, or remove the row"
+            )
             raise BadInputError(
-                "the id is blank",
-                file=str(path),
+                "the id is blank" if message == "is blank" else f"the id {message}",
+                file=path,
                 row=lines[r],
                 column=columns[col],
-                hint="give every registrant a unique id, or remove the row",
+                hint=hint,
             )
         key = value.casefold()
         if key in first_seen:
@@ -554,7 +780,7 @@ def _assign_ids(pool: Pool, id_column: str | None) -> None:
             )
             raise BadInputError(
                 f"{same} row {lines[other]} ({ids[other]!r})",
-                file=str(path),
+                file=path,
                 row=lines[r],
                 column=columns[col],
                 value=value,
@@ -627,7 +853,7 @@ def duplicate_warnings(pool: Pool) -> list[str]:
             "that identifies a person"
         )
         out.append(
-            f"{pool.path}: {shown} look like one person registered {len(rows)} times ({why}); "
+            f"{pool.source}: {shown} look like one person registered {len(rows)} times ({why}); "
             f"each extra registration is an extra chance in the lottery: {how}"
         )
     return out

@@ -260,8 +260,14 @@ def _inputs(v: object) -> bool:
         given = v.get(name)
         if given is None:
             continue
-        if not isinstance(given, dict) or not all(_text_or_none(x) for x in given.values()):
+        if not isinstance(given, dict):
             return False
+        for key, x in given.items():
+            if key == "header_row":
+                if not _whole(x, 1):
+                    return False
+            elif not _text_or_none(x):
+                return False
     return True
 
 

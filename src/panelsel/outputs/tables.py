@@ -350,6 +350,12 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
                 if run.read.drop_duplicates is not None
                 else {}
             ),
+            **({"sheet": pool.sheet} if pool.sheet_given else {}),
+            **(
+                {"header_row": pool.header_row}
+                if pool.above_header or run.read.header_row is not None
+                else {}
+            ),
         },
         quotas={"path": str(run.spec.path), "sha256": run.spec.sha256},
         contact_columns=contact_header,
