@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from panelsel.cli import app
 
@@ -49,8 +49,8 @@ def _trust_workbook(
     return path
 
 
-def _said(result: object) -> str:
-    return " ".join(str(getattr(result, "output")).split())
+def _said(result: Result) -> str:
+    return " ".join(result.output.split())
 
 
 def test_the_data_on_a_later_sheet_is_refused_with_the_sheet_to_name(tmp_path: Path) -> None:
