@@ -52,6 +52,10 @@ def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
     return weights
 
 
+def _whole_or_float(x: float | None) -> int | float | None:
+    return int(x) if x is not None and x.is_integer() else x
+
+
 def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[str, Any]:
     """The quota file, as a YAML document, with the changed bounds."""
     new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
@@ -60,6 +64,10 @@ def relaxed_spec_document(spec: QuotaSpec, changes: list[QuotaChange]) -> dict[s
         entry: dict[str, Any] = {"column": cat.column}
         if cat.multi_value is not None:
             entry["multi_value"] = cat.multi_value
+        if cat.bands:
+            entry["bands"] = {
+                b.label: [_whole_or_float(b.low), _whole_or_float(b.high)] for b in cat.bands
+            }
         entry["quotas"] = {
             q.value: dict(
                 zip(("min", "max"), new.get((cat.name, q.value), (q.min, q.max)), strict=True)

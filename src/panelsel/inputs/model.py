@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from panelsel.errors import BadInputError, InfeasibleQuotasError
 from panelsel.inputs.pool import Pool, normalise
-from panelsel.inputs.quotas import Category, QuotaSpec, ValueQuota
+from panelsel.inputs.quotas import BLANK_VALUE, Category, QuotaSpec, ValueQuota
 
 
 @dataclass(frozen=True)
@@ -287,6 +287,49 @@ def _check_quota_values(
         )
 
 
+def _banded(pool: Pool, r: int, ci: int, cat: Category, qfile: str, cell: str) -> str:
+    """The value a cell of a column with bands counts as; a number in no band is refused."""
+    value = cat.value_of(cell)
+    if value is None:
+        listed = "; ".join(b.text() for b in cat.bands)
+        raise BadInputError(
+            f"is a number outside every band of category {cat.name!r} ({listed})",
+            file=pool.source,
+            row=pool.line_numbers[r],
+            column=pool.columns[ci],
+            value=cell.strip(),
+            hint=f"correct the cell, or widen a band or add one in {qfile}",
+        )
+    return value
+
+
+def _unbanded_answer(
+    pool: Pool, r: int, ci: int, cat: Category, qfile: str, value: str
+) -> BadInputError:
+    """The error for an answer of a column with bands that is not a number and has no
+    quota: such an answer is a value of its own."""
+    if value == BLANK_VALUE:
+        return BadInputError(
+            f"is blank, and category {cat.name!r} has no quota for blank answers",
+            file=pool.source,
+            row=pool.line_numbers[r],
+            column=pool.columns[ci],
+            hint=f"add a quota for '{BLANK_VALUE}' to category {cat.name!r} in {qfile} (min 0 "
+            "if none is needed), or fill in the cell",
+        )
+    return BadInputError(
+        f"is not a number, so no band of category {cat.name!r} holds it, and it has no quota "
+        "of its own",
+        file=pool.source,
+        row=pool.line_numbers[r],
+        column=pool.columns[ci],
+        value=value,
+        hint=f"add a quota for {value!r} to category {cat.name!r} in {qfile} (an answer such "
+        "as 'prefer not to say' is a value like a band; min 0 if none is needed), or correct "
+        "the cell",
+    )
+
+
 def _unquoted_value(
     pool: Pool, r: int, ci: int, cat: Category, qfile: str, cell: str
 ) -> BadInputError:
@@ -369,6 +412,8 @@ def build_model(
         unmatched: dict[str, int] = {}
         present: dict[str, str] = {}  # normalised value -> as first written
         if cat.multi_value is None:
+            if cat.bands:
+                cells = [_banded(pool, r, ci, cat, qfile, cell) for r, cell in enumerate(cells)]
             for cell in cells:
                 present.setdefault(normalise(cell), cell.strip())
             # a quota value nobody has, close to a value without a quota, is a misspelling:
@@ -378,6 +423,8 @@ def build_model(
             for r, cell in enumerate(cells):
                 key = normalise(cell)
                 j = index.get(key)
+                if j is None and cat.bands:
+                    raise _unbanded_answer(pool, r, ci, cat, qfile, cell)
                 if j is None:
                     raise _unquoted_value(pool, r, ci, cat, qfile, cell)
                 has[r, j] = 1

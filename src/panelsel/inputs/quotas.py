@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ MAX_COUNT = 1_000_000_000
 overflow the solvers' integers)."""
 
 TOP_KEYS = ("panel_size", "id_column", "categories", "households")
-CATEGORY_KEYS = ("column", "multi_value", "quotas")
+CATEGORY_KEYS = ("column", "multi_value", "bands", "quotas")
 RANGE_KEYS = ("min", "max")
 HOUSEHOLD_KEYS = ("columns", "column", "max_per_household")
 SF_VALUE_COLUMNS = ("feature", "name", "value")
@@ -53,15 +54,56 @@ class ValueQuota:
     line: int | None = None
 
 
+BLANK_VALUE = "(blank)"
+"""The value of a blank cell in a column with ``bands`` (a quota for it is needed like any
+other's)."""
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of a numeric column: ``low <= x <= high`` (None: open on that side)."""
+
+    label: str
+    low: float | None
+    high: float | None
+
+    def holds(self, x: float) -> bool:
+        return (self.low is None or x >= self.low) and (self.high is None or x <= self.high)
+
+    def text(self) -> str:
+        if self.low is None:
+            return f"{self.label}: up to {self.high:g}"
+        if self.high is None:
+            return f"{self.label}: {self.low:g} or more"
+        return f"{self.label}: {self.low:g} to {self.high:g}"
+
+
 @dataclass(frozen=True)
 class Category:
-    """One quota category: a CSV column and bounds per value."""
+    """One quota category: a CSV column and bounds per value; with ``bands``, a numeric
+    column whose numbers count as their band's label (other answers as themselves)."""
 
     name: str
     column: str
     quotas: tuple[ValueQuota, ...]
     multi_value: str | None = None
     line: int | None = None
+    bands: tuple[Band, ...] = ()
+
+    def value_of(self, cell: str) -> str | None:
+        """The value a cell counts as: with ``bands``, a number's band label (None when no
+        band holds it), :data:`BLANK_VALUE` for a blank cell, any other answer as written;
+        without bands, the cell."""
+        if not self.bands:
+            return cell
+        text = cell.strip()
+        if not text:
+            return BLANK_VALUE
+        if not _NUMBER.match(text):
+            return text
+        x = float(text)
+        return next((b.label for b in self.bands if b.holds(x)), None)
 
 
 @dataclass(frozen=True)
@@ -307,6 +349,82 @@ def _parse_bound(
     return _parse_int(path, value, where, line)
 
 
+def _parse_bands(path: Path, name: str, body: Any, sep: object) -> tuple[Band, ...]:
+    """A category's ``bands``: ``label: [low, high]``, inclusive, ``null`` for an open end,
+    not overlapping; not with ``multi_value``."""
+    if "bands" not in body:
+        return ()
+    line = _line_of(body, "bands")
+    if sep is not None:
+        raise _yaml_error(
+            path,
+            f"category {name!r} has both bands and multi_value",
+            line,
+            "bands are for a column with one number per registrant (an age): drop one",
+        )
+    doc = _expect_mapping(path, body["bands"], f"the bands of {name!r}", line)
+    if not doc:
+        raise _yaml_error(path, f"the bands of {name!r} are empty", line)
+    bands = []
+    for label, bounds in doc.items():
+        where = _line_of(doc, label)
+        numbers = bounds if isinstance(bounds, list) else None
+        if (
+            numbers is None
+            or len(numbers) != 2
+            or not all(
+                x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+                for x in numbers
+            )
+            or numbers == [None, None]
+            or any(isinstance(x, float) and not math.isfinite(x) for x in numbers)
+        ):
+            raise _yaml_error(
+                path,
+                f"band {label!r} of {name!r} must be [lowest, highest], with null for an open "
+                f"end, not {_describe(bounds)}",
+                where,
+                f"for example '{label}: [25, 34]' or '75+: [75, null]'",
+            )
+        low, high = (None if x is None else float(x) for x in numbers)
+        if low is not None and high is not None and low > high:
+            raise _yaml_error(
+                path, f"band {label!r} of {name!r} runs from {low:g} down to {high:g}", where
+            )
+        bands.append(Band(str(label).strip(), low, high))
+    ordered = sorted(bands, key=lambda b: -math.inf if b.low is None else b.low)
+    for a, b in itertools.pairwise(ordered):
+        a_high = math.inf if a.high is None else a.high
+        b_low = -math.inf if b.low is None else b.low
+        if b_low <= a_high:
+            raise _yaml_error(
+                path,
+                f"bands {a.label!r} and {b.label!r} of {name!r} overlap ({a.text()}; {b.text()})",
+                line,
+                "make every number fall in one band at most",
+            )
+    return tuple(bands)
+
+
+def _check_band_quotas(
+    path: Path,
+    name: str,
+    bands: tuple[Band, ...],
+    quotas: list[ValueQuota],
+    line: int | None,
+) -> None:
+    """Every band needs a quota (a number in it is that band's value)."""
+    have = {normalise(q.value) for q in quotas}
+    missing = [b.label for b in bands if normalise(b.label) not in have]
+    if missing:
+        raise _yaml_error(
+            path,
+            f"the band(s) {', '.join(map(repr, missing))} of {name!r} have no quota",
+            line,
+            "add a quota for every band (min 0 where none is needed)",
+        )
+
+
 def _value_quota(
     path: Path, cat: str, value: str, spec: Any, line: int | None, k: int
 ) -> ValueQuota:
@@ -430,6 +548,7 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
                 f"multi_value of category {name!r} must be a separator such as ';'",
                 _line_of(body, "multi_value"),
             )
+        bands = _parse_bands(path, name, body, sep)
         if "quotas" not in body:
             raise _yaml_error(
                 path,
@@ -446,6 +565,7 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
             _value_quota(path, name, str(v), s, _line_of(qdoc, v), k) for v, s in qdoc.items()
         ]
         _check_unique_values(path, name, quotas)
+        _check_band_quotas(path, name, bands, quotas, line)
         if sep is None:
             warnings.extend(_percent_warnings(path, str(name), qdoc, line, k))
         categories.append(
@@ -455,6 +575,7 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
                 quotas=tuple(quotas),
                 multi_value=sep,
                 line=line,
+                bands=bands,
             )
         )
     households = None

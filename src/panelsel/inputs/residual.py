@@ -67,7 +67,8 @@ class Residual:
 
 def _values_of(cell: str, category: Category) -> set[str]:
     if category.multi_value is None:
-        return {normalise(cell)}
+        value = category.value_of(cell)
+        return {normalise(value)} if value is not None else set()
     return {p for p in (normalise(x) for x in cell.split(category.multi_value)) if p}
 
 
