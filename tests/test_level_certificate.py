@@ -162,3 +162,23 @@ def test_a_record_without_levels_is_checked_at_its_first_level(
     code, checks = _audit(runner, out, "--no-recompute")
     assert code == 0
     assert "no lottery gives everyone" in str(checks["optimality"]["detail"])
+
+
+def test_a_stopped_run_without_a_bound_says_what_is_proven(runner: object, tmp_path: Path) -> None:
+    out, record = _selected(tmp_path)
+    levels = record["certificate"]["levels"]
+    record["proven_optimal"] = False
+    record["certificate"]["levels"] = levels[:2]
+    _write(out, record)
+    code, checks = _audit(runner, out, "--no-recompute")
+    detail = str(checks["optimality"]["detail"])
+    assert code == 5 and not checks["optimality"]["passed"]
+    assert detail.startswith("not proven optimal (stopped at its time limit): the first 2 ")
+    assert detail.endswith("lottery.json states no bound for the others")
+    # a run that claims to be proven must cover everyone
+    record["proven_optimal"] = True
+    _write(out, record)
+    _, checks = _audit(runner, out, "--no-recompute")
+    assert "is in no level of lottery.json's LEXIMIN certificate" in str(
+        checks["optimality"]["detail"]
+    )

@@ -52,6 +52,10 @@ EXAMPLES = {
     "compare": _examples(
         "panelsel compare registrants.csv quotas.yaml --algorithms leximin,legacy"
     ),
+    "init": _examples(
+        "panelsel init registrants.csv --panel-size 40",
+        "panelsel init patients.xlsx --sheet Patients --panel-size 30 --out trust-quotas.yaml",
+    ),
     "check": _examples(
         "panelsel check registrants.csv quotas.yaml",
         "panelsel check registrants.csv quotas.yaml --relax-priority gender=10",
@@ -211,7 +215,9 @@ def _run(
 
 
 # parameters shared by several commands, declared once
-Registrants = Annotated[Path, typer.Argument(help="Registrants CSV, one row per person.")]
+Registrants = Annotated[
+    Path, typer.Argument(help="Registrants file (CSV or .xlsx), one row per person.")
+]
 Quotas = Annotated[
     Path, typer.Argument(help="Quota file: YAML, or a Sortition Foundation categories CSV.")
 ]
@@ -639,6 +645,43 @@ def compare(
         "render_comparison",
         json_output,
     )
+
+
+@app.command(cls=_Command, epilog=EXAMPLES["init"])
+def init(
+    registrants: Registrants,
+    panel_size: Annotated[
+        int | None, typer.Option(help="Seats on the panel (default: a tenth of the pool).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="The quota file to write (never over an existing file).")
+    ] = Path("quotas.yaml"),
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
+    delimiter: Delimiter = DEFAULT_DELIMITER,
+    encoding: Encoding = DEFAULT_ENCODING,
+    solver: Solver = DEFAULT_SOLVER,
+    json_output: JsonOutput = False,
+) -> None:
+    """Write a starting quota file from the registrants, to edit before check and select."""
+
+    def call(progress: ProgressFn) -> Any:
+        from panelsel.commands.init import init as run_init
+        from panelsel.inputs.pool import parse_delimiter
+
+        return run_init(
+            registrants,
+            out=out,
+            panel_size=panel_size,
+            delimiter=parse_delimiter(delimiter),
+            encoding=encoding,
+            sheet=sheet,
+            header_row=header_row,
+            solver=solver,
+            progress=progress,
+        )
+
+    _run(call, "render_init", json_output)
 
 
 @app.command(cls=_Command, epilog=EXAMPLES["check"])

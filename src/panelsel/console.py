@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.commands.audit import AuditReport
     from panelsel.commands.compare import Comparison
     from panelsel.commands.draw import DrawResult
+    from panelsel.commands.init import InitResult
     from panelsel.commands.replace import Replacement
     from panelsel.commands.select import SelectionResult
     from panelsel.solve.feasibility import Diagnosis
@@ -377,6 +378,46 @@ def _render_manipulation(result: Comparison) -> None:
         "tried. A lower bound on manipulability (only these reports are tried), not the "
         "worst case."
     )
+
+
+def render_init(r: InitResult) -> None:
+    """What ``init`` made of each column, and what to do next."""
+    k = r.spec.panel_size
+    table = Table(
+        title=f"Proposed quotas for {k} seats from {r.plan.n} registrants",
+        title_justify="left",
+    )
+    for name, justify in (("column", "left"), ("as", "left"), ("values", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in r.plan.quota_columns:
+        kind = {"category": "category", "multi": f"several per cell ({c.separator!r})"}.get(
+            c.kind, "bands"
+        )
+        values = ", ".join(f"{v} ({count})" for v, count in c.values[:8])
+        if len(c.values) > 8:
+            values += f" and {len(c.values) - 8} more"
+        table.add_row(c.column, kind, values)
+    stdout.print(table)
+    if r.spec.id_column:
+        stdout.print(f"Ids: column {r.spec.id_column!r}.", markup=False)
+    else:
+        stdout.print("Ids: no id column found; registrants are numbered by row.")
+    if r.plan.household_columns:
+        listed = ", ".join(map(repr, r.plan.household_columns))
+        _said("Households: ", "bold", f"{listed} proposed for the household rule (in comments).")
+    for c in r.plan.left_out:
+        _said("Left out: ", "", f"{c.column}: {c.why}")
+    if not r.panel_size_given:
+        _said("Panel size: ", "bold yellow", f"{k} seats assumed; pass --panel-size K.")
+    if r.slack > 0.2:
+        _said(
+            "Note: ",
+            "bold yellow",
+            "the pool's own shares with 20% slack could not all be met together; the "
+            "quotas were widened until they could.",
+        )
+    stdout.print(f"Wrote {r.out}. Edit it, then run:", markup=False)
+    stdout.print(f"  {r.next_command}", markup=False, soft_wrap=True)
 
 
 def render_diagnosis(d: Diagnosis) -> None:

@@ -458,6 +458,18 @@ def leximin_certificate(
             detail,
             {"levels": shown, "minimum": low, "bound": bound, "recorded": True},
         )
+    if not seen.all() and best_effort:
+        never = int((seen & (floors <= 0)).sum())
+        shown = proven - (1 if never else 0)
+        return Check(
+            "optimality",
+            False,
+            f"not proven optimal (stopped at its time limit): the first {shown} LEXIMIN "
+            f"level(s), {int(seen.sum()) - never} registrants, are proven (the recorded "
+            "weights of each, checked by the audit's own MILP); lottery.json states no bound "
+            "for the others",
+            {"levels": shown, "recorded": True},
+        )
     if not seen.all():
         who = ids[int(np.flatnonzero(~seen)[0])]
         return Check(

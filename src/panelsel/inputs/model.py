@@ -414,6 +414,8 @@ def build_model(
         if cat.multi_value is None:
             if cat.bands:
                 cells = [_banded(pool, r, ci, cat, qfile, cell) for r, cell in enumerate(cells)]
+            elif any(q.value == BLANK_VALUE for q in cat.quotas):
+                cells = [cat.value_of(cell) or cell for cell in cells]
             for cell in cells:
                 present.setdefault(normalise(cell), cell.strip())
             # a quota value nobody has, close to a value without a quota, is a misspelling:

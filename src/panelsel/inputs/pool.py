@@ -646,7 +646,7 @@ def _pool_of(
                 hint=f"the first row with cells is row {filled[0][0]}",
             )
     else:
-        at = _find_header(source, filled, expect)
+        at = _find_header(source, filled, expect, sheet is not None)
     header_line, header = filled[at]
     above = [" ".join(c.strip() for c in row if c.strip()) for _, row in filled[:at]]
     if sheet is not None:
@@ -712,15 +712,32 @@ def _pool_of(
     )
 
 
-def _find_header(source: str, filled: list[tuple[int, list[str]]], expect: Sequence[str]) -> int:
+def _find_header(
+    source: str, filled: list[tuple[int, list[str]]], expect: Sequence[str], in_sheet: bool
+) -> int:
     """The position in ``filled`` (the rows with cells) of the header: the first row, or,
     when it lacks columns of ``expect`` and a row below has them all, that row, if every
     row above it is a title (at most :data:`TITLE_CELLS` cells); rows of data above it are
-    refused with the fix (``--header-row``)."""
-    if not expect:
-        return 0
-    at = _header_among(filled, expect)
-    if at is None or at == 0:
+    refused with the fix (``--header-row``).  Without ``expect``, the first row of more
+    than :data:`TITLE_CELLS` cells (the rows above it are titles)."""
+    at = _header_among(filled, expect) if expect else None
+    if at is None:
+        # nothing to look for (panelsel init), or no row has every column looked for (a
+        # misspelt one, named later): a row of more than TITLE_CELLS cells below rows of
+        # at most that many, all within the first rows, is the header
+        def cells(row: list[str]) -> int:
+            return sum(1 for c in row if c.strip())
+
+        wide = next((i for i, (n, row) in enumerate(filled) if cells(row) > TITLE_CELLS), None)
+        if wide is None or wide == 0 or filled[wide][0] > HEADER_SEARCH_ROWS:
+            return 0
+        # and every row below it as wide (a CSV) or no wider (a sheet: trailing blanks
+        # are dropped), so that a ragged file is not read from a row of data
+        width = len(filled[wide][1])
+        below = [len(row) for _, row in filled[wide + 1 :]]
+        fits = all(w <= width for w in below) if in_sheet else all(w == width for w in below)
+        return wide if below and fits else 0
+    if at == 0:
         return 0
     number = filled[at][0]
     for above, row in filled[:at]:

@@ -94,8 +94,11 @@ class Category:
     def value_of(self, cell: str) -> str | None:
         """The value a cell counts as: with ``bands``, a number's band label (None when no
         band holds it), :data:`BLANK_VALUE` for a blank cell, any other answer as written;
-        without bands, the cell."""
+        without bands, the cell (:data:`BLANK_VALUE` for a blank one when the category has
+        a quota for it)."""
         if not self.bands:
+            if not cell.strip() and any(q.value == BLANK_VALUE for q in self.quotas):
+                return BLANK_VALUE
             return cell
         text = cell.strip()
         if not text:
