@@ -447,6 +447,9 @@ def render_diagnosis(d: Diagnosis) -> None:
     stdout.print(table)
     for warning in d.warnings:
         _said("Warning: ", "bold yellow", warning)
+    houses = d.households_text()
+    if houses is not None:
+        _said("Households: ", "bold", houses)
     if d.feasible:
         stdout.print(
             "[green]Feasible:[/] panels meeting every quota exist. 'panels hold' is the "

@@ -450,7 +450,7 @@ def _selected(
         notes[:0] = [NOT_PROVEN_NOTE.format(limit=asked.time_limit)] + (
             [proven_part] if proven_part else []
         )
-    high = high_chance_note(asked.algorithm, result.final_probabilities, pool.ids, model.k)
+    high = high_chance_note(asked.algorithm, result.final_probabilities, pool.ids, model.k, model)
     if high is not None:
         notes.append(high)
     if result.kind == "estimated":

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel.errors import BadInputError, InfeasibleQuotasError
-from panelsel.inputs.pool import Pool, normalise
+from panelsel.inputs.pool import Pool, household_key, normalise
 from panelsel.inputs.quotas import BLANK_VALUE, Category, QuotaSpec, ValueQuota
 
 
@@ -82,6 +82,9 @@ class Model:
     quota_columns: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     household_caps: list[int] = field(default_factory=list)
+    shared_households: list[list[int]] = field(default_factory=list)
+    """Every household with two or more registrants (rows, in file order), bound by the
+    rule or not: ``check`` reports them and ``probabilities.csv`` labels them."""
 
     def __post_init__(self) -> None:
         if not self.household_caps:
@@ -455,6 +458,7 @@ def build_model(
     )
 
     # households the rule can bind: more members than allowed
+    shared: list[list[int]] = []
     binding_of = np.full(n, -1, dtype=np.intp)
     households_people: list[list[int]] = []
     caps: list[int] = []
@@ -468,9 +472,11 @@ def build_model(
         ]
         groups: dict[tuple[str, ...], list[int]] = {}
         for r, row in enumerate(pool.rows):
-            address = tuple(normalise(row[c]) for c in hcols)
+            address = tuple(household_key(row[c]) for c in hcols)
             if all(address):  # a blank household cell puts nobody in a household
                 groups.setdefault(address, []).append(r)
+        shared = [people for people in groups.values() if len(people) > 1]
+        warnings.extend(_near_identical(pool, hcols, groups))
         for address, people in groups.items():
             cap = room.get(address, m)
             if len(people) > cap:
@@ -508,7 +514,55 @@ def build_model(
         quota_columns=quota_columns,
         warnings=warnings,
         household_caps=caps,
+        shared_households=shared,
     )
+
+
+NEAR_IDENTICAL = 0.8
+"""Two household keys with the same digits whose letters are at least this similar
+(difflib's ratio) are warned about as perhaps one household."""
+MAX_NEAR_PAIRS = 5
+MAX_BLOCK = 300
+"""Households compared pairwise within a block of keys with the same digits; larger blocks
+are skipped (the warning is a courtesy, not a check)."""
+
+
+def _near_identical(
+    pool: Pool, hcols: list[int], groups: dict[tuple[str, ...], list[int]]
+) -> list[str]:
+    """Warnings about households whose cells differ a little (``12 Castle Street`` and
+    ``12 Castle St``) and may be one household the rule does not see as one."""
+    import difflib
+
+    blocks: dict[str, list[tuple[str, ...]]] = {}
+    for key in groups:
+        digits = "".join(ch for ch in "".join(key) if ch.isdigit())
+        blocks.setdefault(digits, []).append(key)
+    found = []
+    for keys in blocks.values():
+        if len(keys) < 2 or len(keys) > MAX_BLOCK:
+            continue
+        letters = ["".join(ch for ch in "".join(k) if not ch.isdigit()) for k in keys]
+        for a in range(len(keys)):
+            for b in range(a + 1, len(keys)):
+                ratio = difflib.SequenceMatcher(None, letters[a], letters[b]).ratio()
+                if ratio >= NEAR_IDENTICAL:
+                    found.append((groups[keys[a]][0], groups[keys[b]][0]))
+    out = []
+    for r, s in sorted(found)[:MAX_NEAR_PAIRS]:
+
+        def cells(row: int) -> str:
+            return ", ".join(pool.rows[row][c].strip() for c in hcols)
+
+        out.append(
+            f"{pool.source}: rows {pool.line_numbers[r]} ({cells(r)!r}) and "
+            f"{pool.line_numbers[s]} ({cells(s)!r}) have nearly the same address; if they "
+            "are one household, make the cells the same (the household rule ignores case, "
+            "spaces and punctuation, nothing else)"
+        )
+    if len(found) > MAX_NEAR_PAIRS:
+        out.append(f"{pool.source}: {len(found) - MAX_NEAR_PAIRS} more such pairs of addresses")
+    return out
 
 
 def cheap_infeasibility(model: Model, spec: QuotaSpec) -> list[str]:

@@ -60,6 +60,14 @@ def _normalised(value: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def household_key(value: str) -> str:
+    r"""A household cell as the household rule compares it: :func:`normalise`\ d, without
+    spaces or punctuation, so that ``CT10 5LD`` = ``ct105ld`` and ``12, Mill Lane`` =
+    ``12 Mill Lane`` (``12 Mill Ln`` stays different: near-identical addresses are warned
+    about, not merged)."""
+    return "".join(ch for ch in normalise(value) if ch.isalnum())
+
+
 def parse_delimiter(text: str) -> str:
     """Accept ``,``, ``;``, ``|`` or ``tab`` / ``\\t`` as a CSV delimiter."""
     if text.lower() in {"tab", "\\t", "\t"}:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from panelsel.inputs.pool import Pool, normalise
+from panelsel.inputs.pool import Pool, household_key, normalise
 from panelsel.inputs.quotas import Category, QuotaSpec, ValueQuota
 
 
@@ -101,7 +101,7 @@ def residual_inputs(
         ]
 
         def address(r: int) -> tuple[str, ...]:
-            return tuple(normalise(pool.rows[r][c]) for c in columns)
+            return tuple(household_key(pool.rows[r][c]) for c in columns)
 
         m = spec.households.max_per_household
         living: dict[tuple[str, ...], list[int]] = {}  # address -> kept rows, in panel order

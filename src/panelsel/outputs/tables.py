@@ -84,8 +84,23 @@ HIGH_CHANCE_SHARES = 4.0
 times the equal share gets :func:`high_chance_note`."""
 
 
+def _forcing_value(model: Model, person: int) -> str | None:
+    """A quota that needs every registrant with a value ``person`` has, in words, or None."""
+    for j, f in enumerate(model.features):
+        if model.person_features[person, j] and f.min >= f.pool_count > 0:
+            return (
+                f"{f.category} = {f.value} needs {f.min} seat(s) and only {f.pool_count} "
+                "registrant(s) have it"
+            )
+    return None
+
+
 def high_chance_note(
-    algorithm: str, probabilities: npt.NDArray[np.float64], ids: list[str], k: int
+    algorithm: str,
+    probabilities: npt.NDArray[np.float64],
+    ids: list[str],
+    k: int,
+    model: Model | None = None,
 ) -> str | None:
     """Why a LEXIMIN lottery gives some people a far higher chance than the equal share
     ``k/n`` (None when it does not): LEXIMIN raises every chance as far as it can once the
@@ -100,12 +115,19 @@ def high_chance_note(
     if highest <= HIGH_CHANCE or highest <= HIGH_CHANCE_SHARES * share:
         return None
     above = int((probabilities > HIGH_CHANCE).sum())
-    return (
+    head = (
         f"LEXIMIN gives {above} registrant(s) a chance above {HIGH_CHANCE:.0%} (the highest: "
-        f"{highest:.1%}, registrant {ids[top]!r}; an equal share is {share:.1%}). LEXIMIN "
-        "raises each chance as far as it can once every lower chance is as high as possible, "
-        "so people whose answers are rare in the pool can end up with high chances; "
-        "--algorithm goldilocks also keeps the largest chance down"
+        f"{highest:.1%}, registrant {ids[top]!r}; an equal share is {share:.1%})"
+    )
+    forced = _forcing_value(model, top) if model is not None else None
+    if forced is not None and above == 1:
+        return f"{head}: the quotas force it, as {forced}"
+    return (
+        f"{head}"
+        + (f"; for {ids[top]!r} the quotas force it, as {forced}" if forced is not None else "")
+        + ". LEXIMIN raises each chance as far as it can once every lower chance is as high "
+        "as possible, so people whose answers are rare in the pool can end up with high "
+        "chances; --algorithm goldilocks also keeps the largest chance down"
     )
 
 
@@ -135,6 +157,19 @@ def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
     return ("id" if "id" not in quota_cols else "registrant_id"), quota_cols
 
 
+def household_labels(run: RunFiles) -> list[str] | None:
+    """``probabilities.csv``'s ``household`` column: ``H1``, ``H2``, ... for the registrants
+    who share a household with another (numbered in file order), blank for the others;
+    None without the household rule.  The addresses themselves are not written."""
+    if run.spec.households is None:
+        return None
+    labels = [""] * run.model.n
+    for h, people in enumerate(run.model.shared_households, start=1):
+        for r in people:
+            labels[r] = f"H{h}"
+    return labels
+
+
 def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     pool, spec, model, result = run.pool, run.spec, run.model, run.result
     options, seed, solver = run.options, run.seed, run.solver
@@ -162,9 +197,19 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
             return [_num(marginals[i])]
 
     proven = [] if result.proven_optimal else ["proven_optimal"]
+    houses = household_labels(run)
+    house_header = [] if houses is None else ["household"]
     write_csv(
         files["probabilities.csv"],
-        [id_header, *estimate_header, "equal_share", "selected", *proven, *quota_cols],
+        [
+            id_header,
+            *estimate_header,
+            "equal_share",
+            "selected",
+            *proven,
+            *house_header,
+            *quota_cols,
+        ],
         (
             [
                 pool.ids[i],
@@ -172,6 +217,7 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
                 _num(share),
                 int(i in chosen),
                 *([_proven_cell(result, i)] if proven else []),
+                *([houses[i]] if houses is not None else []),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
             for i in range(model.n)
@@ -235,6 +281,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     )
     id_header, quota_cols = _id_and_quota_header(pool, model)
     proven = [] if result.proven_optimal else ["proven_optimal"]
+    houses = household_labels(run)
     write_csv(
         files["probabilities.csv"],
         [
@@ -244,6 +291,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
             "change",
             "equal_share",
             *proven,
+            *(["household"] if houses is not None else []),
             *quota_cols,
         ],
         (
@@ -254,6 +302,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
                 _num(rounded.change[i]),
                 _num(model.k / model.n),
                 *([_proven_cell(result, i)] if proven else []),
+                *([houses[i]] if houses is not None else []),
                 *(pool.rows[i][c] for c in model.quota_columns),
             ]
             for i in range(model.n)

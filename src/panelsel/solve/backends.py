@@ -529,6 +529,10 @@ class HighsBackend(Backend):
             self.h.setOptionValue("run_crossover", "on")
 
 
+DEADLINE_CHECK_ROWS = 64
+"""PuLP models check the deadline every this many rows while they are built."""
+
+
 class PulpBackend(Backend):
     """The same model kept as arrays and handed to CBC through PuLP on each solve."""
 
@@ -652,6 +656,10 @@ class PulpBackend(Backend):
         )
         names: list[list[str]] = []
         for r, (lo, up, coeffs) in enumerate(self.rows):
+            if r % DEADLINE_CHECK_ROWS == 0:
+                # building a large model in PuLP takes seconds (a best-effort spread LP on a
+                # council pool: 6 s), which CBC's own time limit does not count
+                self.config.remaining()
             expr = pulp.lpSum(v * xs[i] for i, v in coeffs.items() if v != 0.0)
             names.append([])
             if lo == up:

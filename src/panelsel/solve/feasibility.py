@@ -190,10 +190,36 @@ class Diagnosis:
     """Why an existing relaxed quota file was left as it was (the change is still shown)."""
     warnings: list[str] = field(default_factory=list)
     """What reading the inputs noticed (duplicates, percentages, unused columns)."""
+    households: list[list[str]] = field(default_factory=list)
+    """The ids of every household with two or more registrants."""
+    max_per_household: int | None = None
+    """The household rule's bound (None without the rule)."""
+
+    def households_text(self) -> str | None:
+        """What the household rule does, in one sentence (None without the rule)."""
+        if self.max_per_household is None:
+            return None
+        m = self.max_per_household
+        if not self.households:
+            return (
+                f"no two registrants share a household, so the rule (at most {m}) changes nothing"
+            )
+        people = sum(len(h) for h in self.households)
+        bound = [h for h in self.households if len(h) > m]
+        shown = "; ".join("+".join(h) for h in bound[:5]) + (" ..." if len(bound) > 5 else "")
+        return (
+            f"{len(self.households)} household(s) have two or more registrants ({people} "
+            f"registrants); the rule seats at most {m} of each"
+            + (f", which limits {len(bound)} of them: {shown}" if bound else ", so it limits none")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "feasible": self.feasible,
+            "households": {
+                "max_per_household": self.max_per_household,
+                "shared": self.households,
+            },
             "pool_size": self.n,
             "panel_size": self.k,
             "values": [v.__dict__ for v in self.values],
@@ -473,6 +499,9 @@ def diagnose(
         for f in model.features
     ]
     diagnosis = Diagnosis(feasible=False, n=model.n, k=model.k, values=values, reasons=reasons)
+    if spec.households is not None:
+        diagnosis.max_per_household = spec.households.max_per_household
+        diagnosis.households = [[pool.ids[r] for r in h] for h in model.shared_households]
     ilp = QuotaILP(model, config)
     progress("feasibility", 0, 1)
     feasible = not reasons and ilp.feasible()
