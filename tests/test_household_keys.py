@@ -91,3 +91,32 @@ def test_check_says_when_nobody_shares_a_household(tmp_path: Path) -> None:
     assert found == {"max_per_household": 1, "shared": []}
     said = _said(RUNNER.invoke(app, ["check", str(pool), str(quotas)]))
     assert "no two registrants share a household, so the rule (at most 1) changes nothing" in said
+
+
+def test_a_double_registration_under_one_id_is_dropped_before_ids_are_checked(
+    tmp_path: Path,
+) -> None:
+    # issue 31, item 5: row 4 is row 2's person again, under the same id
+    pool = tmp_path / "pool.csv"
+    rows = ["id,Email,gender", "r1,ann@x.org,F", "r2,bo@x.org,M", "r1,ANN@x.org ,F"]
+    rows += [f"r{i},p{i}@x.org,{'FM'[i % 2]}" for i in range(3, 9)]
+    pool.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(
+        "panel_size: 4\ncategories:\n  gender:\n    quotas: {F: 2, M: 2}\n", encoding="utf-8"
+    )
+    refused = RUNNER.invoke(app, ["check", str(pool), str(quotas)])
+    said = _said(refused)
+    assert refused.exit_code == 2
+    assert "row 4, column 'id', value 'r1': is the same id as row 2 ('r1')" in said
+    assert "pass --drop-duplicates with the column that identifies a person" in said
+    out = tmp_path / "run"
+    args = ["select", str(pool), str(quotas), "--drop-duplicates", "Email", "--seed", "1"]
+    selected = RUNNER.invoke(app, [*args, "--out", str(out), "--json"])
+    assert selected.exit_code == 0, selected.output
+    notes = json.loads(selected.stdout)["notes"]
+    assert "row 2 (id r1) dropped: the same Email as row 4, which is kept" in notes
+    with (out / "probabilities.csv").open(encoding="utf-8-sig", newline="") as f:
+        assert [r["id"] for r in csv.DictReader(f)].count("r1") == 1
+    audited = RUNNER.invoke(app, ["audit", str(out), str(pool), str(quotas)])
+    assert audited.exit_code == 0, audited.output

@@ -17,7 +17,7 @@ from panelsel import __version__
 from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.load import recorded_header_row, recorded_sheet
-from panelsel.inputs.pool import Pool, drop_duplicates, load_pool
+from panelsel.inputs.pool import Pool, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_json
 from panelsel.outputs.files import read_record as read_folder_record
@@ -96,11 +96,12 @@ def recorded_pool(
         encoding=str(record.get("encoding", "utf-8")),
         sheet=recorded_sheet(record),
         header_row=recorded_header_row(record),
+        drop=(
+            (str(record["drop_duplicates"]), str(record.get("keep", "last")))
+            if record.get("drop_duplicates")
+            else None
+        ),
     )
-    if record.get("drop_duplicates"):
-        pool = drop_duplicates(
-            pool, str(record["drop_duplicates"]), str(record.get("keep", "last"))
-        )
     if pool.sha256 != record.get("sha256"):
         raise VerificationError(
             f"the registrants file {path} has sha256 {pool.sha256}, but the lottery was made "

@@ -12,7 +12,7 @@ from pathlib import Path
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.errors import BadInputError
 from panelsel.inputs.model import Model, build_model
-from panelsel.inputs.pool import Pool, drop_duplicates, load_pool, normalise
+from panelsel.inputs.pool import Pool, load_pool, normalise
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 
 
@@ -38,15 +38,6 @@ class ReadOptions:
 def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Pool:
     """The registrants as ``read`` says, with duplicates dropped if it asks (the one way
     every command, the audit included, reads a pool)."""
-    pool = load_pool(
-        registrants,
-        id_column=spec.id_column,
-        delimiter=read.delimiter,
-        encoding=read.encoding,
-        sheet=read.sheet,
-        header_row=read.header_row,
-        expect=[c.column for c in spec.categories],
-    )
     if read.drop_duplicates is None and read.keep != "last":
         raise BadInputError(
             f"--keep {read.keep} applies only with --drop-duplicates COLUMN, which was not given",
@@ -73,7 +64,16 @@ def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Po
                 "how many of them sit on the panel)",
                 hint="name a column that identifies a person, such as the e-mail address",
             )
-        pool = drop_duplicates(pool, read.drop_duplicates, read.keep)
+    pool = load_pool(
+        registrants,
+        id_column=spec.id_column,
+        delimiter=read.delimiter,
+        encoding=read.encoding,
+        sheet=read.sheet,
+        header_row=read.header_row,
+        expect=[c.column for c in spec.categories],
+        drop=(read.drop_duplicates, read.keep) if read.drop_duplicates is not None else None,
+    )
     return pool
 
 

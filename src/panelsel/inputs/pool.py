@@ -264,6 +264,7 @@ def load_pool(
     sheet: str | None = None,
     header_row: int | None = None,
     expect: Sequence[str] = (),
+    drop: tuple[str, str] | None = None,
 ) -> Pool:
     """Read the registrants: a CSV file, or a sheet of an Excel workbook (``.xlsx``).
 
@@ -287,6 +288,10 @@ def load_pool(
         Columns the header must have (the quota columns).  Without ``header_row``, a header
         below one or more title rows is found by them (:func:`_find_header`); without
         ``sheet``, a first sheet without them is refused when another sheet has them.
+    drop
+        ``(column, keep)``: keep one registration per value of ``column`` (``keep``:
+        ``last`` or ``first``) before ids are checked, so that a person who registered twice
+        under one id is not refused as a duplicate id (:func:`_without_duplicates`).
 
     Raises
     ------
@@ -338,7 +343,23 @@ def load_pool(
             path, lines, digest, delimiter, header_row=header_row, expect=expect, sheet=None
         )
         pool.bom = data.startswith(b"\xef\xbb\xbf")
+    dropped: list[tuple[int, int, str]] = []
+    lines_before = pool.line_numbers
+    rows_before = pool.rows
+    if drop is not None:
+        pool, dropped = _without_duplicates(pool, *drop)
     _assign_ids(pool, id_column)
+    if dropped:
+        col = pool.columns.index(pool.id_column) if pool.id_column is not None else None
+        pool.dropped = [
+            _dropped_text(
+                lines_before[r],
+                rows_before[r][col].strip() if col is not None else None,
+                name,
+                line,
+            )
+            for r, line, name in dropped
+        ]
     pool.warnings = duplicate_warnings(pool)
     if pool.above_header and header_row is None:
         titles = "; ".join(repr(t[:60]) for t in pool.above_header[:3])
@@ -810,7 +831,9 @@ def _assign_ids(pool: Pool, id_column: str | None) -> None:
                 column=columns[col],
                 value=value,
                 hint="ids must be unique (ignoring case and surrounding spaces); fix or remove "
-                "the duplicate",
+                "the duplicate, or, if one person registered twice, pass --drop-duplicates "
+                "with the column that identifies a person (such as the e-mail address) to "
+                "keep one registration each",
             )
         first_seen[key] = r
         ids.append(value)
@@ -884,11 +907,13 @@ def duplicate_warnings(pool: Pool) -> list[str]:
     return out
 
 
-def drop_duplicates(pool: Pool, column: str, keep: str = "last") -> Pool:
+def _without_duplicates(
+    pool: Pool, column: str, keep: str
+) -> tuple[Pool, list[tuple[int, int, str]]]:
     """The pool with one registration per value of ``column`` (compared as cells are:
-    trimmed, case folded): the ``last`` (default; Forms and Excel list responses in the
-    order they were submitted, so the latest) or the ``first``.  Blank cells are never
-    duplicates.  Ids are kept, so a dropped registration's id simply does not appear."""
+    trimmed, case folded), the ``last`` or the ``first``; blank cells are never duplicates.
+    Also each dropped row's index in ``pool``, the spreadsheet row of the one kept instead,
+    and the column's name."""
     if keep not in KEEP_CHOICES:
         raise BadInputError(
             f"--keep must be one of {', '.join(KEEP_CHOICES)}, not {keep!r}",
@@ -908,20 +933,36 @@ def drop_duplicates(pool: Pool, column: str, keep: str = "last") -> Pool:
         if not normalise(row[c]) or chosen[normalise(row[c])] == r
     ]
     if len(kept) == len(pool.rows):
-        return pool
+        return pool, []
     kept_set = set(kept)
     dropped = [
-        f"row {pool.line_numbers[r]} (id {pool.ids[r]}) dropped: the same {pool.columns[c]} as "
-        f"row {pool.line_numbers[chosen[normalise(row[c])]]}, which is kept"
+        (r, pool.line_numbers[chosen[normalise(row[c])]], pool.columns[c])
         for r, row in enumerate(pool.rows)
         if r not in kept_set
     ]
     result = dataclasses.replace(
         pool,
         rows=[pool.rows[r] for r in kept],
-        ids=[pool.ids[r] for r in kept],
+        ids=[pool.ids[r] for r in kept] if pool.ids else [],
         line_numbers=[pool.line_numbers[r] for r in kept],
-        dropped=dropped,
     )
+    return result, dropped
+
+
+def _dropped_text(line: int, pid: str | None, name: str, kept_line: int) -> str:
+    who = f" (id {pid})" if pid is not None else ""
+    return f"row {line}{who} dropped: the same {name} as row {kept_line}, which is kept"
+
+
+def drop_duplicates(pool: Pool, column: str, keep: str = "last") -> Pool:
+    """The pool (ids assigned) with one registration per value of ``column``
+    (:func:`_without_duplicates`); ids are kept, so a dropped registration's id simply does
+    not appear.  :func:`load_pool` does the same before ids are checked (``drop``)."""
+    result, dropped = _without_duplicates(pool, column, keep)
+    if not dropped:
+        return pool
+    result.dropped = [
+        _dropped_text(pool.line_numbers[r], pool.ids[r], name, line) for r, line, name in dropped
+    ]
     result.warnings = duplicate_warnings(result)
     return result
