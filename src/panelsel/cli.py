@@ -522,6 +522,15 @@ def replace(
     time_limit: TimeLimit = None,
     panels: Panels = None,
     rounding: Rounding = DEFAULT_ROUNDING,
+    loosen: Annotated[
+        bool,
+        typer.Option(
+            "--loosen",
+            metavar="",
+            help="When the seats cannot be filled within the quotas, take the smallest "
+            "loosening that fills them (recorded, and shown by audit and the report).",
+        ),
+    ] = False,
     force: Force = False,
     json_output: JsonOutput = False,
 ) -> None:
@@ -547,6 +556,7 @@ def replace(
             panels=panels,
             rounding=rounding,
             gamma=gamma,
+            loosen=loosen,
             progress=progress,
         )
 

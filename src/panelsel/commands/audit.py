@@ -70,6 +70,7 @@ from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, re
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.inputs.residual import Residual
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.expand import draw, draw_grouped, members_of
 from panelsel.lottery.public import repeat_number
@@ -283,6 +284,9 @@ def _replacement_round(
     derived = [(h.category, h.value, h.residual_min, h.residual_max) for h in residual.held]
     if recorded != derived:
         problems.append("the recorded residual quotas are not what the kept members leave")
+    round_spec, original_spec, loosening = _loosening(
+        link.get("loosened"), residual, previous.spec, problems
+    )
     rooms = [{"kept": ids, "room": room} for ids, room in residual.household_room]
     if (
         link.get("household_room", []) != rooms
@@ -297,7 +301,7 @@ def _replacement_round(
     again = sorted(set(drawn) & (set(kept) | gone | set(unavailable)))
     if again:
         problems.append(f"{again[0]!r} is drawn again, though kept, dropped out or unavailable")
-    original = build_model(previous.pool, previous.spec, compress_types=False)
+    original = build_model(previous.pool, original_spec, compress_types=False)
     index = {pid: i for i, pid in enumerate(previous.pool.ids)}
     final = [pid for pid in previous.pool.ids if pid in set(kept) | set(drawn)]
     recorded_final = link.get("final_members")
@@ -320,12 +324,13 @@ def _replacement_round(
         return (
             Check("replacement", False, "; ".join(problems), figures),
             residual.pool,
-            residual.spec,
+            round_spec,
         )
     verdict = (
         "not drawn yet"
         if published and not drawn
         else f"the final panel of {len(final)} meets the original quotas and household rule"
+        + (f", loosened as the round records ({loosening})" if loosening else "")
     )
     return (
         Check(
@@ -343,8 +348,70 @@ def _replacement_round(
             figures,
         ),
         residual.pool,
-        residual.spec,
+        round_spec,
     )
+
+
+def _loosening(
+    recorded: object, residual: Residual, original: QuotaSpec, problems: list[str]
+) -> tuple[QuotaSpec, QuotaSpec, str]:
+    """A round's recorded loosening (``replace --loosen``), checked: every change loosens a
+    bound of the round's residual quotas (from the bound the kept members leave), the
+    residual quotas admit no panel without it, and it moves no more seats of bounds than
+    the smallest loosening (panelsel's minimal relaxation, re-derived).  Returns the
+    round's quotas, the original quotas loosened by the same seats (for the final panel)
+    and the change in words; a wrong loosening is added to ``problems``."""
+    from panelsel.commands.replace import loosened_spec, smallest_loosening
+    from panelsel.solve.feasibility import QuotaChange, QuotaILP
+
+    if recorded is None:
+        return residual.spec, original, ""
+    held = {(h.category, h.value): h for h in residual.held}
+    changes = []
+    try:
+        for entry in recorded:  # type: ignore[attr-defined]
+            change = QuotaChange(**entry)
+            h = held[(change.category, change.value)]
+            if (change.old_min, change.old_max) != (h.residual_min, h.residual_max):
+                raise ValueError("not from the bounds the kept members leave")
+            if not 0 <= change.new_min <= change.old_min or change.new_max < change.old_max:
+                raise ValueError("not a loosening")
+            changes.append(change)
+    except (TypeError, KeyError, ValueError) as error:
+        problems.append(f"the recorded loosening of the round's quotas is malformed ({error})")
+        return residual.spec, original, ""
+    config = SolverConfig(name=DEFAULT_SOLVER)
+    model = build_model(residual.pool, residual.spec, values_must_exist=False)
+    if QuotaILP(model, config).feasible():
+        problems.append("the round loosened its quotas although they could be met as they were")
+    smallest = smallest_loosening(model, config)
+    moved = sum(c.old_min - c.new_min + c.new_max - c.old_max for c in changes)
+    least = (
+        None
+        if smallest is None
+        else sum(c.old_min - c.new_min + c.new_max - c.old_max for c in smallest)
+    )
+    if least is not None and moved > least:
+        problems.append(
+            f"the round's loosening moves {moved} seat(s) of bounds, more than the smallest "
+            f"that fills the seats ({least})"
+        )
+    deltas = {
+        (c.category, c.value): (c.old_min - c.new_min, c.new_max - c.old_max) for c in changes
+    }
+    wider = [
+        QuotaChange(
+            q.category,
+            q.value,
+            q.min,
+            q.max,
+            q.min - deltas[(q.category, q.value)][0],
+            q.max + deltas[(q.category, q.value)][1],
+        )
+        for q in (held[key] for key in deltas)
+    ]
+    words = "; ".join(c.diff() for c in wider)
+    return loosened_spec(residual.spec, changes), loosened_spec(original, wider), words
 
 
 def _panel_indices(

@@ -15,6 +15,7 @@ its ``lottery.json`` carries a ``replacement`` section that links it to the prev
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import secrets
 import time
@@ -33,7 +34,7 @@ from panelsel.defaults import (
 from panelsel.digest import sha256_of
 from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationError
 from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
-from panelsel.inputs.model import build_model
+from panelsel.inputs.model import Model, build_model, cheap_infeasibility
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
@@ -54,6 +55,12 @@ from panelsel.outputs.tables import (
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.signals import checkpoint
 from panelsel.solve.backends import SolverConfig
+from panelsel.solve.feasibility import (
+    QuotaChange,
+    QuotaILP,
+    infeasibility_details,
+    minimal_relaxation,
+)
 from panelsel.solve.protocol import Request
 
 ROLE_COLUMN = "panelsel_role"
@@ -334,6 +341,7 @@ def replace(
     panels: int | None = None,
     rounding: str = DEFAULT_ROUNDING,
     gamma: float | None = None,
+    loosen: bool = False,
     progress: ProgressFn | None = None,
 ) -> Replacement:
     """Fill the seats of ``dropouts`` from the people still available.
@@ -354,6 +362,11 @@ def replace(
         As for :func:`panelsel.commands.select.select`; with ``panels`` the round is
         published as numbered panels for a public draw (``panelsel draw`` then writes the
         final panel).
+    loosen
+        When no panel can fill the seats within the round's quotas, take the smallest
+        loosening of them that can (:func:`loosened_spec`), recorded in the round
+        (``replacement.loosened``) and shown by the audit and the report.  Without it such a
+        round is refused (exit 3), and the message shows that loosening.
 
     Raises
     ------
@@ -391,7 +404,7 @@ def replace(
         result = _round(folder.staging, previous, residual, dropouts, unavailable,
                         algorithm, solver, time_limit, samples, seed, progress,
                         None if panels is None else Publish(panels, rounding),
-                        DEFAULT_GAMMA if gamma is None else gamma)  # fmt: skip
+                        DEFAULT_GAMMA if gamma is None else gamma, loosen)  # fmt: skip
     checkpoint("committed")
     result.out = out
     result.files = {name: out / name for name in result.files}
@@ -498,6 +511,89 @@ def _held_text(residual: Residual) -> str:
     )
 
 
+def smallest_loosening(model: Model, config: SolverConfig) -> list[QuotaChange] | None:
+    """The smallest change of the round's quota bounds that admits a panel (every seat of
+    bound moved counts one), or None when no change of quotas helps."""
+    relaxation = minimal_relaxation(model, config, {})
+    return None if relaxation is None else relaxation[0]
+
+
+def loosened_spec(spec: QuotaSpec, changes: list[QuotaChange]) -> QuotaSpec:
+    """``spec`` with the bounds ``changes`` name moved to their new values."""
+    new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
+    categories = tuple(
+        dataclasses.replace(
+            cat,
+            quotas=tuple(
+                dataclasses.replace(q, min=new[key][0], max=new[key][1])
+                if (key := (cat.name, q.value)) in new
+                else q
+                for q in cat.quotas
+            ),
+        )
+        for cat in spec.categories
+    )
+    return dataclasses.replace(spec, categories=categories)
+
+
+def loosening_note(changes: list[QuotaChange], residual: Residual) -> str:
+    """The note of a round that loosened its quotas (``--loosen``), with what the whole
+    panel then holds against the quota file."""
+    held = {(h.category, h.value): h for h in residual.held}
+    parts = []
+    for c in changes:
+        h = held[(c.category, c.value)]
+        if c.new_min < c.old_min:
+            parts.append(
+                f"{c.category} = {c.value}: the seats left need {c.new_min} instead of "
+                f"{c.old_min}, so the panel may hold {h.held + c.new_min} where the quota "
+                f"file asks at least {h.min}"
+            )
+        if c.new_max > c.old_max:
+            parts.append(
+                f"{c.category} = {c.value}: the seats left may take {c.new_max} instead of "
+                f"{c.old_max}, so the panel may hold {h.held + c.new_max} where the quota "
+                f"file allows at most {h.max}"
+            )
+    return (
+        "this round loosened the quotas (--loosen), by the smallest change that fills the "
+        "seats: " + "; ".join(parts)
+    )
+
+
+def _unfillable(
+    residual: Residual,
+    dropouts: list[str],
+    model: Model,
+    config: SolverConfig,
+    changes: list[QuotaChange] | None,
+) -> InfeasibleQuotasError:
+    """The exit-3 message of a round whose seats cannot be filled: the seats, what the
+    kept members hold, the quotas that block, and the loosening ``--loosen`` would take."""
+    _, conflict = infeasibility_details(model, config, {})
+    cheap = cheap_infeasibility(model, residual.spec)
+    blocking = (
+        f"; among the {model.n} registrant(s) still available "
+        + (f"{'; '.join(cheap)}" if cheap else "no panel meets all the quotas")
+        + (f"; blocking: {conflict.explanation}" if conflict is not None else "")
+    )
+    if changes is None:
+        return InfeasibleQuotasError(
+            f"the {len(dropouts)} seat(s) cannot be filled: {_held_text(residual)}{blocking}; "
+            "no loosening of the quotas helps (too few registrants left, or the household "
+            "rule)",
+            hint="recruit more registrants, or make fewer of them unavailable",
+        )
+    change = "; ".join(c.diff() for c in changes)
+    return InfeasibleQuotasError(
+        f"the {len(dropouts)} seat(s) cannot be filled within the quotas: "
+        f"{_held_text(residual)}{blocking}; the smallest loosening that fills them: {change}",
+        hint="pass --loosen to take that loosening (recorded in the round, and shown by the "
+        "audit and the report), or recruit registrants who fit what the seats left must "
+        "hold, or make fewer registrants unavailable",
+    )
+
+
 def _round(
     tmp: Path,
     previous: PreviousRun,
@@ -512,9 +608,11 @@ def _round(
     progress: ProgressFn,
     publish: Publish | None = None,
     gamma: float = DEFAULT_GAMMA,
+    loosen: bool = False,
 ) -> Replacement:
     """Compute and write the round into ``tmp`` (with ``publish``: a uniform lottery of the
-    round for a public draw, nothing drawn)."""
+    round for a public draw, nothing drawn; with ``loosen``, the smallest loosening of the
+    round's quotas when they cannot be met)."""
     pool, spec = residual.pool, residual.spec
     if len(pool.ids) < len(dropouts):
         raise InfeasibleQuotasError(
@@ -530,10 +628,19 @@ def _round(
     from panelsel.commands.select import SEED_BITS
 
     seed = seed if seed is not None else secrets.randbits(SEED_BITS)
+    request = Request(seed, samples, gamma=gamma)
+    loosened: list[QuotaChange] = []
+    if cheap_infeasibility(model, spec) or not QuotaILP(model, config).feasible():
+        changes = smallest_loosening(model, config)
+        if not loosen or changes is None:
+            raise _unfillable(residual, dropouts, model, config, changes)
+        loosened = changes
+        spec = loosened_spec(spec, changes)
+        model = build_model(pool, spec, values_must_exist=False)
     try:
         result = compute_or_explain(
-            model, spec, algorithm, config, Request(seed, samples, gamma=gamma), progress=progress,
-            ids=pool.ids, publish=publish,
+            model, spec, algorithm, config, request, progress=progress, ids=pool.ids,
+            publish=publish,
         )  # fmt: skip
     except InfeasibleQuotasError as error:
         raise InfeasibleQuotasError(
@@ -541,8 +648,7 @@ def _round(
             f"{_held_text(residual)}, and among the {len(pool.ids)} registrant(s) still "
             f"available {error.message}",
             hint="recruit registrants who fit what the seats left must hold (above), or make "
-            "fewer registrants unavailable; a round does not loosen the quotas the panel "
-            "was drawn under",
+            "fewer registrants unavailable",
         ) from None
     # who cannot fill these seats is expected in a round (the seats left are for few
     # kinds of people): said, as notes of the round
@@ -588,6 +694,8 @@ def _round(
             else []
         ),
     ]
+    if loosened:
+        notes.insert(1, loosening_note(loosened, residual))
     household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
     # a round writes its contact lists as the run it continues did: the same columns,
     # delimiter and encoding, spreadsheet-safe or raw, workbooks too if so
@@ -619,6 +727,7 @@ def _round(
         "household_room": household_room,
         "residual_quotas": residual_quotas,
         "final_members": final,
+        **({"loosened": [c.__dict__ for c in loosened]} if loosened else {}),
     }
     whole = None
     if final is not None:
