@@ -670,7 +670,13 @@ def test_people_and_panels_are_numbered_from_1(runner: CliRunner, tmp_path: Path
     assert code == 0
     record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
     index = record["selected"]
-    assert f"drawn: panel {index + 1} (in lottery.json 'selected': {index}, from 0)" in flat(stdout)
+    said = flat(stdout)
+    assert (
+        f"drawn: panel no. {index + 1} (lottery.json numbers it {index}: it counts from 0)" in said
+    )
+    # who was selected is listed, as the lottery records them
+    listed = ", ".join(record["selected_members"])
+    assert f"Selected ({len(record['selected_members'])}): {listed}" in said
     # the audit names panels 1-based too: break the first one
     record["panels"][0]["members"] = record["panels"][0]["members"][:-1]
     (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")

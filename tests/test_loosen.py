@@ -70,7 +70,13 @@ def test_loosen_takes_it_records_it_and_the_audit_and_report_show_it(
         {"category": "services", "value": "Mental health advice", "old_min": 1, "old_max": 8,
          "new_min": 0, "new_max": 8}
     ]  # fmt: skip
-    assert "loosened the quotas" in (out / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert (
+        "Quotas not met, as this round loosened them (replace --loosen, recorded in "
+        "lottery.json): services=Mental health advice: 2 not in [3, 10]. This round loosened "
+        "the quotas (--loosen), by the smallest change that fills the seats: services = "
+        "Mental health advice"
+    ) in report
     code, checks = _audit(out)
     assert code == 0
     assert checks["replacement"]["detail"].endswith(

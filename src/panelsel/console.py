@@ -98,7 +98,7 @@ def _nth(index: int | None) -> str:
     """A 0-based list position as people count it, with lottery.json's own number."""
     if index is None:
         return "none"
-    return f"{index + 1} (in lottery.json 'selected': {index}, from 0)"
+    return f"no. {index + 1} (lottery.json numbers it {index}: it counts from 0)"
 
 
 def _short_pct(p: float) -> str:
@@ -136,6 +136,8 @@ def render_selection(result: SelectionResult) -> None:
         )
         last = f.category
     stdout.print(table)
+    if result.members and result.kind != "published":
+        _said(f"Selected ({len(result.members)}): ", "bold", ", ".join(result.members))
     fig = result.probability_figures()
     label = (
         f"Selection probability (estimates over {result.samples} runs)"

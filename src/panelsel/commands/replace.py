@@ -736,6 +736,9 @@ def _round(
             build_model(previous.pool, previous.spec, compress_types=False),
             [index[pid] for pid in final],
             len(residual.kept),
+            (lambda t: t[:1].upper() + t[1:])(loosening_note(loosened, residual))
+            if loosened
+            else "",
         )
     run = RunFiles(
         pool, spec, model, result, seed, config.name, notes, previous.read, options, link, whole

@@ -84,6 +84,8 @@ class SelectionResult:
     n_types: int
     selected_index: int | None
     panel: list[int]
+    members: list[str]
+    """The ids of the drawn panel, in file order (none for a public draw's numbered panels)."""
     probabilities: npt.NDArray[np.float64]
     lottery: Lottery | GroupedLottery
     features: list[FeatureSummary]
@@ -138,6 +140,7 @@ class SelectionResult:
             "panels_in_lottery": None if self.grouped else len(self.lottery),
             "count_vectors_in_lottery": len(self.lottery) if self.grouped else None,
             "selected": self.selected_index,
+            "selected_members": self.members if self.kind != "published" else None,
             "probability": self.probability_figures(),
             "probabilities_estimated": self.estimated,
             "proven_optimal": self.proven_optimal,
@@ -370,6 +373,7 @@ def select(
         n_types=model.n_types,
         selected_index=result.selected,
         panel=panel,
+        members=[run.pool.ids[i] for i in panel],
         probabilities=published.after if published is not None else result.probabilities,
         lottery=published.lottery if published is not None else result.lottery,
         features=_feature_summary(model, panel, result.probabilities),

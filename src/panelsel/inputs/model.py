@@ -271,6 +271,11 @@ def _check_quota_values(
                 f"did you mean {present[close[0]]!r}? Write the value as the registrants' "
                 f"file has it"
             )
+        elif q.min == 0:
+            fix = (
+                "correct the value's spelling if it is a typo; otherwise nobody of this kind "
+                "registered, and the quota changes nothing"
+            )
         else:
             fix = (
                 "correct the value's spelling; if nobody of this kind registered, recruit "

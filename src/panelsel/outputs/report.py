@@ -253,6 +253,8 @@ class WholePanel:
     model: Model
     members: list[int]
     kept: int
+    loosened: str = ""
+    """The round's loosening of the quotas (``replace --loosen``) in words, if any."""
 
 
 def created_now() -> str:
@@ -419,6 +421,10 @@ def _summary_table(curves: list[Curve], k: int, n: int) -> str:
     )
 
 
+NOBODY = "—"
+"""A chance shown for a value nobody registered with (not 0%: nobody has a chance of 0)."""
+
+
 def _values_table(model: Model, curves: list[Curve]) -> str:
     groups = "".join(f'<th colspan="2">{_e(_label(c))}</th>' for c in curves)
     subs = "<th>expected share</th><th>mean probability</th>" * len(curves)
@@ -436,7 +442,8 @@ def _values_table(model: Model, curves: list[Curve]) -> str:
         for c in curves:
             expected = float(c.probabilities @ pf[:, j])
             mean = expected / counts[j] if counts[j] else 0.0
-            cells.append(f"<td>{_pct(expected / model.k)}</td><td>{_pct(mean)}</td>")
+            shown = _pct(mean) if counts[j] else NOBODY
+            cells.append(f"<td>{_pct(expected / model.k)}</td><td>{shown}</td>")
         cat = _e(f.category) if f.category != last else ""
         last = f.category
         rows.append(
@@ -488,7 +495,7 @@ def _result_section(page: ReportPage) -> str:
             + (
                 f'<td class="est">{_plain_pct(mean)}</td></tr>'
                 if counts[j] and mean < NO_CHANCE_BELOW
-                else f"<td>{_plain_pct(mean)}</td></tr>"
+                else f"<td>{_plain_pct(mean) if counts[j] else NOBODY}</td></tr>"
             )
         )
     drawn_head = "<th>on the panel</th><th>met</th>" if drawn is not None else ""
@@ -537,6 +544,12 @@ def _whole_section(whole: WholePanel) -> str:
         f'<p class="ok" id="whole-quotas-met">The whole panel meets every original quota ✓ '
         f"— {whole.kept} kept, {len(whole.members) - whole.kept} new.</p>"
         if not problems
+        else (
+            f'<p class="est" id="whole-quotas-met">Quotas not met, as this round loosened them '
+            f"(replace --loosen, recorded in lottery.json): {_e('; '.join(problems))}. "
+            f"{_e(whole.loosened)}.</p>"
+        )
+        if whole.loosened
         else f'<p class="est" id="whole-quotas-met">Quotas not met: {_e("; ".join(problems))}</p>'
     )
     return (

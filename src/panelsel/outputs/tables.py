@@ -348,11 +348,22 @@ def _contact_files(run: RunFiles) -> dict[str, Any]:
     return {**fmt.as_dict(), "xlsx": xlsx}
 
 
+def file_names(text: str, *paths: Path) -> str:
+    """``text`` with each of ``paths`` (as given, and absolute) named by its file name only:
+    the report goes to people who need not see the convenor's folders."""
+    for path in paths:
+        for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
+            if form != path.name:
+                text = text.replace(form, path.name)
+    return text
+
+
 def _page_context(run: RunFiles) -> dict[str, Any]:
     """The report's fields every run shares: inputs, date, who had no chance, the notes."""
     excluded = {e.text() for e in run.result.excluded}
     warning = None if run.result.proven_optimal else _warning(run.notes, run.result)
     shown = [n for n in run.notes if n not in excluded and not (warning and n == run.notes[0])]
+    shown = [file_names(n, run.pool.path, run.spec.path) for n in shown]
     return {
         "registrants": run.pool.path.name,
         "quotas": run.spec.path.name,
