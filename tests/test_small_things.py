@@ -38,3 +38,51 @@ def test_the_report_shows_a_dash_for_a_value_nobody_has(tmp_path: Path) -> None:
     assert analyst is not None and analyst.group(1) == "<td>0.00%</td><td>—</td>"
     # and the report names its inputs by file name only
     assert str(tmp_path) not in report and "from registrants.csv, q.yaml" in report
+
+
+def test_compare_marks_a_lottery_not_proven_optimal(monkeypatch: object) -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+    from rich.console import Console
+
+    from panelsel import console
+    from panelsel.outputs.report import Curve, summarise
+
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    curves = [
+        Curve("leximin", p, summarise("leximin", p, 1, 1.0, proven=False)),
+        Curve("goldilocks", p, summarise("goldilocks", p, 1, 1.0)),
+    ]
+    shown = Console(record=True, width=80, highlight=False)
+    monkeypatch.setattr(console, "stdout", shown)  # type: ignore[attr-defined]
+    fake = SimpleNamespace(k=1, n=4, curves=curves, manipulation=[], notes=[], out="o",
+                           seconds=1.0, files={})  # fmt: skip
+    console.render_comparison(fake)  # type: ignore[arg-type]
+    text = " ".join(shown.export_text().split())
+    assert " leximin† " in text and " goldilocks† " not in text
+    assert "†: NOT PROVEN OPTIMAL (the time limit ran out" in text
+
+
+def test_the_relaxed_quota_file_says_who_it_still_leaves_out(tmp_path: Path) -> None:
+    text = (EXAMPLE / "quotas.yaml").read_text(encoding="utf-8")
+    text = text.replace("Postgraduate: 6, Undergraduate: 4", "Postgraduate: 10, Undergraduate: 0")
+    quotas = tmp_path / "q.yaml"
+    quotas.write_text(text.replace('Female: "50%", Male: "50%"', "Female: 10, Male: 0"))
+    relaxed = tmp_path / "relaxed.yaml"
+    args = ["check", str(EXAMPLE / "registrants.csv"), str(quotas), "--relaxed-out", str(relaxed)]
+    result = RUNNER.invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 3
+    assert "services = Disability support: min 3 → 2" in said
+    assert (
+        "(the quotas with this change; under them 34 registrant(s) can never be selected)" in said
+    )
+    lines = relaxed.read_text(encoding="utf-8").splitlines()
+    assert lines[2] == "# under these quotas 34 registrant(s) can never be selected"
+    # and check on the relaxed file names them all, each with the quota that excludes them
+    result = RUNNER.invoke(app, ["check", str(EXAMPLE / "registrants.csv"), str(relaxed)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "34 registrant(s) can never be selected" in said
+    assert "named for the first 10 groups only" not in said
+    assert "gender = Male ≤ 0 leaves no room for them" in said

@@ -568,7 +568,12 @@ def compare(
     registrants: Registrants,
     quotas: Quotas,
     algorithms: Annotated[
-        str, typer.Option(help="Comma-separated algorithms to run, in this order.")
+        str,
+        typer.Option(
+            help="Comma-separated algorithms to run, in this order (default: leximin, "
+            "maximin, nash, goldilocks, minimax, legacy).",
+            show_default=False,
+        ),
     ] = "leximin,maximin,nash,goldilocks,minimax,legacy",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
         "panelsel-compare"

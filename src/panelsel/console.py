@@ -324,7 +324,7 @@ def render_comparison(result: Comparison) -> None:
     for curve in result.curves:
         s = curve.summary
         table.add_row(
-            f"{s.algorithm}*" if s.estimated else s.algorithm,
+            s.algorithm + ("*" if s.estimated else "") + ("†" if not s.proven else ""),
             _short_pct(s.minimum),
             f"{s.min_ratio:.2f}",
             _short_pct(s.median),
@@ -341,6 +341,12 @@ def render_comparison(result: Comparison) -> None:
         "<½k/n: registrants below half the equal share; s: seconds (p10 and the share below "
         "0.001 are in summary.json)"
         + ("; *: Monte-Carlo estimates" if any(c.summary.estimated for c in result.curves) else "")
+        + (
+            "; †: NOT PROVEN OPTIMAL (the time limit ran out; --best-effort kept the best "
+            "lottery found)"
+            if any(not c.summary.proven for c in result.curves)
+            else ""
+        )
     )
     if result.manipulation:
         _render_manipulation(result)
@@ -479,8 +485,15 @@ def render_diagnosis(d: Diagnosis) -> None:
         stdout.print(f"[bold]Smallest change[/] ({d.relaxation_cost:g} seat(s) of bounds moved):")
         for c in d.changes:
             stdout.print(f"  {c.diff()}", markup=False)
+        never = (
+            ""
+            if d.relaxed_never is None
+            else f"; under them {d.relaxed_never} registrant(s) can never be selected"
+            if d.relaxed_never
+            else "; under them every registrant is in some valid panel"
+        )
         if d.relaxed_file is not None:
-            stdout.print(f"Wrote {d.relaxed_file} (the quotas with this change).")
+            stdout.print(f"Wrote {d.relaxed_file} (the quotas with this change{never}).")
         elif d.relaxed_kept:
             _said("Not written: ", "yellow", d.relaxed_kept)
     elif d.relaxation_note:

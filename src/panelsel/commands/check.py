@@ -18,10 +18,11 @@ import yaml
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
-from panelsel.inputs.quotas import QuotaSpec
+from panelsel.inputs.model import build_model
+from panelsel.inputs.quotas import QuotaSpec, with_bounds
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import Diagnosis, QuotaChange, diagnose
+from panelsel.solve.feasibility import Diagnosis, QuotaChange, diagnose, never_selectable_count
 
 
 def parse_priorities(text: str | None, spec: QuotaSpec) -> dict[str, float]:
@@ -104,8 +105,11 @@ def _written_by_check(path: Path) -> bool:
         return False
 
 
-def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> None:
-    """Write the relaxed quotas in the input's format (YAML, or a categories CSV)."""
+def write_relaxed(
+    spec: QuotaSpec, changes: list[QuotaChange], path: Path, never: int | None = None
+) -> None:
+    """Write the relaxed quotas in the input's format (YAML, or a categories CSV); a YAML
+    file says how many registrants they still leave with no chance (``never``)."""
     tmp = path.with_name(f".{path.name}.tmp")
     if spec.format == "csv":
         new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
@@ -121,6 +125,12 @@ def write_relaxed(spec: QuotaSpec, changes: list[QuotaChange], path: Path) -> No
             f"# {spec.path.name} {RELAXED_MARKER}: the smallest change of bounds that\n"
             "# lets a panel meet every quota\n"
         )
+        if never is not None:
+            header += (
+                f"# under these quotas {never} registrant(s) can never be selected\n"
+                if never
+                else "# under these quotas every registrant is in some valid panel\n"
+            )
         body = yaml.safe_dump(
             relaxed_spec_document(spec, changes),
             sort_keys=False,
@@ -202,11 +212,16 @@ def check(
     config = SolverConfig(name=solver, time_limit=time_limit)
     diagnosis = diagnose(model, spec, pool, config, priorities=priorities, progress=progress)
     diagnosis.warnings = list(model.warnings)
+    if diagnosis.changes is not None:
+        relaxed = with_bounds(
+            spec, {(c.category, c.value): (c.new_min, c.new_max) for c in diagnosis.changes}
+        )
+        diagnosis.relaxed_never = never_selectable_count(build_model(pool, relaxed), config)
     if diagnosis.changes is not None and kept:
         diagnosis.relaxed_kept = kept
     elif diagnosis.changes is not None:
         try:
-            write_relaxed(spec, diagnosis.changes, target)
+            write_relaxed(spec, diagnosis.changes, target, diagnosis.relaxed_never)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 target.with_name(f".{target.name}.tmp").unlink()

@@ -15,7 +15,6 @@ its ``lottery.json`` carries a ``replacement`` section that links it to the prev
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import secrets
 import time
@@ -36,7 +35,7 @@ from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationEr
 from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
 from panelsel.inputs.model import Model, build_model, cheap_infeasibility
 from panelsel.inputs.pool import Pool
-from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.inputs.quotas import QuotaSpec, load_quotas, with_bounds
 from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
@@ -520,20 +519,7 @@ def smallest_loosening(model: Model, config: SolverConfig) -> list[QuotaChange] 
 
 def loosened_spec(spec: QuotaSpec, changes: list[QuotaChange]) -> QuotaSpec:
     """``spec`` with the bounds ``changes`` name moved to their new values."""
-    new = {(c.category, c.value): (c.new_min, c.new_max) for c in changes}
-    categories = tuple(
-        dataclasses.replace(
-            cat,
-            quotas=tuple(
-                dataclasses.replace(q, min=new[key][0], max=new[key][1])
-                if (key := (cat.name, q.value)) in new
-                else q
-                for q in cat.quotas
-            ),
-        )
-        for cat in spec.categories
-    )
-    return dataclasses.replace(spec, categories=categories)
+    return with_bounds(spec, {(c.category, c.value): (c.new_min, c.new_max) for c in changes})
 
 
 def loosening_note(changes: list[QuotaChange], residual: Residual) -> str:

@@ -10,6 +10,7 @@ written (so a value called ``Yes`` or ``2019`` stays a string) and rejects dupli
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import itertools
@@ -846,3 +847,20 @@ def load_quotas(
         sha256=sha256_hex(data),
         warnings=spec.warnings,
     )
+
+
+def with_bounds(spec: QuotaSpec, bounds: dict[tuple[str, str], tuple[int, int]]) -> QuotaSpec:
+    """``spec`` with the (category, value) quotas ``bounds`` names set to its (min, max)."""
+    categories = tuple(
+        dataclasses.replace(
+            cat,
+            quotas=tuple(
+                dataclasses.replace(q, min=bounds[key][0], max=bounds[key][1])
+                if (key := (cat.name, q.value)) in bounds
+                else q
+                for q in cat.quotas
+            ),
+        )
+        for cat in spec.categories
+    )
+    return dataclasses.replace(spec, categories=categories)

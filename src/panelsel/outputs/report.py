@@ -76,6 +76,8 @@ class Summary:
     method: str = ""
     equal_share: float = 0.0
     """``k/n``: the minimum and maximum are also given as multiples of it."""
+    proven: bool = True
+    """False for a lottery not proven optimal (``--best-effort`` at its time limit)."""
 
     @property
     def min_ratio(self) -> float:
@@ -112,6 +114,7 @@ def summarise(
     *,
     estimated: bool = False,
     method: str = "",
+    proven: bool = True,
 ) -> Summary:
     """The summary figures of one algorithm's selection probabilities."""
     p = np.asarray(probabilities, dtype=np.float64)
@@ -132,6 +135,7 @@ def summarise(
         estimated=estimated,
         method=method,
         equal_share=k / n,
+        proven=proven,
     )
 
 
@@ -158,6 +162,7 @@ def curve_of(result: PeopleLottery, k: int) -> Curve:
         result.seconds,
         estimated=result.estimated,
         method=result.method,
+        proven=result.proven_optimal or result.estimated,
     )
     return Curve(result.algorithm, result.probabilities, summary, result.low, result.high)
 

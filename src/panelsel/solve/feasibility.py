@@ -188,6 +188,8 @@ class Diagnosis:
     relaxed_file: Path | None = None
     relaxed_kept: str = ""
     """Why an existing relaxed quota file was left as it was (the change is still shown)."""
+    relaxed_never: int | None = None
+    """How many registrants the relaxed quotas still leave in no valid panel."""
     warnings: list[str] = field(default_factory=list)
     """What reading the inputs noticed (duplicates, percentages, unused columns)."""
     households: list[list[str]] = field(default_factory=list)
@@ -236,6 +238,7 @@ class Diagnosis:
                 "diff": [c.diff() for c in self.changes],
                 "file": None if self.relaxed_file is None else str(self.relaxed_file),
                 "file_kept": self.relaxed_kept or None,
+                "never_selectable": self.relaxed_never,
             },
             "relaxation_note": self.relaxation_note or None,
             "conflict": None if self.conflict is None else self.conflict.__dict__,
@@ -475,6 +478,12 @@ def infeasible_error(
     )
 
 
+def never_selectable_count(model: Model, config: SolverConfig) -> int:
+    """How many registrants no valid panel contains (a greedy cover by the pricing ILP)."""
+    _, uncoverable = initial_columns(PricingILP(model, config), no_progress, None)
+    return int(sum(len(model.type_members[t]) for t in np.flatnonzero(uncoverable)))
+
+
 def diagnose(
     model: Model,
     spec: QuotaSpec,
@@ -542,10 +551,19 @@ def diagnose(
     never = np.flatnonzero(uncoverable)
     diagnosis.excluded_count = int(sum(len(model.type_members[t]) for t in never))
     groups: dict[str, list[str]] = {}
-    for t in never[:MAX_EXPLAINED].tolist():
-        reason = _exclusion_reason(model, config, t)
-        groups.setdefault(reason, []).extend(pool.ids[i] for i in model.type_members[t])
-    rest = [pool.ids[i] for t in never[MAX_EXPLAINED:].tolist() for i in model.type_members[t]]
+    explainer = _Explainer(model, config)
+    explained = 0
+    rest = []
+    for t in never.tolist():
+        members = [pool.ids[i] for i in model.type_members[t]]
+        reason = explainer.free(t)
+        if reason is None and explained < MAX_EXPLAINED:
+            reason = explainer.reason(t)
+            explained += 1
+        if reason is None:
+            rest.extend(members)
+        else:
+            groups.setdefault(reason, []).extend(members)
     if rest:
         groups.setdefault(
             f"no valid panel contains them; the quotas that exclude them are named for the "
