@@ -86,3 +86,28 @@ def test_the_relaxed_quota_file_says_who_it_still_leaves_out(tmp_path: Path) -> 
     assert result.exit_code == 0 and "34 registrant(s) can never be selected" in said
     assert "named for the first 10 groups only" not in said
     assert "gender = Male ≤ 0 leaves no room for them" in said
+
+
+def _hint(tmp_path: Path, genders: list[str], quotas: str) -> str:
+    pool = tmp_path / "p.csv"
+    pool.write_text(
+        "id,gender\n" + "".join(f"r{i},{g}\n" for i, g in enumerate(genders)), encoding="utf-8"
+    )
+    q = tmp_path / "q.yaml"
+    q.write_text(f"panel_size: 2\ncategories:\n  gender:\n    quotas: {quotas}\n")
+    result = RUNNER.invoke(app, ["check", str(pool), str(q)])
+    assert result.exit_code == 2, result.output
+    return " ".join(result.output.split())
+
+
+def test_close_value_hints_say_which_side_is_the_typo(tmp_path: Path) -> None:
+    # a missing quota for Man is not "close to 'Woman'"
+    said = _hint(tmp_path, ["Woman", "Man"] * 5, "{Woman: {max: 2}}")
+    assert "value 'Man': has no quota" in said and "add a quota for 'Man'" in said
+    assert "close to" not in said
+    # a typo in one cell is not offered as the quota value to write
+    said = _hint(tmp_path, ["Female"] * 9 + ["Femal"] + ["Male"] * 5, "{Female: 1, Male: 1}")
+    assert "value 'Femal': has no quota" in said
+    assert (
+        "probably a typo for 'Female', which 9 other registrant(s) gave: correct the cell" in said
+    )

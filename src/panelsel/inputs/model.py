@@ -17,6 +17,7 @@ its bound (``max_per_household``, or less in a replacement round) forms a type o
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -338,6 +339,13 @@ def _unbanded_answer(
     )
 
 
+TYPO_CELLS = 2
+TYPO_SHARE = 3
+"""An answer without a quota given by at most ``TYPO_CELLS`` registrants, close to a quota
+value at least ``TYPO_SHARE`` times as many gave, is called a typo in the cell (not a value
+to write in the quota file); a close quota value others gave is a different answer."""
+
+
 def _unquoted_value(
     pool: Pool, r: int, ci: int, cat: Category, qfile: str, cell: str
 ) -> BadInputError:
@@ -357,12 +365,23 @@ def _unquoted_value(
     import difflib
 
     close = difflib.get_close_matches(normalise(cell), list(quota_keys), n=1, cutoff=0.6)
+    counts = Counter(normalise(cat.value_of(c) or c) for c in pool.column(ci))
+    here = counts[normalise(cell)]
+    typo_of = close[0] if close and counts[close[0]] >= TYPO_SHARE * here else None
     if sep is not None:
         hint = (
             f"the cell lists several answers separated by {sep!r}: add "
             f"'{_multi_value_line(sep)}' to category {cat.name!r} in {qfile}"
         )
-    elif close:
+    elif typo_of is not None and here <= TYPO_CELLS:
+        # a rare answer close to one many registrants gave: the cell is the typo
+        written = next(q.value for q in cat.quotas if normalise(q.value) == typo_of)
+        hint = (
+            f"probably a typo for {written!r}, which {counts[typo_of]} other registrant(s) "
+            "gave: correct the cell"
+        )
+    elif close and counts[close[0]] == 0:
+        # a quota value nobody gave, close to this answer: the quota is the typo
         written = next(q.value for q in cat.quotas if normalise(q.value) == close[0])
         hint = (
             f"the quota value {written!r} is close to it: write it in {qfile} as the "
