@@ -111,3 +111,45 @@ def test_close_value_hints_say_which_side_is_the_typo(tmp_path: Path) -> None:
     assert (
         "probably a typo for 'Female', which 9 other registrant(s) gave: correct the cell" in said
     )
+
+
+def test_a_categories_csv_separated_by_semicolons_is_read(tmp_path: Path) -> None:
+    categories = tmp_path / "categories.csv"
+    categories.write_text(
+        "\ufefffeature;value;min;max\r\nGender;Female;5;5\r\nGender;Male;5;5\r\n"
+        "Level of study;Postgraduate;6;6\r\nLevel of study;Undergraduate;4;4\r\n",
+        encoding="utf-8",
+    )
+    args = ["check", str(EXAMPLE / "registrants.csv"), str(categories), "--panel-size", "10"]
+    result = RUNNER.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    values = {
+        (v["category"], v["value"]): (v["min"], v["max"])
+        for v in json.loads(result.stdout)["values"]
+    }
+    assert values == {("Gender", "Female"): (5, 5), ("Gender", "Male"): (5, 5),
+                      ("Level of study", "Postgraduate"): (6, 6),
+                      ("Level of study", "Undergraduate"): (4, 4)}  # fmt: skip
+
+
+def test_check_with_a_short_time_limit_gives_the_verdict_it_has(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    # the time runs out right after the feasibility ILP: the verdict stands (exit 0), and
+    # what was not worked out is said, never "every registrant is in a valid panel"
+    from panelsel.errors import TimeLimitError
+    from panelsel.solve import feasibility
+
+    def out_of_time(*args: object, **kwargs: object) -> object:
+        raise TimeLimitError("the time limit of 1 s ran out")
+
+    monkeypatch.setattr(feasibility, "relaxation_attempt", out_of_time)  # type: ignore[attr-defined]
+    args = ["check", str(EXAMPLE / "registrants.csv"), str(EXAMPLE / "quotas.yaml")]
+    result = RUNNER.invoke(app, [*args, "--time-limit", "60"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, said
+    assert "Feasible: panels meeting every quota exist" in said
+    assert "Note: the time limit ran out after the verdict: the seats each value can get" in said
+    assert "Every registrant is in at least one valid panel" not in said

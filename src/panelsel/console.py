@@ -458,6 +458,8 @@ def render_diagnosis(d: Diagnosis) -> None:
     houses = d.households_text()
     if houses is not None:
         _said("Households: ", "bold", houses)
+    if d.incomplete:
+        _said("Note: ", "bold yellow", d.incomplete)
     if d.feasible:
         stdout.print(
             "[green]Feasible:[/] panels meeting every quota exist. 'panels hold' is the "
@@ -473,7 +475,7 @@ def render_diagnosis(d: Diagnosis) -> None:
                     f" and {len(e.ids) - 20} more" if len(e.ids) > 20 else ""
                 )
                 _said(f"  {shown}: ", "", e.reason)
-        else:
+        elif not d.incomplete:
             stdout.print("Every registrant is in at least one valid panel.")
         return
     stdout.print("[bold red]Infeasible:[/] no panel meets every quota.")

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING, DEFAULT_SOLVER
-from panelsel.errors import BadInputError
+from panelsel.errors import BadInputError, TimeLimitError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.model import build_model
 from panelsel.inputs.quotas import QuotaSpec, with_bounds
@@ -216,7 +216,8 @@ def check(
         relaxed = with_bounds(
             spec, {(c.category, c.value): (c.new_min, c.new_max) for c in diagnosis.changes}
         )
-        diagnosis.relaxed_never = never_selectable_count(build_model(pool, relaxed), config)
+        with contextlib.suppress(TimeLimitError):  # the count is extra; the verdict stands
+            diagnosis.relaxed_never = never_selectable_count(build_model(pool, relaxed), config)
     if diagnosis.changes is not None and kept:
         diagnosis.relaxed_kept = kept
     elif diagnosis.changes is not None:

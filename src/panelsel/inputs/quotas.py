@@ -659,7 +659,11 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
             hint="pass --panel-size K (the number of seats)",
         )
     k = panel_size
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Excel in many European locales saves CSV with ';' (the registrants file's --delimiter
+    # is told; this file's is recognised from its header, which has no comma then)
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    delimiter = next((d for d in (";", "\t") if d in first and "," not in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.errors import InfeasibleQuotasError
+from panelsel.errors import InfeasibleQuotasError, TimeLimitError
 from panelsel.inputs.model import Model, cheap_infeasibility
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec
@@ -190,6 +190,8 @@ class Diagnosis:
     """Why an existing relaxed quota file was left as it was (the change is still shown)."""
     relaxed_never: int | None = None
     """How many registrants the relaxed quotas still leave in no valid panel."""
+    incomplete: str = ""
+    """What ``--time-limit`` left undone after the verdict (the verdict itself stands)."""
     warnings: list[str] = field(default_factory=list)
     """What reading the inputs noticed (duplicates, percentages, unused columns)."""
     households: list[list[str]] = field(default_factory=list)
@@ -241,6 +243,7 @@ class Diagnosis:
                 "never_selectable": self.relaxed_never,
             },
             "relaxation_note": self.relaxation_note or None,
+            "incomplete": self.incomplete or None,
             "conflict": None if self.conflict is None else self.conflict.__dict__,
             "warnings": self.warnings,
         }
@@ -515,6 +518,38 @@ def diagnose(
     progress("feasibility", 0, 1)
     feasible = not reasons and ilp.feasible()
     progress("feasibility", 1, 1)
+    try:
+        return _diagnose_further(
+            diagnosis, feasible, ilp, model, pool, config, priorities, values, progress
+        )
+    except TimeLimitError:
+        diagnosis.feasible = feasible
+        diagnosis.incomplete = (
+            "the time limit ran out after the verdict"
+            + (
+                ": the smallest change of the quotas was not found"
+                if not feasible and diagnosis.changes is None
+                else ": the seats each value can get and who can never be selected were not "
+                "all worked out"
+            )
+            + "; pass a longer --time-limit, or none, for them"
+        )
+        return diagnosis
+
+
+def _diagnose_further(
+    diagnosis: Diagnosis,
+    feasible: bool,
+    ilp: QuotaILP,
+    model: Model,
+    pool: Pool,
+    config: SolverConfig,
+    priorities: Mapping[str, float],
+    values: list[ValueReport],
+    progress: ProgressFn,
+) -> Diagnosis:
+    """:func:`diagnose` once the verdict is known: the smallest change of infeasible
+    quotas, or the values' ranges and who can never be selected."""
     if not feasible:
         relaxation, conflict = infeasibility_details(model, config, priorities)
         diagnosis.conflict = conflict
