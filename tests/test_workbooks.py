@@ -154,3 +154,25 @@ def test_messages_name_the_sheet_and_a_formula_without_a_saved_value(tmp_path: P
     result = RUNNER.invoke(app, ["check", str(book_path), QUOTAS, "--sheet", "Patients"])
     said = _said(result)
     assert "(sheet 'Patients'), row 5, column 'Gender': is blank" in said
+
+
+def test_cells_are_read_as_the_spreadsheet_shows_them(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    from panelsel.inputs.pool import load_pool
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "registered", "share", "score", "when", "plain"])
+    sheet.append([123, dt.date(2026, 12, 5), 0.5, 2.5, dt.date(2026, 12, 5), 12.0])
+    formats = ["00000", "dd/mm/yyyy", "0%", "0.00", "mm-dd-yy", "General"]
+    for cell, fmt in zip(sheet[2], formats, strict=True):
+        cell.number_format = fmt
+    book.save(tmp_path / "b.xlsx")
+    pool = load_pool(tmp_path / "b.xlsx")
+    # mm-dd-yy is Excel's built-in short date, shown as the computer's settings say: ISO
+    assert pool.rows == [["00123", "05/12/2026", "50%", "2.50", "2026-12-05", "12"]]
+    assert pool.ids == ["00123"]

@@ -428,9 +428,11 @@ def _xlsx_records(
     path: Path, data: bytes, sheet_asked: str | None, expect: Sequence[str]
 ) -> tuple[str, list[tuple[int, list[str]]], set[tuple[int, int]]]:
     """The name of the sheet read (``sheet_asked``, by name or 1-based number, or the
-    first) and its rows as text, with their row numbers: whole numbers without a decimal
-    point (``12``, not ``12.0``), dates as ISO dates, formulas as their last computed
-    values, empty cells as blank), and its cells with a formula but no saved value."""
+    first) and its rows as text, with their row numbers: as Excel shows them where their
+    number format says so independently of the computer (:func:`shown_as`: ``00123``,
+    ``50%``, ``05/12/2026``), else whole numbers without a decimal point (``12``, not
+    ``12.0``) and dates as ISO dates; formulas as their last computed values, empty cells
+    as blank; and the cells with a formula but no saved value."""
     import datetime as dt
     import zipfile
     import zlib
@@ -507,8 +509,10 @@ def _xlsx_records(
     rows: list[tuple[int, list[str]]] = []
     damaged: tuple[type[Exception], ...] = (*DAMAGED_SHEET_ERRORS, zipfile.BadZipFile, zlib.error)
     try:
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [text(v) for v in values]
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            cells = [
+                shown_as(c.value, getattr(c, "number_format", None)) or text(c.value) for c in row
+            ]
             while cells and not cells[-1].strip():
                 cells.pop()  # Excel's empty cells right of the data
             rows.append((number, cells))
@@ -592,6 +596,59 @@ def _unsaved_formulas(data: bytes, member: str | None) -> set[tuple[int, int]]:
             column = column * 26 + ord(ch) - ord("A") + 1
         out.add((int(row), column - 1))
     return out
+
+
+_LOCALE = re.compile(r"\[[^\]]*\]|\\|\"")
+_DATE_TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|[-/. ,]")
+_DATE_CODES = {
+    "yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "dd": "%d",
+    "dddd": "%A", "ddd": "%a",
+}  # fmt: skip
+
+
+LOCAL_SHORT_DATE = "mm-dd-yy"
+"""openpyxl's name of Excel's built-in format 14, the short date of the computer's settings
+(05/12/2026 in the UK, 12/5/2026 in the US): read as an ISO date."""
+
+
+def shown_as(value: object, number_format: str | None) -> str | None:
+    """A workbook cell as Excel shows it under its number format, for the formats whose
+    display does not depend on the computer's settings: zero-padded whole numbers
+    (``00123``), fixed decimals (``0.00``), percentages (``0%``) and dates written out in
+    day, month and year (``dd/mm/yyyy``).  None for any other (the cell's value is then read
+    as :func:`_xlsx_records` says: ``12`` for 12.0, ISO dates), so that ids and answers
+    compare as the spreadsheet shows them."""
+    import datetime as dt
+
+    if not number_format or number_format in ("General", "@", LOCAL_SHORT_DATE):
+        return None
+    fmt = _LOCALE.sub("", number_format.split(";")[0]).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if re.fullmatch(r"0+", fmt):
+            return f"{round(value):0{len(fmt)}d}" if float(value).is_integer() else None
+        if m := re.fullmatch(r"0\.(0+)", fmt):
+            return f"{value:.{len(m.group(1))}f}"
+        if m := re.fullmatch(r"0(?:\.(0+))?%", fmt):
+            return f"{100 * value:.{len(m.group(1) or '')}f}%"
+        return None
+    if isinstance(value, (dt.datetime, dt.date)) and (
+        not isinstance(value, dt.datetime) or value.time() == dt.time()
+    ):
+        tokens = _DATE_TOKENS.findall(fmt.lower())
+        if "".join(tokens) != fmt.lower() or not any(t.startswith("y") for t in tokens):
+            return None  # times, or letters that are not a date's: keep the ISO date
+        out = []
+        for t in tokens:
+            if t in _DATE_CODES:
+                out.append(value.strftime(_DATE_CODES[t]))
+            elif t == "m":
+                out.append(str(value.month))
+            elif t == "d":
+                out.append(str(value.day))
+            else:
+                out.append(t)
+        return "".join(out)
+    return None
 
 
 def _pick_sheet(path: Path, sheets: list[Any], asked: str) -> Any:
