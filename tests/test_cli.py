@@ -69,6 +69,7 @@ def test_select_example_writes_all_outputs(runner: CliRunner, tmp_path: Path) ->
         "probability",
         "equal_share",
         "selected",
+        "household",  # who shares a household (the example has the household rule)
         "Gender",
         "Level of study",
         "Services accessed",
