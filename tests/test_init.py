@@ -132,6 +132,11 @@ def test_init_on_a_workbook_with_a_title_row_on_its_second_sheet(tmp_path: Path)
 
     book = _trust_workbook(tmp_path / "trust.xlsx")
     quotas = tmp_path / "quotas.yaml"
+    # without --sheet: the first sheet holds notes, and the message names the sheet to read
+    first = RUNNER.invoke(app, ["init", str(book), "--panel-size", "10", "--out", str(quotas)])
+    assert first.exit_code == 2 and not quotas.exists()
+    assert "the workbook's first sheet ('Read me') holds no table" in _said(first)
+    assert "pass --sheet 'Patients'" in _said(first)
     args = ["init", str(book), "--sheet", "Patients", "--panel-size", "10", "--out", str(quotas)]
     result = RUNNER.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -541,6 +541,19 @@ def _xlsx_records(
                 ),
                 None,
             )
+        no_table = None
+        if sheet_asked is None and not expect and not others and not _has_table(rows):
+            # nothing to look for (panelsel init), and the first sheet is notes: a sheet
+            # with a table is the registrants'
+            no_table = next(
+                (
+                    ws.title
+                    for ws in book.worksheets[1:]
+                    if getattr(ws, "sheet_state", "visible") == "visible"
+                    and _has_table(_first_rows(ws))
+                ),
+                None,
+            )
         book.close()
     member = getattr(sheet, "_worksheet_path", None)
     hidden = _hidden_rows(data, member)
@@ -561,6 +574,13 @@ def _xlsx_records(
             file=str(path),
             hint=f"pass --sheet {others[0]!r}, or move the sheet with the registrants to the "
             "front in Excel and save",
+        )
+    if no_table is not None:
+        raise BadInputError(
+            f"the workbook's first sheet ({sheet.title!r}) holds no table (no row of more than "
+            f"{TITLE_CELLS} cells), and the sheet {no_table!r} has one",
+            file=str(path),
+            hint=f"pass --sheet {no_table!r}, or move that sheet to the front in Excel and save",
         )
     if elsewhere is not None:
         raise BadInputError(
@@ -687,6 +707,16 @@ HEADER_SEARCH_ROWS = 20
 TITLE_CELLS = 2
 """A row above the header with at most this many cells filled is a title (skipped); one
 with more is data, and the header must then be named with ``--header-row``."""
+
+
+def _has_table(records: list[tuple[int, list[str]]]) -> bool:
+    """Whether some row among the first :data:`HEADER_SEARCH_ROWS` has more than
+    :data:`TITLE_CELLS` cells."""
+    return any(
+        sum(1 for c in cells if c.strip()) > TITLE_CELLS
+        for number, cells in records
+        if number <= HEADER_SEARCH_ROWS
+    )
 
 
 def _header_among(records: list[tuple[int, list[str]]], expect: Sequence[str]) -> int | None:
