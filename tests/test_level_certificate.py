@@ -182,3 +182,29 @@ def test_a_stopped_run_without_a_bound_says_what_is_proven(runner: object, tmp_p
     assert "is in no level of lottery.json's LEXIMIN certificate" in str(
         checks["optimality"]["detail"]
     )
+
+
+@pytest.mark.parametrize("algorithm", ["maximin", "nash"])
+def test_a_stopped_lottery_of_a_method_without_a_stated_bound_says_it_is_stopped(
+    runner: object, tmp_path: Path, algorithm: str
+) -> None:
+    from panelsel.commands.select import select
+
+    from .conftest import EXAMPLE
+
+    out = tmp_path / "run"
+    select(EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml", out=out, seed=3,
+           algorithm=algorithm)  # fmt: skip
+    record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
+    record["proven_optimal"] = False  # as a run stopped early writes it, with a worse lottery
+    panels = record["panels"]
+    heavy = max(range(len(panels)), key=lambda r: panels[r]["probability"])
+    shift = panels[heavy]["probability"] * 0.5
+    panels[heavy]["probability"] -= shift
+    panels[(heavy + 1) % len(panels)]["probability"] += shift
+    _write(out, record)
+    code, checks = _audit(runner, out, "--no-recompute")
+    assert code == 5 and not checks["optimality"]["passed"]
+    assert str(checks["optimality"]["detail"]).startswith(
+        "not proven optimal (stopped at its time limit): "
+    )

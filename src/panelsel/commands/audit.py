@@ -352,6 +352,15 @@ def _replacement_round(
     )
 
 
+def _stopped(check: Check, claims: dict[str, Any]) -> Check:
+    """A failed certificate of a lottery that claims no optimality (stopped at its time
+    limit) says so first, as the certificates that state a bound do."""
+    if check.passed or not claims.get("best_effort"):
+        return check
+    check.detail = "not proven optimal (stopped at its time limit): " + check.detail
+    return check
+
+
 def _loosening(
     recorded: object, residual: Residual, original: QuotaSpec, problems: list[str]
 ) -> tuple[QuotaSpec, QuotaSpec, str]:
@@ -1480,9 +1489,9 @@ def audit(
     if levels is not None:
         checks.append(levels)
     elif certificate == "maximin" and structure_ok:
-        checks.append(maximin_certificate(model, known, marginals, pool.ids))
+        checks.append(_stopped(maximin_certificate(model, known, marginals, pool.ids), claims))
     elif certificate == "nash" and structure_ok:
-        checks.append(nash_certificate(model, marginals))
+        checks.append(_stopped(nash_certificate(model, marginals), claims))
     elif certificate == "goldilocks" and structure_ok:
         a, b = model.n / model.k, recorded_gamma(document) * model.k / model.n
         checks.append(
