@@ -7,6 +7,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -361,6 +362,17 @@ def test_a_best_effort_goldilocks_lottery_says_how_far_from_optimal_it_may_be() 
     assert proven_note({"gamma": 1.0}) is None
 
 
+def stopped_and_worse(record: dict[str, Any]) -> None:
+    """``record`` (a lottery.json) as a run stopped early writes it: not proven optimal,
+    with a worse lottery (half the heaviest panel's probability moved to the next)."""
+    record["proven_optimal"] = False
+    panels = record["panels"]
+    heavy = max(range(len(panels)), key=lambda r: panels[r]["probability"])
+    shift = panels[heavy]["probability"] * 0.5
+    panels[heavy]["probability"] -= shift
+    panels[(heavy + 1) % len(panels)]["probability"] += shift
+
+
 def test_the_audit_checks_what_a_best_effort_lottery_claims(runner: object, tmp_path: Path) -> None:
     import json
 
@@ -374,12 +386,7 @@ def test_the_audit_checks_what_a_best_effort_lottery_claims(runner: object, tmp_
     record = json.loads((out / "lottery.json").read_text(encoding="utf-8"))
     bound = record["stats"]["lower_bound"]
     # as a run stopped early would write it: not proven, a worse lottery, the bound it had
-    record["proven_optimal"] = False
-    panels = record["panels"]
-    heavy = max(range(len(panels)), key=lambda r: panels[r]["probability"])
-    shift = panels[heavy]["probability"] * 0.5
-    panels[heavy]["probability"] -= shift
-    panels[(heavy + 1) % len(panels)]["probability"] += shift
+    stopped_and_worse(record)
     (out / "lottery.json").write_text(json.dumps(record), encoding="utf-8")
     code, checks = _audit(runner, out, "--no-recompute")
     detail = str(checks["optimality"]["detail"])
