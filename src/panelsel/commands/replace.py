@@ -680,8 +680,9 @@ def _round(
             else []
         ),
     ]
-    if loosened:
-        notes.insert(1, loosening_note(loosened, residual))
+    loosened_text = loosening_note(loosened, residual) if loosened else ""
+    if loosened_text:
+        notes.insert(1, loosened_text)
     household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
     # a round writes its contact lists as the run it continues did: the same columns,
     # delimiter and encoding, spreadsheet-safe or raw, workbooks too if so
@@ -722,9 +723,7 @@ def _round(
             build_model(previous.pool, previous.spec, compress_types=False),
             [index[pid] for pid in final],
             len(residual.kept),
-            (lambda t: t[:1].upper() + t[1:])(loosening_note(loosened, residual))
-            if loosened
-            else "",
+            loosened_text[:1].upper() + loosened_text[1:],
         )
     run = RunFiles(
         pool, spec, model, result, seed, config.name, notes, previous.read, options, link, whole
