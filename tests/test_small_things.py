@@ -153,3 +153,13 @@ def test_check_with_a_short_time_limit_gives_the_verdict_it_has(
     assert "Feasible: panels meeting every quota exist" in said
     assert "Note: the time limit ran out after the verdict: the seats each value can get" in said
     assert "Every registrant is in at least one valid panel" not in said
+
+
+def test_option_help_keeps_room_to_read_at_80_columns() -> None:
+    # typer's '<int range> [x>=0]' type column left 21 characters for the help at 80
+    # columns; a one-word value name leaves about 30
+    for command in ("select", "check", "compare", "replace", "init", "draw"):
+        shown = RUNNER.invoke(app, [command, "--help"]).stdout
+        assert "<int range>" not in shown and "<float>" not in shown, command
+    shown = RUNNER.invoke(app, ["select", "--help"]).stdout
+    assert any("Seed of the draw (a fresh one" in line for line in shown.splitlines())

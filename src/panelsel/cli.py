@@ -224,7 +224,9 @@ Quotas = Annotated[
 Solver = Annotated[str, typer.Option(help="LP/ILP solver: highs or cbc.")]
 PanelSize = Annotated[
     int | None,
-    typer.Option(help="Panel size (required with a categories CSV; overrides the YAML)."),
+    typer.Option(
+        help="Panel size (required with a categories CSV; overrides the YAML).", metavar="K"
+    ),
 ]
 IdColumn = Annotated[
     str | None,
@@ -254,11 +256,15 @@ HeaderRow = Annotated[
     typer.Option(
         help="The spreadsheet row of the header (default: the first row, or the row below "
         "title rows that names the quota columns).",
+        metavar="N",
     ),
 ]
 Encoding = Annotated[str, typer.Option(help="Registrants CSV encoding.")]
 Samples = Annotated[
-    int, typer.Option(help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1)
+    int,
+    typer.Option(
+        help="Runs of the legacy procedure for its Monte-Carlo estimates.", min=1, metavar="N"
+    ),
 ]
 Force = Annotated[
     bool, typer.Option("--force", help="Replace a non-empty output folder.", metavar="")
@@ -274,10 +280,13 @@ RawCsv = Annotated[
 ]
 DrawSeed = Annotated[
     int | None,
-    typer.Option(help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0),
+    typer.Option(
+        help="Seed of the draw (a fresh one is made and recorded if omitted).", min=0, metavar="N"
+    ),
 ]
 TimeLimit = Annotated[
-    float | None, typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.")
+    float | None,
+    typer.Option(help="Seconds allowed to the solvers; exit 4 when they run out.", metavar="S"),
 ]
 Panels = Annotated[
     int | None,
@@ -285,6 +294,7 @@ Panels = Annotated[
         help="Round the lottery to a uniform lottery over this many numbered panels for a "
         "public draw (e.g. 1000) and write it with its sha256 instead of drawing; then run "
         "panelsel draw.",
+        metavar="M",
     ),
 ]
 Rounding = Annotated[str, typer.Option(help="With --panels: auto (default), ilp or pipage.")]
@@ -294,6 +304,7 @@ Gamma = Annotated[
         help="With --algorithm goldilocks: the weight of the smallest chance against the "
         "largest (default 1).",
         show_default=False,
+        metavar="X",
     ),
 ]
 JsonOutput = Annotated[
@@ -581,7 +592,9 @@ def compare(
     seed: Annotated[
         int | None,
         typer.Option(
-            help="Seed of legacy's Monte-Carlo runs (fresh and recorded if omitted).", min=0
+            help="Seed of legacy's Monte-Carlo runs (fresh and recorded if omitted).",
+            min=0,
+            metavar="N",
         ),
     ] = None,
     samples: Samples = DEFAULT_SAMPLES,
@@ -595,7 +608,8 @@ def compare(
     delimiter: Delimiter = DEFAULT_DELIMITER,
     encoding: Encoding = DEFAULT_ENCODING,
     time_limit: Annotated[
-        float | None, typer.Option(help="Seconds allowed to the solvers, per algorithm.")
+        float | None,
+        typer.Option(help="Seconds allowed to the solvers, per algorithm.", metavar="S"),
     ] = None,
     raw_csv: RawCsv = False,
     gamma: Gamma = None,
@@ -666,7 +680,8 @@ def compare(
 def init(
     registrants: Registrants,
     panel_size: Annotated[
-        int | None, typer.Option(help="Seats on the panel (default: a tenth of the pool).")
+        int | None,
+        typer.Option(help="Seats on the panel (default: a tenth of the pool).", metavar="K"),
     ] = None,
     out: Annotated[
         Path, typer.Option(help="The quota file to write (never over an existing file).")
