@@ -570,13 +570,19 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
         panel, kind, share = panel[order], kind[order], share[order]
         starts = np.searchsorted(kind, np.arange(model.n_types + 1))
         level = float(lottery.stats.get("level_value", 0.0))
+        # the types not fixed yet keep at least the highest proven level (where the lottery
+        # gives it them already): the level's own value less FIX_SLACK could be up to 1e-6
+        # below it, and the audit then found a proven level not attained (stress seed
+        # 670008, a level 1e-6 short)
+        top = float(np.max(floors[~unfixed])) if (~unfixed).any() else -np.inf
+        rest_low = np.minimum(max(level - FIX_SLACK, top), lottery.targets)
         lp = config.backend(maximize=False, name="best-effort spread LP")
         lp.add_vars(np.zeros(R), np.full(R, INFINITY), np.zeros(R))
         lp.add_vars([0.0], [1.0], [1.0])
         lp.add_row(1.0, 1.0, np.arange(R), np.ones(R))
         for t in range(model.n_types):
             part = slice(starts[t], starts[t + 1])
-            low = float(floors[t]) if not unfixed[t] else level - FIX_SLACK
+            low = float(floors[t]) if not unfixed[t] else float(rest_low[t])
             lp.add_row(low, INFINITY, panel[part], share[part])
         for t in spread:
             part = slice(starts[t], starts[t + 1])
