@@ -31,7 +31,6 @@ Tolerances
     1e-6 by 6e-6: beyond the audit's ``CERTIFICATE_TOLERANCE``).  So LEXIMIN fixes each
     level at what the level's own lottery achieves (:meth:`RestrictedMaster.fix` with the
     column probabilities): an exact lottery meets every floor, and no slack is needed.
-    ``FIX_SLACK`` itself is the slack of the best-effort spread LP, at the default tolerance.
 ``INTEGRALITY_TOLERANCE``
     The largest distance from an integer accepted in a pricing solution before rounding.
 """
@@ -570,12 +569,13 @@ def even_out(model: Model, lottery: TypeLottery, config: SolverConfig) -> TypeLo
         panel, kind, share = panel[order], kind[order], share[order]
         starts = np.searchsorted(kind, np.arange(model.n_types + 1))
         level = float(lottery.stats.get("level_value", 0.0))
-        # the types not fixed yet keep at least the highest proven level (where the lottery
-        # gives it them already): the level's own value less FIX_SLACK could be up to 1e-6
-        # below it, and the audit then found a proven level not attained (stress seed
-        # 670008, a level 1e-6 short)
+        # the types not fixed yet keep the level the snapshot states and at least the
+        # highest proven level, or what the snapshot gives them if that is less (so that
+        # the snapshot itself is feasible): with the level less FIX_SLACK, the spread lottery
+        # fell 1e-6 below the level lottery.json states, and the level certificate's audit
+        # failed (stress seeds 670001 and 670008)
         top = float(np.max(floors[~unfixed])) if (~unfixed).any() else -np.inf
-        rest_low = np.minimum(max(level - FIX_SLACK, top), lottery.targets)
+        rest_low = np.minimum(max(level, top), lottery.targets)
         lp = config.backend(maximize=False, name="best-effort spread LP")
         lp.add_vars(np.zeros(R), np.full(R, INFINITY), np.zeros(R))
         lp.add_vars([0.0], [1.0], [1.0])
