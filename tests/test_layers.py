@@ -27,6 +27,7 @@ LAYERS = [
     ["solve"],  # Model -> lottery over types
     ["lottery"],  # types -> people; m numbered panels; the seed's draw
     ["outputs"],  # the run record and the files
+    ["runs"],  # what the commands share: the in-memory selection, the chain, option checks
     ["commands"],  # one module per command
     ["cli", "console", "entry", "__main__"],  # typer / rich only
 ]
@@ -122,6 +123,14 @@ def test_the_checks_can_fail() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
     assert _layer("panelsel.commands.select") > _layer("panelsel.solve.colgen")
     assert _layer("panelsel.lottery.compute") > _layer("panelsel.solve.protocol")
+
+
+def test_no_command_imports_another() -> None:
+    # what two commands share lives in panelsel.runs (or below), never in a command
+    commands = {m for m in MODULES if m.startswith("panelsel.commands.")}
+    graph = _graph()
+    crossing = sorted((m, i) for m in commands for i in graph[m] if i in commands)
+    assert crossing == [], f"a command imports another: {crossing}"
 
 
 def test_only_console_imports_rich_and_only_cli_imports_typer() -> None:

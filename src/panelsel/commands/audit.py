@@ -58,15 +58,13 @@ from panelsel.commands.certificates import (
     nash_certificate,
 )
 from panelsel.defaults import (
-    DEFAULT_DELIMITER,
-    DEFAULT_ENCODING,
     DEFAULT_GAMMA,
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
 from panelsel.digest import sha256_hex, sha256_of
 from panelsel.errors import EXIT_VERIFICATION, BadInputError, PanelselError, VerificationError
-from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
+from panelsel.inputs.load import ReadOptions, read_pool
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
@@ -91,8 +89,10 @@ from panelsel.outputs.record import (
     read_record,
     recorded_contact_format,
 )
-from panelsel.outputs.tables import WRITTEN_PROBABILITY_TOLERANCE
+from panelsel.outputs.tables import ROLE_COLUMN, WRITTEN_PROBABILITY_TOLERANCE
 from panelsel.progress import ProgressFn, no_progress
+from panelsel.runs.chain import chain_exclusions, locate_previous, read_previous
+from panelsel.runs.loosen import loosened_spec, smallest_loosening
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
 from panelsel.solve.backends import SolverConfig
@@ -230,7 +230,6 @@ def _replacement_round(
     drawn again, and that the final panel (kept and drawn) meets the original quotas and
     household rule, counted by the audit's model of the original pool, and is what
     ``panel.csv`` holds."""
-    from panelsel.commands.replace import chain_exclusions, read_previous
     from panelsel.inputs.residual import residual_inputs
 
     problems: list[str] = []
@@ -370,7 +369,6 @@ def _loosening(
     the smallest loosening (panelsel's minimal relaxation, re-derived).  Returns the
     round's quotas, the original quotas loosened by the same seats (for the final panel)
     and the change in words; a wrong loosening is added to ``problems``."""
-    from panelsel.commands.replace import loosened_spec, smallest_loosening
     from panelsel.solve.feasibility import QuotaChange, QuotaILP
 
     if recorded is None:
@@ -465,8 +463,6 @@ def _whole_panel_problems(
 ) -> list[str]:
     """A round's ``panel.csv`` is the whole panel: every kept member and every replacement,
     each row as in the original pool, with the right ``panelsel_role``, and nobody else."""
-    from panelsel.commands.replace import ROLE_COLUMN
-
     safe = bool(document.get("spreadsheet_safe"))
     fmt, _ = recorded_contact_format(document)
     header, rows = _read_csv(out / "panel.csv", safe, fmt)
@@ -1352,23 +1348,16 @@ def audit(
     registrants, quotas = Path(registrants), Path(quotas)
     record = read_record(out / "lottery.json")
     document = record.document
-    read_as = document.get("inputs", {}).get("registrants") or {}
-    delimiter = delimiter or read_as.get("delimiter") or DEFAULT_DELIMITER
-    encoding = encoding or read_as.get("encoding") or DEFAULT_ENCODING
+    recorded_file = record.registrants_file
+    delimiter = delimiter or recorded_file.delimiter
+    encoding = encoding or recorded_file.encoding
     recorded_k = int(document["panel_size"])
     spec = load_quotas(
         quotas,
         panel_size=recorded_k if quotas.suffix.lower() == ".csv" else None,
         id_column=document.get("id_column"),
     )
-    read = ReadOptions(
-        delimiter=delimiter,
-        encoding=encoding,
-        drop_duplicates=read_as.get("drop_duplicates"),
-        keep=read_as.get("keep") or "last",
-        sheet=recorded_sheet(read_as),
-        header_row=recorded_header_row(read_as),
-    )
+    read = recorded_file.read_options(delimiter=delimiter, encoding=encoding)
     duplicates: Check | None
     try:
         pool = read_pool(registrants, spec, read)
@@ -1381,12 +1370,7 @@ def audit(
         pool = read_pool(
             registrants,
             spec,
-            ReadOptions(
-                delimiter,
-                encoding,
-                sheet=recorded_sheet(read_as),
-                header_row=recorded_header_row(read_as),
-            ),
+            recorded_file.read_options(delimiter=delimiter, encoding=encoding, drop=False),
         )
         duplicates = Check(
             "duplicates",
@@ -1399,8 +1383,6 @@ def audit(
     round_check: Check | None = None
     previous_check: Check | None = None
     if isinstance(link, dict):
-        from panelsel.commands.replace import locate_previous
-
         previous_path = locate_previous(link, out)  # one look for the run it continues
         round_check, pool, spec = _replacement_round(
             document, link, registrants, quotas, out, previous_path

@@ -8,7 +8,6 @@ column per algorithm; legacy's estimates with their 99% intervals) and ``summary
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from panelsel import __version__
-from panelsel.commands.select import SEED_BITS, check_options
 from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_GAMMA, DEFAULT_SAMPLES, DEFAULT_SOLVER
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
@@ -37,6 +35,7 @@ from panelsel.outputs.names import COMPARISON
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.outputs.tables import format_probability
 from panelsel.progress import ProgressFn, no_progress
+from panelsel.runs.options import check_options, seed_of
 from panelsel.solve.algorithms import ALGORITHM_NAMES
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.protocol import Request
@@ -185,7 +184,7 @@ def compare(
             )
         seed_given = seed is not None
         if seed is None:
-            seed = secrets.randbits(SEED_BITS)
+            seed = seed_of(None)
         results = []
         notes: list[str] = list(model.warnings)
         for algorithm in algorithms:

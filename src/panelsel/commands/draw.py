@@ -16,8 +16,6 @@ from typing import Any
 from panelsel import __version__
 from panelsel.defaults import DEFAULT_DICE_SIDES
 from panelsel.errors import BadInputError, VerificationError
-from panelsel.inputs.load import recorded_header_row, recorded_sheet
-from panelsel.inputs.pool import Pool, load_pool
 from panelsel.lottery.public import PickedNumber, pick_number
 from panelsel.outputs.files import OutputFolder, write_json
 from panelsel.outputs.files import read_record as read_folder_record
@@ -34,7 +32,9 @@ from panelsel.outputs.record import (
     read_uniform_lottery,
     recorded_contact_format,
 )
-from panelsel.outputs.tables import write_contact_lists
+from panelsel.outputs.tables import write_contact_lists, write_final_panel
+from panelsel.runs.chain import locate_previous, read_previous, round_pool
+from panelsel.runs.recorded import recorded_pool
 
 DRAW_FILES = tuple(dict.fromkeys(PUBLIC_DRAW.names(xlsx=True) + PUBLIC_DRAW_ROUND.names(xlsx=True)))
 """The files a draw may add beside the published lottery (the workbooks only when the
@@ -74,41 +74,6 @@ class DrawResult:
             "warnings": self.warnings,
             "version": __version__,
         }
-
-
-def recorded_pool(
-    document: dict[str, Any], lottery_path: Path, pool_path: str | Path | None
-) -> Pool:
-    """The registrants the lottery was made from: ``pool_path`` or the recorded path, read as
-    recorded, refused when its sha256 differs from the record."""
-    record = document.get("inputs", {}).get("registrants", {})
-    path = Path(pool_path) if pool_path is not None else Path(str(record.get("path", "")))
-    if not path.is_file():
-        raise BadInputError(
-            f"the registrants file {path} recorded in the lottery is not here",
-            file=str(lottery_path),
-            hint="pass the registrants file with --pool FILE",
-        )
-    pool = load_pool(
-        path,
-        id_column=document.get("id_column"),
-        delimiter=str(record.get("delimiter", ",")),
-        encoding=str(record.get("encoding", "utf-8")),
-        sheet=recorded_sheet(record),
-        header_row=recorded_header_row(record),
-        drop=(
-            (str(record["drop_duplicates"]), str(record.get("keep", "last")))
-            if record.get("drop_duplicates")
-            else None
-        ),
-    )
-    if pool.sha256 != record.get("sha256"):
-        raise VerificationError(
-            f"the registrants file {path} has sha256 {pool.sha256}, but the lottery was made "
-            f"from a file with sha256 {record.get('sha256')}",
-            hint="use the registrants file the lottery was made from (--pool FILE)",
-        )
-    return pool
 
 
 def draw_public(
@@ -199,8 +164,6 @@ def _draw_into(
     link = document.get("replacement")
     if isinstance(link, dict):
         # a replacement round's lottery: drawn from the people still available
-        from panelsel.commands.replace import round_pool
-
         residual = round_pool(document, pool, path.parent)
         the_pool = residual.pool
     else:
@@ -220,8 +183,6 @@ def _draw_into(
     fmt, xlsx = recorded_contact_format(document)
     write_contact_lists(tmp, the_pool, contact, chosen, safe=safe, fmt=fmt, xlsx=xlsx)
     if isinstance(link, dict):
-        from panelsel.commands.replace import locate_previous, read_previous, write_final_panel
-
         previous = read_previous(locate_previous(link, path.parent), pool, None)
         write_final_panel(
             tmp,

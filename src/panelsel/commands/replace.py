@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,40 +29,41 @@ from panelsel.defaults import (
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
-from panelsel.digest import sha256_of
-from panelsel.errors import BadInputError, InfeasibleQuotasError, VerificationError
-from panelsel.inputs.load import ReadOptions, read_pool, recorded_header_row, recorded_sheet
+from panelsel.errors import BadInputError, InfeasibleQuotasError
 from panelsel.inputs.model import Model, build_model, cheap_infeasibility
-from panelsel.inputs.pool import Pool
-from panelsel.inputs.quotas import QuotaSpec, load_quotas, with_bounds
 from panelsel.inputs.residual import Residual, residual_inputs
 from panelsel.lottery.compute import Publish, compute_or_explain
 from panelsel.lottery.rounding import check_panels
-from panelsel.outputs.files import CsvFormat, OutputFolder, write_csv, write_xlsx
+from panelsel.outputs.files import OutputFolder
 from panelsel.outputs.names import PUBLISHED, REPLACEMENT
-from panelsel.outputs.record import read_draw, read_record, recorded_contact_format
+from panelsel.outputs.record import recorded_contact_format
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.tables import (
     OutputOptions,
     RunFiles,
-    contact_columns,
     contact_format,
     write_drawn,
+    write_final_panel,
     write_published,
 )
 from panelsel.progress import ProgressFn, no_progress
+from panelsel.runs.chain import (
+    PreviousRun,
+    chain_exclusions,
+    chain_runs,
+    final_members,
+    read_previous,
+)
+from panelsel.runs.loosen import loosened_spec, loosening_note, smallest_loosening
+from panelsel.runs.options import check_options, seed_of
 from panelsel.signals import checkpoint
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import (
     QuotaChange,
     QuotaILP,
     infeasibility_details,
-    minimal_relaxation,
 )
 from panelsel.solve.protocol import Request
-
-ROLE_COLUMN = "panelsel_role"
-"""The column of the final ``panel.csv`` that says who was kept and who is new."""
 
 
 @dataclass
@@ -119,20 +119,6 @@ class Replacement:
         }
 
 
-@dataclass(frozen=True)
-class PreviousRun:
-    """The run a round continues: its record, inputs and final panel."""
-
-    path: Path
-    sha256: str
-    document: dict[str, Any]
-    pool: Pool
-    spec: QuotaSpec
-    read: ReadOptions
-    panel: list[str]
-    """The final panel of that run, as ids."""
-
-
 def _ids(text: str | None, what: str) -> list[str]:
     if not text:
         return []
@@ -168,159 +154,6 @@ def read_ids(values: str | None, file: str | Path | None, what: str) -> list[str
             lines = lines[1:]
         text += "," + ",".join(lines)
     return _ids(text, what)
-
-
-def _checked(path: Path, recorded: dict[str, Any], role: str, record: Path) -> Path:
-    if not path.is_file():
-        raise BadInputError(
-            f"the {role} file recorded in {record} is not here",
-            file=str(path),
-            hint=f"pass it with --{role} FILE",
-        )
-    if sha256_of(path) != recorded.get("sha256"):
-        raise VerificationError(
-            f"{path} is not the {role} file the run used: its sha256 differs from the one "
-            f"recorded in {record}",
-            hint=f"pass the {role} file the selection was made from (--{role} FILE)",
-        )
-    return path
-
-
-def locate_previous(link: dict[str, Any], folder: Path | None) -> Path:
-    """The ``lottery.json`` of the run a round continues.  The round records its path as
-    given on the command line (relative to the folder ``replace`` ran in); audited from
-    elsewhere, the same path is tried relative to the round's folder (``folder``) and its
-    parent, and the first with the recorded sha256 is the one (a file with another sha256 is
-    never taken for it; without one, the recorded path is returned and the caller says what
-    is wrong with it)."""
-    recorded = Path(str(link.get("previous", "")))
-    candidates = [recorded]
-    if folder is not None and not recorded.is_absolute():
-        candidates += [folder.parent / recorded, folder / recorded]
-    for path in candidates:
-        if path.is_file() and sha256_of(path) == link.get("previous_sha256"):
-            return path
-    return next((p for p in candidates if p.is_file()), recorded)
-
-
-def round_pool(
-    document: dict[str, Any],
-    registrants: str | Path | None = None,
-    folder: Path | None = None,
-) -> Residual:
-    """The residual problem of a recorded round in ``folder`` (for ``draw`` and the audit):
-    the previous run read again, its chain checked, the kept members and the exclusions
-    applied."""
-    link = document["replacement"]
-    excluded = chain_exclusions(document, folder)  # checks every link of the chain (sha256)
-    previous_path = locate_previous(link, folder)
-    previous = read_previous(previous_path, registrants, None)
-    gone = {str(x).casefold() for x in link.get("dropouts", [])}
-    kept = [pid for pid in previous.panel if pid.casefold() not in gone]
-    return residual_inputs(previous.pool, previous.spec, kept, excluded, len(gone))
-
-
-def chain_runs(document: dict[str, Any], folder: Path | None = None) -> list[Path]:
-    """The ``lottery.json`` of every earlier run of the chain ending at ``document`` (of the
-    run in ``folder``; not its own), back to the first selection; a link to a missing run
-    ends the list."""
-    runs: list[Path] = []
-    link = document.get("replacement") or {}
-    while link:
-        path = locate_previous(link, folder)
-        if not path.is_file() or path.resolve() in {p.resolve() for p in runs}:
-            break
-        runs.append(path)
-        folder = path.parent
-        link = read_record(path).document.get("replacement") or {}
-    return runs
-
-
-def chain_exclusions(document: dict[str, Any], folder: Path | None = None) -> set[str]:
-    """Everyone the chain of rounds ending at ``document`` (the run in ``folder``) left out:
-    every round's dropouts and unavailable, back to the first selection.  They stay out for
-    the whole chain (a dropout of round 2 is not drawable in round 3).  Each earlier run is
-    checked against the sha256 its successor recorded; ids are casefolded."""
-    excluded: set[str] = set()
-    link = document.get("replacement") or {}
-    seen: set[Path] = set()
-    while link:
-        for key in ("dropouts", "unavailable"):
-            excluded |= {str(x).casefold() for x in link.get(key, [])}
-        path = locate_previous(link, folder)
-        if not path.is_file():
-            raise BadInputError(
-                "an earlier run of this chain of replacement rounds is not here",
-                file=str(path),
-                hint="work from the folder the rounds were made in, with the earlier runs in place",
-            )
-        if sha256_of(path) != link.get("previous_sha256"):
-            raise VerificationError(
-                f"{path} is not the run the next round continued: its sha256 differs from "
-                "the one that round records",
-                hint="put back the earlier run's folder as it was",
-            )
-        if path.resolve() in seen:  # a chain that loops (only an edited record can)
-            raise VerificationError(
-                f"{path} appears twice in this chain of rounds",
-                hint="audit the lottery.json files that panelsel wrote",
-            )
-        seen.add(path.resolve())
-        folder = path.parent
-        link = read_record(path).document.get("replacement") or {}
-    return excluded
-
-
-def read_previous(
-    run: str | Path, registrants: str | Path | None, quotas: str | Path | None
-) -> PreviousRun:
-    """The run a round continues, its input files checked against their recorded sha256."""
-    folder = Path(run)
-    path = folder / "lottery.json" if folder.is_dir() else folder
-    record = read_record(path)
-    document = record.document
-    inputs = document.get("inputs", {})
-    reg_record = inputs.get("registrants") or {}
-    quo_record = inputs.get("quotas") or {}
-    reg = _checked(
-        Path(registrants or str(reg_record.get("path", ""))), reg_record, "registrants", path
-    )
-    quo = _checked(Path(quotas or str(quo_record.get("path", ""))), quo_record, "quotas", path)
-    link = document.get("replacement") or {}
-    panel_size = int(link.get("panel_size", document["panel_size"]))
-    spec = load_quotas(
-        quo,
-        panel_size=panel_size if quo.suffix.lower() == ".csv" else None,
-        id_column=document.get("id_column"),
-    )
-    read = ReadOptions(
-        delimiter=str(reg_record.get("delimiter", ",")),
-        encoding=str(reg_record.get("encoding", "utf-8-sig")),
-        drop_duplicates=reg_record.get("drop_duplicates"),
-        keep=str(reg_record.get("keep", "last")),
-        sheet=recorded_sheet(reg_record),
-        header_row=recorded_header_row(reg_record),
-    )
-    pool = read_pool(reg, spec, read)
-    if record.kind == "published":
-        drawn = read_draw(path.parent / "draw.json")
-        if not drawn:
-            raise BadInputError(
-                "this lottery was published for a public draw that has not been made",
-                file=str(path),
-                hint="draw first (panelsel draw); replacements are for a drawn panel",
-            )
-        members = [str(x) for x in drawn.get("members", [])]
-    else:
-        members = [str(x) for x in document.get("selected_members") or []]
-    if link:
-        # a round: its final panel, or (published, then drawn) the kept and the drawn
-        final = link.get("final_members")
-        kept = [str(x) for x in link.get("kept", [])]
-        panel = [str(x) for x in final] if final is not None else final_members(pool, kept, members)
-    else:
-        panel = members
-    return PreviousRun(path, sha256_of(path), document, pool, spec, read, panel)
 
 
 def replace(
@@ -380,8 +213,6 @@ def replace(
     """
     started = time.monotonic()
     progress = progress or no_progress
-    from panelsel.commands.select import check_options
-
     check_options([algorithm], samples, seed, time_limit, gamma)
     check_panels(panels)
     previous = read_previous(run, registrants, quotas)
@@ -462,43 +293,6 @@ def _validate(
     return [known[p.casefold()] for p in dropouts], [known[p.casefold()] for p in unavailable], kept
 
 
-def final_members(pool: Pool, kept: list[str], new: list[str]) -> list[str]:
-    """The whole panel after a round: the kept members and the new ones, in file order."""
-    chosen = set(kept) | set(new)
-    return [pid for pid in pool.ids if pid in chosen]
-
-
-def write_final_panel(
-    tmp: Path,
-    pool: Pool,
-    kept: list[str],
-    new: list[str],
-    *,
-    columns: tuple[str, ...] | None,
-    fmt: CsvFormat,
-    safe: bool,
-) -> None:
-    """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
-    ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
-    (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``); the
-    same for ``panel.xlsx`` -> ``replacements.xlsx`` where the round wrote workbooks."""
-    (tmp / "panel.csv").rename(tmp / "replacements.csv")
-    workbook = (tmp / "panel.xlsx").is_file()
-    if workbook:  # the contact lists came as workbooks too: the same for the whole panel
-        (tmp / "panel.xlsx").rename(tmp / "replacements.xlsx")
-    role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
-    contact = contact_columns(pool, columns)
-    rows = [
-        [*(row[c] for c in contact), role[pid]]
-        for pid, row in zip(pool.ids, pool.rows, strict=True)
-        if pid in role
-    ]
-    header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
-    write_csv(tmp / "panel.csv", header, rows, fmt=fmt, safe=safe)
-    if workbook:
-        write_xlsx(tmp / "panel.xlsx", header, rows)
-
-
 def _held_text(residual: Residual) -> str:
     """What the kept members already hold, for an infeasibility message."""
     full = [h for h in residual.held if h.held and h.held >= h.max]
@@ -507,43 +301,6 @@ def _held_text(residual: Residual) -> str:
     parts += [f"{h.category} = {h.value} still needs {h.residual_min}" for h in needed]
     return f"the {len(residual.kept)} kept members already hold " + (
         "; ".join(parts) if parts else "no bound in full"
-    )
-
-
-def smallest_loosening(model: Model, config: SolverConfig) -> list[QuotaChange] | None:
-    """The smallest change of the round's quota bounds that admits a panel (every seat of
-    bound moved counts one), or None when no change of quotas helps."""
-    relaxation = minimal_relaxation(model, config, {})
-    return None if relaxation is None else relaxation[0]
-
-
-def loosened_spec(spec: QuotaSpec, changes: list[QuotaChange]) -> QuotaSpec:
-    """``spec`` with the bounds ``changes`` name moved to their new values."""
-    return with_bounds(spec, {(c.category, c.value): (c.new_min, c.new_max) for c in changes})
-
-
-def loosening_note(changes: list[QuotaChange], residual: Residual) -> str:
-    """The note of a round that loosened its quotas (``--loosen``), with what the whole
-    panel then holds against the quota file."""
-    held = {(h.category, h.value): h for h in residual.held}
-    parts = []
-    for c in changes:
-        h = held[(c.category, c.value)]
-        if c.new_min < c.old_min:
-            parts.append(
-                f"{c.category} = {c.value}: the seats left need {c.new_min} instead of "
-                f"{c.old_min}, so the panel may hold {h.held + c.new_min} where the quota "
-                f"file asks at least {h.min}"
-            )
-        if c.new_max > c.old_max:
-            parts.append(
-                f"{c.category} = {c.value}: the seats left may take {c.new_max} instead of "
-                f"{c.old_max}, so the panel may hold {h.held + c.new_max} where the quota "
-                f"file allows at most {h.max}"
-            )
-    return (
-        "this round loosened the quotas (--loosen), by the smallest change that fills the "
-        "seats: " + "; ".join(parts)
     )
 
 
@@ -611,9 +368,7 @@ def _round(
     model = build_model(pool, spec, values_must_exist=False)
     config = SolverConfig(name=solver, time_limit=time_limit)
     seed_given = seed is not None
-    from panelsel.commands.select import SEED_BITS
-
-    seed = seed if seed is not None else secrets.randbits(SEED_BITS)
+    seed = seed_of(seed)
     request = Request(seed, samples, gamma=gamma)
     loosened: list[QuotaChange] = []
     if cheap_infeasibility(model, spec) or not QuotaILP(model, config).feasible():

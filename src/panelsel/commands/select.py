@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import math
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,13 +45,12 @@ from panelsel.outputs.tables import (
     write_published,
 )
 from panelsel.progress import ProgressFn, no_progress
+from panelsel.runs.options import check_options, seed_of
 from panelsel.signals import checkpoint
-from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
-from panelsel.solve.backends import SolverConfig, check_time_limit
+from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import Exclusion
 from panelsel.solve.protocol import Request
-
-SEED_BITS = 63
 
 
 @dataclass
@@ -181,47 +178,6 @@ def _feature_summary(
         )
         for j, f in enumerate(model.features)
     ]
-
-
-def check_options(
-    algorithms: list[str],
-    samples: int,
-    seed: int | None,
-    time_limit: float | None,
-    gamma: float | None = None,
-) -> None:
-    """Refuse option values no run can use (exit 2)."""
-    for algorithm in algorithms:
-        if algorithm not in ALGORITHM_NAMES:
-            raise BadInputError(
-                f"unknown algorithm {algorithm!r}",
-                hint=f"choose one of: {', '.join(ALGORITHM_NAMES)}",
-            )
-    if samples < 1:
-        raise BadInputError(f"--samples must be at least 1, not {samples}")
-    if seed is not None and seed < 0:
-        raise BadInputError(f"the seed must be 0 or more, not {seed}")
-    check_time_limit(time_limit)
-    if gamma is not None:
-        if "goldilocks" not in algorithms:
-            raise BadInputError(
-                "--gamma applies to the goldilocks algorithm only",
-                hint="add --algorithm goldilocks, or drop --gamma",
-            )
-        if not (math.isfinite(gamma) and GAMMA_RANGE[0] <= gamma <= GAMMA_RANGE[1]):
-            # far outside this range one term vanishes against the other in floating point:
-            # Goldilocks silently becomes MINIMAX (some people at 0) or a numerical failure
-            raise BadInputError(
-                f"--gamma must be a number from {GAMMA_RANGE[0]:g} to {GAMMA_RANGE[1]:g}, "
-                f"not {gamma}",
-                hint="1 (the default) weighs the largest and the smallest chance alike; 10 "
-                "weighs the smallest ten times more",
-            )
-
-
-GAMMA_RANGE = (1e-4, 1e4)
-"""The ``--gamma`` values Goldilocks is solved for: the weight of the smallest chance against
-the largest, within 4 orders of magnitude either way."""
 
 
 def select(
@@ -429,7 +385,7 @@ def _selected(
     contact_columns(pool, asked.options.columns)  # fail early
     config = SolverConfig(name=asked.solver, time_limit=asked.time_limit)
     seed_given = asked.seed is not None
-    seed = asked.seed if asked.seed is not None else secrets.randbits(SEED_BITS)
+    seed = seed_of(asked.seed)
     checkpoint("computing")
     request = Request(seed, asked.samples, asked.best_effort, asked.gamma)
     result = compute_or_explain(

@@ -35,16 +35,21 @@ class ReadOptions:
     header_row: int | None = None
 
 
-def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Pool:
+def read_pool(registrants: str | Path, spec: QuotaSpec | None, read: ReadOptions) -> Pool:
     """The registrants as ``read`` says, with duplicates dropped if it asks (the one way
-    every command, the audit included, reads a pool)."""
+    every command, the audit included, reads a pool).
+
+    Without ``spec`` (``draw``, which reads the pool of a lottery whose published sha256
+    it has checked, and needs no quotas): the id column is ``read.id_column`` and the
+    checks against the quota columns are left out (the run that recorded the way of
+    reading made them)."""
     if read.drop_duplicates is None and read.keep != "last":
         raise BadInputError(
             f"--keep {read.keep} applies only with --drop-duplicates COLUMN, which was not given",
             hint="add --drop-duplicates with the column that identifies a person (an e-mail "
             "address), or drop --keep",
         )
-    if read.drop_duplicates is not None:
+    if read.drop_duplicates is not None and spec is not None:
         named = [
             c.column
             for c in spec.categories
@@ -66,12 +71,12 @@ def read_pool(registrants: str | Path, spec: QuotaSpec, read: ReadOptions) -> Po
             )
     pool = load_pool(
         registrants,
-        id_column=spec.id_column,
+        id_column=spec.id_column if spec is not None else read.id_column,
         delimiter=read.delimiter,
         encoding=read.encoding,
         sheet=read.sheet,
         header_row=read.header_row,
-        expect=[c.column for c in spec.categories],
+        expect=[c.column for c in spec.categories] if spec is not None else (),
         drop=(read.drop_duplicates, read.keep) if read.drop_duplicates is not None else None,
     )
     return pool

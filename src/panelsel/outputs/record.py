@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from panelsel import __version__
+from panelsel.defaults import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from panelsel.digest import sha256_hex
 from panelsel.encodings import text_encoding_problem
 from panelsel.errors import BadInputError, VerificationError
+from panelsel.inputs.load import ReadOptions, recorded_header_row, recorded_sheet
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import PUBLIC_DRAW_RULE, PickedNumber, dice_plan
@@ -396,6 +398,83 @@ class RunRecord:
     def registrants(self) -> dict[str, Any]:
         """The recorded registrants file: ``path``, ``sha256``, ``delimiter``, ``encoding``."""
         return dict(self.document.get("inputs", {}).get("registrants") or {})
+
+    @property
+    def registrants_file(self) -> RecordedRegistrants:
+        """The recorded registrants file and how it was read, typed."""
+        return RecordedRegistrants.of(self.document)
+
+    @property
+    def quotas(self) -> dict[str, Any]:
+        """The recorded quota file: ``path`` and ``sha256``."""
+        return dict(self.document.get("inputs", {}).get("quotas") or {})
+
+    @property
+    def id_column(self) -> str | None:
+        value = self.document.get("id_column")
+        return value if isinstance(value, str) else None
+
+    @property
+    def link(self) -> dict[str, Any] | None:
+        """A replacement round's ``replacement`` section (None for any other run)."""
+        link = self.document.get("replacement")
+        return link if isinstance(link, dict) else None
+
+
+@dataclass(frozen=True)
+class RecordedRegistrants:
+    """The registrants file a run recorded, and how it read it: the one place that turns
+    ``inputs.registrants`` back into :class:`ReadOptions` (the audit, ``replace`` and
+    ``draw`` read a recorded pool alike, with the same defaults for what an older or
+    hand-made record leaves out)."""
+
+    path: str
+    sha256: str | None
+    delimiter: str
+    encoding: str
+    drop_duplicates: str | None
+    keep: str
+    sheet: str | None
+    header_row: int | None
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> RecordedRegistrants:
+        inputs = document.get("inputs")
+        given = inputs.get("registrants") if isinstance(inputs, dict) else None
+        record: dict[str, Any] = given if isinstance(given, dict) else {}
+        drop = record.get("drop_duplicates")
+        sha = record.get("sha256")
+        return cls(
+            path=str(record.get("path", "")),
+            sha256=sha if isinstance(sha, str) else None,
+            delimiter=str(record.get("delimiter") or DEFAULT_DELIMITER),
+            encoding=str(record.get("encoding") or DEFAULT_ENCODING),
+            drop_duplicates=str(drop) if drop else None,
+            keep=str(record.get("keep") or "last"),
+            sheet=recorded_sheet(record),
+            header_row=recorded_header_row(record),
+        )
+
+    def read_options(
+        self,
+        *,
+        id_column: str | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        drop: bool = True,
+    ) -> ReadOptions:
+        """How to read the file again: as recorded, with ``delimiter`` and ``encoding``
+        where given instead; ``drop`` False reads the whole pool (the audit's reading when
+        the recorded way of dropping duplicates is refused)."""
+        return ReadOptions(
+            delimiter=delimiter or self.delimiter,
+            encoding=encoding or self.encoding,
+            id_column=id_column,
+            drop_duplicates=self.drop_duplicates if drop else None,
+            keep=self.keep if drop and self.drop_duplicates else "last",
+            sheet=self.sheet,
+            header_row=self.header_row,
+        )
 
 
 def read_record(path: Path) -> RunRecord:

@@ -539,3 +539,38 @@ def format_probability(x: float) -> str:
 
 
 _num = format_probability
+
+
+ROLE_COLUMN = "panelsel_role"
+"""The column of a round's whole ``panel.csv`` that says who was kept and who is new."""
+
+
+def write_final_panel(
+    tmp: Path,
+    pool: Pool,
+    kept: list[str],
+    new: list[str],
+    *,
+    columns: tuple[str, ...] | None,
+    fmt: CsvFormat,
+    safe: bool,
+) -> None:
+    """Turn a round's ``panel.csv`` (its own draw) into ``replacements.csv``, and write
+    ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
+    (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``); the
+    same for ``panel.xlsx`` -> ``replacements.xlsx`` where the round wrote workbooks."""
+    (tmp / "panel.csv").rename(tmp / "replacements.csv")
+    workbook = (tmp / "panel.xlsx").is_file()
+    if workbook:  # the contact lists came as workbooks too: the same for the whole panel
+        (tmp / "panel.xlsx").rename(tmp / "replacements.xlsx")
+    role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
+    contact = contact_columns(pool, columns)
+    rows = [
+        [*(row[c] for c in contact), role[pid]]
+        for pid, row in zip(pool.ids, pool.rows, strict=True)
+        if pid in role
+    ]
+    header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
+    write_csv(tmp / "panel.csv", header, rows, fmt=fmt, safe=safe)
+    if workbook:
+        write_xlsx(tmp / "panel.xlsx", header, rows)
