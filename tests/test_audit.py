@@ -272,7 +272,7 @@ def test_certificate_by_column_generation_when_the_relaxation_is_not_enough(
 ) -> None:
     # without the relaxation's bound the certificate comes from dual weights over people
     # and the MILP, adding panels until no panel beats the lottery's minimum
-    import panelsel.commands.certificates as module
+    import panelsel.audit.certificates as module
 
     monkeypatch.setattr(module, "relaxation_bound", lambda *_: None)
     # (a LEXIMIN run records its levels' weights and is checked by them instead:

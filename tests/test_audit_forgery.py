@@ -259,7 +259,7 @@ def test_goldilocks_certificate_of_a_forged_lottery_is_a_verdict_not_a_crash() -
     """Issue 29, item 9: the audit's own Goldilocks search divided by a zero minimum
     (ZeroDivisionError, exit 1) when the lottery.json was edited; the objective of a
     lottery that leaves someone counted at 0 is infinite."""
-    from panelsel.commands.certificates import extremes_certificate
+    from panelsel.audit.certificates import extremes_certificate
 
     _, pool, model = load_inputs(REG, QUO)
     doc_panel = np.arange(model.k, dtype=np.intp)  # one panel, as a forger lists it
@@ -275,7 +275,7 @@ def test_goldilocks_optimality_names_someone_the_lottery_leaves_at_zero(original
     point, who may well have a chance; it must name someone with none."""
     import re
 
-    from panelsel.commands.certificates import extremes_certificate
+    from panelsel.audit.certificates import extremes_certificate
 
     _, pool, model = load_inputs(REG, QUO)
     doc = json.loads((original / "lottery.json").read_text(encoding="utf-8"))

@@ -28,6 +28,7 @@ LAYERS = [
     ["lottery"],  # types -> people; m numbered panels; the seed's draw
     ["outputs"],  # the run record and the files
     ["runs"],  # what the commands share: the in-memory selection, the chain, option checks
+    ["audit"],  # a finished selection checked from its files alone
     ["commands"],  # one module per command
     ["cli", "console", "entry", "__main__"],  # typer / rich only
 ]

@@ -1,5 +1,5 @@
 """LEXIMIN's level certificate: every level's weights, recorded in lottery.json and checked
-by the audit's own MILP (:func:`panelsel.commands.certificates.leximin_certificate`)."""
+by the audit's own MILP (:func:`panelsel.audit.certificates.leximin_certificate`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from panelsel.commands.certificates import leximin_certificate
+from panelsel.audit.certificates import leximin_certificate
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import load_pool
 from panelsel.inputs.quotas import load_quotas

@@ -261,7 +261,7 @@ def test_the_maximin_check_is_not_vacuous_when_someone_can_never_be_selected(
 ) -> None:
     # z is the only X and X has max 0: nobody can select z.  The check used to look only
     # at the person with the lowest probability; when that was z, any lottery passed
-    from panelsel.commands.certificates import maximin_certificate
+    from panelsel.audit.certificates import maximin_certificate
     from panelsel.inputs.model import build_model
     from panelsel.inputs.pool import load_pool
     from panelsel.inputs.quotas import load_quotas
@@ -309,7 +309,7 @@ def test_the_audit_verdict_says_not_proven_optimal(tmp_path: Path) -> None:
 
     from panelsel import console
     from panelsel.commands.audit import AuditReport
-    from panelsel.commands.certificates import Check
+    from panelsel.audit.certificates import Check
 
     report = AuditReport(out, "leximin", [Check("panels", True, "ok")], proven_optimal=False)
     capture = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115

@@ -30,7 +30,7 @@ class LevelProof:
     and a type with ``y_t > 0`` gets exactly ``value`` in every lottery that gives every
     other type at least ``value`` (so it is fixed).  lottery.json records the weights per
     person and the audit checks the bound with its own MILP
-    (:func:`panelsel.commands.certificates.leximin_certificate`).
+    (:func:`panelsel.audit.certificates.leximin_certificate`).
 
     Attributes
     ----------

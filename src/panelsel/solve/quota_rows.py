@@ -6,7 +6,7 @@ Every solver model states the same rules: ``sum_t c_t = k``; for each quota valu
 they keep (the pricing ILP drops those no panel can break; the quota ILP of ``check`` keeps
 a minimum and a maximum as separate rows so that either can be dropped), so they share the
 pieces here.  The audit deliberately builds its own rules over people
-(:func:`panelsel.commands.certificates.quota_rows`), independently of these.
+(:func:`panelsel.audit.certificates.quota_rows`), independently of these.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ pricing ILP at weights ``alpha - beta``; ``alpha`` and ``beta`` are the relaxati
 master's duals, whichever bound is higher.
 The loop stops when this lower bound is within ``GOLDILOCKS_GAP_TOLERANCE`` (relative) of
 the lottery's own ``F``: that is the optimality claim, and the audit checks it with its
-own LP and MILP (:mod:`panelsel.commands.certificates`).
+own LP and MILP (:mod:`panelsel.audit.certificates`).
 
 References
 ----------

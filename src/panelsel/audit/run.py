@@ -1,0 +1,353 @@
+"""Re-derive and check a finished selection from its files alone (``panelsel audit``).
+
+The audit trusts nothing written by the run except as a claim to check: it re-reads the
+registrants and the quota file, recomputes what they imply, and compares.  Each check is
+reported as passed or failed with the numbers behind it:
+
+``inputs``
+    The sha256 of the registrants and quota files equal the ones ``lottery.json`` recorded.
+``panels``
+    Every panel of the lottery has exactly ``k`` distinct members, all in the pool, and meets
+    every quota and the household rule (counted here, independently of the code that made
+    the lottery).
+``probabilities``
+    The panels' probabilities are non-negative and sum to 1.
+``marginals``
+    Each registrant's total probability over the panels that contain them equals
+    ``probabilities.csv``, which lists every registrant once.
+``selected``
+    ``panel.csv`` holds exactly the recorded selected members, ``remaining.csv`` everybody
+    else, and the recorded seed draws that panel again by the recorded draw rule.
+``optimality``
+    The certificate of the algorithm's claim (:mod:`panelsel.audit.certificates`): the
+    maximin bound for leximin and maximin, the Nash gap for nash, none for legacy.
+
+Legacy runs have no lottery of their own: their panels and frequencies are checked like a
+lottery's, and the seed must reproduce the first run.
+
+A uniform lottery for a public draw (``select --panels``) is checked instead by ``hash``
+(``lottery.json`` against the published sha256, or ``lottery.sha256``), ``panels`` and
+``uniform`` (panels numbered 1 to M, each 1/M), ``panels before rounding`` and
+``probabilities before rounding`` (the optimal lottery it was rounded from), ``marginals``
+and ``marginals before rounding`` (both columns of ``probabilities.csv``), ``rounding``
+(every change within :func:`panelsel.lottery.rounding.uniform_bound`, recomputed from k, M and the
+pool's types, and the recorded figures right), ``draw`` (``draw.json``'s random input gives
+its number by :mod:`panelsel.commands.draw`'s rules, its members are that panel's and
+``panel.csv``/``remaining.csv`` hold them; or nothing drawn yet), and the optimality
+certificate of the lottery before rounding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from panelsel.audit.certificates import (
+    Check,
+    extremes_certificate,
+    levels_by_person,
+    leximin_certificate,
+    maximin_certificate,
+    nash_certificate,
+)
+from panelsel.audit.chain import replacement_round
+from panelsel.audit.files import check_duplicates, check_files, check_inputs
+from panelsel.audit.grouped import audit_grouped
+from panelsel.audit.lottery import (
+    check_marginals,
+    check_method,
+    check_order,
+    check_panels,
+    check_probabilities,
+    check_selected,
+    check_symmetry,
+    panel_indices,
+)
+from panelsel.audit.optimality import stopped
+from panelsel.audit.published import audit_uniform
+from panelsel.audit.recompute import check_recompute, recorded_gamma
+from panelsel.audit.report import AuditReport
+from panelsel.errors import BadInputError
+from panelsel.inputs.load import read_pool
+from panelsel.inputs.model import build_model
+from panelsel.inputs.quotas import load_quotas
+from panelsel.lotteries import Lottery
+from panelsel.outputs.record import (
+    read_record,
+)
+from panelsel.progress import ProgressFn, no_progress
+from panelsel.runs.chain import locate_previous
+from panelsel.solve.algorithms import ALGORITHMS
+
+
+def check_previous_run(
+    folder: Path,
+    registrants: Path,
+    quotas: Path,
+    options: dict[str, Any],
+    chain: tuple[Path, ...],
+) -> Check:
+    """The run a replacement round continues passes its own audit, as fully as a run on its
+    own (its draw re-derived from the recorded public input, its own previous run in turn):
+    a round can be no more trustworthy than the chain under it."""
+    name = "previous run"
+    if folder.resolve() in chain:
+        return Check(name, False, f"{folder}/ is a later round of this chain: the chain loops")
+    report = audit(folder, registrants, quotas, **options, _chain=chain)
+    failed = [c for c in report.checks if not c.passed]
+    if failed:
+        return Check(
+            name,
+            False,
+            f"{folder}/ fails its own audit ({', '.join(c.name for c in failed)}: "
+            f"{failed[0].detail[:300]}); a round is no better than the run it continues",
+            {"failed": [c.name for c in failed]},
+        )
+    deeper = " and the runs before it" if any(c.name == name for c in report.checks) else ""
+    if report.inconclusive:
+        return Check(
+            name,
+            True,
+            f"inconclusive: {folder}/{deeper} pass(es) every check, but "
+            f"{', '.join(report.inconclusive)} was inconclusive there (audit it for the detail)",
+            inconclusive=True,
+        )
+    skipped = f" (skipped there: {', '.join(report.skipped)})" if report.skipped else ""
+    return Check(
+        name,
+        True,
+        f"{folder}/{deeper} pass(es) its own audit, {len(report.checks)} checks{skipped}",
+    )
+
+
+def audit(
+    out: str | Path,
+    registrants: str | Path,
+    quotas: str | Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sha256: str | None = None,
+    recompute: bool = True,
+    progress: ProgressFn = no_progress,
+    _chain: tuple[Path, ...] = (),
+) -> AuditReport:
+    """Check a selection folder against the registrants and quota files.
+
+    Parameters
+    ----------
+    out
+        The folder ``panelsel select`` wrote.
+    registrants, quotas
+        The files the selection claims to have used.
+    delimiter, encoding
+        How to read the registrants (default: as recorded in ``lottery.json``).
+    sha256
+        For a uniform lottery (``select --panels``): the hash of ``lottery.json`` as
+        published (default: the ``lottery.sha256`` beside it).
+    recompute
+        Run the recorded algorithm again and compare its lottery with the file's (the
+        ``recompute`` check; as slow as the selection itself).  Without it that check is
+        reported as skipped.
+    progress
+        Called as ``progress(stage, done, total)`` after each check.
+    _chain
+        The rounds already being audited below this one (a replacement round audits the run
+        it continues with this same function, down to the first selection).
+
+    Returns
+    -------
+    AuditReport
+        Every check with its outcome; ``passed`` is True only if all passed.
+
+    Raises
+    ------
+    BadInputError
+        A file is missing or unreadable, so that the audit cannot run.
+    """
+    out = Path(out)
+    registrants, quotas = Path(registrants), Path(quotas)
+    record = read_record(out / "lottery.json")
+    document = record.document
+    recorded_file = record.registrants_file
+    delimiter = delimiter or recorded_file.delimiter
+    encoding = encoding or recorded_file.encoding
+    recorded_k = int(document["panel_size"])
+    spec = load_quotas(
+        quotas,
+        panel_size=recorded_k if quotas.suffix.lower() == ".csv" else None,
+        id_column=document.get("id_column"),
+    )
+    read = recorded_file.read_options(delimiter=delimiter, encoding=encoding)
+    duplicates: Check | None
+    try:
+        pool = read_pool(registrants, spec, read)
+        duplicates = check_duplicates(pool, read)
+    except BadInputError as error:
+        if read.drop_duplicates is None:
+            raise
+        # the recorded way of dropping duplicates is refused (a forged or broken record):
+        # the audit goes on over the whole pool, and fails
+        pool = read_pool(
+            registrants,
+            spec,
+            recorded_file.read_options(delimiter=delimiter, encoding=encoding, drop=False),
+        )
+        duplicates = Check(
+            "duplicates",
+            False,
+            f"lottery.json says registrations were dropped as duplicates by "
+            f"{read.drop_duplicates!r}, which panelsel refuses: {error.message}",
+            {"column": read.drop_duplicates},
+        )
+    link = document.get("replacement")
+    round_check: Check | None = None
+    previous_check: Check | None = None
+    if isinstance(link, dict):
+        previous_path = locate_previous(link, out)  # one look for the run it continues
+        round_check, pool, spec = replacement_round(
+            document, link, registrants, quotas, out, previous_path
+        )
+        previous_check = check_previous_run(
+            previous_path.parent,
+            registrants,
+            quotas,
+            dict(delimiter=delimiter, encoding=encoding, recompute=recompute, progress=progress),
+            (*_chain, out.resolve()),
+        )
+    strict = link is None
+    model = build_model(pool, spec, compress_types=False, values_must_exist=strict)
+    types = build_model(pool, spec, values_must_exist=strict)
+    estimated = record.kind == "estimated"
+    algorithm = str(document["algorithm"])
+    known_algorithm = ALGORITHMS.get(algorithm)
+
+    stage = "audit checks"
+    progress(stage, 0, 6)
+    files = check_files(out, record.kind, document)
+    if not files.passed:  # the other checks read these files
+        return AuditReport(out=out, algorithm=str(document.get("algorithm")), checks=[files])
+    checks = [
+        files,
+        check_inputs(document, registrants, quotas),
+        *([duplicates] if duplicates is not None else []),
+        *([round_check] if round_check is not None else []),
+        *([previous_check] if previous_check is not None else []),
+        check_method(document),
+    ]
+    if model.k != recorded_k:
+        checks.append(
+            Check(
+                "panel size",
+                False,
+                f"the quota file asks for {model.k} seats, lottery.json records {recorded_k}",
+            )
+        )
+    structure: tuple[str, ...]
+    if record.kind == "published":
+        known, marginals = audit_uniform(out, document, model, types, pool, checks, sha256)
+        structure = ("panels before rounding", "probabilities before rounding")
+    elif record.grouped:
+        known, marginals = audit_grouped(out, document, model, types, pool, checks)
+        structure = ("types", "panels", "probabilities")
+    else:
+        panels, unknown = panel_indices(document, pool)
+        checks.append(check_panels(model, pool, panels, unknown))
+        checks.append(check_order(panels, "canonical order"))
+        progress(stage, 2, 6)
+        probs = np.array(
+            [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
+        )
+        checks.append(check_probabilities(probs))
+        known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
+        lottery = Lottery(panels=known, probabilities=probs)
+        marginals = lottery.marginals(model.n)
+        safe = bool(document.get("spreadsheet_safe"))
+        checks.append(check_marginals(out, pool, marginals, estimated, safe))
+        checks.append(check_selected(out, document, model, pool, lottery, panels, estimated))
+        if not estimated:
+            checks.append(check_symmetry(types, marginals, 0.0, "type symmetry"))
+        structure = ("panels", "probabilities")
+    progress(stage, 5, 6)
+    # the certificate is about the lottery itself: its panels must be valid and its
+    # probabilities a distribution; the other files do not matter to it
+    structure_ok = all(c.passed for c in checks if c.name in structure)
+    certificate = known_algorithm.certificate if known_algorithm is not None else None
+    stats = document.get("stats")
+    claims: dict[str, Any] = {
+        "best_effort": document.get("proven_optimal", True) is False,
+        "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
+    }
+    levels = (
+        leximin_certificate(
+            model,
+            marginals,
+            levels_by_person(document.get("certificate"), document.get("types") or []),
+            pool.ids,
+            claims["best_effort"],
+        )
+        if certificate == "maximin" and structure_ok and algorithm == "leximin"
+        else None
+    )
+    if levels is not None:
+        checks.append(levels)
+    elif certificate == "maximin" and structure_ok:
+        checks.append(stopped(maximin_certificate(model, known, marginals, pool.ids), claims))
+    elif certificate == "nash" and structure_ok:
+        checks.append(stopped(nash_certificate(model, marginals), claims))
+    elif certificate == "goldilocks" and structure_ok:
+        a, b = model.n / model.k, recorded_gamma(document) * model.k / model.n
+        checks.append(
+            extremes_certificate(
+                *(model, known, marginals, "goldilocks", a, b),
+                ids=pool.ids,
+                recorded=document.get("certificate"),
+                **claims,
+            )
+        )
+    elif certificate == "minimax" and structure_ok:
+        checks.append(
+            extremes_certificate(
+                *(model, known, marginals, "minimax", 1.0, 0.0),
+                ids=pool.ids,
+                recorded=document.get("certificate"),
+                **claims,
+            )
+        )
+    elif certificate in ("maximin", "nash", "goldilocks", "minimax"):
+        checks.append(
+            Check("optimality", False, "not checked: the lottery itself failed a check above")
+        )
+    elif certificate == "none":
+        checks.append(
+            Check(
+                "optimality",
+                True,
+                "not applicable: legacy makes no optimality claim (its probabilities are "
+                "Monte-Carlo estimates; the recompute check repeats its runs)",
+            )
+        )
+    else:
+        checks.append(Check("optimality", False, f"no certificate exists for {algorithm!r}"))
+    if not recompute:
+        checks.append(
+            Check(
+                "recompute",
+                True,
+                "skipped (--no-recompute): the checks above show that this lottery is valid "
+                "and fair, not that it is the one the recorded algorithm and seed give",
+                skipped=True,
+            )
+        )
+    elif known_algorithm is not None:
+        progress("recomputing the lottery", 0, 1)
+        checks.append(check_recompute(document, pool, spec, progress))
+    progress(stage, 6, 6)
+    return AuditReport(
+        out=out,
+        algorithm=algorithm,
+        checks=checks,
+        proven_optimal=document.get("proven_optimal") is not False,
+    )
