@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import panelsel.commands.select as select_module
+import panelsel.runs.select as select_module
 import panelsel.outputs.tables as tables_module
 from panelsel.cli import app
 from panelsel.errors import BadInputError

@@ -23,47 +23,22 @@ from typing import Any
 
 from panelsel.defaults import (
     DEFAULT_ALGORITHM,
-    DEFAULT_GAMMA,
     DEFAULT_OUT,
     DEFAULT_ROUNDING,
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
-from panelsel.errors import BadInputError, InfeasibleQuotasError
-from panelsel.inputs.model import Model, build_model, cheap_infeasibility
-from panelsel.inputs.residual import Residual, residual_inputs
-from panelsel.lottery.compute import Publish, compute_or_explain
-from panelsel.lottery.rounding import check_panels
+from panelsel.errors import BadInputError
 from panelsel.outputs.files import OutputFolder
-from panelsel.outputs.names import PUBLISHED, REPLACEMENT
-from panelsel.outputs.record import recorded_contact_format
-from panelsel.outputs.report import WholePanel
-from panelsel.outputs.tables import (
-    OutputOptions,
-    RunFiles,
-    contact_format,
-    write_drawn,
-    write_final_panel,
-    write_published,
-)
-from panelsel.progress import ProgressFn, no_progress
+from panelsel.outputs.folder import write_into
+from panelsel.outputs.selection import Selection
+from panelsel.progress import ProgressFn
 from panelsel.runs.chain import (
-    PreviousRun,
-    chain_exclusions,
     chain_runs,
-    final_members,
-    read_previous,
 )
-from panelsel.runs.loosen import loosened_spec, loosening_note, smallest_loosening
-from panelsel.runs.options import check_options, seed_of
+from panelsel.runs.options import SolveOptions
+from panelsel.runs.replace import fill_round, prepare_round, unique_ids
 from panelsel.signals import checkpoint
-from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import (
-    QuotaChange,
-    QuotaILP,
-    infeasibility_details,
-)
-from panelsel.solve.protocol import Request
 
 
 @dataclass
@@ -119,18 +94,6 @@ class Replacement:
         }
 
 
-def _ids(text: str | None, what: str) -> list[str]:
-    if not text:
-        return []
-    ids = [x.strip() for x in text.replace("\n", ",").split(",") if x.strip()]
-    seen: set[str] = set()
-    for pid in ids:
-        if pid.casefold() in seen:
-            raise BadInputError(f"the id {pid!r} is given twice in {what}", hint="give it once")
-        seen.add(pid.casefold())
-    return ids
-
-
 def read_ids(values: str | None, file: str | Path | None, what: str) -> list[str]:
     """Ids from a comma-separated option and/or a file of one id per line (or a CSV whose
     first column holds them, header ``id`` skipped)."""
@@ -153,7 +116,7 @@ def read_ids(values: str | None, file: str | Path | None, what: str) -> list[str
         if lines and lines[0].casefold() in {"id", "ids"}:
             lines = lines[1:]
         text += "," + ",".join(lines)
-    return _ids(text, what)
+    return unique_ids(text, what)
 
 
 def replace(
@@ -212,17 +175,14 @@ def replace(
         An input file is not the one the run recorded (exit 5).
     """
     started = time.monotonic()
-    progress = progress or no_progress
-    check_options([algorithm], samples, seed, time_limit, gamma)
-    check_panels(panels)
-    previous = read_previous(run, registrants, quotas)
-    unavailable = list(unavailable or [])
-    dropouts, unavailable, kept = _validate(previous, dropouts, unavailable)
-    # this round's dropouts and unavailable, and everyone earlier rounds left out
-    excluded = (
-        set(dropouts) | set(unavailable) | chain_exclusions(previous.document, previous.path.parent)
+    solve = SolveOptions(
+        algorithm, solver, seed, time_limit, False, samples, panels, rounding, gamma
     )
-    residual = residual_inputs(previous.pool, previous.spec, kept, excluded, len(dropouts))
+    solve.check()
+    prepared = prepare_round(
+        run, dropouts=dropouts, unavailable=unavailable, registrants=registrants, quotas=quotas
+    )
+    previous = prepared.previous
     out = Path(out)
     # the inputs and every run of the chain: a round is never written over one of them
     inputs = (
@@ -231,296 +191,44 @@ def replace(
         *chain_runs(previous.document, previous.path.parent),
     )
     with OutputFolder(out, force=force, command="replace", inputs=inputs) as folder:
-        result = _round(folder.staging, previous, residual, dropouts, unavailable,
-                        algorithm, solver, time_limit, samples, seed, progress,
-                        None if panels is None else Publish(panels, rounding),
-                        DEFAULT_GAMMA if gamma is None else gamma, loosen)  # fmt: skip
+        chosen = fill_round(prepared, solve, loosen=loosen, progress=progress)
+        written, digest = write_into(folder.staging, chosen)
     checkpoint("committed")
-    result.out = out
-    result.files = {name: out / name for name in result.files}
-    result.seconds = time.monotonic() - started
-    return result
-
-
-def _validate(
-    previous: PreviousRun, dropouts: list[str], unavailable: list[str]
-) -> tuple[list[str], list[str], list[str]]:
-    """Check the ids; return the dropouts and unavailable as the pool spells them (ids are
-    compared regardless of case) and the kept members."""
-    """The kept members; refuses ids that are unknown, off the panel, repeated or both."""
-    known = {pid.casefold(): pid for pid in previous.pool.ids}
-    on_panel = {pid.casefold() for pid in previous.panel}
-    # a file copied from panel.csv starts with its header: the id column's name
-    header = (previous.pool.id_column or "").casefold()
-    dropouts = [p for p in dropouts if not (p.casefold() == header and header not in known)]
-    unavailable = [p for p in unavailable if not (p.casefold() == header and header not in known)]
-    if not dropouts:
-        raise BadInputError(
-            "no dropouts given", hint="pass --dropouts ID,ID,... (the members who left)"
-        )
-    _ids(",".join(dropouts), "--dropouts")
-    _ids(",".join(unavailable), "--unavailable")
-    for pid in dropouts:
-        if pid.casefold() not in known:
-            raise BadInputError(
-                f"the dropout {pid!r} is not a registrant of this pool",
-                hint="give the ids as panel.csv shows them",
-            )
-        if pid.casefold() not in on_panel:
-            raise BadInputError(
-                f"the dropout {pid!r} is not on the panel: only panel members can drop out",
-                hint=f"the panel is {', '.join(previous.panel)}; a registrant who is not on "
-                "it and cannot serve goes in --unavailable",
-            )
-    for pid in unavailable:
-        if pid.casefold() not in known:
-            raise BadInputError(f"the unavailable registrant {pid!r} is not in this pool")
-        if pid.casefold() in on_panel:
-            raise BadInputError(
-                f"{pid!r} is on the panel, so cannot be unavailable for this round",
-                hint="a panel member who leaves is a dropout: pass them in --dropouts",
-            )
-    both = {p.casefold() for p in dropouts} & {p.casefold() for p in unavailable}
-    if both:
-        raise BadInputError(f"{sorted(both)[0]!r} is given as a dropout and as unavailable")
-    gone = {p.casefold() for p in dropouts}
-    if gone >= on_panel:
-        raise BadInputError(
-            "every panel member dropped out: there is nothing to keep",
-            hint="select a new panel with panelsel select (leaving out the unavailable)",
-        )
-    kept = [pid for pid in previous.panel if pid.casefold() not in gone]
-    return [known[p.casefold()] for p in dropouts], [known[p.casefold()] for p in unavailable], kept
-
-
-def _held_text(residual: Residual) -> str:
-    """What the kept members already hold, for an infeasibility message."""
-    full = [h for h in residual.held if h.held and h.held >= h.max]
-    needed = [h for h in residual.held if h.residual_min > 0]
-    parts = [f"{h.category} = {h.value}: {h.held} of at most {h.max}" for h in full]
-    parts += [f"{h.category} = {h.value} still needs {h.residual_min}" for h in needed]
-    return f"the {len(residual.kept)} kept members already hold " + (
-        "; ".join(parts) if parts else "no bound in full"
+    return round_summary(
+        chosen,
+        {name: out / name for name in written},
+        out,
+        digest,
+        time.monotonic() - started,
     )
 
 
-def _unfillable(
-    residual: Residual,
-    dropouts: list[str],
-    model: Model,
-    config: SolverConfig,
-    changes: list[QuotaChange] | None,
-) -> InfeasibleQuotasError:
-    """The exit-3 message of a round whose seats cannot be filled: the seats, what the
-    kept members hold, the quotas that block, and the loosening ``--loosen`` would take."""
-    _, conflict = infeasibility_details(model, config, {})
-    cheap = cheap_infeasibility(model, residual.spec)
-    blocking = (
-        f"; among the {model.n} registrant(s) still available "
-        + (f"{'; '.join(cheap)}" if cheap else "no panel meets all the quotas")
-        + (f"; blocking: {conflict.explanation}" if conflict is not None else "")
-    )
-    if changes is None:
-        return InfeasibleQuotasError(
-            f"the {len(dropouts)} seat(s) cannot be filled: {_held_text(residual)}{blocking}; "
-            "no loosening of the quotas helps (too few registrants left, or the household "
-            "rule)",
-            hint="recruit more registrants, or make fewer of them unavailable",
-        )
-    change = "; ".join(c.diff() for c in changes)
-    return InfeasibleQuotasError(
-        f"the {len(dropouts)} seat(s) cannot be filled within the quotas: "
-        f"{_held_text(residual)}{blocking}; the smallest loosening that fills them: {change}",
-        hint="pass --loosen to take that loosening (recorded in the round, and shown by the "
-        "audit and the report), or recruit registrants who fit what the seats left must "
-        "hold, or make fewer registrants unavailable",
-    )
-
-
-def _round(
-    tmp: Path,
-    previous: PreviousRun,
-    residual: Residual,
-    dropouts: list[str],
-    unavailable: list[str],
-    algorithm: str,
-    solver: str,
-    time_limit: float | None,
-    samples: int,
-    seed: int | None,
-    progress: ProgressFn,
-    publish: Publish | None = None,
-    gamma: float = DEFAULT_GAMMA,
-    loosen: bool = False,
+def round_summary(
+    chosen: Selection, files: dict[str, Path], out: Path, digest: str | None, seconds: float
 ) -> Replacement:
-    """Compute and write the round into ``tmp`` (with ``publish``: a uniform lottery of the
-    round for a public draw, nothing drawn; with ``loosen``, the smallest loosening of the
-    round's quotas when they cannot be met)."""
-    pool, spec = residual.pool, residual.spec
-    if len(pool.ids) < len(dropouts):
-        raise InfeasibleQuotasError(
-            f"the {len(dropouts)} seat(s) cannot be filled within the quotas, because "
-            f"{_held_text(residual)}, and only {len(pool.ids)} registrant(s) are still "
-            "available (not on the panel, not unavailable, not sharing a kept member's "
-            "household)",
-            hint="recruit more registrants, or make fewer of them unavailable",
-        )
-    model = build_model(pool, spec, values_must_exist=False)
-    config = SolverConfig(name=solver, time_limit=time_limit)
-    seed_given = seed is not None
-    seed = seed_of(seed)
-    request = Request(seed, samples, gamma=gamma)
-    loosened: list[QuotaChange] = []
-    if cheap_infeasibility(model, spec) or not QuotaILP(model, config).feasible():
-        changes = smallest_loosening(model, config)
-        if not loosen or changes is None:
-            raise _unfillable(residual, dropouts, model, config, changes)
-        loosened = changes
-        spec = loosened_spec(spec, changes)
-        model = build_model(pool, spec, values_must_exist=False)
-    try:
-        result = compute_or_explain(
-            model, spec, algorithm, config, request, progress=progress, ids=pool.ids,
-            publish=publish,
-        )  # fmt: skip
-    except InfeasibleQuotasError as error:
-        raise InfeasibleQuotasError(
-            f"the {len(dropouts)} seat(s) cannot be filled within the quotas: "
-            f"{_held_text(residual)}, and among the {len(pool.ids)} registrant(s) still "
-            f"available {error.message}",
-            hint="recruit registrants who fit what the seats left must hold (above), or make "
-            "fewer registrants unavailable",
-        ) from None
-    # who cannot fill these seats is expected in a round (the seats left are for few
-    # kinds of people): said, as notes of the round
-    warnings: list[str] = []
-    earlier = chain_exclusions(previous.document, previous.path.parent)
-    notes = [
-        f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
-        f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
-        f"dropped out: {', '.join(dropouts)}",
-        # who ran the round chose who could not be drawn: shown, never hidden
-        (
-            f"{len(unavailable)} registrant(s) were given as unavailable (--unavailable) and "
-            f"could not be drawn: {', '.join(unavailable)}"
-            if unavailable
-            else "nobody was given as unavailable (--unavailable)"
-        ),
-        *(
-            [
-                f"{len(earlier)} registrant(s) left out by earlier rounds of this chain "
-                "(their dropouts and unavailable) could not be drawn either"
-            ]
-            if earlier
-            else []
-        ),
-        *(f"in this round, {e.text()}" for e in result.excluded),
-        *(
-            [
-                f"{len(residual.housemates)} registrant(s) left out: kept members fill their "
-                f"household ({', '.join(residual.housemates)})"
-            ]
-            if residual.housemates
-            else []
-        ),
-        *(
-            [
-                "kept members share a household with other registrants, who may still be "
-                "selected up to the household's seats left: "
-                + ", ".join(
-                    f"{'+'.join(ids)} ({room} left)" for ids, room in residual.household_room
-                )
-            ]
-            if residual.household_room
-            else []
-        ),
-    ]
-    loosened_text = loosening_note(loosened, residual) if loosened else ""
-    if loosened_text:
-        notes.insert(1, loosened_text)
-    household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
-    # a round writes its contact lists as the run it continues did: the same columns,
-    # delimiter and encoding, spreadsheet-safe or raw, workbooks too if so
-    parent = previous.document
-    parent_files = parent.get("contact_files")
-    recorded_columns = parent.get("contact_columns")
-    options = OutputOptions(
-        raw_csv=parent.get("spreadsheet_safe") is False,
-        columns=tuple(str(c) for c in recorded_columns)
-        if isinstance(recorded_columns, list) and recorded_columns
-        else None,
-        contact=recorded_contact_format(parent)[0] if isinstance(parent_files, dict) else None,
-        xlsx=bool((parent_files or {}).get("xlsx", previous.pool.spreadsheet)),
-    )
-    new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
-    final = final_members(previous.pool, residual.kept, new) if publish is None else None
-    residual_quotas = [
-        {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
-        for h in residual.held
-    ]
-    link: dict[str, Any] = {
-        "previous": str(previous.path),
-        "previous_sha256": previous.sha256,
-        "panel_size": int(previous.spec.panel_size),
-        "kept": residual.kept,
-        "dropouts": dropouts,
-        "unavailable": unavailable,
-        "housemates_left_out": residual.housemates,
-        "household_room": household_room,
-        "residual_quotas": residual_quotas,
-        "final_members": final,
-        **({"loosened": [c.__dict__ for c in loosened]} if loosened else {}),
-    }
-    whole = None
-    if final is not None:
-        index = {pid: i for i, pid in enumerate(previous.pool.ids)}
-        whole = WholePanel(
-            build_model(previous.pool, previous.spec, compress_types=False),
-            [index[pid] for pid in final],
-            len(residual.kept),
-            loosened_text[:1].upper() + loosened_text[1:],
-        )
-    run = RunFiles(
-        pool, spec, model, result, seed, config.name, notes, previous.read, options, link, whole
-    )
-    digest = None
-    if publish is None:
-        write_drawn(tmp, run)
-        write_final_panel(
-            tmp,
-            previous.pool,
-            residual.kept,
-            new,
-            columns=options.columns,
-            fmt=contact_format(previous.pool, previous.read, options)[0],
-            safe=not options.raw_csv,
-        )
-        files = REPLACEMENT.names(xlsx=bool(options.xlsx))
-        missing = REPLACEMENT.missing(tmp, bool(options.xlsx))
-    else:
-        _, digest = write_published(tmp, run)
-        files = PUBLISHED.files
-        missing = PUBLISHED.missing(tmp, False)
-    assert not missing, f"the round did not write {missing}"  # the registry is the truth
+    """What the CLI shows of a round written to ``out``."""
+    link = chosen.replacement
+    assert link is not None, "a replacement round"
     return Replacement(
-        out=tmp,
-        files={name: tmp / name for name in files},
-        seed=seed,
-        seed_was_given=seed_given,
-        algorithm=algorithm,
-        previous=previous.path,
-        previous_sha256=previous.sha256,
-        kept=residual.kept,
-        dropouts=dropouts,
-        unavailable=unavailable,
-        housemates=residual.housemates,
-        replacements=new,
-        final=final or [],
-        pool_size=len(pool.ids),
-        minimum=float(result.probabilities.min()),
-        held=residual_quotas,
-        notes=notes,
-        warnings=warnings,
+        out=out,
+        files=files,
+        seed=chosen.seed,
+        seed_was_given=chosen.seed_given,
+        algorithm=chosen.algorithm,
+        previous=Path(str(link["previous"])),
+        previous_sha256=str(link["previous_sha256"]),
+        kept=list(link["kept"]),
+        dropouts=list(link["dropouts"]),
+        unavailable=list(link["unavailable"]),
+        housemates=list(link["housemates_left_out"]),
+        replacements=chosen.members,
+        final=list(link["final_members"] or []),
+        pool_size=chosen.model.n,
+        minimum=float(chosen.result.probabilities.min()),
+        held=list(link["residual_quotas"]),
+        notes=chosen.notes,
+        warnings=chosen.warnings,
+        seconds=seconds,
         lottery_sha256=digest,
-        household_room=household_room,
+        household_room=list(link["household_room"]),
     )

@@ -19,38 +19,25 @@ from panelsel import __version__
 from panelsel.defaults import (
     DEFAULT_ALGORITHM,
     DEFAULT_ENCODING,
-    DEFAULT_GAMMA,
     DEFAULT_OUT,
     DEFAULT_ROUNDING,
     DEFAULT_SAMPLES,
     DEFAULT_SOLVER,
 )
-from panelsel.encodings import check_text_encoding
-from panelsel.errors import BadInputError
-from panelsel.inputs.load import ReadOptions, load_inputs
+from panelsel.inputs.load import ReadOptions
 from panelsel.inputs.model import Model
 from panelsel.lotteries import GroupedLottery, Lottery
-from panelsel.lottery.compute import Publish, RunKind, compute_or_explain
+from panelsel.lottery.compute import RunKind
 from panelsel.lottery.public import dice_plan
-from panelsel.lottery.rounding import Rounded, check_panels
-from panelsel.outputs.files import CsvFormat, OutputFolder
-from panelsel.outputs.tables import (
-    NOT_PROVEN_NOTE,
-    OutputOptions,
-    RunFiles,
-    contact_columns,
-    high_chance_note,
-    proven_note,
-    write_drawn,
-    write_published,
-)
+from panelsel.lottery.rounding import Rounded
+from panelsel.outputs.files import OutputFolder
+from panelsel.outputs.folder import write_into
+from panelsel.outputs.selection import OutputOptions, Selection
 from panelsel.progress import ProgressFn, no_progress
-from panelsel.runs.options import check_options, seed_of
+from panelsel.runs.options import SolveOptions, contact_option
+from panelsel.runs.select import select as select_in_memory
 from panelsel.signals import checkpoint
-from panelsel.solve.algorithms import ALGORITHMS
-from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import Exclusion
-from panelsel.solve.protocol import Request
 
 
 @dataclass
@@ -274,161 +261,77 @@ def select(
     """
     started = time.monotonic()
     progress = progress or no_progress
-    check_options([algorithm], samples, seed, time_limit, gamma)
-    if best_effort and time_limit is None:
-        raise BadInputError(
-            "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
-        )
-    check_panels(panels)
-    if panels is not None and not ALGORITHMS[algorithm].exact:
-        raise BadInputError(
-            "--panels needs an exact lottery, and legacy only has Monte-Carlo estimates",
-            hint="use --algorithm leximin, maximin, nash, goldilocks or minimax with --panels",
-        )
-    out = Path(out)
-    asked = _Asked(
-        algorithm=algorithm,
-        solver=solver,
-        time_limit=time_limit,
-        seed=seed,
-        samples=samples,
-        best_effort=best_effort,
-        publish=None if panels is None else Publish(panels, rounding),
-        read=ReadOptions(
-            delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
-        ),
-        options=OutputOptions(
-            raw_csv,
-            tuple(columns) if columns is not None else None,
-            _contact_format(out_delimiter, out_encoding, delimiter, encoding),
-            xlsx,
-        ),
-        gamma=DEFAULT_GAMMA if gamma is None else gamma,
+    read = ReadOptions(
+        delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
     )
+    solve = SolveOptions(
+        algorithm, solver, seed, time_limit, best_effort, samples, panels, rounding, gamma
+    )
+    solve.check()
+    output = OutputOptions(
+        raw_csv,
+        tuple(columns) if columns is not None else None,
+        contact_option(out_delimiter, out_encoding, delimiter, encoding),
+        xlsx,
+    )
+    out = Path(out)
     # the destination is checked (and a staging folder made) before anything is computed
     with OutputFolder(
         out, force=force, command="select", inputs=(Path(registrants), Path(quotas))
     ) as folder:
-        run, written, digest, seed_given, warnings = _selected(
-            folder.staging, registrants, quotas, asked, progress
+        chosen = select_in_memory(
+            registrants, quotas, read=read, solve=solve, output=output, progress=progress
         )
+        progress("writing outputs", 0, 1)
+        written, digest = write_into(folder.staging, chosen)
     checkpoint("committed")
-    model, result, seed, notes = run.model, run.result, run.seed, run.notes
-    files = {name: out / path.name for name, path in written.items()}
-    panel = [] if result.drawn is None else sorted(result.drawn.tolist())
+    return summary(
+        chosen,
+        {name: out / path.name for name, path in written.items()},
+        out,
+        digest,
+        time.monotonic() - started,
+        samples,
+    )
+
+
+def summary(
+    chosen: Selection,
+    files: dict[str, Path],
+    out: Path,
+    digest: str | None,
+    seconds: float,
+    samples: int,
+) -> SelectionResult:
+    """What the CLI shows of a selection written to ``out``."""
+    model, result = chosen.model, chosen.result
+    panel = chosen.panel
     published = result.rounded
     return SelectionResult(
         out=out,
         files=files,
-        seed=seed,
-        seed_was_given=seed_given,
-        algorithm=algorithm,
-        solver=run.solver,
+        seed=chosen.seed,
+        seed_was_given=chosen.seed_given,
+        algorithm=chosen.algorithm,
+        solver=chosen.solver,
         n=model.n,
         k=model.k,
         n_types=model.n_types,
         selected_index=result.selected,
         panel=panel,
-        members=[run.pool.ids[i] for i in panel],
-        probabilities=published.after if published is not None else result.probabilities,
-        lottery=published.lottery if published is not None else result.lottery,
+        members=chosen.members,
+        probabilities=chosen.probabilities,
+        lottery=chosen.lottery,
         features=_feature_summary(model, panel, result.probabilities),
         kind=result.kind,
         stats=result.stats,
-        seconds=time.monotonic() - started,
-        notes=notes,
+        seconds=seconds,
+        notes=chosen.notes,
         samples=int(result.stats.get("samples", samples)) if result.kind == "estimated" else 0,
         proven_optimal=result.proven_optimal,
         rounded=published,
         sha256=digest,
         solver_seconds=result.solver_seconds,
         excluded=result.excluded,
-        warnings=warnings,
+        warnings=chosen.warnings,
     )
-
-
-def _contact_format(
-    out_delimiter: str | None, out_encoding: str | None, delimiter: str, encoding: str
-) -> CsvFormat | None:
-    """``--out-delimiter`` / ``--out-encoding`` as a format (None: as the registrants came);
-    an unknown encoding is refused before anything runs."""
-    if out_delimiter is None and out_encoding is None:
-        return None
-    if out_encoding is not None:
-        check_text_encoding(out_encoding, "--out-encoding")
-    return CsvFormat(out_delimiter or delimiter, out_encoding or "utf-8-sig")
-
-
-@dataclass(frozen=True)
-class _Asked:
-    """What :func:`select` was asked for, past the input files and the output folder."""
-
-    algorithm: str
-    solver: str
-    time_limit: float | None
-    seed: int | None
-    samples: int
-    best_effort: bool
-    publish: Publish | None
-    read: ReadOptions
-    options: OutputOptions
-    gamma: float = DEFAULT_GAMMA
-
-
-def _selected(
-    tmp: Path, registrants: str | Path, quotas: str | Path, asked: _Asked, progress: ProgressFn
-) -> tuple[RunFiles, dict[str, Path], str | None, bool, list[str]]:
-    """The work of :func:`select` inside its prepared output folder: load, compute, write
-    every file into ``tmp``.  Returns the run, its files, the sha256 of a published
-    ``lottery.json``, whether the seed was given and the warnings among the notes."""
-    spec, pool, model = load_inputs(registrants, quotas, asked.read)
-    contact_columns(pool, asked.options.columns)  # fail early
-    config = SolverConfig(name=asked.solver, time_limit=asked.time_limit)
-    seed_given = asked.seed is not None
-    seed = seed_of(asked.seed)
-    checkpoint("computing")
-    request = Request(seed, asked.samples, asked.best_effort, asked.gamma)
-    result = compute_or_explain(
-        *(model, spec, asked.algorithm, config, request),
-        publish=asked.publish,
-        progress=progress,
-        ids=pool.ids,
-    )
-    # who has no chance comes first, in every output (terminal, --json, lottery.json, report),
-    # then registrations that look like one person's
-    warnings = [e.text() for e in result.excluded] + pool.warnings
-    notes: list[str] = warnings + [w for w in model.warnings if w not in pool.warnings]
-    runs = int(result.stats.get("samples", asked.samples))  # the runs done, as recorded
-    if not result.proven_optimal and result.kind == "estimated":
-        notes[:0] = [
-            f"NOT FINISHED: the time limit of {asked.time_limit:g} s ran out after {runs} of "
-            f"the {asked.samples} runs asked for (--best-effort): the estimates are over "
-            f"those {runs} runs, with wider confidence intervals"
-        ]
-    elif not result.proven_optimal:
-        proven_part = proven_note(result.stats)
-        notes[:0] = [NOT_PROVEN_NOTE.format(limit=asked.time_limit)] + (
-            [proven_part] if proven_part else []
-        )
-    high = high_chance_note(asked.algorithm, result.final_probabilities, pool.ids, model.k, model)
-    if high is not None:
-        notes.append(high)
-    if result.kind == "estimated":
-        notes.append(
-            f"legacy has no exact lottery: probabilities are Monte-Carlo estimates over "
-            f"{runs} runs, with 99% confidence intervals in probabilities.csv"
-        )
-    if result.kind == "published" and any("@" in pid for pid in pool.ids):
-        notes.append(
-            "some ids contain '@': lottery.json and panels.csv are meant to be published, so "
-            "use opaque registration numbers as ids, not e-mail addresses"
-        )
-    progress("writing outputs", 0, 1)
-    run = RunFiles(pool, spec, model, result, seed, config.name, notes, asked.read, asked.options)
-    digest = None
-    if result.kind == "published":
-        written, digest = write_published(tmp, run)
-    else:
-        written = write_drawn(tmp, run)
-    checkpoint("written")
-    return run, written, digest, seed_given, warnings

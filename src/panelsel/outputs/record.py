@@ -507,6 +507,7 @@ def lottery_document(
     rounded: Rounded | None = None,
     replacement: dict[str, Any] | None = None,
     certificate: dict[str, Any] | None = None,
+    versions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The whole ``lottery.json`` of one run, keys in the order of format 1 (Goldilocks and
     MINIMAX add their ``certificate`` weights after the lottery); a replacement
@@ -515,7 +516,7 @@ def lottery_document(
     document: dict[str, Any] = {
         "format": LOTTERY_FORMAT,
         "version": __version__,
-        "versions": deciding_versions(),
+        "versions": versions if versions is not None else deciding_versions(),
         "algorithm": algorithm,
         "solver": solver,
         "seed": seed,

@@ -1,11 +1,11 @@
 """The tables and files of a selection folder: ``panel.csv``, ``remaining.csv``,
 ``probabilities.csv``, ``panels.csv``, ``lottery.json`` (through :mod:`panelsel.outputs.record`)
-and ``report.html``, written from one :class:`RunFiles` into a staging folder."""
+and ``report.html``, written from one :class:`~panelsel.outputs.selection.Selection` into a
+staging folder."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions
 from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
-from panelsel.inputs.quotas import QuotaSpec
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import CsvFormat, write_csv, write_json, write_xlsx
@@ -27,12 +26,12 @@ from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
 from panelsel.outputs.report import (
     Curve,
     ReportPage,
-    WholePanel,
     created_now,
     curve_of,
     render_html,
     summarise,
 )
+from panelsel.outputs.selection import OutputOptions, Selection
 
 NOT_PROVEN_NOTE = (
     "NOT PROVEN OPTIMAL: the time limit of {limit:g} s ran out and --best-effort used the "
@@ -131,33 +130,13 @@ def high_chance_note(
     )
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    """What the output files of one selection are written from."""
-
-    pool: Pool
-    spec: QuotaSpec
-    model: Model
-    result: PeopleLottery
-    seed: int
-    solver: str
-    notes: list[str]
-    read: ReadOptions
-    """How the registrants were read (recorded so that the audit reads them alike)."""
-    options: OutputOptions
-    replacement: dict[str, Any] | None = None
-    """A replacement round's link to the run it continues (``lottery.json``'s last key)."""
-    whole: WholePanel | None = None
-    """A drawn replacement round's whole panel, for the report."""
-
-
 def _id_and_quota_header(pool: Pool, model: Model) -> tuple[str, list[str]]:
     """The id column's name in ``probabilities.csv`` and the quota columns after it."""
     quota_cols = [pool.columns[c] for c in model.quota_columns]
     return ("id" if "id" not in quota_cols else "registrant_id"), quota_cols
 
 
-def household_labels(run: RunFiles) -> list[str] | None:
+def household_labels(run: Selection) -> list[str] | None:
     """``probabilities.csv``'s ``household`` column: ``H1``, ``H2``, ... for the registrants
     who share a household with another (numbered in file order), blank for the others;
     None without the household rule.  The addresses themselves are not written."""
@@ -170,7 +149,7 @@ def household_labels(run: RunFiles) -> list[str] | None:
     return labels
 
 
-def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
+def write_drawn(tmp: Path, run: Selection) -> dict[str, Path]:
     pool, spec, model, result = run.pool, run.spec, run.model, run.result
     options, seed, solver = run.options, run.seed, run.solver
     safe = not options.raw_csv
@@ -258,7 +237,7 @@ def write_drawn(tmp: Path, run: RunFiles) -> dict[str, Path]:
     return files
 
 
-def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
+def write_published(tmp: Path, run: Selection) -> tuple[dict[str, Path], str]:
     """The files published before a public draw: ``lottery.json`` (the numbered panels, the
     lottery they were rounded from, the rounding's figures), ``lottery.sha256``,
     ``panels.csv``, ``probabilities.csv`` (before and after rounding) and ``report.html``.
@@ -341,7 +320,7 @@ def write_published(tmp: Path, run: RunFiles) -> tuple[dict[str, Path], str]:
     return files, digest
 
 
-def _contact_files(run: RunFiles) -> dict[str, Any]:
+def _contact_files(run: Selection) -> dict[str, Any]:
     """How the contact lists were written, for ``lottery.json`` (the audit and ``draw``
     read them alike)."""
     fmt, xlsx = contact_format(run.pool, run.read, run.options)
@@ -358,7 +337,7 @@ def file_names(text: str, *paths: Path) -> str:
     return text
 
 
-def _page_context(run: RunFiles) -> dict[str, Any]:
+def _page_context(run: Selection) -> dict[str, Any]:
     """The report's fields every run shares: inputs, date, who had no chance, the notes."""
     excluded = {e.text() for e in run.result.excluded}
     warning = None if run.result.proven_optimal else _warning(run.notes, run.result)
@@ -385,7 +364,7 @@ def _proven_cell(result: PeopleLottery, person: int) -> int:
     return int(result.proven_people is not None and bool(result.proven_people[person]))
 
 
-def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[str, Any]:
+def _document(run: Selection, kind: RunKind, contact_header: list[str]) -> dict[str, Any]:
     """The run's ``lottery.json`` (:func:`panelsel.outputs.record.lottery_document`)."""
     pool, model, result = run.pool, run.model, run.result
     ids = pool.ids
@@ -430,26 +409,8 @@ def _document(run: RunFiles, kind: RunKind, contact_header: list[str]) -> dict[s
         rounded=result.rounded,
         replacement=run.replacement,
         certificate=result.certificate_weights,
+        versions=run.versions,
     )
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """How the CSV outputs are written.
-
-    ``raw_csv``: write cells exactly as read, without the apostrophe that keeps
-    spreadsheet programs from running cells that start like a formula.  ``columns``: the
-    pool columns ``panel.csv`` and ``remaining.csv`` carry (default: all; the id column is
-    always included).  ``contact``: the delimiter and encoding of those two files (default:
-    the registrants file's, with its byte-order mark if it had one).  ``xlsx``: also write
-    them as ``panel.xlsx`` and ``remaining.xlsx`` (default: when the registrants came as a
-    workbook).
-    """
-
-    raw_csv: bool = False
-    columns: tuple[str, ...] | None = None
-    contact: CsvFormat | None = None
-    xlsx: bool | None = None
 
 
 CONTACT_FILES = DRAWN.contacts
