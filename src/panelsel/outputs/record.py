@@ -292,6 +292,18 @@ def _link(v: object) -> bool:
     )
 
 
+def _exclusions(v: object) -> bool:
+    """The ``excluded`` record: who has no chance, and why (written only when someone
+    has none)."""
+    return isinstance(v, list) and all(
+        isinstance(e, dict)
+        and _strings(e.get("ids"))
+        and isinstance(e.get("reason"), str)
+        and e.get("selectable") in (True, False, None)
+        for e in v
+    )
+
+
 def _rounding(v: object) -> bool:
     """The ``rounding`` record of a published lottery."""
     return (
@@ -331,6 +343,7 @@ SHAPES: dict[str, tuple[Any, str]] = {
     "types": (lambda v: isinstance(v, list) and all(_strings(t) for t in v), "lists of ids"),
     "count_vectors": (_vectors, "a list of count vectors, each with counts and a probability"),
     "certificate": (lambda v: v is None or isinstance(v, dict), "a certificate's weights"),
+    "excluded": (_exclusions, "a list of who has no chance, with ids and a reason"),
     "replacement": (_link, "a replacement round's record"),
 }
 """What each key of ``lottery.json`` holds, as panelsel writes it: a check and its name in
@@ -508,6 +521,7 @@ def lottery_document(
     replacement: dict[str, Any] | None = None,
     certificate: dict[str, Any] | None = None,
     versions: dict[str, str] | None = None,
+    excluded: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole ``lottery.json`` of one run, keys in the order of format 1 (Goldilocks and
     MINIMAX add their ``certificate`` weights after the lottery); a replacement
@@ -543,6 +557,8 @@ def lottery_document(
                 **listing(lottery, ids, rounded),
             }
         )
+        if excluded:
+            document["excluded"] = excluded
         if certificate is not None:
             document["certificate"] = certificate
         if replacement is not None:
@@ -568,6 +584,8 @@ def lottery_document(
     document.update(listing(lottery, ids))
     if kind == "estimated":
         document["samples"] = samples
+    if excluded:
+        document["excluded"] = excluded
     if certificate is not None:
         document["certificate"] = certificate
     if replacement is not None:

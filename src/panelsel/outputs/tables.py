@@ -410,6 +410,7 @@ def _document(run: Selection, kind: RunKind, contact_header: list[str]) -> dict[
         replacement=run.replacement,
         certificate=result.certificate_weights,
         versions=run.versions,
+        excluded=[e.as_dict() for e in result.excluded],
     )
 
 
