@@ -113,3 +113,24 @@ def test_cbc_stopped_by_the_time_limit_is_a_time_limit_not_infeasibility(
         elif not quotas_verdict:
             assert not isinstance(caught.value, TimeLimitError)
             assert "numerical" in str(caught.value) or "infeasible" in str(caught.value)
+
+
+def test_each_backend_has_one_status_table_whose_entries_are_its_own() -> None:
+    import highspy
+    import pulp
+
+    from panelsel.solve.backends import CBC_STATUS, HIGHS_STATUS, cbc_outcome, highs_outcome
+
+    names = {m for m in dir(highspy.HighsModelStatus) if m.startswith("k")}
+    assert set(HIGHS_STATUS) <= names
+    assert highs_outcome("kOptimal", 0) == "optimal"
+    assert highs_outcome("kSolutionLimit", 2) == "stopped with a solution"
+    assert highs_outcome("kSolutionLimit", 0) == "other"  # no feasible point: not usable
+    assert highs_outcome("kUnknown", 2) == "other" and highs_outcome("kInterrupt", 0) == "other"
+    assert {
+        (pulp.LpStatusOptimal, pulp.LpSolutionOptimal): "optimal",
+        (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible): "stopped with a solution",
+        (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible): "infeasible",
+    } == CBC_STATUS
+    assert cbc_outcome(pulp.LpStatusInfeasible, pulp.LpSolutionNoSolutionFound) == "infeasible"
+    assert cbc_outcome(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound) == "other"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import panelsel.runs.select as select_module
 import panelsel.outputs.tables as tables_module
+import panelsel.runs.select as select_module
 from panelsel.cli import app
 from panelsel.errors import BadInputError
 from panelsel.outputs.files import RECORD, OutputFolder, read_record

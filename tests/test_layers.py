@@ -29,7 +29,7 @@ LAYERS = [
     ["outputs"],  # the run record and the files
     ["runs"],  # what the commands share: the in-memory selection, the chain, option checks
     ["audit"],  # a finished selection checked from its files alone
-    ["commands"],  # one module per command
+    ["commands", "api"],  # one module per command; the library's one import
     ["cli", "console", "entry", "__main__"],  # typer / rich only
 ]
 

@@ -308,8 +308,8 @@ def test_the_audit_verdict_says_not_proven_optimal(tmp_path: Path) -> None:
     from rich.console import Console
 
     from panelsel import console
-    from panelsel.commands.audit import AuditReport
     from panelsel.audit.certificates import Check
+    from panelsel.commands.audit import AuditReport
 
     report = AuditReport(out, "leximin", [Check("panels", True, "ok")], proven_optimal=False)
     capture = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115

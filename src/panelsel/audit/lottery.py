@@ -21,6 +21,7 @@ from panelsel.lottery.expand import draw
 from panelsel.outputs.tables import WRITTEN_PROBABILITY_TOLERANCE
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
+from panelsel.solve.feasibility import NO_CHANCE_BELOW
 
 SUM_TOLERANCE = 1e-9
 """How far the panel probabilities may sum from 1."""
@@ -299,4 +300,49 @@ def check_symmetry(
         f"registrants with the same quota values have the same probability (within "
         f"{max(slack, SYMMETRY_TOLERANCE):.1e}) across {types.n_types} types",
         figures,
+    )
+
+
+def check_excluded(
+    document: dict[str, Any], ids: list[str], final: npt.NDArray[np.float64]
+) -> Check | None:
+    """``no chance``: the people lottery.json's ``excluded`` names are exactly those the
+    lottery drawn from gives less than :data:`~panelsel.solve.feasibility.NO_CHANCE_BELOW`
+    (who, not why: the reasons are the run's words, not checked here).  None for a file
+    without the record where nobody is below it."""
+    zero = {ids[i] for i in np.flatnonzero(final < NO_CHANCE_BELOW).tolist()}
+    recorded = document.get("excluded")
+    if recorded is None:
+        if not zero:
+            return None
+        return Check(
+            "no chance",
+            True,
+            f"{len(zero)} registrant(s) have no chance; lottery.json does not list them "
+            "(written before the 'excluded' record)",
+        )
+    listed = [str(pid) for entry in recorded for pid in entry.get("ids", [])]
+    problems = []
+    if len(listed) != len(set(listed)):
+        problems.append("someone is listed twice")
+    if set(listed) - zero:
+        problems.append(
+            f"{len(set(listed) - zero)} listed registrant(s) have a chance, e.g. "
+            f"{sorted(set(listed) - zero)[0]!r}"
+        )
+    if zero - set(listed):
+        problems.append(
+            f"{len(zero - set(listed))} registrant(s) with no chance are not listed, e.g. "
+            f"{sorted(zero - set(listed))[0]!r}"
+        )
+    if problems:
+        return Check("no chance", False, "lottery.json's 'excluded': " + "; ".join(problems))
+    return Check(
+        "no chance",
+        True,
+        f"the {len(zero)} registrant(s) listed with no chance are exactly those the lottery "
+        "gives none"
+        if zero
+        else "nobody is listed with no chance, and the lottery gives everyone one",
+        {"no_chance": len(zero)},
     )

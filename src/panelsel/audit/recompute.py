@@ -98,7 +98,11 @@ def check_recompute(
             if isinstance(rounding, dict)
             else None
         )
-        result = compute(model, algorithm, config, request, publish=publish, progress=progress)
+        # the lottery and its draw (or rounding), compared below; who has no chance is
+        # not explained again
+        result = compute(
+            model, algorithm, config, request, publish=publish, progress=progress, explain=False
+        )
     except (PanelselError, KeyError, TypeError, ValueError) as error:
         message = error.message if isinstance(error, PanelselError) else repr(error)
         if differ:

@@ -46,16 +46,12 @@ import numpy as np
 
 from panelsel.audit.certificates import (
     Check,
-    extremes_certificate,
-    levels_by_person,
-    leximin_certificate,
-    maximin_certificate,
-    nash_certificate,
 )
 from panelsel.audit.chain import replacement_round
 from panelsel.audit.files import check_duplicates, check_files, check_inputs
 from panelsel.audit.grouped import audit_grouped
 from panelsel.audit.lottery import (
+    check_excluded,
     check_marginals,
     check_method,
     check_order,
@@ -65,9 +61,9 @@ from panelsel.audit.lottery import (
     check_symmetry,
     panel_indices,
 )
-from panelsel.audit.optimality import stopped
+from panelsel.audit.optimality import Evidence, optimality
 from panelsel.audit.published import audit_uniform
-from panelsel.audit.recompute import check_recompute, recorded_gamma
+from panelsel.audit.recompute import check_recompute
 from panelsel.audit.report import AuditReport
 from panelsel.errors import BadInputError
 from panelsel.inputs.load import read_pool
@@ -270,67 +266,35 @@ def audit(
         if not estimated:
             checks.append(check_symmetry(types, marginals, 0.0, "type symmetry"))
         structure = ("panels", "probabilities")
+    final = marginals
+    if record.kind == "published":
+        numbered = document["panels"]
+        index = {pid: i for i, pid in enumerate(pool.ids)}
+        final = np.zeros(model.n, dtype=np.float64)
+        for entry in numbered:
+            for pid in entry["members"]:
+                if pid in index:
+                    final[index[pid]] += float(entry["probability"])
+    excluded_check = check_excluded(document, pool.ids, final)
+    if excluded_check is not None:
+        checks.append(excluded_check)
     progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its
     # probabilities a distribution; the other files do not matter to it
     structure_ok = all(c.passed for c in checks if c.name in structure)
-    certificate = known_algorithm.certificate if known_algorithm is not None else None
     stats = document.get("stats")
     claims: dict[str, Any] = {
         "best_effort": document.get("proven_optimal", True) is False,
         "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
     }
-    levels = (
-        leximin_certificate(
-            model,
-            marginals,
-            levels_by_person(document.get("certificate"), document.get("types") or []),
-            pool.ids,
-            claims["best_effort"],
+    checks.append(
+        optimality(
+            Evidence(model, known, marginals, pool.ids, document, claims),
+            known_algorithm,
+            algorithm,
+            structure_ok,
         )
-        if certificate == "maximin" and structure_ok and algorithm == "leximin"
-        else None
     )
-    if levels is not None:
-        checks.append(levels)
-    elif certificate == "maximin" and structure_ok:
-        checks.append(stopped(maximin_certificate(model, known, marginals, pool.ids), claims))
-    elif certificate == "nash" and structure_ok:
-        checks.append(stopped(nash_certificate(model, marginals), claims))
-    elif certificate == "goldilocks" and structure_ok:
-        a, b = model.n / model.k, recorded_gamma(document) * model.k / model.n
-        checks.append(
-            extremes_certificate(
-                *(model, known, marginals, "goldilocks", a, b),
-                ids=pool.ids,
-                recorded=document.get("certificate"),
-                **claims,
-            )
-        )
-    elif certificate == "minimax" and structure_ok:
-        checks.append(
-            extremes_certificate(
-                *(model, known, marginals, "minimax", 1.0, 0.0),
-                ids=pool.ids,
-                recorded=document.get("certificate"),
-                **claims,
-            )
-        )
-    elif certificate in ("maximin", "nash", "goldilocks", "minimax"):
-        checks.append(
-            Check("optimality", False, "not checked: the lottery itself failed a check above")
-        )
-    elif certificate == "none":
-        checks.append(
-            Check(
-                "optimality",
-                True,
-                "not applicable: legacy makes no optimality claim (its probabilities are "
-                "Monte-Carlo estimates; the recompute check repeats its runs)",
-            )
-        )
-    else:
-        checks.append(Check("optimality", False, f"no certificate exists for {algorithm!r}"))
     if not recompute:
         checks.append(
             Check(

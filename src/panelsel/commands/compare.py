@@ -23,7 +23,7 @@ from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, load_inputs
 from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
-from panelsel.lottery.compute import PeopleLottery, compute, compute_or_explain
+from panelsel.lottery.compute import PeopleLottery, compute_or_explain, solve_lottery
 from panelsel.lottery.manipulation import (
     DEFAULT_CANDIDATES,
     Manipulation,
@@ -209,7 +209,9 @@ def compare(
 
             def rerun(changed: Model, algorithm: str = r.algorithm) -> npt.NDArray[np.float64]:
                 config = SolverConfig(name=solver, time_limit=time_limit)
-                return compute(changed, algorithm, config, request(int(seed or 0))).probabilities
+                # the lottery alone: no draw, and no one's exclusion explained
+                solved = solve_lottery(changed, algorithm, config, request(int(seed or 0)))
+                return solved.marginals
 
             manipulation.append(
                 manipulation_test(

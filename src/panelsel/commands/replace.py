@@ -5,11 +5,8 @@ quotas, from the people still available, linked to the run it continues.
 >>> result = replace("results", dropouts=["S1004", "S1016"], out="round-2",
 ...                  seed=7)                                          # doctest: +SKIP
 
-The previous run's folder says everything: its ``lottery.json`` records the input files
-(checked against their sha256), how they were read, and the drawn panel (or, for a public
-draw, its ``draw.json``; for an earlier replacement round, its final panel).  The round is
-then an ordinary selection on the residual problem (:mod:`panelsel.inputs.residual`), and
-its ``lottery.json`` carries a ``replacement`` section that links it to the previous run.
+The round itself is computed in memory by :func:`panelsel.runs.replace.replace`; this
+command prepares the output folder first, writes the round and says what it did.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from panelsel.solve.feasibility import (
     no_chance,
     require_feasible,
 )
-from panelsel.solve.protocol import Certificate, Finish, Request
+from panelsel.solve.protocol import AlgorithmResult, Certificate, Finish, Request
 
 RunKind = Literal["drawn", "estimated", "published"]
 """What a run produced (:mod:`panelsel.outputs.record` writes one variant of ``lottery.json``
@@ -122,49 +122,63 @@ class Publish:
     rounding: str = DEFAULT_ROUNDING
 
 
-def compute(
+@dataclass
+class Solved:
+    """Step 1's result (:func:`solve_lottery`): an algorithm's lottery over people, before
+    anything is drawn, rounded or explained."""
+
+    algorithm: str
+    found: AlgorithmResult
+    lottery: Lottery | GroupedLottery
+    marginals: npt.NDArray[np.float64]
+    method: str
+    stats: dict[str, Any]
+    low: npt.NDArray[np.float64] | None = None
+    high: npt.NDArray[np.float64] | None = None
+    proven_people: npt.NDArray[np.bool_] | None = None
+    weights: dict[str, Any] | None = None
+
+
+@dataclass
+class Drawn:
+    """Step 2's result (:func:`draw_or_publish`): the panel the seed draws (its place in
+    the lottery and its members), or the numbered panels published for a public draw."""
+
+    selected: int | None = None
+    drawn: npt.NDArray[np.intp] | None = None
+    rounded: Rounded | None = None
+
+
+def solve_lottery(
     model: Model,
     algorithm: str,
     config: SolverConfig,
     request: Request,
     *,
-    publish: Publish | None = None,
+    listed: bool = False,
     progress: ProgressFn = no_progress,
     ids: list[str] | None = None,
-) -> PeopleLottery:
-    """Run ``algorithm`` on ``model``, check its lottery and draw from it with the seed.
-
-    With ``request.best_effort``, when the time limit runs out the best lottery found so far
-    is used (``proven_optimal`` is then False); without one yet, the
-    :class:`TimeLimitError` stands.  With ``publish``, the lottery is rounded to a uniform
-    lottery over numbered panels (:mod:`panelsel.lottery.rounding`, with the seed) and
-    nothing is drawn.  Who has no chance in the result is analysed
-    (:attr:`PeopleLottery.excluded`), named by ``ids`` (default: 0-based row numbers).
-
-    The feasibility ILP runs first: :class:`InfeasibleQuotasError` comes from it alone.
-    """
-    started = time.monotonic()
-    seed, best_effort = request.seed, request.best_effort
-    panels = None if publish is None else publish.panels
-    rounding = "auto" if publish is None else publish.rounding
+) -> Solved:
+    """Step 1: run ``algorithm`` on ``model`` and map its lottery over types back to people
+    (:mod:`panelsel.lottery.expand`); check it.  A pool too large to list every panel gets
+    its lottery over count vectors of types, unless ``listed`` (a public draw lists its
+    panels).  The feasibility ILP runs first: :class:`InfeasibleQuotasError` comes from it
+    alone.  ``ids`` name the certificate's weights (default: 0-based row numbers)."""
     require_feasible(model, config)
     found = run_algorithm(algorithm, model, config, request, progress)
-    rounded: Rounded | None = None
-    selected: int | None = None
-    drawn: npt.NDArray[np.intp] | None = None
-    low = high = None
-    proven_people = None
     if found.estimate is not None:
         est = found.estimate
-        lottery: Lottery | GroupedLottery = est.lottery
-        marginals = est.probabilities
-        selected = next(
-            i for i, members in enumerate(est.lottery.panels) if np.array_equal(members, est.drawn)
-        )
-        drawn = est.drawn
         method = f"Monte-Carlo estimate over {est.samples} runs"
-        stats: dict[str, Any] = {"method": method, **est.stats}
-        low, high = est.low, est.high
+        solved = Solved(
+            algorithm,
+            found,
+            est.lottery,
+            est.probabilities,
+            method,
+            {"method": method, **est.stats},
+            low=est.low,
+            high=est.high,
+        )
     else:
         type_lottery = found.lottery
         assert type_lottery is not None
@@ -172,48 +186,103 @@ def compute(
         # the expansion counts against --time-limit too (with --best-effort the time is
         # already out, and the best lottery is expanded whatever it takes)
         check_time = (lambda: None) if not found.proven else config.remaining
-        if panels is None and listed_size(model, type_lottery) > MAX_LISTED_PANELS:
-            grouped = group(model, type_lottery)
-            selected, drawn = draw_grouped(grouped, np.random.default_rng(seed))
-            lottery = grouped
+        lottery: Lottery | GroupedLottery
+        if not listed and listed_size(model, type_lottery) > MAX_LISTED_PANELS:
+            lottery = group(model, type_lottery)
         else:
             lottery = expand(model, type_lottery, check_time)
-        marginals = lottery.marginals(model.n)
-        method = type_lottery.method
-        stats = {"types": model.n_types, "method": method, **type_lottery.stats}
-        if panels is None and isinstance(lottery, Lottery):
-            selected = draw(lottery, np.random.default_rng(seed))
-            drawn = lottery.panels[selected]
-        elif panels is not None and isinstance(lottery, Lottery):
-            progress(f"rounding to {panels} panels", 0, 1)
-            rng_of_seed = np.random.default_rng
-            try:
-                rounded = round_lottery(
-                    model, type_lottery, marginals, panels, config, rng_of_seed(seed), rounding
-                )
-            except TimeLimitError:
-                if not best_effort or rounding == "pipage":
-                    raise
-                # the integer program needs the solver and the time is out: pipage needs neither
-                rounded = round_lottery(
-                    *(model, type_lottery, marginals, panels, config, rng_of_seed(seed)),
-                    "pipage",
-                    requested=rounding,
-                    instead_because="the time limit ran out before the integer program",
-                )
-            _check_lottery(model, rounded.lottery, rounded.after)
+        proven_people = None
         if not found.proven and type_lottery.floors is not None:
             proven_people = ~np.isnan(type_lottery.floors)[model.type_of]
-    _check_lottery(model, lottery, marginals)
-    weights: dict[str, Any] | None = None
-    if found.lottery is not None and found.lottery.duals is not None:
-        weights = person_weights(model, found.lottery.duals, ids)
-    elif found.lottery is not None and found.lottery.levels is not None:
-        by_type = isinstance(lottery, GroupedLottery)
-        weights = level_certificate(model, found.lottery.levels, ids, by_type=by_type)
-    stats["panels"] = len(lottery)
-    stats["proven_optimal"] = found.proven
-    lottery_why = f"valid panels contain them, but {algorithm} gives them none"
+        weights: dict[str, Any] | None = None
+        if type_lottery.duals is not None:
+            weights = person_weights(model, type_lottery.duals, ids)
+        elif type_lottery.levels is not None:
+            by_type = isinstance(lottery, GroupedLottery)
+            weights = level_certificate(model, type_lottery.levels, ids, by_type=by_type)
+        solved = Solved(
+            algorithm,
+            found,
+            lottery,
+            lottery.marginals(model.n),
+            type_lottery.method,
+            {"types": model.n_types, "method": type_lottery.method, **type_lottery.stats},
+            proven_people=proven_people,
+            weights=weights,
+        )
+    _check_lottery(model, solved.lottery, solved.marginals)
+    solved.stats["panels"] = len(solved.lottery)
+    solved.stats["proven_optimal"] = found.proven
+    return solved
+
+
+def draw_or_publish(
+    model: Model,
+    solved: Solved,
+    config: SolverConfig,
+    request: Request,
+    *,
+    publish: Publish | None = None,
+    progress: ProgressFn = no_progress,
+) -> Drawn:
+    """Step 2: draw the panel with ``request.seed`` (for legacy, its first run's panel),
+    or, with ``publish``, round the lottery to a uniform lottery over numbered panels
+    (:mod:`panelsel.lottery.rounding`, with the seed) and draw nothing.  With
+    ``request.best_effort``, a rounding ILP the time limit stops gives way to pipage."""
+    seed = request.seed
+    estimate = solved.found.estimate
+    if estimate is not None:
+        assert isinstance(solved.lottery, Lottery)
+        selected = next(
+            i
+            for i, members in enumerate(solved.lottery.panels)
+            if np.array_equal(members, estimate.drawn)
+        )
+        return Drawn(selected, estimate.drawn)
+    lottery = solved.lottery
+    if isinstance(lottery, GroupedLottery):
+        selected, drawn = draw_grouped(lottery, np.random.default_rng(seed))
+        return Drawn(selected, drawn)
+    if publish is None:
+        selected = draw(lottery, np.random.default_rng(seed))
+        return Drawn(selected, lottery.panels[selected])
+    type_lottery = solved.found.lottery
+    assert type_lottery is not None
+    panels, rounding = publish.panels, publish.rounding
+    progress(f"rounding to {panels} panels", 0, 1)
+    rng_of_seed = np.random.default_rng
+    marginals = solved.marginals
+    try:
+        rounded = round_lottery(
+            model, type_lottery, marginals, panels, config, rng_of_seed(seed), rounding
+        )
+    except TimeLimitError:
+        if not request.best_effort or rounding == "pipage":
+            raise
+        # the integer program needs the solver and the time is out: pipage needs neither
+        rounded = round_lottery(
+            *(model, type_lottery, marginals, panels, config, rng_of_seed(seed)),
+            "pipage",
+            requested=rounding,
+            instead_because="the time limit ran out before the integer program",
+        )
+    _check_lottery(model, rounded.lottery, rounded.after)
+    return Drawn(rounded=rounded)
+
+
+def explain_exclusions(
+    model: Model,
+    config: SolverConfig,
+    solved: Solved,
+    made: Drawn,
+    ids: list[str] | None = None,
+) -> list[Exclusion]:
+    """Step 3: who has no chance in the lottery drawn from (after any rounding), and why
+    (:func:`panelsel.solve.feasibility.no_chance`): the quotas that exclude them, or the
+    lottery or rounding that gives them none although valid panels contain them.  Past the
+    time limit nothing more is solved just to name quotas."""
+    marginals, rounded, estimate = solved.marginals, made.rounded, solved.found.estimate
+    lottery_why = f"valid panels contain them, but {solved.algorithm} gives them none"
     why: str | Callable[[int], str] = lottery_why
     if rounded is not None:
         rounding_why = (
@@ -224,36 +293,66 @@ def compute(
         def why(i: int) -> str:
             return rounding_why if marginals[i] >= NO_CHANCE_BELOW else lottery_why
 
-    elif found.estimate is not None:
-        why = f"no run of the legacy procedure chose them in {found.estimate.samples} runs"
+    elif estimate is not None:
+        why = f"no run of the legacy procedure chose them in {estimate.samples} runs"
     final = rounded.after if rounded is not None else marginals
-    progress("who has no chance", 0, 1)
-    excluded = no_chance(
+    return no_chance(
         *(model, config, ids or [str(i) for i in range(model.n)], final),
         selectable_reason=why,
         explain_until=(
             config.started + config.time_limit if config.time_limit is not None else None
         ),
     )
+
+
+def compute(
+    model: Model,
+    algorithm: str,
+    config: SolverConfig,
+    request: Request,
+    *,
+    publish: Publish | None = None,
+    progress: ProgressFn = no_progress,
+    ids: list[str] | None = None,
+    explain: bool = True,
+) -> PeopleLottery:
+    """The three steps in turn: :func:`solve_lottery`, :func:`draw_or_publish` and (unless
+    not ``explain``: the audit's recompute compares lotteries only)
+    :func:`explain_exclusions`.
+
+    With ``request.best_effort``, when the time limit runs out the best lottery found so far
+    is used (``proven_optimal`` is then False); without one yet, the
+    :class:`TimeLimitError` stands.
+    """
+    started = time.monotonic()
+    solved = solve_lottery(
+        model, algorithm, config, request, listed=publish is not None, progress=progress, ids=ids
+    )
+    made = draw_or_publish(model, solved, config, request, publish=publish, progress=progress)
+    excluded: list[Exclusion] = []
+    if explain:
+        progress("who has no chance", 0, 1)
+        excluded = explain_exclusions(model, config, solved, made, ids)
+    found = solved.found
     return PeopleLottery(
         algorithm=algorithm,
         exact=found.exact,
         certificate=found.certificate,
         finish=found.finish,
-        lottery=lottery,
-        probabilities=marginals,
-        selected=selected,
-        method=method,
-        stats=stats,
+        lottery=solved.lottery,
+        probabilities=solved.marginals,
+        selected=made.selected,
+        method=solved.method,
+        stats=solved.stats,
         seconds=time.monotonic() - started,
-        low=low,
-        high=high,
-        rounded=rounded,
-        drawn=drawn,
+        low=solved.low,
+        high=solved.high,
+        rounded=made.rounded,
+        drawn=made.drawn,
         solver_seconds=dict(config.seconds),
-        proven_people=proven_people,
+        proven_people=solved.proven_people,
         excluded=excluded,
-        certificate_weights=weights,
+        certificate_weights=solved.weights,
     )
 
 

@@ -39,20 +39,14 @@ import numpy.typing as npt
 
 from panelsel.inputs.model import Model
 from panelsel.lottery.compute import PeopleLottery
+from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.solve.feasibility import NO_CHANCE_BELOW, Exclusion
 
 TINY_PROBABILITY = 1e-3
 PLOT_POINTS = 1000
 """At most this many points per curve (quantiles of the sorted probabilities)."""
-COLOURS = {
-    "leximin": "#1f77b4",
-    "maximin": "#2ca02c",
-    "nash": "#9467bd",
-    "goldilocks": "#bcbd22",
-    "minimax": "#17becf",
-    "legacy": "#d62728",
-}
-"""Line colours per algorithm (tests look for them in a screenshot)."""
+COLOURS = {name: algorithm.colour for name, algorithm in ALGORITHMS.items()}
+"""Line colours per algorithm, from the registry (tests look for them in a screenshot)."""
 FALLBACK_COLOUR = "#555555"
 ROUNDED_COLOUR = "#ff7f0e"
 """The dashed curve of a lottery rounded to m panels."""

@@ -31,7 +31,9 @@ class PreviousRun:
     """The final panel of that run, as ids."""
 
 
-def _checked(path: Path, recorded: dict[str, Any], role: str, record: Path) -> Path:
+def checked_input(path: Path, recorded: dict[str, Any], role: str, record: Path) -> Path:
+    """``path``, refused when it is not there or its sha256 is not the one ``record``
+    recorded for the ``role`` (``registrants`` or ``quotas``) file."""
     if not path.is_file():
         raise BadInputError(
             f"the {role} file recorded in {record} is not here",
@@ -141,10 +143,10 @@ def read_previous(
     record = read_record(path)
     document = record.document
     reg_record, quo_record = record.registrants, record.quotas
-    reg = _checked(
+    reg = checked_input(
         Path(registrants or str(reg_record.get("path", ""))), reg_record, "registrants", path
     )
-    quo = _checked(Path(quotas or str(quo_record.get("path", ""))), quo_record, "quotas", path)
+    quo = checked_input(Path(quotas or str(quo_record.get("path", ""))), quo_record, "quotas", path)
     link = record.link or {}
     panel_size = int(link.get("panel_size", record.panel_size))
     spec = load_quotas(

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from panelsel.errors import BadInputError, VerificationError
 from panelsel.inputs.load import read_pool
 from panelsel.inputs.model import Model, build_model
 from panelsel.inputs.pool import Pool
@@ -34,7 +33,7 @@ from panelsel.outputs.record import RunRecord, read_record, recorded_contact_for
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.selection import OutputOptions, Selection
 from panelsel.outputs.tables import contact_format
-from panelsel.runs.chain import locate_previous, read_previous, round_pool
+from panelsel.runs.chain import checked_input, locate_previous, read_previous, round_pool
 from panelsel.runs.loosen import loosened_spec, loosening_note
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.solve.algorithms.legacy import wilson_interval
@@ -110,7 +109,8 @@ def read(
 
 
 def _quotas(record: RunRecord, given: str | Path | None) -> QuotaSpec:
-    path = _checked(Path(given or str(record.quotas.get("path", ""))), record.quotas, "quotas")
+    path = Path(given or str(record.quotas.get("path", "")))
+    checked_input(path, record.quotas, "quotas", record.path)
     return load_quotas(
         path,
         panel_size=record.panel_size if path.suffix.lower() == ".csv" else None,
@@ -120,26 +120,9 @@ def _quotas(record: RunRecord, given: str | Path | None) -> QuotaSpec:
 
 def _pool(record: RunRecord, given: str | Path | None, spec: QuotaSpec) -> Pool:
     recorded = record.registrants
-    path = _checked(Path(given or str(recorded.get("path", ""))), recorded, "registrants")
+    path = Path(given or str(recorded.get("path", "")))
+    checked_input(path, recorded, "registrants", record.path)
     return read_pool(path, spec, record.registrants_file.read_options())
-
-
-def _checked(path: Path, recorded: dict[str, Any], role: str) -> Path:
-    from panelsel.digest import sha256_of
-
-    if not path.is_file():
-        raise BadInputError(
-            f"the {role} file the selection recorded is not here",
-            file=str(path),
-            hint=f"pass the {role} file the selection was made from",
-        )
-    if sha256_of(path) != recorded.get("sha256"):
-        raise VerificationError(
-            f"{path} is not the {role} file the selection was made from: its sha256 differs "
-            "from the recorded one",
-            hint=f"pass the {role} file the selection was made from",
-        )
-    return path
 
 
 def _panels(entries: list[dict[str, Any]], index: dict[str, int]) -> Lottery:
@@ -248,13 +231,12 @@ def _options(record: RunRecord, pool: Pool, read: Any, round_: bool) -> OutputOp
     document = record.document
     raw = document.get("spreadsheet_safe") is False
     recorded_columns = document.get("contact_columns")
-    columns: tuple[str, ...] | None = None
-    if isinstance(recorded_columns, list) and recorded_columns != pool.columns:
-        columns = tuple(str(c) for c in recorded_columns)
+    listed = tuple(str(c) for c in recorded_columns) if isinstance(recorded_columns, list) else ()
     if round_:
         # a round writes as the run it continues did (runs.replace): the recorded values
         fmt, xlsx = recorded_contact_format(document)
-        return OutputOptions(raw, columns, fmt, xlsx)
+        return OutputOptions(raw, listed or None, fmt, xlsx)
+    columns = listed if listed and list(listed) != pool.columns else None
     plain = OutputOptions(raw, columns)
     fmt, xlsx = recorded_contact_format(document)
     default_fmt, default_xlsx = contact_format(pool, read, plain)

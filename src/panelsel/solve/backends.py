@@ -46,7 +46,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -201,6 +201,52 @@ class SolverConfig:
             infeasible_means_quotas=infeasible_means_quotas,
             tolerance=tolerance,
         )
+
+
+Outcome = Literal["optimal", "infeasible", "time limit", "stopped with a solution", "other"]
+"""What a solve ended in, in panelsel's words (each backend maps its own statuses here,
+through one table): ``optimal``; ``infeasible``; ``time limit`` without a usable solution;
+``stopped with a solution`` (a node or solution limit reached with a feasible point, for
+the bounded pricing ILP); ``other``: anything else (a stall, a numerical error), which the
+HiGHS LP path retries afresh and every other path reports as a solver failure."""
+
+HIGHS_STATUS: dict[str, Outcome] = {
+    "kOptimal": "optimal",
+    "kInfeasible": "infeasible",
+    "kTimeLimit": "time limit",
+    "kSolutionLimit": "stopped with a solution",
+}
+"""HiGHS's model statuses (``HighsModelStatus`` member names) by outcome; every other
+status (``kUnknown``, ``kIterationLimit``, ``kSolveError``, ``kInterrupt``, ...) is
+``other``.  ``kSolutionLimit`` counts only with :data:`HIGHS_PRIMAL_FEASIBLE`."""
+
+HIGHS_PRIMAL_FEASIBLE = 2
+"""HiGHS's ``primal_solution_status`` of a feasible point (``kSolutionStatusFeasible``)."""
+
+CBC_STATUS: dict[tuple[int, int], Outcome] = {
+    (1, 1): "optimal",  # LpStatusOptimal, LpSolutionOptimal
+    (1, 2): "stopped with a solution",  # LpStatusOptimal, LpSolutionIntegerFeasible
+    (-1, -1): "infeasible",  # LpStatusInfeasible, LpSolutionInfeasible
+}
+"""PuLP's (``status``, ``sol_status``) pairs for CBC by outcome (PuLP's constants, checked
+against :mod:`pulp` by the tests); an ``infeasible`` pair whatever its ``sol_status``
+(PuLP also reports CBC stopped by its time limit before any solution so), every other
+pair ``other``."""
+
+
+def highs_outcome(status_name: str, primal_solution_status: int) -> Outcome:
+    """A HiGHS model status (by name) as an :data:`Outcome`."""
+    outcome = HIGHS_STATUS.get(status_name, "other")
+    if outcome == "stopped with a solution" and primal_solution_status != HIGHS_PRIMAL_FEASIBLE:
+        return "other"
+    return outcome
+
+
+def cbc_outcome(status: int, sol_status: int) -> Outcome:
+    """PuLP's status pair of a CBC solve as an :data:`Outcome`."""
+    if status == -1:
+        return "infeasible"
+    return CBC_STATUS.get((status, sol_status), "other")
 
 
 def _numerical_infeasibility(solver: str, name: str, attempts: str) -> NumericalInfeasibilityError:
@@ -433,22 +479,21 @@ class HighsBackend(Backend):
         self.solves += 1
         with _stdout_fd_silenced(), self.config.timed(self.name):
             self.h.run()
-        status = self.h.getModelStatus()
-        ms = self._hs.HighsModelStatus
-        if status not in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
+        outcome = self._outcome()
+        if outcome not in ("optimal", "infeasible", "time limit"):
             # a warm start can stall on a degenerate LP (status "Unknown"): solve afresh
             # with the dual simplex method, then, for an LP, with the interior-point method
-            status = self._afresh(
+            outcome = self._afresh(
                 (("simplex_strategy", 1), ("solver", "ipm")),
-                ends={ms.kOptimal, ms.kInfeasible, ms.kTimeLimit},
+                ends={"optimal", "infeasible", "time limit"},
             )
-        if status == ms.kInfeasible and not self.infeasible_means_quotas:
+        if outcome == "infeasible" and not self.infeasible_means_quotas:
             # the quotas were shown feasible: this is round-off (a warm start, presolve)
-            status = self._afresh(
+            outcome = self._afresh(
                 (("presolve", "on"), ("presolve", "off"), ("solver", "ipm")),
-                ends={ms.kOptimal, ms.kTimeLimit},
+                ends={"optimal", "time limit"},
             )
-            if status == ms.kInfeasible:
+            if outcome == "infeasible":
                 raise _numerical_infeasibility(
                     "highs",
                     self.name,
@@ -456,20 +501,30 @@ class HighsBackend(Backend):
                     if not self.integer
                     else "also when solved afresh and without presolve",
                 )
-        if status == ms.kOptimal:
+        if outcome == "optimal":
             solution = self.h.getSolution()
             x = np.array(solution.col_value, dtype=np.float64)
             if not self.integer:
                 self.row_duals = np.array(solution.row_dual, dtype=np.float64)
             return x, float(self.h.getInfo().objective_function_value)
-        if status == ms.kInfeasible and self.infeasible_means_quotas:
+        if outcome == "infeasible" and self.infeasible_means_quotas:
             raise _infeasible_quotas()
-        raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
+        raise self._fail(self._status_text(), outcome == "time limit")
 
-    def _afresh(self, attempts: tuple[tuple[str, str | int], ...], *, ends: set[Any]) -> Any:
-        """Solve from scratch (no basis kept) with each option in turn, until the status is
-        in ``ends``; each option is set back after its attempt."""
+    def _outcome(self) -> Outcome:
+        """The last solve's model status, through :data:`HIGHS_STATUS`."""
         status = self.h.getModelStatus()
+        return highs_outcome(status.name, int(self.h.getInfo().primal_solution_status))
+
+    def _status_text(self) -> str:
+        return str(self.h.modelStatusToString(self.h.getModelStatus()))
+
+    def _afresh(
+        self, attempts: tuple[tuple[str, str | int], ...], *, ends: set[Outcome]
+    ) -> Outcome:
+        """Solve from scratch (no basis kept) with each option in turn, until the outcome is
+        in ``ends``; each option is set back after its attempt."""
+        outcome = self._outcome()
         for option, value in attempts:
             if option == "solver" and self.integer:
                 break
@@ -481,11 +536,11 @@ class HighsBackend(Backend):
                     self.h.run()
             finally:
                 self.h.setOptionValue(option, saved)
-            status = self.h.getModelStatus()
+            outcome = self._outcome()
             self.restarts += 1
-            if status in ends:
+            if outcome in ends:
                 break
-        return status
+        return outcome
 
     def solve_limited(
         self, start: npt.NDArray[np.float64] | None, max_nodes: int
@@ -503,14 +558,12 @@ class HighsBackend(Backend):
         self.solves += 1
         with _stdout_fd_silenced(), self.config.timed(self.name):
             self.h.run()
-        status = self.h.getModelStatus()
-        ms = self._hs.HighsModelStatus
-        feasible = self.h.getInfo().primal_solution_status == 2
-        if status == ms.kOptimal or (status == ms.kSolutionLimit and feasible):
+        outcome = self._outcome()
+        if outcome in ("optimal", "stopped with a solution"):
             x = np.array(self.h.getSolution().col_value, dtype=np.float64)
             objective = float(self.h.getInfo().objective_function_value)
-            return x, objective, status == ms.kOptimal
-        raise self._fail(self.h.modelStatusToString(status), status == ms.kTimeLimit)
+            return x, objective, outcome == "optimal"
+        raise self._fail(self._status_text(), outcome == "time limit")
 
     def solve_interior(self, crossover: bool = False) -> tuple[npt.NDArray[np.float64], float]:
         """One solve by the interior-point method, then back to simplex.
@@ -687,16 +740,17 @@ class PulpBackend(Backend):
             raise SolverError(
                 f"the CBC solver failed on the {self.name}: {exc}", hint="try --solver highs"
             ) from None
-        proven = prob.sol_status == pulp.LpSolutionOptimal
-        stopped_early = max_nodes is not None and prob.sol_status == pulp.LpSolutionIntegerFeasible
-        if prob.status == pulp.LpStatusOptimal and (proven or stopped_early):
+        outcome = cbc_outcome(prob.status, prob.sol_status)
+        proven = outcome == "optimal"
+        stopped_early = max_nodes is not None and outcome == "stopped with a solution"
+        if proven or stopped_early:
             x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
             if not any(self.integer):
                 self.row_duals = np.array(
                     [sum(prob.get_constraint_by_name(n).pi or 0.0 for n in ns) for ns in names]
                 )
             return x, float(pulp.value(prob.objective) or 0.0), proven
-        if prob.status == pulp.LpStatusInfeasible:
+        if outcome == "infeasible":
             if self.config.timed_out():
                 # CBC stopped by the time limit before it found a solution: PuLP reports
                 # that as "Infeasible" (a stress run took it for a numerical failure of the

@@ -25,10 +25,12 @@ from panelsel.lotteries import Lottery, TypeLottery
 from panelsel.progress import ProgressFn
 from panelsel.solve.backends import SolverConfig
 
-Certificate = Literal["maximin", "nash", "goldilocks", "minimax", "none"]
-"""The optimality certificate the audit checks: the maximin bound (LEXIMIN's first level is
-MAXIMIN's optimum), the Nash gap, the Goldilocks or MINIMAX dual bound, or none (legacy
-makes no optimality claim)."""
+Certificate = Literal["levels", "maximin", "nash", "extremes", "none"]
+"""The optimality certificate the audit checks (one checker per kind,
+:data:`panelsel.audit.optimality.CHECKERS`): LEXIMIN's level-by-level weights (files without
+them get the maximin bound of its first level), the maximin bound, the Nash gap, the dual
+bound of an objective over the largest and smallest chance (Goldilocks, MINIMAX:
+:attr:`Algorithm.extremes`), or none (legacy makes no optimality claim)."""
 Finish = Literal["optimal", "time limit", "fewer samples"]
 """``optimal``: the algorithm finished.  ``time limit``: ``--best-effort`` used the incumbent
 when the limit ran out.  ``fewer samples``: legacy stopped before ``--samples`` runs."""
@@ -135,3 +137,10 @@ class Algorithm:
     exact: bool
     certificate: Certificate
     solve: Solve
+    summary: str = ""
+    """One line for a person choosing: what the lottery makes fair (help, report, web)."""
+    colour: str = "#555555"
+    """Its curve's colour in the reports (tests look for it in a screenshot)."""
+    extremes: Callable[[int, int, float], tuple[float, float]] | None = None
+    """For an objective ``a·max + b/min`` over the chances: ``(a, b)`` from ``n``, ``k``
+    and ``gamma``, which the audit's certificate re-derives the bound with."""

@@ -34,7 +34,7 @@ def _leximin(
     model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
 ) -> AlgorithmResult:
     lottery = leximin(model, config, progress, incumbent=incumbent)
-    return AlgorithmResult("leximin", "maximin", "optimal", lottery=lottery)
+    return AlgorithmResult("leximin", "levels", "optimal", lottery=lottery)
 
 
 def _maximin(
@@ -55,14 +55,14 @@ def _goldilocks(
     model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, r: Request
 ) -> AlgorithmResult:
     lottery = goldilocks(model, config, progress, gamma=r.gamma, incumbent=incumbent)
-    return AlgorithmResult("goldilocks", "goldilocks", "optimal", lottery=lottery)
+    return AlgorithmResult("goldilocks", "extremes", "optimal", lottery=lottery)
 
 
 def _minimax(
     model: Model, config: SolverConfig, progress: ProgressFn, incumbent: Incumbent, _: Request
 ) -> AlgorithmResult:
     lottery = minimax(model, config, progress, incumbent=incumbent)
-    return AlgorithmResult("minimax", "minimax", "optimal", lottery=lottery)
+    return AlgorithmResult("minimax", "extremes", "optimal", lottery=lottery)
 
 
 def _legacy(
@@ -84,12 +84,56 @@ def _legacy(
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
-        Algorithm("leximin", True, "maximin", _leximin),
-        Algorithm("maximin", True, "maximin", _maximin),
-        Algorithm("nash", True, "nash", _nash),
-        Algorithm("goldilocks", True, "goldilocks", _goldilocks),
-        Algorithm("minimax", True, "minimax", _minimax),
-        Algorithm("legacy", False, "none", _legacy),
+        Algorithm(
+            "leximin",
+            True,
+            "levels",
+            _leximin,
+            "the lowest chance as high as it can be, then the next lowest, and so on",
+            "#1f77b4",
+        ),
+        Algorithm(
+            "maximin",
+            True,
+            "maximin",
+            _maximin,
+            "the lowest chance as high as it can be",
+            "#2ca02c",
+        ),
+        Algorithm(
+            "nash",
+            True,
+            "nash",
+            _nash,
+            "the product of the chances as high as it can be (no one at zero who need not be)",
+            "#9467bd",
+        ),
+        Algorithm(
+            "goldilocks",
+            True,
+            "extremes",
+            _goldilocks,
+            "the lowest chance high and the highest low, together (--gamma weighs them)",
+            "#bcbd22",
+            extremes=lambda n, k, gamma: (n / k, gamma * k / n),
+        ),
+        Algorithm(
+            "minimax",
+            True,
+            "extremes",
+            _minimax,
+            "the highest chance as low as it can be (some may get none)",
+            "#17becf",
+            extremes=lambda n, k, gamma: (1.0, 0.0),
+        ),
+        Algorithm(
+            "legacy",
+            False,
+            "none",
+            _legacy,
+            "the Sortition Foundation's greedy procedure, its chances estimated by repeated runs",
+            "#d62728",
+        ),
     )
 }
 ALGORITHM_NAMES = list(ALGORITHMS)
