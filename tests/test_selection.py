@@ -209,3 +209,22 @@ def test_the_audit_checks_who_lottery_json_lists_with_no_chance(work: Path) -> N
     forged["excluded"][0]["ids"] += [hidden, with_chance]
     path.write_text(json.dumps(forged), encoding="utf-8")
     assert any("have a chance" in d and with_chance in d for d in verdict())
+
+
+def test_compare_in_memory_gives_each_algorithm_the_lottery_select_gives(work: Path) -> None:
+    from panelsel.api import compare
+
+    done = compare(
+        "ex/registrants.csv",
+        "ex/quotas.yaml",
+        algorithms=["leximin", "maximin", "leximin"],
+        solve=SolveOptions(seed=5),
+        coalition=0,
+    )
+    assert sorted(p.name for p in work.iterdir()) == ["ex"], "compare touched the disk"
+    assert [r.algorithm for r in done.results] == ["leximin", "maximin"]
+    for r in done.results:
+        assert abs(r.probabilities.sum() - done.model.k) < 1e-9
+    alone = select("ex/registrants.csv", "ex/quotas.yaml", solve=SolveOptions(seed=5))
+    assert np.array_equal(done.results[0].probabilities, alone.probabilities)
+    assert done.seed == 5 and done.seed_given and done.manipulation == []

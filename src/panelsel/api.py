@@ -16,6 +16,7 @@ from panelsel.audit.run import audit
 from panelsel.inputs.load import ReadOptions
 from panelsel.outputs.folder import write
 from panelsel.outputs.selection import OutputOptions, Selection
+from panelsel.runs.compare import Compared, compare
 from panelsel.runs.options import SolveOptions
 from panelsel.runs.read import read
 from panelsel.runs.replace import replace
@@ -23,11 +24,13 @@ from panelsel.runs.select import select
 
 __all__ = [
     "AuditReport",
+    "Compared",
     "OutputOptions",
     "ReadOptions",
     "Selection",
     "SolveOptions",
     "audit",
+    "compare",
     "read",
     "replace",
     "select",

@@ -42,6 +42,16 @@ class Evidence:
     claims: dict[str, Any]
 
 
+def claims_of(document: dict[str, Any]) -> dict[str, Any]:
+    """What a lottery claims of itself: ``best_effort`` (stopped at its time limit, so no
+    optimality claimed) and ``claimed`` (a recorded lower bound of its objective)."""
+    stats = document.get("stats")
+    return {
+        "best_effort": document.get("proven_optimal", True) is False,
+        "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
+    }
+
+
 def stopped(check: Check, claims: dict[str, Any]) -> Check:
     """A failed certificate of a lottery that claims no optimality (stopped at its time
     limit) says so first, as the certificates that state a bound do."""

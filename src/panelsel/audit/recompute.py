@@ -45,6 +45,17 @@ def recorded_gamma(document: dict[str, Any]) -> float:
     return gamma
 
 
+def recompute_skipped() -> Check:
+    """The ``recompute`` check when the audit was asked not to run it."""
+    return Check(
+        "recompute",
+        True,
+        "skipped (--no-recompute): the checks above show that this lottery is valid "
+        "and fair, not that it is the one the recorded algorithm and seed give",
+        skipped=True,
+    )
+
+
 def check_recompute(
     document: dict[str, Any], pool: Pool, spec: QuotaSpec, progress: ProgressFn
 ) -> Check:

@@ -43,13 +43,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from panelsel.audit.certificates import (
     Check,
 )
 from panelsel.audit.chain import replacement_round
-from panelsel.audit.files import check_duplicates, check_files, check_inputs
+from panelsel.audit.files import check_files, check_inputs
 from panelsel.audit.grouped import audit_grouped
+from panelsel.audit.inputs import read_inputs
 from panelsel.audit.lottery import (
     check_excluded,
     check_marginals,
@@ -61,17 +63,15 @@ from panelsel.audit.lottery import (
     check_symmetry,
     panel_indices,
 )
-from panelsel.audit.optimality import Evidence, optimality
+from panelsel.audit.optimality import Evidence, claims_of, optimality
 from panelsel.audit.published import audit_uniform
-from panelsel.audit.recompute import check_recompute
+from panelsel.audit.recompute import check_recompute, recompute_skipped
 from panelsel.audit.report import AuditReport
-from panelsel.errors import BadInputError
-from panelsel.inputs.load import read_pool
-from panelsel.inputs.model import build_model
-from panelsel.inputs.quotas import load_quotas
+from panelsel.inputs.model import Model, build_model
+from panelsel.inputs.pool import Pool
 from panelsel.lotteries import Lottery
 from panelsel.outputs.record import (
-    read_record,
+    RunRecord,
 )
 from panelsel.progress import ProgressFn, no_progress
 from panelsel.runs.chain import locate_previous
@@ -165,39 +165,10 @@ def audit(
     """
     out = Path(out)
     registrants, quotas = Path(registrants), Path(quotas)
-    record = read_record(out / "lottery.json")
-    document = record.document
-    recorded_file = record.registrants_file
-    delimiter = delimiter or recorded_file.delimiter
-    encoding = encoding or recorded_file.encoding
-    recorded_k = int(document["panel_size"])
-    spec = load_quotas(
-        quotas,
-        panel_size=recorded_k if quotas.suffix.lower() == ".csv" else None,
-        id_column=document.get("id_column"),
-    )
-    read = recorded_file.read_options(delimiter=delimiter, encoding=encoding)
-    duplicates: Check | None
-    try:
-        pool = read_pool(registrants, spec, read)
-        duplicates = check_duplicates(pool, read)
-    except BadInputError as error:
-        if read.drop_duplicates is None:
-            raise
-        # the recorded way of dropping duplicates is refused (a forged or broken record):
-        # the audit goes on over the whole pool, and fails
-        pool = read_pool(
-            registrants,
-            spec,
-            recorded_file.read_options(delimiter=delimiter, encoding=encoding, drop=False),
-        )
-        duplicates = Check(
-            "duplicates",
-            False,
-            f"lottery.json says registrations were dropped as duplicates by "
-            f"{read.drop_duplicates!r}, which panelsel refuses: {error.message}",
-            {"column": read.drop_duplicates},
-        )
+    given = read_inputs(out, registrants, quotas, delimiter, encoding)
+    record, document, pool, spec = given.record, given.record.document, given.pool, given.spec
+    delimiter, encoding, duplicates = given.delimiter, given.encoding, given.duplicates
+    recorded_k = record.panel_size
     link = document.get("replacement")
     round_check: Check | None = None
     previous_check: Check | None = None
@@ -216,7 +187,6 @@ def audit(
     strict = link is None
     model = build_model(pool, spec, compress_types=False, values_must_exist=strict)
     types = build_model(pool, spec, values_must_exist=strict)
-    estimated = record.kind == "estimated"
     algorithm = str(document["algorithm"])
     known_algorithm = ALGORITHMS.get(algorithm)
 
@@ -241,70 +211,26 @@ def audit(
                 f"the quota file asks for {model.k} seats, lottery.json records {recorded_k}",
             )
         )
-    structure: tuple[str, ...]
-    if record.kind == "published":
-        known, marginals = audit_uniform(out, document, model, types, pool, checks, sha256)
-        structure = ("panels before rounding", "probabilities before rounding")
-    elif record.grouped:
-        known, marginals = audit_grouped(out, document, model, types, pool, checks)
-        structure = ("types", "panels", "probabilities")
-    else:
-        panels, unknown = panel_indices(document, pool)
-        checks.append(check_panels(model, pool, panels, unknown))
-        checks.append(check_order(panels, "canonical order"))
-        progress(stage, 2, 6)
-        probs = np.array(
-            [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
-        )
-        checks.append(check_probabilities(probs))
-        known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
-        lottery = Lottery(panels=known, probabilities=probs)
-        marginals = lottery.marginals(model.n)
-        safe = bool(document.get("spreadsheet_safe"))
-        checks.append(check_marginals(out, pool, marginals, estimated, safe))
-        checks.append(check_selected(out, document, model, pool, lottery, panels, estimated))
-        if not estimated:
-            checks.append(check_symmetry(types, marginals, 0.0, "type symmetry"))
-        structure = ("panels", "probabilities")
-    final = marginals
-    if record.kind == "published":
-        numbered = document["panels"]
-        index = {pid: i for i, pid in enumerate(pool.ids)}
-        final = np.zeros(model.n, dtype=np.float64)
-        for entry in numbered:
-            for pid in entry["members"]:
-                if pid in index:
-                    final[index[pid]] += float(entry["probability"])
-    excluded_check = check_excluded(document, pool.ids, final)
+    known, marginals, structure = lottery_checks(
+        out, record, model, types, pool, checks, sha256, progress
+    )
+    excluded_check = check_excluded(document, pool.ids, final_marginals(record, pool, marginals))
     if excluded_check is not None:
         checks.append(excluded_check)
     progress(stage, 5, 6)
     # the certificate is about the lottery itself: its panels must be valid and its
     # probabilities a distribution; the other files do not matter to it
     structure_ok = all(c.passed for c in checks if c.name in structure)
-    stats = document.get("stats")
-    claims: dict[str, Any] = {
-        "best_effort": document.get("proven_optimal", True) is False,
-        "claimed": stats.get("lower_bound") if isinstance(stats, dict) else None,
-    }
     checks.append(
         optimality(
-            Evidence(model, known, marginals, pool.ids, document, claims),
+            Evidence(model, known, marginals, pool.ids, document, claims_of(document)),
             known_algorithm,
             algorithm,
             structure_ok,
         )
     )
     if not recompute:
-        checks.append(
-            Check(
-                "recompute",
-                True,
-                "skipped (--no-recompute): the checks above show that this lottery is valid "
-                "and fair, not that it is the one the recorded algorithm and seed give",
-                skipped=True,
-            )
-        )
+        checks.append(recompute_skipped())
     elif known_algorithm is not None:
         progress("recomputing the lottery", 0, 1)
         checks.append(check_recompute(document, pool, spec, progress))
@@ -315,3 +241,59 @@ def audit(
         checks=checks,
         proven_optimal=document.get("proven_optimal") is not False,
     )
+
+
+def lottery_checks(
+    out: Path,
+    record: RunRecord,
+    model: Model,
+    types: Model,
+    pool: Pool,
+    checks: list[Check],
+    sha256: str | None,
+    progress: ProgressFn,
+) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.float64], tuple[str, ...]]:
+    """The checks of the lottery itself, by the kind of run, added to ``checks``.  Returns
+    its panels (as pool rows), marginals, and the names of the checks the optimality
+    certificate needs passed."""
+    document = record.document
+    if record.kind == "published":
+        known, marginals = audit_uniform(out, document, model, types, pool, checks, sha256)
+        return known, marginals, ("panels before rounding", "probabilities before rounding")
+    if record.grouped:
+        known, marginals = audit_grouped(out, document, model, types, pool, checks)
+        return known, marginals, ("types", "panels", "probabilities")
+    estimated = record.kind == "estimated"
+    panels, unknown = panel_indices(document, pool)
+    checks.append(check_panels(model, pool, panels, unknown))
+    checks.append(check_order(panels, "canonical order"))
+    progress("audit checks", 2, 6)
+    probs = np.array(
+        [float(p.get("probability", np.nan)) for p in document["panels"]], dtype=np.float64
+    )
+    checks.append(check_probabilities(probs))
+    known = [p if p is not None else np.zeros(0, dtype=np.intp) for p in panels]
+    lottery = Lottery(panels=known, probabilities=probs)
+    marginals = lottery.marginals(model.n)
+    safe = bool(document.get("spreadsheet_safe"))
+    checks.append(check_marginals(out, pool, marginals, estimated, safe))
+    checks.append(check_selected(out, document, model, pool, lottery, panels, estimated))
+    if not estimated:
+        checks.append(check_symmetry(types, marginals, 0.0, "type symmetry"))
+    return known, marginals, ("panels", "probabilities")
+
+
+def final_marginals(
+    record: RunRecord, pool: Pool, marginals: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The probabilities of the lottery drawn from: for a public draw, its numbered panels'
+    (``marginals`` are the lottery's before rounding), else ``marginals``."""
+    if record.kind != "published":
+        return marginals
+    index = {pid: i for i, pid in enumerate(pool.ids)}
+    final = np.zeros(len(pool.ids), dtype=np.float64)
+    for entry in record.document["panels"]:
+        for pid in entry["members"]:
+            if pid in index:
+                final[index[pid]] += float(entry["probability"])
+    return final

@@ -14,31 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from panelsel import __version__
-from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_GAMMA, DEFAULT_SAMPLES, DEFAULT_SOLVER
-from panelsel.errors import BadInputError
-from panelsel.inputs.load import ReadOptions, load_inputs
-from panelsel.inputs.model import Model
+from panelsel.defaults import DEFAULT_ENCODING, DEFAULT_SAMPLES, DEFAULT_SOLVER
+from panelsel.inputs.load import ReadOptions
 from panelsel.inputs.pool import Pool
-from panelsel.lottery.compute import PeopleLottery, compute_or_explain, solve_lottery
+from panelsel.lottery.compute import PeopleLottery
 from panelsel.lottery.manipulation import (
     DEFAULT_CANDIDATES,
     Manipulation,
-    default_coalition,
-    manipulation_test,
 )
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
 from panelsel.outputs.names import COMPARISON
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.outputs.tables import format_probability
-from panelsel.progress import ProgressFn, no_progress
-from panelsel.runs.options import check_options, seed_of
+from panelsel.progress import ProgressFn
+from panelsel.runs.compare import check_compare
+from panelsel.runs.compare import compare as compare_in_memory
+from panelsel.runs.options import SolveOptions
 from panelsel.solve.algorithms import ALGORITHM_NAMES
-from panelsel.solve.backends import SolverConfig
-from panelsel.solve.protocol import Request
 
 
 @dataclass
@@ -141,108 +134,53 @@ def compare(
         Nothing is written in any of these cases.
     """
     started = time.monotonic()
-    progress = progress or no_progress
-    algorithms = list(dict.fromkeys(algorithms))
-    if not algorithms:
-        raise BadInputError(
-            "no algorithm to compare", hint=f"list some of: {', '.join(ALGORITHM_NAMES)}"
-        )
-    check_options(algorithms, samples, seed, time_limit, gamma)
-    if coalition is not None and coalition < 0:
-        raise BadInputError(f"--coalition must be 0 or more, not {coalition}")
-    if candidates < 1:
-        raise BadInputError(f"--candidates must be at least 1, not {candidates}")
-    if best_effort and time_limit is None:
-        raise BadInputError(
-            "--best-effort needs --time-limit", hint="add --time-limit SECONDS, or drop it"
-        )
-    request_gamma = DEFAULT_GAMMA if gamma is None else gamma
-
-    def request(seed: int) -> Request:
-        return Request(seed, samples, best_effort, request_gamma)
-
+    read = ReadOptions(
+        delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
+    )
+    solve = SolveOptions(
+        solver=solver,
+        seed=seed,
+        time_limit=time_limit,
+        best_effort=best_effort,
+        samples=samples,
+        gamma=gamma,
+    )
+    algorithms = check_compare(algorithms, solve, coalition, candidates)
     out = Path(out)
     with OutputFolder(
         out, force=force, command="compare", inputs=(Path(registrants), Path(quotas))
     ) as folder:
-        spec, pool, model = load_inputs(
+        done = compare_in_memory(
             registrants,
             quotas,
-            ReadOptions(
-                delimiter, encoding, id_column, panel_size, drop_duplicates, keep, sheet, header_row
-            ),
+            algorithms=algorithms,
+            read=read,
+            solve=solve,
+            coalition=coalition,
+            candidates=candidates,
+            progress=progress,
         )
-        eligible = int((model.person_household < 0).sum())
-        if coalition is not None and coalition > eligible:
-            # the coalition is drawn from registrants outside a household the rule binds
-            raise BadInputError(
-                f"--coalition {coalition} is larger than the {eligible} registrant(s) who can "
-                "form one (the pool has "
-                f"{model.n}; members of households the rule binds are left out of it)",
-                hint=f"pass --coalition {max(1, eligible // 100)} (1% of them) or any number "
-                f"up to {eligible}",
-            )
-        seed_given = seed is not None
-        if seed is None:
-            seed = seed_of(None)
-        results = []
-        notes: list[str] = list(model.warnings)
-        for algorithm in algorithms:
-            config = SolverConfig(name=solver, time_limit=time_limit)
-            progress(f"running {algorithm}", 0, 1)
-            results.append(
-                compute_or_explain(
-                    *(model, spec, algorithm, config, request(seed)),
-                    progress=progress,
-                    ids=pool.ids,
-                )
-            )
-            progress(f"running {algorithm}", 1, 1)
+        pool, spec, model, results, notes = (
+            done.pool,
+            done.spec,
+            done.model,
+            done.results,
+            done.notes,
+        )
+        seed = done.seed
         curves = [curve_of(r, model.k) for r in results]
-        size = default_coalition(model.n) if coalition is None else coalition
-        manipulation = []
-        for r in results if size else []:
-            if r.estimated:
-                notes.append("the manipulation test is not run for legacy (Monte-Carlo)")
-                continue
-            progress(f"manipulation test: {r.algorithm}", 0, 1)
-
-            def rerun(changed: Model, algorithm: str = r.algorithm) -> npt.NDArray[np.float64]:
-                config = SolverConfig(name=solver, time_limit=time_limit)
-                # the lottery alone: no draw, and no one's exclusion explained
-                solved = solve_lottery(changed, algorithm, config, request(int(seed or 0)))
-                return solved.marginals
-
-            manipulation.append(
-                manipulation_test(
-                    r.algorithm, pool, spec, model, r.probabilities, rerun, size, candidates
-                )
-            )
-        # who has no chance: once for the quotas' exclusions, per algorithm for its own
-        said: list[str] = []
-        for r in results:
-            for e in r.excluded:
-                text = e.text() if not e.selectable else f"{r.algorithm}: {e.text()}"
-                if text not in said:
-                    said.append(text)
-        notes[:0] = said
-        if any(r.estimated for r in results):
-            notes.append(
-                f"legacy's probabilities are Monte-Carlo estimates over {samples} runs "
-                f"(seed {seed})"
-            )
         comparison = Comparison(
             out=out,
             files={},
             n=model.n,
             k=model.k,
             seed=seed,
-            seed_was_given=seed_given,
+            seed_was_given=done.seed_given,
             samples=samples,
             solver=solver,
             curves=curves,
             notes=notes,
-            manipulation=manipulation,
+            manipulation=done.manipulation,
         )
         header, rows = _probability_table(pool, model.quota_columns, results)
         tmp = folder.staging
