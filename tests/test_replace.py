@@ -370,7 +370,7 @@ def test_the_readme_worked_example_runs_as_shown(
         assert code == 0, (command, stderr)
         outputs.append(stdout)
     assert shown and shown[0] in outputs[1]  # the same replacements as the README shows
-    assert "Audit passed: all 13 checks" in outputs[2]
+    assert "Audit passed: all 14 checks" in outputs[2]
 
 
 def test_replace_after_a_public_draw(
