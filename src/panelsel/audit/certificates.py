@@ -26,6 +26,7 @@ its ``linprog``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -395,7 +396,9 @@ def leximin_certificate(
     registrant must be the member of one level.  A best-effort lottery's last level
     has no members: its ``B`` is the bound on how far from optimal the lottery is there,
     compared with the ``bound`` lottery.json states.
-    """
+
+    Longer than most (about 140 lines): the levels are checked in order, each against the
+    people the levels below it fixed, so the loop carries that state from one to the next."""
     n = model.n
     if not isinstance(recorded, dict) or "levels" not in recorded:
         return None
@@ -629,22 +632,9 @@ def extremes_certificate(
     whether that bound is the one lottery.json states (``claimed``)."""
     n = model.n
     counted = marginals > CERTIFICATE_TOLERANCE
-    if b > 0 and not counted.all():
-        # someone at 0: optimal only if no valid panel contains them (else F is infinite
-        # and a lottery that selects everyone coverable does better)
-        weights = np.where(counted, 0.0, 1.0)
-        reach, best = panel_milp(model, weights)
-        if reach > 0.5:
-            # the member of that panel whom the lottery leaves at 0 (not its first member)
-            person = next(i for i in best if not counted[i])
-            who = repr(ids[person]) if ids is not None else f"in row {person + 2}"
-            return Check(
-                "optimality",
-                False,
-                f"registrant {who} has probability 0 although a valid panel contains them: "
-                f"{name}'s objective is infinite and a lottery that selects them does better",
-                {"minimum": float(marginals.min())},
-            )
+    unreached = _unreached(model, marginals, counted, name, b, ids)
+    if unreached is not None:
+        return unreached
 
     def objective(pi: npt.NDArray[np.float64]) -> float:
         low = float(pi[counted].min()) if counted.any() else 1.0
@@ -668,42 +658,11 @@ def extremes_certificate(
         )
     weights_given = _recorded_weights(recorded, ids, n)
     if weights_given is not None:
-        alpha, beta = weights_given
-        alpha = np.where(counted, alpha, 0.0)
-        if beta.sum() > a:
-            beta = beta * (a / beta.sum())
-        value, _ = panel_milp(model, alpha - beta)
-        bound = 2.0 * float(np.sqrt(b * alpha.sum())) - value
-        if best_effort:
-            gap = (ours - bound) / ours if ours > 0 else float("inf")
-            detail = (
-                f"not proven optimal (stopped at its time limit): the recorded certificate's "
-                f"weights, checked by the audit's own MILP, show that no lottery has a {name} "
-                f"objective below {bound:.9f}; this one has {ours:.9f}, at most {gap:.2%} "
-                "above the optimum"
-            )
-            if (
-                isinstance(claimed, (int, float))
-                and claimed > bound + EXTREMES_AUDIT_TOLERANCE * ours
-            ):
-                detail += (
-                    f"; lottery.json states a lower bound of {float(claimed):.9f}, which these "
-                    "weights do not prove"
-                )
-            elif isinstance(claimed, (int, float)):
-                detail += ", as lottery.json states"
-            return Check(
-                "optimality", False, detail, {"objective": ours, "bound": bound, "recorded": True}
-            )
-        if ours - bound <= EXTREMES_AUDIT_TOLERANCE * ours:
-            return Check(
-                "optimality",
-                True,
-                f"no lottery has a {name} objective below {bound:.9f} (the recorded "
-                f"certificate's weights, checked by the audit's own MILP); this one has "
-                f"{ours:.9f}",
-                {"objective": ours, "bound": bound, "recorded": True},
-            )
+        by_record = _with_recorded_weights(
+            model, weights_given, counted, ours, name, a, b, best_effort, claimed
+        )
+        if by_record is not None:
+            return by_record
     if best_effort:  # no recorded weights: the audit's own search would prove nothing more
         return Check(
             "optimality",
@@ -712,6 +671,105 @@ def extremes_certificate(
             "certificate of how far from the optimum it is",
             {"objective": ours},
         )
+    return _own_weights(model, panels, marginals, counted, objective, ours, name, a, b)
+
+
+def _unreached(
+    model: Model,
+    marginals: npt.NDArray[np.float64],
+    counted: npt.NDArray[np.bool_],
+    name: str,
+    b: float,
+    ids: list[str] | None,
+) -> Check | None:
+    """A failed check when someone the lottery leaves at 0 is in a valid panel (with
+    ``b > 0`` the objective is then infinite); else None."""
+    if b > 0 and not counted.all():
+        # someone at 0: optimal only if no valid panel contains them (else F is infinite
+        # and a lottery that selects everyone coverable does better)
+        weights = np.where(counted, 0.0, 1.0)
+        reach, best = panel_milp(model, weights)
+        if reach > 0.5:
+            # the member of that panel whom the lottery leaves at 0 (not its first member)
+            person = next(i for i in best if not counted[i])
+            who = repr(ids[person]) if ids is not None else f"in row {person + 2}"
+            return Check(
+                "optimality",
+                False,
+                f"registrant {who} has probability 0 although a valid panel contains them: "
+                f"{name}'s objective is infinite and a lottery that selects them does better",
+                {"minimum": float(marginals.min())},
+            )
+    return None
+
+
+def _with_recorded_weights(
+    model: Model,
+    weights_given: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    counted: npt.NDArray[np.bool_],
+    ours: float,
+    name: str,
+    a: float,
+    b: float,
+    best_effort: bool,
+    claimed: object,
+) -> Check | None:
+    """The check by the weights lottery.json records (one MILP): passed when they prove
+    the lottery optimal; for a best-effort lottery, how far from the optimum they prove it;
+    else None (the audit then looks for its own weights)."""
+    alpha, beta = weights_given
+    alpha = np.where(counted, alpha, 0.0)
+    if beta.sum() > a:
+        beta = beta * (a / beta.sum())
+    value, _ = panel_milp(model, alpha - beta)
+    bound = 2.0 * float(np.sqrt(b * alpha.sum())) - value
+    if best_effort:
+        gap = (ours - bound) / ours if ours > 0 else float("inf")
+        detail = (
+            f"not proven optimal (stopped at its time limit): the recorded certificate's "
+            f"weights, checked by the audit's own MILP, show that no lottery has a {name} "
+            f"objective below {bound:.9f}; this one has {ours:.9f}, at most {gap:.2%} "
+            "above the optimum"
+        )
+        if isinstance(claimed, (int, float)) and claimed > bound + EXTREMES_AUDIT_TOLERANCE * ours:
+            detail += (
+                f"; lottery.json states a lower bound of {float(claimed):.9f}, which these "
+                "weights do not prove"
+            )
+        elif isinstance(claimed, (int, float)):
+            detail += ", as lottery.json states"
+        return Check(
+            "optimality", False, detail, {"objective": ours, "bound": bound, "recorded": True}
+        )
+    if ours - bound <= EXTREMES_AUDIT_TOLERANCE * ours:
+        return Check(
+            "optimality",
+            True,
+            f"no lottery has a {name} objective below {bound:.9f} (the recorded "
+            f"certificate's weights, checked by the audit's own MILP); this one has "
+            f"{ours:.9f}",
+            {"objective": ours, "bound": bound, "recorded": True},
+        )
+    return None
+
+
+def _own_weights(
+    model: Model,
+    panels: list[npt.NDArray[np.intp]],
+    marginals: npt.NDArray[np.float64],
+    counted: npt.NDArray[np.bool_],
+    objective: Callable[[npt.NDArray[np.float64]], float],
+    ours: float,
+    name: str,
+    a: float,
+    b: float,
+) -> Check:
+    """The audit's own search for weights (no recorded ones proved the lottery): an LP over
+    the lottery's panels with ``1/min`` replaced by a tangent, panels added by the MILP
+    until none improves the bound, and the tangent moved (bisection) to where the bound is
+    highest.  It stays one loop (about 100 lines) because the panels, the slope and the
+    bisection's bracket change together in each round."""
+    n = model.n
     columns = list(panels)
     seen = {tuple(int(i) for i in c) for c in columns}
     # 1/min is bounded below by its tangent at a point l0 (slope b / l0^2): first at the

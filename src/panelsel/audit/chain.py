@@ -21,6 +21,7 @@ from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec
 from panelsel.inputs.residual import Residual
+from panelsel.outputs.names import DRAW, PANEL
 from panelsel.outputs.record import (
     read_draw,
     recorded_contact_format,
@@ -47,7 +48,12 @@ def replacement_round(
     quotas are what the kept members leave, that nobody kept, dropped out or unavailable is
     drawn again, and that the final panel (kept and drawn) meets the original quotas and
     household rule, counted by the audit's model of the original pool, and is what
-    ``panel.csv`` holds."""
+    ``panel.csv`` holds.
+
+    Longer than most (about 130 lines): it is one ordered list of claims, each read against
+    what the claims before it derived (the previous panel, then the kept members, then the
+    residual problem, then the final panel), and splitting it would pass that state
+    around."""
     from panelsel.inputs.residual import residual_inputs
 
     problems: list[str] = []
@@ -113,7 +119,7 @@ def replacement_round(
     drawn = [str(x) for x in document.get("selected_members") or []]
     published = "rounding" in document
     if published:  # a round published for a public draw: drawn by draw.json, if yet
-        made = read_draw(out / "draw.json") or {}
+        made = read_draw(out / DRAW) or {}
         drawn = [str(x) for x in made.get("members", [])]
     again = sorted(set(drawn) & (set(kept) | gone | set(unavailable)))
     if again:
@@ -237,7 +243,7 @@ def whole_panel_problems(
     each row as in the original pool, with the right ``panelsel_role``, and nobody else."""
     safe = bool(document.get("spreadsheet_safe"))
     fmt, _ = recorded_contact_format(document)
-    header, rows = read_csv(out / "panel.csv", safe, fmt)
+    header, rows = read_csv(out / PANEL, safe, fmt)
     if not header or header[-1] != ROLE_COLUMN:
         return [f"panel.csv has no {ROLE_COLUMN} column: it is not a round's whole panel"]
     where = {name: c for c, name in enumerate(pool.columns)}

@@ -20,10 +20,13 @@ from panelsel.outputs.files import PLAIN_CSV, CsvFormat, unescape
 from panelsel.outputs.names import (
     DRAW,
     DRAWN,
+    PANEL,
     PUBLIC_DRAW,
     PUBLIC_DRAW_ROUND,
     PUBLISHED,
+    REMAINING,
     REPLACEMENT,
+    REPLACEMENTS,
     workbook,
 )
 from panelsel.outputs.record import (
@@ -95,7 +98,7 @@ def check_duplicates(pool: Pool, read: ReadOptions) -> Check | None:
 def drawn_file_name(document: dict[str, Any]) -> str:
     """The file of the drawn members: a replacement round's own draw is replacements.csv
     (its panel.csv is the whole panel)."""
-    return "replacements.csv" if "replacement" in document else "panel.csv"
+    return REPLACEMENTS if "replacement" in document else PANEL
 
 
 def rows_as_keys(
@@ -159,7 +162,7 @@ def compare_files(
                 f"row(s) are not selected registrants, and the registrant(s) in pool row(s) "
                 f"{rows} are missing from it (rows as a spreadsheet numbers them)"
             )
-    header, in_remaining = rows_as_keys(out / "remaining.csv", pool, safe, fmt)
+    header, in_remaining = rows_as_keys(out / REMAINING, pool, safe, fmt)
     if in_remaining != pool_keys(pool, others, header):
         problems.append(
             f"remaining.csv holds {in_remaining.total()} rows that are not exactly the other "

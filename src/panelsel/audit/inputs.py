@@ -12,6 +12,7 @@ from panelsel.errors import BadInputError
 from panelsel.inputs.load import read_pool
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
+from panelsel.outputs.names import LOTTERY
 from panelsel.outputs.record import RunRecord, read_record
 
 
@@ -38,7 +39,7 @@ def read_inputs(
     """Read ``out``'s ``lottery.json`` and the input files as it records (a recorded way of
     dropping duplicates that panelsel refuses is a failed check, and the pool is then read
     whole)."""
-    record = read_record(out / "lottery.json")
+    record = read_record(out / LOTTERY)
     recorded_file = record.registrants_file
     delimiter = delimiter or recorded_file.delimiter
     encoding = encoding or recorded_file.encoding

@@ -18,6 +18,7 @@ from panelsel.inputs.model import Model
 from panelsel.inputs.pool import Pool
 from panelsel.lotteries import Lottery
 from panelsel.lottery.expand import draw
+from panelsel.outputs.names import LOTTERY, PROBABILITIES
 from panelsel.outputs.tables import WRITTEN_PROBABILITY_TOLERANCE
 from panelsel.solve.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from panelsel.solve.algorithms.legacy import legacy_draw
@@ -133,7 +134,7 @@ def check_marginals(
     column: str | None = None,
     name: str = "marginals",
 ) -> Check:
-    path = out / "probabilities.csv"
+    path = out / PROBABILITIES
     header, rows = read_csv(path, safe)
     column = column or ("probability_estimate" if estimated else "probability")
     if column not in header:
@@ -194,7 +195,7 @@ def check_selected(
     problems = []
     if len(chosen) != len(recorded):
         problems.append("lottery.json's selected members include ids not in the pool")
-    problems += compare_files(out, pool, chosen, others, document, "lottery.json")
+    problems += compare_files(out, pool, chosen, others, document, LOTTERY)
     selected = document.get("selected")
     if estimated:
         again = sorted(pool.ids[i] for i in legacy_draw(model, seed))

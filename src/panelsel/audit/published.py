@@ -30,6 +30,7 @@ from panelsel.inputs.pool import Pool
 from panelsel.lotteries import Lottery
 from panelsel.lottery.public import repeat_number
 from panelsel.lottery.rounding import ROUNDING_TOLERANCE, uniform_bound
+from panelsel.outputs.names import DRAW, LOTTERY, PANEL, REMAINING
 from panelsel.outputs.record import (
     published_hash,
     read_draw,
@@ -38,9 +39,9 @@ from panelsel.outputs.record import (
 
 def check_hash(out: Path, sha256: str | None) -> tuple[Check, str]:
     """lottery.json against the published hash (``sha256``, else ``lottery.sha256``)."""
-    digest = sha256_hex((out / "lottery.json").read_bytes())
+    digest = sha256_hex((out / LOTTERY).read_bytes())
     try:
-        expected, source = published_hash(out / "lottery.json", sha256)
+        expected, source = published_hash(out / LOTTERY, sha256)
     except VerificationError as error:
         return Check("hash", False, error.message, {"sha256": digest}), digest
     figures = {"sha256": digest, "published": expected, "checked_against": source}
@@ -127,11 +128,11 @@ def check_draw(
     """draw.json's random input gives its number by the rule, its members are that panel's,
     and panel.csv / remaining.csv hold them; or nothing has been drawn yet."""
     try:
-        found = read_draw(out / "draw.json")
+        found = read_draw(out / DRAW)
     except ValueError as exc:
         return Check("draw", False, str(exc))
     if found is None:
-        stray = [name for name in ("panel.csv", "remaining.csv") if (out / name).exists()]
+        stray = [name for name in (PANEL, REMAINING) if (out / name).exists()]
         if stray:
             return Check("draw", False, f"{', '.join(stray)} exist(s) without draw.json")
         return Check("draw", True, "not drawn yet (no draw.json)")

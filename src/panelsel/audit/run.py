@@ -162,6 +162,12 @@ def audit(
     ------
     BadInputError
         A file is missing or unreadable, so that the audit cannot run.
+
+    Notes
+    -----
+    About 90 lines of code: the order of the checks is the audit's contract (the files
+    first, since the others read them; the lottery before its certificate; the recompute
+    last), and it reads best in one place.
     """
     out = Path(out)
     registrants, quotas = Path(registrants), Path(quotas)

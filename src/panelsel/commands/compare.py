@@ -24,7 +24,7 @@ from panelsel.lottery.manipulation import (
     Manipulation,
 )
 from panelsel.outputs.files import OutputFolder, write_csv, write_json
-from panelsel.outputs.names import COMPARISON
+from panelsel.outputs.names import COMPARISON, PROBABILITIES, REPORT, SUMMARY
 from panelsel.outputs.report import Curve, ReportPage, created_now, curve_of, render_html
 from panelsel.outputs.tables import format_probability
 from panelsel.progress import ProgressFn
@@ -184,8 +184,8 @@ def compare(
         )
         header, rows = _probability_table(pool, model.quota_columns, results)
         tmp = folder.staging
-        write_csv(tmp / "probabilities.csv", header, rows, safe=not raw_csv)
-        (tmp / "report.html").write_text(
+        write_csv(tmp / PROBABILITIES, header, rows, safe=not raw_csv)
+        (tmp / REPORT).write_text(
             render_html(
                 ReportPage(
                     title="Selection probabilities compared: " + ", ".join(algorithms),
@@ -209,5 +209,5 @@ def compare(
         )
         comparison.files = {name: out / name for name in COMPARISON.files}
         comparison.seconds = time.monotonic() - started
-        write_json(tmp / "summary.json", comparison.as_dict())
+        write_json(tmp / SUMMARY, comparison.as_dict())
     return comparison

@@ -21,7 +21,17 @@ from panelsel.inputs.pool import Pool
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery, RunKind
 from panelsel.outputs.files import CsvFormat, write_csv, write_json, write_xlsx
-from panelsel.outputs.names import DRAWN, PUBLISHED, workbook
+from panelsel.outputs.names import (
+    DRAWN,
+    LOTTERY,
+    PANEL,
+    PANELS,
+    PROBABILITIES,
+    PUBLISHED,
+    REPLACEMENTS,
+    REPORT,
+    workbook,
+)
 from panelsel.outputs.record import HASH_FILE, hash_file_text, lottery_document
 from panelsel.outputs.report import (
     Curve,
@@ -179,7 +189,7 @@ def write_drawn(tmp: Path, run: Selection) -> dict[str, Path]:
     houses = household_labels(run)
     house_header = [] if houses is None else ["household"]
     write_csv(
-        files["probabilities.csv"],
+        files[PROBABILITIES],
         [
             id_header,
             *estimate_header,
@@ -204,7 +214,7 @@ def write_drawn(tmp: Path, run: Selection) -> dict[str, Path]:
         safe=safe,
     )
     document = _document(run, result.kind, header)
-    write_json(files["lottery.json"], document)
+    write_json(files[LOTTERY], document)
     kind = "estimated" if result.kind == "estimated" else "drawn"
     page = ReportPage(
         title=(
@@ -233,7 +243,7 @@ def write_drawn(tmp: Path, run: Selection) -> dict[str, Path]:
         panel=sorted(chosen),
         whole=run.whole,
     )
-    files["report.html"].write_text(render_html(page), encoding="utf-8")
+    files[REPORT].write_text(render_html(page), encoding="utf-8")
     return files
 
 
@@ -250,7 +260,7 @@ def write_published(tmp: Path, run: Selection) -> tuple[dict[str, Path], str]:
     ids = pool.ids
     files = {name: tmp / name for name in PUBLISHED.files}
     write_csv(
-        files["panels.csv"],
+        files[PANELS],
         ["number", *(f"member_{j}" for j in range(1, model.k + 1))],
         (
             [number, *(ids[i] for i in members)]
@@ -262,7 +272,7 @@ def write_published(tmp: Path, run: Selection) -> tuple[dict[str, Path], str]:
     proven = [] if result.proven_optimal else ["proven_optimal"]
     houses = household_labels(run)
     write_csv(
-        files["probabilities.csv"],
+        files[PROBABILITIES],
         [
             id_header,
             "probability",
@@ -290,8 +300,8 @@ def write_published(tmp: Path, run: Selection) -> tuple[dict[str, Path], str]:
     )
     contact = contact_columns(pool, options.columns)
     document = _document(run, "published", [pool.columns[c] for c in contact])
-    write_json(files["lottery.json"], document)
-    digest = sha256_hex(files["lottery.json"].read_bytes())
+    write_json(files[LOTTERY], document)
+    digest = sha256_hex(files[LOTTERY].read_bytes())
     files[HASH_FILE].write_text(hash_file_text(digest), encoding="utf-8")
     name = f"{result.algorithm}, {rounded.m} panels"
     after = Curve(
@@ -316,7 +326,7 @@ def write_published(tmp: Path, run: Selection) -> tuple[dict[str, Path], str]:
         **_page_context(run),
         panels_checked=rounded.m,
     )
-    files["report.html"].write_text(render_html(page), encoding="utf-8")
+    files[REPORT].write_text(render_html(page), encoding="utf-8")
     return files, digest
 
 
@@ -521,10 +531,10 @@ def write_final_panel(
     ``panel.csv`` as the whole panel, kept members and new, with :data:`ROLE_COLUMN`
     (``kept`` or ``replacement``), in the contact lists' format (also for ``draw``); the
     same for ``panel.xlsx`` -> ``replacements.xlsx`` where the round wrote workbooks."""
-    (tmp / "panel.csv").rename(tmp / "replacements.csv")
-    workbook = (tmp / "panel.xlsx").is_file()
-    if workbook:  # the contact lists came as workbooks too: the same for the whole panel
-        (tmp / "panel.xlsx").rename(tmp / "replacements.xlsx")
+    (tmp / PANEL).rename(tmp / REPLACEMENTS)
+    workbook_given = (tmp / workbook(PANEL)).is_file()
+    if workbook_given:  # the contact lists came as workbooks too: the same for the whole panel
+        (tmp / workbook(PANEL)).rename(tmp / workbook(REPLACEMENTS))
     role = {pid: "kept" for pid in kept} | {pid: "replacement" for pid in new}
     contact = contact_columns(pool, columns)
     rows = [
@@ -533,6 +543,6 @@ def write_final_panel(
         if pid in role
     ]
     header = [*(pool.columns[c] for c in contact), ROLE_COLUMN]
-    write_csv(tmp / "panel.csv", header, rows, fmt=fmt, safe=safe)
-    if workbook:
-        write_xlsx(tmp / "panel.xlsx", header, rows)
+    write_csv(tmp / PANEL, header, rows, fmt=fmt, safe=safe)
+    if workbook_given:
+        write_xlsx(tmp / workbook(PANEL), header, rows)

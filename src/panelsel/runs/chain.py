@@ -14,6 +14,7 @@ from panelsel.inputs.load import ReadOptions, read_pool
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.inputs.residual import Residual, residual_inputs
+from panelsel.outputs.names import DRAW, LOTTERY
 from panelsel.outputs.record import read_draw, read_record
 
 
@@ -139,7 +140,7 @@ def read_previous(
 ) -> PreviousRun:
     """The run a round continues, its input files checked against their recorded sha256."""
     folder = Path(run)
-    path = folder / "lottery.json" if folder.is_dir() else folder
+    path = folder / LOTTERY if folder.is_dir() else folder
     record = read_record(path)
     document = record.document
     reg_record, quo_record = record.registrants, record.quotas
@@ -157,7 +158,7 @@ def read_previous(
     read = record.registrants_file.read_options()
     pool = read_pool(reg, spec, read)
     if record.kind == "published":
-        drawn = read_draw(path.parent / "draw.json")
+        drawn = read_draw(path.parent / DRAW)
         if not drawn:
             raise BadInputError(
                 "this lottery was published for a public draw that has not been made",

@@ -29,6 +29,7 @@ from panelsel.inputs.quotas import QuotaSpec, load_quotas
 from panelsel.lotteries import GroupedLottery, Lottery
 from panelsel.lottery.compute import PeopleLottery
 from panelsel.lottery.rounding import Rounded
+from panelsel.outputs.names import LOTTERY, PROBABILITIES
 from panelsel.outputs.record import RunRecord, read_record, recorded_contact_format
 from panelsel.outputs.report import WholePanel
 from panelsel.outputs.selection import OutputOptions, Selection
@@ -58,7 +59,7 @@ def read(
         An input file whose sha256 is not the recorded one, or a record of the wrong shape.
     """
     out = Path(folder)
-    record = read_record(out / "lottery.json")
+    record = read_record(out / LOTTERY)
     document = record.document
     link = record.link
     previous_pool: Pool | None = None
@@ -215,7 +216,7 @@ def _result(record: RunRecord, out: Path, pool: Pool, model: Model) -> PeopleLot
 
 def _proven_people(out: Path, n: int) -> npt.NDArray[np.bool_] | None:
     """``probabilities.csv``'s ``proven_optimal`` column (None where it has none)."""
-    path = out / "probabilities.csv"
+    path = out / PROBABILITIES
     if not path.is_file():
         return None
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
