@@ -136,40 +136,14 @@ def replace(
     loosen: bool = False,
     progress: ProgressFn | None = None,
 ) -> Replacement:
-    """Fill the seats of ``dropouts`` from the people still available.
+    """Fill the seats of ``dropouts`` from the people still available, and write the round
+    into ``out`` (all or nothing; a non-empty folder only with ``force``, never over an
+    input file or a run of the chain).
 
-    Parameters
-    ----------
-    run
-        The folder (or ``lottery.json``) of the run whose panel lost members: a selection,
-        a public draw that has been made, or an earlier replacement round.
-    dropouts
-        Ids of panel members who dropped out; one seat each to fill.
-    unavailable
-        Ids of registrants who must not be selected now (declined, unreachable).
-    registrants, quotas
-        The input files, when they are no longer at the recorded paths (checked against
-        the recorded sha256).
-    out, seed, algorithm, solver, time_limit, samples, force, panels, rounding, gamma
-        As for :func:`panelsel.commands.select.select`; with ``panels`` the round is
-        published as numbered panels for a public draw (``panelsel draw`` then writes the
-        final panel).
-    loosen
-        When no panel can fill the seats within the round's quotas, take the smallest
-        loosening of them that can (:func:`loosened_spec`), recorded in the round
-        (``replacement.loosened``) and shown by the audit and the report.  Without it such a
-        round is refused (exit 3), and the message shows that loosening.
-
-    Raises
-    ------
-    BadInputError
-        An unknown id, a dropout not on the panel, an id given twice, every member
-        dropping out, an unavailable panel member (exit 2).
-    InfeasibleQuotasError
-        The seats cannot be filled within the quotas (exit 3), with what the kept members
-        already hold.
-    VerificationError
-        An input file is not the one the run recorded (exit 5).
+    The other parameters, and the errors, are those of
+    :func:`panelsel.runs.replace.replace` (with ``seed``, ``algorithm``, ``solver``,
+    ``time_limit``, ``samples``, ``panels``, ``rounding`` and ``gamma`` as its
+    :class:`~panelsel.runs.options.SolveOptions`); nothing is written when one is raised.
     """
     started = time.monotonic()
     solve = SolveOptions(

@@ -32,7 +32,7 @@ from panelsel.runs.chain import (
 from panelsel.runs.loosen import loosened_spec, loosening_note, smallest_loosening
 from panelsel.runs.options import SolveOptions, seed_of
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import QuotaChange, QuotaILP, infeasibility_details
+from panelsel.solve.feasibility import Exclusion, QuotaChange, QuotaILP, infeasibility_details
 from panelsel.solve.protocol import Request
 
 
@@ -130,7 +130,7 @@ def fill_round(
     numbered panels for a public draw), the notes and the link to the run it continues."""
     progress = progress or no_progress
     previous, residual = prepared.previous, prepared.residual
-    dropouts, unavailable = prepared.dropouts, prepared.unavailable
+    dropouts = prepared.dropouts
     pool, spec = residual.pool, residual.spec
     if len(pool.ids) < len(dropouts):
         raise InfeasibleQuotasError(
@@ -168,83 +168,14 @@ def fill_round(
     # who cannot fill these seats is expected in a round (the seats left are for few
     # kinds of people): said, as notes of the round
     warnings: list[str] = []
-    earlier = chain_exclusions(previous.document, previous.path.parent)
-    notes = [
-        f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
-        f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
-        f"dropped out: {', '.join(dropouts)}",
-        # who ran the round chose who could not be drawn: shown, never hidden
-        (
-            f"{len(unavailable)} registrant(s) were given as unavailable (--unavailable) and "
-            f"could not be drawn: {', '.join(unavailable)}"
-            if unavailable
-            else "nobody was given as unavailable (--unavailable)"
-        ),
-        *(
-            [
-                f"{len(earlier)} registrant(s) left out by earlier rounds of this chain "
-                "(their dropouts and unavailable) could not be drawn either"
-            ]
-            if earlier
-            else []
-        ),
-        *(f"in this round, {e.text()}" for e in result.excluded),
-        *(
-            [
-                f"{len(residual.housemates)} registrant(s) left out: kept members fill their "
-                f"household ({', '.join(residual.housemates)})"
-            ]
-            if residual.housemates
-            else []
-        ),
-        *(
-            [
-                "kept members share a household with other registrants, who may still be "
-                "selected up to the household's seats left: "
-                + ", ".join(
-                    f"{'+'.join(ids)} ({room} left)" for ids, room in residual.household_room
-                )
-            ]
-            if residual.household_room
-            else []
-        ),
-    ]
+    notes = round_notes(prepared, result.excluded)
     loosened_text = loosening_note(loosened, residual) if loosened else ""
     if loosened_text:
         notes.insert(1, loosened_text)
-    household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
-    # a round writes its contact lists as the run it continues did: the same columns,
-    # delimiter and encoding, spreadsheet-safe or raw, workbooks too if so
-    parent = previous.document
-    parent_files = parent.get("contact_files")
-    recorded_columns = parent.get("contact_columns")
-    options = OutputOptions(
-        raw_csv=parent.get("spreadsheet_safe") is False,
-        columns=tuple(str(c) for c in recorded_columns)
-        if isinstance(recorded_columns, list) and recorded_columns
-        else None,
-        contact=recorded_contact_format(parent)[0] if isinstance(parent_files, dict) else None,
-        xlsx=bool((parent_files or {}).get("xlsx", previous.pool.spreadsheet)),
-    )
+    options = round_output_options(previous)
     new = [] if result.drawn is None else [pool.ids[i] for i in sorted(result.drawn.tolist())]
     final = final_members(previous.pool, residual.kept, new) if solve.panels is None else None
-    residual_quotas = [
-        {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
-        for h in residual.held
-    ]
-    link: dict[str, Any] = {
-        "previous": str(previous.path),
-        "previous_sha256": previous.sha256,
-        "panel_size": int(previous.spec.panel_size),
-        "kept": residual.kept,
-        "dropouts": dropouts,
-        "unavailable": unavailable,
-        "housemates_left_out": residual.housemates,
-        "household_room": household_room,
-        "residual_quotas": residual_quotas,
-        "final_members": final,
-        **({"loosened": [c.__dict__ for c in loosened]} if loosened else {}),
-    }
+    link = round_link(prepared, final, loosened)
     whole = None
     if final is not None:
         index = {pid: i for i, pid in enumerate(previous.pool.ids)}
@@ -377,3 +308,95 @@ def unique_ids(text: str | None, what: str) -> list[str]:
             raise BadInputError(f"the id {pid!r} is given twice in {what}", hint="give it once")
         seen.add(pid.casefold())
     return ids
+
+
+def round_notes(prepared: Round, excluded: list[Exclusion]) -> list[str]:
+    """A round's notes: what it replaces, who dropped out, who could not be drawn and why
+    (given as unavailable, left out by earlier rounds, with no chance in this round, filling
+    a kept member's household)."""
+    previous, residual = prepared.previous, prepared.residual
+    dropouts, unavailable = prepared.dropouts, prepared.unavailable
+    earlier = chain_exclusions(previous.document, previous.path.parent)
+    return [
+        f"a replacement round for {len(dropouts)} dropout(s) of {previous.path} "
+        f"(sha256 {previous.sha256}); {len(residual.kept)} member(s) kept",
+        f"dropped out: {', '.join(dropouts)}",
+        # who ran the round chose who could not be drawn: shown, never hidden
+        (
+            f"{len(unavailable)} registrant(s) were given as unavailable (--unavailable) and "
+            f"could not be drawn: {', '.join(unavailable)}"
+            if unavailable
+            else "nobody was given as unavailable (--unavailable)"
+        ),
+        *(
+            [
+                f"{len(earlier)} registrant(s) left out by earlier rounds of this chain "
+                "(their dropouts and unavailable) could not be drawn either"
+            ]
+            if earlier
+            else []
+        ),
+        *(f"in this round, {e.text()}" for e in excluded),
+        *(
+            [
+                f"{len(residual.housemates)} registrant(s) left out: kept members fill their "
+                f"household ({', '.join(residual.housemates)})"
+            ]
+            if residual.housemates
+            else []
+        ),
+        *(
+            [
+                "kept members share a household with other registrants, who may still be "
+                "selected up to the household's seats left: "
+                + ", ".join(
+                    f"{'+'.join(ids)} ({room} left)" for ids, room in residual.household_room
+                )
+            ]
+            if residual.household_room
+            else []
+        ),
+    ]
+
+
+def round_output_options(previous: PreviousRun) -> OutputOptions:
+    """A round writes its contact lists as the run it continues did: the same columns,
+    delimiter and encoding, spreadsheet-safe or raw, workbooks too if so."""
+    parent = previous.document
+    parent_files = parent.get("contact_files")
+    recorded_columns = parent.get("contact_columns")
+    return OutputOptions(
+        raw_csv=parent.get("spreadsheet_safe") is False,
+        columns=tuple(str(c) for c in recorded_columns)
+        if isinstance(recorded_columns, list) and recorded_columns
+        else None,
+        contact=recorded_contact_format(parent)[0] if isinstance(parent_files, dict) else None,
+        xlsx=bool((parent_files or {}).get("xlsx", previous.pool.spreadsheet)),
+    )
+
+
+def round_link(
+    prepared: Round, final: list[str] | None, loosened: list[QuotaChange]
+) -> dict[str, Any]:
+    """The ``replacement`` section of a round's lottery.json: the run it continues (path
+    and sha256), who was kept, dropped out, unavailable or left out, the residual quotas,
+    the final panel (None until a published round is drawn) and any loosening."""
+    previous, residual = prepared.previous, prepared.residual
+    household_room = [{"kept": ids, "room": room} for ids, room in residual.household_room]
+    residual_quotas = [
+        {**h.__dict__, "residual_min": h.residual_min, "residual_max": h.residual_max}
+        for h in residual.held
+    ]
+    return {
+        "previous": str(previous.path),
+        "previous_sha256": previous.sha256,
+        "panel_size": int(previous.spec.panel_size),
+        "kept": residual.kept,
+        "dropouts": prepared.dropouts,
+        "unavailable": prepared.unavailable,
+        "housemates_left_out": residual.housemates,
+        "household_room": household_room,
+        "residual_quotas": residual_quotas,
+        "final_members": final,
+        **({"loosened": [c.__dict__ for c in loosened]} if loosened else {}),
+    }
