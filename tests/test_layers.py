@@ -30,7 +30,7 @@ LAYERS = [
     ["runs"],  # what the commands share: the in-memory selection, the chain, option checks
     ["audit"],  # a finished selection checked from its files alone
     ["commands", "api"],  # one module per command; the library's one import
-    ["cli", "console", "entry", "__main__"],  # typer / rich only
+    ["cli", "console", "entry", "__main__", "web"],  # typer / rich; the local web page
 ]
 
 

@@ -61,6 +61,10 @@ EXAMPLES = {
         "panelsel check registrants.csv quotas.yaml --relax-priority gender=10",
     ),
     "audit": _examples("panelsel audit panelsel-out registrants.csv quotas.yaml"),
+    "serve": _examples(
+        "panelsel serve",
+        "panelsel serve --port 9000 --folder ~/panels --no-browser",
+    ),
     "replace": _examples(
         "panelsel replace results --dropouts S1004,S1016 --seed 7 --out round-2",
         "panelsel replace round-2 --dropouts S1030 --unavailable S1009 --out round-3",
@@ -842,3 +846,54 @@ def audit(
         raise typer.Exit(EXIT_VERIFICATION)
     if not report.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command(cls=_Command, epilog=EXAMPLES["serve"])
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0: any free one).", metavar="P", min=0)
+    ] = 8765,
+    folder: Annotated[
+        Path,
+        typer.Option(help="Folder for the uploaded files and the results (made private)."),
+    ] = Path("panelsel-web"),
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open the browser (for scripts).")
+    ] = False,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on: this computer only (127.0.0.1).")
+    ] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Let --host be an address other computers can reach (they would see the "
+            "registrants' data).",
+        ),
+    ] = False,
+) -> None:
+    """Open the whole selection in a web page on this computer: load, quotas, select, audit."""
+    signals.start_command()
+    try:
+        from panelsel.web.server import serve as run_serve
+
+        def ready(url: str) -> None:
+            sys.stdout.write(
+                f"panelsel serve: open {url} in your browser (Ctrl-C stops it); "
+                f"files are kept in {folder}\n"
+            )
+            sys.stdout.flush()
+
+        run_serve(
+            host=host,
+            port=port,
+            folder=folder,
+            open_browser=not no_browser,
+            allow_remote=allow_remote,
+            ready=ready,
+        )
+    except (signals.Interrupted, KeyboardInterrupt):
+        sys.stderr.write(f"panelsel serve stopped; finished results are in {folder}\n")
+        raise typer.Exit(0) from None
+    except Exception as error:
+        raise _fail(error, False) from None

@@ -1,0 +1,375 @@
+"""The pages of ``panelsel serve`` (Starlette, Jinja2 templates, one small script for the live
+feasibility check; no build step, nothing fetched from elsewhere).
+
+Routes, each under a workspace's token (``/w/<token>/``) except the start page:
+
+``/``                     load a registrants file (a new workspace)
+``/w/<t>/``               the pool: a preview of the first rows and the columns used
+``/w/<t>/quotas``         the quota form; ``POST`` checks it (``/check`` returns only the
+                          verdict, for the script), ``/quotas.yaml`` downloads the file
+``/w/<t>/select``         start a selection (algorithm, seed)
+``/w/<t>/runs/<n>``       a run: its progress, then the result, the files and the audit
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.datastructures import FormData, UploadFile
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from panelsel import __version__
+from panelsel.api import ReadOptions, SolveOptions
+from panelsel.errors import BadInputError, PanelselError
+from panelsel.inputs.pool import parse_delimiter
+from panelsel.outputs.report import curve_of, plot_svg
+from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.web.workspace import PREVIEW_ROWS, Workspace, Workspaces, quota_text
+
+ERROR_LABELS = {
+    "bad_input": "Bad input",
+    "infeasible": "Quotas cannot be met",
+    "solver": "Solver failure",
+    "time_limit": "Time limit",
+    "verification": "Verification failed",
+}
+"""The CLI's words before an error's message."""
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+"""The largest file an upload may be (the CLI's own limits on workbooks apply after)."""
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""Nothing is fetched from elsewhere, and no other site may frame or script the page."""
+
+_templates = Environment(
+    loader=PackageLoader("panelsel.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, Any]:
+    """An error as the page shows it: the CLI's label, message and fix, and the field it
+    concerns (a column, the file).  Files in the workspace ``folder`` are named by their
+    own names, as the convenor uploaded them, not by where the server keeps them."""
+    details = error.as_dict()
+    message, hint = error.message, error.hint
+    if folder is not None:
+        for form in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+            message = message.replace(form + "/", "")
+            hint = hint.replace(form + "/", "") if hint else hint
+    return {
+        "label": ERROR_LABELS.get(error.kind, "Error"),
+        "message": message,
+        "hint": hint,
+        "field": details.get("column"),
+        "reasons": getattr(error, "reasons", []),
+    }
+
+
+def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(name).render(version=__version__, **context)
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+
+
+async def _form(request: Request) -> FormData:
+    length = int(request.headers.get("content-length") or 0)
+    if length > MAX_UPLOAD_BYTES:
+        raise BadInputError(
+            f"the upload is {length // 2**20} MiB; the page takes files up to "
+            f"{MAX_UPLOAD_BYTES // 2**20} MiB",
+            hint="use panelsel select in a terminal for a file this large",
+        )
+    return await request.form(max_part_size=MAX_UPLOAD_BYTES)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _whole(text: str, what: str, column: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise BadInputError(
+            f"{what} must be a whole number, not {text!r}", column=column, hint="type a number"
+        ) from None
+
+
+def read_options(form: FormData) -> ReadOptions:
+    """The reading options of the load form (the CLI's ``--delimiter``, ``--sheet``,
+    ``--header-row``, ``--drop-duplicates``, ``--keep``)."""
+    delimiter = parse_delimiter(_text(form, "delimiter") or ",")
+    header = _text(form, "header_row")
+    return ReadOptions(
+        delimiter=delimiter,
+        encoding=_text(form, "encoding") or "utf-8-sig",
+        sheet=_text(form, "sheet") or None,
+        header_row=_whole(header, "the header row", "header_row") if header else None,
+        drop_duplicates=_text(form, "drop_duplicates") or None,
+        keep=_text(form, "keep") or "last",
+    )
+
+
+def make_app(root: Path, any_host: bool = False) -> Starlette:
+    """The application, keeping every workspace under ``root``; requests naming another
+    host than this computer are refused unless ``any_host`` (a DNS-rebinding guard)."""
+    spaces = Workspaces(root)
+
+    def workspace_of(request: Request) -> Workspace:
+        found = spaces.get(str(request.path_params["token"]))
+        if found is None:
+            raise BadInputError(
+                "this page belongs to a session this server does not know (it was restarted, "
+                "or the address was mistyped)",
+                hint="start again from the first page",
+            )
+        return found
+
+    def handled(
+        endpoint: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except PanelselError as error:
+                space = spaces.get(str(request.path_params.get("token", "")))
+                folder = space.folder if space is not None else None
+                return page("error.html", 400, error=error_view(error, folder))
+
+        return run
+
+    async def start(request: Request) -> Response:
+        if request.method == "GET":
+            return page("start.html", form={}, error=None)
+        form = await _form(request)
+        upload = form.get("registrants")
+        values = {
+            k: _text(form, k) for k in ("delimiter", "sheet", "header_row", "drop_duplicates")
+        }
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            error = BadInputError("choose a registrants file", column="registrants")
+            return page("start.html", 400, form=values, error=error_view(error))
+        data = await upload.read()
+        space = spaces.new()
+        try:
+            space.load(upload.filename, data, read_options(form))
+        except PanelselError as error:
+            view = error_view(error, space.folder)
+            view["field"] = view["field"] or _field_of(error)
+            return page("start.html", 400, form=values, error=view)
+        return RedirectResponse(f"/w/{space.token}/", status_code=303)
+
+    async def pool_page(request: Request) -> Response:
+        space = workspace_of(request)
+        pool = space.need_pool()
+        spec = space.need_spec()
+        used = {c.column for c in spec.categories}
+        shown = [c for c in pool.columns if c in used or c == pool.id_column]
+        index = [pool.columns.index(c) for c in shown]
+        rows = [[row[i] for i in index] for row in pool.rows[:PREVIEW_ROWS]]
+        return page(
+            "pool.html",
+            space=space,
+            pool=pool,
+            spec=spec,
+            shown=shown,
+            rows=rows,
+            left_out=[c for c in pool.columns if c not in shown],
+        )
+
+    def quota_rows(space: Workspace) -> list[dict[str, Any]]:
+        spec, pool = space.need_spec(), space.need_pool()
+        n = len(pool.ids)
+        from panelsel.inputs.model import build_model
+
+        model = build_model(pool, spec)
+        counts = {(f.category, f.value): f.pool_count for f in model.features}
+        out = []
+        for c in spec.categories:
+            for q in c.quotas:
+                count = counts.get((c.name, q.value), 0)
+                out.append(
+                    {
+                        "category": c.name,
+                        "value": q.value,
+                        "key": f"{c.name}={q.value}",
+                        "pool": count,
+                        "share": count / n if n else 0.0,
+                        "min": q.min,
+                        "max": q.max,
+                    }
+                )
+        return out
+
+    def edited_spec(space: Workspace, form: FormData) -> Any:
+        spec = space.need_spec()
+        k = _whole(_text(form, "panel_size"), "the panel size", "panel_size")
+        bounds = {}
+        for c in spec.categories:
+            for q in c.quotas:
+                key = f"{c.name}={q.value}"
+                lo = _whole(_text(form, f"min:{key}"), f"the minimum of {key}", key)
+                hi = _whole(_text(form, f"max:{key}"), f"the maximum of {key}", key)
+                bounds[(c.name, q.value)] = (lo, hi)
+        return space.edited(k, bounds)
+
+    async def quotas(request: Request) -> Response:
+        space = workspace_of(request)
+        diagnosis = error = None
+        if request.method == "POST":
+            form = await _form(request)
+            upload = form.get("quota_file")
+            try:
+                if isinstance(upload, UploadFile) and upload.filename:
+                    space.load_quotas(upload.filename, await upload.read())
+                else:
+                    space.spec = edited_spec(space, form)
+                diagnosis = space.check(space.need_spec())
+            except PanelselError as exc:
+                error = error_view(exc, space.folder)
+        else:
+            diagnosis = space.check(space.need_spec())
+        return page(
+            "quotas.html",
+            space=space,
+            spec=space.need_spec(),
+            rows=quota_rows(space),
+            diagnosis=diagnosis,
+            error=error,
+            algorithms=ALGORITHMS,
+        )
+
+    async def check(request: Request) -> Response:
+        """The verdict alone, for the page's script as the convenor types."""
+        space = workspace_of(request)
+        form = await _form(request)
+        try:
+            diagnosis = space.check(edited_spec(space, form))
+            return page("verdict.html", diagnosis=diagnosis, error=None)
+        except PanelselError as exc:
+            return page("verdict.html", diagnosis=None, error=error_view(exc, space.folder))
+
+    async def quota_file(request: Request) -> Response:
+        space = workspace_of(request)
+        return Response(
+            quota_text(space.need_spec()),
+            media_type="application/x-yaml",
+            headers={"Content-Disposition": 'attachment; filename="quotas.yaml"'},
+        )
+
+    async def start_run(request: Request) -> Response:
+        space = workspace_of(request)
+        form = await _form(request)
+        try:
+            space.spec = edited_spec(space, form)
+            seed_text = _text(form, "seed")
+            solve = SolveOptions(
+                algorithm=_text(form, "algorithm") or "leximin",
+                seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+            )
+            run = space.start(solve)
+        except PanelselError as exc:
+            return page(
+                "quotas.html",
+                400,
+                space=space,
+                spec=space.need_spec(),
+                rows=quota_rows(space),
+                diagnosis=None,
+                error=error_view(exc, space.folder),
+                algorithms=ALGORITHMS,
+            )
+        return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
+
+    async def run_page(request: Request) -> Response:
+        space = workspace_of(request)
+        run = space.run(int(request.path_params["number"]))
+        context: dict[str, Any] = {"space": space, "run": run, "plot": None}
+        if run.selection is not None and run.result is not None:
+            chosen = run.selection
+            context["plot"] = plot_svg(
+                [curve_of(chosen.result, chosen.model.k)], chosen.model.k, chosen.model.n
+            )
+            context["lowest"] = float(np.min(chosen.probabilities))
+            context["highest"] = float(np.max(chosen.probabilities))
+            context["files"] = sorted(p.name for p in (run.folder or Path()).iterdir())
+        if run.error is not None:
+            context["error"] = error_view(run.error, space.folder)
+        return page("run.html", **context)
+
+    async def run_audit(request: Request) -> Response:
+        space = workspace_of(request)
+        run = space.run(int(request.path_params["number"]))
+        space.audit(run)
+        return RedirectResponse(f"/w/{space.token}/runs/{run.number}#audit", status_code=303)
+
+    async def download(request: Request) -> Response:
+        space = workspace_of(request)
+        run = space.run(int(request.path_params["number"]))
+        name = str(request.path_params["name"])
+        if run.folder is None:
+            raise BadInputError("this run wrote no folder")
+        if name == f"{run.name}.zip":
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(run.folder.iterdir()):
+                    if not path.name.startswith("."):
+                        archive.write(path, f"{run.name}/{path.name}")
+            return Response(
+                buffer.getvalue(),
+                media_type="application/zip",
+                headers={"Content-Disposition": f'attachment; filename="{run.name}.zip"'},
+            )
+        files = {p.name: p for p in run.folder.iterdir() if not p.name.startswith(".")}
+        if name not in files:
+            raise BadInputError(f"{run.name} has no file {name!r}")
+        return FileResponse(files[name], filename=name)
+
+    static = Path(__file__).parent / "static"
+    routes = [
+        Route("/", handled(start), methods=["GET", "POST"]),
+        Route("/w/{token}/", handled(pool_page)),
+        Route("/w/{token}/quotas", handled(quotas), methods=["GET", "POST"]),
+        Route("/w/{token}/check", handled(check), methods=["POST"]),
+        Route("/w/{token}/quotas.yaml", handled(quota_file)),
+        Route("/w/{token}/select", handled(start_run), methods=["POST"]),
+        Route("/w/{token}/runs/{number:int}", handled(run_page)),
+        Route("/w/{token}/runs/{number:int}/audit", handled(run_audit), methods=["POST"]),
+        Route("/w/{token}/runs/{number:int}/files/{name}", handled(download)),
+        Mount("/static", StaticFiles(directory=static), name="static"),
+    ]
+    hosts = ["*"] if any_host else ["127.0.0.1", "localhost", "[::1]", "::1"]
+    return Starlette(
+        routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
+    )
+
+
+def _field_of(error: PanelselError) -> str | None:
+    """The load form's field an error concerns, from its words."""
+    text = f"{error.message} {error.hint or ''}"
+    for flag, name in (
+        ("--delimiter", "delimiter"),
+        ("--sheet", "sheet"),
+        ("--header-row", "header_row"),
+        ("--drop-duplicates", "drop_duplicates"),
+        ("--encoding", "encoding"),
+    ):
+        if flag in text:
+            return name
+    return "registrants"

@@ -1,0 +1,23 @@
+// panelsel serve: the quota form's live verdict. Without this script the "Check" button
+// does the same by reloading the page.
+(function () {
+  "use strict";
+  var form = document.getElementById("quota-form");
+  if (!form || !window.fetch) { return; }
+  var target = document.getElementById("verdict");
+  var timer = null;
+  var asked = 0;
+  function check() {
+    var mine = ++asked;
+    var data = new FormData(form);
+    fetch(form.getAttribute("data-check"), { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) { if (mine === asked) { target.innerHTML = html; } })
+      .catch(function () { /* the Check button still works */ });
+  }
+  form.addEventListener("input", function (event) {
+    if (!event.target.classList.contains("num") && event.target.id !== "panel_size") { return; }
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, 400);
+  });
+}());

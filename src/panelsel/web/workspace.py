@@ -1,0 +1,262 @@
+"""One browser tab's work, on disk and in memory: the registrants it loaded, the quotas it
+is editing, and the runs it started.
+
+Each workspace is a folder ``<serve folder>/<token>/`` (made private: mode 0700) holding the
+uploaded registrants file under its own name, the quota file the form writes, and one
+result folder per selection, written by :func:`panelsel.outputs.folder.write` exactly as
+``panelsel select`` writes it.  Nothing here decides anything: reading, proposing,
+checking, selecting and auditing are the library's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from panelsel.api import ReadOptions, Selection, SolveOptions, audit, select, write
+from panelsel.audit.report import AuditReport
+from panelsel.commands.check import relaxed_spec_document
+from panelsel.commands.init import init
+from panelsel.commands.select import SelectionResult, summary
+from panelsel.errors import BadInputError, PanelselError
+from panelsel.inputs.load import read_pool
+from panelsel.inputs.model import build_model
+from panelsel.inputs.pool import Pool
+from panelsel.inputs.quotas import QuotaSpec, load_quotas, with_bounds
+from panelsel.solve.backends import SolverConfig
+from panelsel.solve.feasibility import Diagnosis, diagnose
+
+CHECK_SECONDS = 10.0
+"""The time the live feasibility check may take per edit (the verdict comes first; a
+longer analysis of who can never be selected is cut short and says so)."""
+QUOTAS_FILE = "quotas.yaml"
+"""The quota file a workspace's form writes (and every selection reads)."""
+START_FILE = "quotas-proposed.yaml"
+"""The starting quotas ``panelsel init`` proposes for the loaded registrants."""
+PREVIEW_ROWS = 8
+
+
+def safe_name(name: str, fallback: str) -> str:
+    """A file name from an upload's name: its last part, letters, digits, ``.-_`` only."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "").name).strip("._")
+    return base or fallback
+
+
+@dataclass
+class Run:
+    """One selection started from the page: running, done (with its folder) or failed."""
+
+    number: int
+    solve: SolveOptions
+    stage: str = "starting"
+    done: bool = False
+    error: PanelselError | None = None
+    selection: Selection | None = None
+    result: SelectionResult | None = None
+    folder: Path | None = None
+    report: AuditReport | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def name(self) -> str:
+        return f"results-{self.number}"
+
+
+@dataclass
+class Workspace:
+    """A tab's work: see the module notes."""
+
+    token: str
+    folder: Path
+    registrants: Path | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+    pool: Pool | None = None
+    spec: QuotaSpec | None = None
+    runs: list[Run] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, filename: str, data: bytes, read: ReadOptions) -> Pool:
+        """Keep the uploaded registrants file and read it as ``read`` says; propose a
+        starting quota file as ``panelsel init`` does.  A file that is not a registrants
+        file raises the CLI's error, and nothing of it is kept."""
+        name = safe_name(filename, "registrants.csv")
+        if name in (QUOTAS_FILE, START_FILE):
+            name = "registrants-" + name
+        path = self.folder / name
+        path.write_bytes(data)
+        try:
+            pool = read_pool(path, None, read)
+            start = self.folder / START_FILE
+            start.unlink(missing_ok=True)
+            init(
+                path,
+                out=start,
+                delimiter=read.delimiter,
+                encoding=read.encoding,
+                sheet=read.sheet,
+                header_row=read.header_row,
+            )
+            spec = load_quotas(start)
+            pool = read_pool(path, spec, read)  # with the id column init found
+        except PanelselError:
+            path.unlink(missing_ok=True)
+            raise
+        self.registrants, self.read, self.pool, self.spec = path, read, pool, spec
+        return pool
+
+    def load_quotas(self, filename: str, data: bytes) -> QuotaSpec:
+        """Take an existing quota file (YAML or a categories CSV) instead of the form's."""
+        pool = self.need_pool()
+        suffix = ".csv" if filename.lower().endswith(".csv") else ".yaml"
+        path = self.folder / ("quotas-uploaded" + suffix)
+        path.write_bytes(data)
+        try:
+            spec = load_quotas(path, panel_size=self.spec.panel_size if self.spec else None)
+            build_model(read_pool(self.need_registrants(), spec, self.read), spec)
+        except PanelselError:
+            path.unlink(missing_ok=True)
+            raise
+        self.spec = dataclasses.replace(spec, id_column=spec.id_column or pool.id_column)
+        return self.spec
+
+    def need_pool(self) -> Pool:
+        if self.pool is None:
+            raise BadInputError("no registrants file is loaded", hint="load one first")
+        return self.pool
+
+    def need_registrants(self) -> Path:
+        if self.registrants is None:
+            raise BadInputError("no registrants file is loaded", hint="load one first")
+        return self.registrants
+
+    def need_spec(self) -> QuotaSpec:
+        if self.spec is None:
+            raise BadInputError("no quotas yet", hint="load the registrants first")
+        return self.spec
+
+    # ------------------------------------------------------------------ quotas
+
+    def edited(self, panel_size: int, bounds: dict[tuple[str, str], tuple[int, int]]) -> QuotaSpec:
+        """The quotas with the form's panel size and bounds (checked like a quota file's)."""
+        spec = self.need_spec()
+        pool = self.need_pool()
+        if not 1 <= panel_size < len(pool.ids):
+            raise BadInputError(
+                f"the panel size must be at least 1 and below the pool's {len(pool.ids)} "
+                f"registrants, not {panel_size}",
+                column="panel_size",
+                hint="give the number of seats on the panel",
+            )
+        for (category, value), (lo, hi) in bounds.items():
+            if lo < 0 or hi < lo:
+                raise BadInputError(
+                    f"{category} = {value}: the minimum {lo} and maximum {hi} do not make a "
+                    "range (0 <= min <= max)",
+                    column=f"{category}={value}",
+                    hint="make the minimum at most the maximum",
+                )
+        return with_bounds(dataclasses.replace(spec, panel_size=panel_size), bounds)
+
+    def check(self, spec: QuotaSpec) -> Diagnosis:
+        """``panelsel check``'s diagnosis of ``spec`` against the pool (nothing written)."""
+        pool = self.need_pool()
+        model = build_model(pool, spec)
+        return diagnose(model, spec, pool, SolverConfig(time_limit=CHECK_SECONDS))
+
+    def save_quotas(self, spec: QuotaSpec) -> Path:
+        """Write ``spec`` as the workspace's quota file; it becomes the current quotas."""
+        text = quota_text(spec)
+        path = self.folder / QUOTAS_FILE
+        tmp = path.with_name("." + path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        self.spec = load_quotas(path)
+        return path
+
+    # ------------------------------------------------------------------ selecting
+
+    def start(self, solve: SolveOptions) -> Run:
+        """Start a selection with the current quotas in a thread; its folder is written
+        whole when it is done (nothing when it fails), whatever the browser does."""
+        solve.check()
+        registrants = self.need_registrants()
+        quotas = self.save_quotas(self.need_spec())
+        with self.lock:
+            run = Run(len(self.runs) + 1, solve)
+            self.runs.append(run)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            run.stage = stage
+
+        def work() -> None:
+            try:
+                chosen = select(registrants, quotas, read=self.read, solve=solve, progress=progress)
+                run.stage = "writing the folder"
+                folder = self.folder / run.name
+                files = write(chosen, folder)
+                run.selection, run.folder = chosen, folder
+                run.result = summary(
+                    chosen, files, folder, None, time.monotonic() - run.started, solve.samples
+                )
+            except PanelselError as error:
+                run.error = error
+            except Exception as error:
+                run.error = PanelselError(f"panelsel failed unexpectedly: {error!r}")
+            finally:
+                run.done = True
+
+        threading.Thread(target=work, name=f"panelsel-run-{run.number}", daemon=True).start()
+        return run
+
+    def run(self, number: int) -> Run:
+        for run in self.runs:
+            if run.number == number:
+                return run
+        raise BadInputError(f"there is no run {number} in this workspace")
+
+    def audit(self, run: Run) -> AuditReport:
+        """``panelsel audit`` of a finished run's folder, with the recompute."""
+        if run.folder is None:
+            raise BadInputError("this run wrote no folder to audit")
+        run.report = audit(run.folder, self.need_registrants(), self.folder / QUOTAS_FILE)
+        return run.report
+
+
+def quota_text(spec: QuotaSpec) -> str:
+    """A quota file's YAML for ``spec`` (the format ``panelsel check`` writes)."""
+    document: dict[str, Any] = relaxed_spec_document(spec, [])
+    head = "# quotas written by panelsel serve; panelsel check and select read this file\n"
+    return head + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+class Workspaces:
+    """Every tab's workspace, by an unguessable token (the only way to reach one)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._by_token: dict[str, Workspace] = {}
+        self._lock = threading.Lock()
+
+    def new(self) -> Workspace:
+        token = secrets.token_urlsafe(16)
+        folder = self.root / token
+        folder.mkdir(mode=0o700)
+        workspace = Workspace(token, folder)
+        with self._lock:
+            self._by_token[token] = workspace
+        return workspace
+
+    def get(self, token: str) -> Workspace | None:
+        with self._lock:
+            return self._by_token.get(token)

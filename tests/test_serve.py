@@ -1,0 +1,366 @@
+"""``panelsel serve`` driven in a real headless Chromium (Debian's ``chromium`` with
+``chromium-driver``, through selenium): what the page shows at each step, and that the
+folder it writes passes ``panelsel audit``.  Without a browser these tests skip, except in
+CI (``PANELSEL_REQUIRE_BROWSER=1``), where they must run."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panelsel.api import audit
+from panelsel.cli import app
+from panelsel.errors import BadInputError
+from panelsel.inputs.load import ReadOptions, read_pool
+from panelsel.web.server import serve
+
+from .conftest import EXAMPLE
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+FORMS = Path(__file__).parent / "corpus" / "forms"
+WAIT = 60.0
+
+needs_browser = pytest.mark.skipif(
+    (CHROMIUM is None or DRIVER is None) and not os.environ.get("PANELSEL_REQUIRE_BROWSER"),
+    reason="headless Chromium and chromedriver are not installed (Debian: chromium, "
+    "chromium-driver)",
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app on a free loopback port, in a thread of this process."""
+    import uvicorn
+
+    from panelsel.web.app import make_app
+
+    root = tmp_path_factory.mktemp("serve")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(make_app(root / "ws"), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", root / "ws"
+    server.should_exit = True
+    thread.join(10)
+
+
+def _driver(width: int = 1280, height: int = 800) -> object:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--window-size={width},{height}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(DRIVER or "/usr/bin/chromedriver"), options=options)
+
+
+@pytest.fixture()
+def browser() -> Iterator[object]:
+    driver = _driver()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: object, css: str, text: str | None = None) -> str:
+    """The text of the first element matching ``css`` (whose text contains ``text``), within
+    WAIT (read at once: the live verdict may replace the element right after)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            for element in found:
+                shown = str(element.text)
+                if text is None or text in shown:
+                    return shown
+        except StaleElementReferenceException:
+            pass  # the live verdict replaced it while it was read: look again
+        time.sleep(0.1)
+    shown = driver.find_element(By.TAG_NAME, "body").text[:2000]
+    raise AssertionError(f"no {css!r} showing {text!r} within {WAIT} s; the page shows:\n{shown}")
+
+
+def _load(driver: object, url: str, path: Path, delimiter: str | None = None) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(url + "/")
+    driver.find_element(By.ID, "registrants").send_keys(str(path))
+    if delimiter is not None:
+        driver.find_element(By.TAG_NAME, "summary").click()
+        Select(driver.find_element(By.ID, "delimiter")).select_by_value(delimiter)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
+
+def _set(driver: object, field_id: str, value: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    element = driver.find_element(By.ID, field_id)
+    element.send_keys(Keys.CONTROL, "a")
+    element.send_keys(str(value))
+
+
+def _wellbeing_quotas(driver: object) -> None:
+    """The example's quota file, typed into the form."""
+    _set(driver, "panel_size", "10")
+    for key, lo, hi in [
+        ("Gender=Female", 5, 5),
+        ("Gender=Male", 5, 5),
+        ("Level of study=Postgraduate", 6, 6),
+        ("Level of study=Undergraduate", 4, 4),
+        ("Services accessed=Counselling", 3, 10),
+        ("Services accessed=Wellbeing workshops", 3, 10),
+        ("Services accessed=Mental health advice", 3, 10),
+        ("Services accessed=Disability support", 3, 10),
+    ]:
+        _set(driver, f"min:{key}", str(lo))
+        _set(driver, f"max:{key}", str(hi))
+
+
+@needs_browser
+def test_load_quotas_infeasible_fixed_select_download_audit(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, root = server
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    _load(browser, url, registrants)
+    assert _wait(browser, "h1", "registrants") == "45 registrants"
+    header = browser.find_element(By.CSS_SELECTOR, "#preview thead").text
+    assert "student_id (id)" in header and "Gender" in header
+    assert "Email" not in header  # personal data is not shown as a quota column
+    browser.find_element(By.LINK_TEXT, "Set the quotas").click()
+    _wait(browser, "#feasible", "can be met")
+    _wellbeing_quotas(browser)
+    # the live verdict, as the convenor types: a minimum no panel can meet
+    _set(browser, "min:Services accessed=Disability support", "9")
+    verdict = _wait(browser, "#infeasible", "No panel meets these quotas")
+    assert "Smallest change that admits a panel" in verdict
+    assert "Disability support" in verdict
+    # the same without the script: the Check button
+    browser.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+    _wait(browser, "#infeasible #fix")
+    _set(browser, "min:Services accessed=Disability support", "3")
+    _wait(browser, "#feasible", "10 seats from 45 registrants")
+    _set(browser, "seed", "12345")
+    browser.find_element(By.ID, "select").click()
+    assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
+    summary = browser.find_element(By.ID, "summary").text
+    assert "leximin" in summary and "seed 12345" in summary
+    members = browser.find_element(By.ID, "members").text.split(", ")
+    assert len(members) == 10
+    rows = browser.find_elements(By.CSS_SELECTOR, "#panel-against-quotas tbody tr")
+    assert len(rows) == 8 and all(r.text.endswith("✓") for r in rows)
+    # the folder is the CLI's: its files download as written, and it passes the audit
+    folder = next(root.glob("*/results-1"))
+    link = browser.find_element(By.LINK_TEXT, "panel.csv").get_attribute("href")
+    with urllib.request.urlopen(link) as response:
+        assert response.read() == (folder / "panel.csv").read_bytes()
+    zipped = browser.find_element(By.PARTIAL_LINK_TEXT, "all of them").get_attribute("href")
+    with urllib.request.urlopen(zipped) as response:
+        names = zipfile.ZipFile(io.BytesIO(response.read())).namelist()
+    assert sorted(names) == sorted(
+        f"results-1/{p.name}" for p in folder.iterdir() if not p.name.startswith(".")
+    )
+    panel_ids = [
+        line.split(",")[0]
+        for line in (folder / "panel.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    ]
+    assert panel_ids == members
+    browser.find_element(By.ID, "run-audit").click()
+    assert "Audit passed" in _wait(browser, "#audit-verdict")
+    quotas = folder.parent / "quotas.yaml"
+    assert audit(folder, folder.parent / "registrants.csv", quotas).verified
+    cli = CliRunner().invoke(
+        app, ["audit", str(folder), str(folder.parent / "registrants.csv"), str(quotas)]
+    )
+    assert cli.exit_code == 0, cli.output
+    assert "Audit passed" in cli.output
+
+
+@needs_browser
+def test_a_workbook_and_a_semicolon_export_load(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    import csv
+
+    import openpyxl
+
+    url, _ = server
+    book = openpyxl.Workbook()
+    sheet = book.active
+    with (EXAMPLE / "registrants.csv").open(encoding="utf-8-sig") as f:
+        for row in csv.reader(f):
+            sheet.append(row)  # type: ignore[union-attr]
+    path = tmp_path / "pool.xlsx"
+    book.save(path)
+    _load(browser, url, path)
+    assert _wait(browser, "h1", "registrants") == "45 registrants"
+    # a Microsoft Forms export separated by ';': the CLI's message, at the separator field
+    forms = tmp_path / "registrations.csv"
+    shutil.copy(FORMS / "registrations.csv", forms)
+    _load(browser, url, forms)
+    error = _wait(browser, "#error")
+    with pytest.raises(BadInputError) as expected:
+        read_pool(forms, None, ReadOptions())
+    shown = expected.value.message.replace(f"{tmp_path}/", "")  # the file by its own name
+    assert error.startswith(f"Bad input: {shown}")
+    assert "fix: pass --delimiter ';'" in error
+    from selenium.webdriver.common.by import By
+
+    assert browser.find_element(By.ID, "delimiter").get_attribute("aria-invalid") == "true"
+    _load(browser, url, forms, delimiter=";")
+    assert re.fullmatch(r"\d+ registrants", _wait(browser, "h1", "registrants"))
+
+
+@needs_browser
+def test_an_upload_that_is_not_a_registrants_file_gets_the_cli_message(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    url, root = server
+    before = set(root.glob("*/*"))
+    png = tmp_path / "photo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    _load(browser, url, png)
+    error = _wait(browser, "#error")
+    with pytest.raises(BadInputError) as expected:
+        read_pool(png, None, ReadOptions())
+    shown = expected.value.message.replace(f"{tmp_path}/", "")
+    assert error.startswith(f"Bad input: {shown}")
+    assert set(root.glob("*/*")) == before, "a refused upload was kept"
+
+
+@needs_browser
+def test_two_tabs_keep_their_own_runs(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = server
+    first, second = _driver(), _driver()
+    try:
+        a = tmp_path / "a.csv"
+        shutil.copy(EXAMPLE / "registrants.csv", a)
+        b = tmp_path / "b.csv"
+        text = (EXAMPLE / "registrants.csv").read_text(encoding="utf-8-sig").splitlines()
+        b.write_text("\n".join(text[:31]) + "\n", encoding="utf-8")  # 30 registrants
+        _load(first, url, a)
+        _load(second, url, b)
+        assert _wait(first, "h1", "registrants") == "45 registrants"
+        assert _wait(second, "h1", "registrants") == "30 registrants"
+        for driver in (first, second):
+            driver.get(driver.current_url + "quotas")
+            _wait(driver, "#verdict")
+            _set(driver, "seed", "3")
+        from selenium.webdriver.common.by import By
+
+        first.find_element(By.ID, "select").click()
+        second.find_element(By.ID, "select").click()
+        one = _wait(first, "#members").split(", ")
+        two = _wait(second, "#members").split(", ")
+        assert first.current_url.split("/w/")[1][:8] != second.current_url.split("/w/")[1][:8]
+    finally:
+        first.quit()
+        second.quit()
+    folders = {p.parent.name: p for p in root.glob("*/results-1")}
+    sizes = sorted(
+        len((p / "probabilities.csv").read_text(encoding="utf-8").splitlines()) - 1
+        for p in folders.values()
+    )
+    assert 30 in sizes and 45 in sizes
+    for folder in folders.values():
+        registrants = next(p for p in folder.parent.iterdir() if p.suffix == ".csv")
+        assert audit(folder, registrants, folder.parent / "quotas.yaml", recompute=False).passed
+    # each tab's panel is its own pool's: a tenth of 45 and of 30 seats (init's proposal)
+    assert (len(one), len(two)) == (4, 3)
+    first_thirty = [line.split(",")[0] for line in text[1:31]]
+    assert set(two) <= set(first_thirty)
+
+
+@needs_browser
+def test_pages_fit_a_phone_and_fetch_nothing_from_elsewhere(
+    server: tuple[str, Path], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    phone = _driver(390, 844)
+    try:
+        registrants = tmp_path / "registrants.csv"
+        shutil.copy(EXAMPLE / "registrants.csv", registrants)
+        _load(phone, url, registrants)
+        _wait(phone, "#preview")
+        base = phone.current_url
+        for path in ("", "quotas"):
+            phone.get(base + path)
+            _wait(phone, "h1")
+            overflow = phone.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, f"/{path} scrolls sideways by {overflow}px at 390px"
+            sources = phone.execute_script(
+                "return Array.from(document.querySelectorAll('[src],[href]'))"
+                ".map(e => e.getAttribute('src') || e.getAttribute('href'))"
+            )
+            assert all(not re.match(r"(https?:)?//", s) for s in sources), sources
+            labels = phone.execute_script(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]),select'))"
+                ".filter(e => !(e.labels && e.labels.length)).map(e => e.id)"
+            )
+            assert labels == [], f"inputs without a label: {labels}"
+        assert phone.find_element(By.ID, "quota-form")
+    finally:
+        phone.quit()
+    with urllib.request.urlopen(url + "/") as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+
+
+def test_serve_refuses_an_address_other_computers_reach(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="other computers") as refused:
+        serve(host="0.0.0.0", port=0, folder=tmp_path / "ws", open_browser=False)
+    assert "--allow-remote" in (refused.value.hint or "")
+    assert not (tmp_path / "ws").exists()
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--no-browser"])
+    assert result.exit_code == 2 and "other computers" in result.output
+
+
+def test_a_request_naming_another_host_is_refused(server: tuple[str, Path]) -> None:
+    url, _ = server
+    request = urllib.request.Request(url + "/", headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 400
