@@ -290,6 +290,13 @@ def test_goldilocks_optimality_names_someone_the_lottery_leaves_at_zero(original
     )
     named = re.search(r"registrant '([^']+)'", check.detail)
     assert named is not None and named.group(1) == pool.ids[model.n - 1]
+    # a best-effort lottery (stopped at its time limit) claims no optimality, and the
+    # failure says so first, as every other certificate's does (stress seed 680008)
+    stopped = extremes_certificate(
+        model, [panel], marginals, "goldilocks", a, b, ids=pool.ids, best_effort=True
+    )
+    assert not stopped.passed
+    assert stopped.detail == "not proven optimal (stopped at its time limit): " + check.detail
 
 
 def test_a_lower_bound_above_the_objective_fails(tmp_path: Path) -> None:

@@ -634,6 +634,10 @@ def extremes_certificate(
     counted = marginals > CERTIFICATE_TOLERANCE
     unreached = _unreached(model, marginals, counted, name, b, ids)
     if unreached is not None:
+        if best_effort:  # a lottery stopped at its time limit claims no optimality
+            unreached.detail = "not proven optimal (stopped at its time limit): " + (
+                unreached.detail
+            )
         return unreached
 
     def objective(pi: npt.NDArray[np.float64]) -> float:
