@@ -206,13 +206,45 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     assert panel_ids == members
     browser.find_element(By.ID, "run-audit").click()
     assert "Audit passed" in _wait(browser, "#audit-verdict")
-    quotas = folder.parent / "quotas.yaml"
+    quotas = folder.parent / "quotas-1.yaml"  # the run's own copy of the form's quotas
     assert audit(folder, folder.parent / "registrants.csv", quotas).verified
     cli = CliRunner().invoke(
         app, ["audit", str(folder), str(folder.parent / "registrants.csv"), str(quotas)]
     )
     assert cli.exit_code == 0, cli.output
     assert "Audit passed" in cli.output
+    # a member drops out: the round fills the seat from the people still available
+    leaving = members[3]
+    browser.find_element(By.ID, f"dropout-{leaving}").click()
+    _set(browser, "round-seed", "7")
+    browser.find_element(By.ID, "replace-button").click()
+    # the example's quotas are exact: the seat left needs someone no one available is (the
+    # CLI's exit-3 message, with the loosening that would fill it)
+    refused = _wait(browser, "#error", "cannot be filled within the quotas")
+    assert "the smallest loosening that fills them" in refused and "--loosen" in refused
+    browser.back()
+    _wait(browser, "#replace-button")
+    browser.find_element(By.ID, f"dropout-{leaving}").click() if not browser.find_element(
+        By.ID, f"dropout-{leaving}"
+    ).is_selected() else None
+    _set(browser, "round-seed", "7")
+    browser.find_element(By.ID, "loosen").click()
+    browser.find_element(By.ID, "replace-button").click()
+    assert _wait(browser, "h1", "Replacement round") == "Replacement round: 1 seat(s) filled"
+    assert "loosened the quotas" in browser.find_element(By.TAG_NAME, "main").text
+    new = browser.find_element(By.ID, "replacements").text.split(", ")
+    final = browser.find_element(By.ID, "members").text.split(", ")
+    assert len(new) == 1 and new[0] not in members and leaving not in final
+    assert sorted(final) == sorted([m for m in members if m != leaving] + new)
+    browser.find_element(By.ID, "run-audit").click()
+    assert "Audit passed" in _wait(browser, "#audit-verdict")
+    # the refused attempt was run 2 and wrote nothing; the loosened round is run 3
+    assert not list(root.glob("*/results-2"))
+    round_folder = next(root.glob("*/results-3"))
+    cli = CliRunner().invoke(
+        app, ["audit", str(round_folder), str(folder.parent / "registrants.csv"), str(quotas)]
+    )
+    assert cli.exit_code == 0 and "Audit passed" in cli.output, cli.output
 
 
 @needs_browser
@@ -303,7 +335,7 @@ def test_two_tabs_keep_their_own_runs(server: tuple[str, Path], tmp_path: Path) 
     assert 30 in sizes and 45 in sizes
     for folder in folders.values():
         registrants = next(p for p in folder.parent.iterdir() if p.suffix == ".csv")
-        assert audit(folder, registrants, folder.parent / "quotas.yaml", recompute=False).passed
+        assert audit(folder, registrants, folder.parent / "quotas-1.yaml", recompute=False).passed
     # each tab's panel is its own pool's: a tenth of 45 and of 30 seats (init's proposal)
     assert (len(one), len(two)) == (4, 3)
     first_thirty = [line.split(",")[0] for line in text[1:31]]

@@ -67,7 +67,10 @@ def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, An
     concerns (a column, the file).  Files in the workspace ``folder`` are named by their
     own names, as the convenor uploaded them, not by where the server keeps them."""
     details = error.as_dict()
-    message, hint = error.message, error.hint
+    reasons = [str(r) for r in getattr(error, "reasons", [])]
+    # the reasons are listed below the message, as the CLI lists them under it
+    message = error.message.split("\n")[0] if reasons else error.message
+    hint = error.hint
     if folder is not None:
         for form in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
             message = message.replace(form + "/", "")
@@ -77,7 +80,7 @@ def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, An
         "message": message,
         "hint": hint,
         "field": details.get("column"),
-        "reasons": getattr(error, "reasons", []),
+        "reasons": reasons,
     }
 
 
@@ -301,7 +304,7 @@ def make_app(root: Path, any_host: bool = False) -> Starlette:
         space = workspace_of(request)
         run = space.run(int(request.path_params["number"]))
         context: dict[str, Any] = {"space": space, "run": run, "plot": None}
-        if run.selection is not None and run.result is not None:
+        if run.selection is not None and (run.result is not None or run.round is not None):
             chosen = run.selection
             context["plot"] = plot_svg(
                 [curve_of(chosen.result, chosen.model.k)], chosen.model.k, chosen.model.n
@@ -312,6 +315,27 @@ def make_app(root: Path, any_host: bool = False) -> Starlette:
         if run.error is not None:
             context["error"] = error_view(run.error, space.folder)
         return page("run.html", **context)
+
+    async def start_round(request: Request) -> Response:
+        space = workspace_of(request)
+        run = space.run(int(request.path_params["number"]))
+        form = await _form(request)
+        dropouts = [str(x) for x in form.getlist("dropout")]
+        unavailable = [x.strip() for x in _text(form, "unavailable").split(",") if x.strip()]
+        seed_text = _text(form, "seed")
+        try:
+            if not dropouts:
+                raise BadInputError(
+                    "no dropouts given", column="dropout", hint="tick the members who left"
+                )
+            solve = SolveOptions(
+                algorithm=run.solve.algorithm,
+                seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+            )
+            new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
+        except PanelselError as exc:
+            return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+        return RedirectResponse(f"/w/{space.token}/runs/{new.number}", status_code=303)
 
     async def run_audit(request: Request) -> Response:
         space = workspace_of(request)
@@ -351,6 +375,7 @@ def make_app(root: Path, any_host: bool = False) -> Starlette:
         Route("/w/{token}/select", handled(start_run), methods=["POST"]),
         Route("/w/{token}/runs/{number:int}", handled(run_page)),
         Route("/w/{token}/runs/{number:int}/audit", handled(run_audit), methods=["POST"]),
+        Route("/w/{token}/runs/{number:int}/replace", handled(start_round), methods=["POST"]),
         Route("/w/{token}/runs/{number:int}/files/{name}", handled(download)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]

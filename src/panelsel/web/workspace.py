@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ from typing import Any
 import yaml
 
 from panelsel.api import ReadOptions, Selection, SolveOptions, audit, select, write
+from panelsel.api import replace as replace_round
 from panelsel.audit.report import AuditReport
 from panelsel.commands.check import relaxed_spec_document
 from panelsel.commands.init import init
+from panelsel.commands.replace import Replacement, round_summary
 from panelsel.commands.select import SelectionResult, summary
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.load import read_pool
@@ -38,7 +41,9 @@ CHECK_SECONDS = 10.0
 """The time the live feasibility check may take per edit (the verdict comes first; a
 longer analysis of who can never be selected is cut short and says so)."""
 QUOTAS_FILE = "quotas.yaml"
-"""The quota file a workspace's form writes (and every selection reads)."""
+"""The quota file a workspace's form writes; each selection keeps its own copy,
+``quotas-<run>.yaml``, which its folder records (so that a later edit of the form never
+makes an earlier run fail its audit)."""
 START_FILE = "quotas-proposed.yaml"
 """The starting quotas ``panelsel init`` proposes for the loaded registrants."""
 PREVIEW_ROWS = 8
@@ -52,15 +57,21 @@ def safe_name(name: str, fallback: str) -> str:
 
 @dataclass
 class Run:
-    """One selection started from the page: running, done (with its folder) or failed."""
+    """One selection (or replacement round) started from the page: running, done (with
+    its folder) or failed."""
 
     number: int
     solve: SolveOptions
+    quotas: Path
+    """The quota file the run read (the original quotas, for a round)."""
+    previous: int | None = None
+    """For a replacement round: the run it continues."""
     stage: str = "starting"
     done: bool = False
     error: PanelselError | None = None
     selection: Selection | None = None
     result: SelectionResult | None = None
+    round: Replacement | None = None
     folder: Path | None = None
     report: AuditReport | None = None
     started: float = field(default_factory=time.monotonic)
@@ -173,15 +184,42 @@ class Workspace:
         model = build_model(pool, spec)
         return diagnose(model, spec, pool, SolverConfig(time_limit=CHECK_SECONDS))
 
-    def save_quotas(self, spec: QuotaSpec) -> Path:
-        """Write ``spec`` as the workspace's quota file; it becomes the current quotas."""
+    def save_quotas(self, spec: QuotaSpec, name: str = QUOTAS_FILE) -> Path:
+        """Write ``spec`` as a quota file of the workspace; it becomes the current quotas."""
         text = quota_text(spec)
-        path = self.folder / QUOTAS_FILE
+        path = self.folder / name
         tmp = path.with_name("." + path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         self.spec = load_quotas(path)
         return path
+
+    def _new_run(self, solve: SolveOptions, quotas: Path | None, previous: int | None) -> Run:
+        with self.lock:
+            number = len(self.runs) + 1
+            if quotas is None:
+                quotas = self.save_quotas(self.need_spec(), f"quotas-{number}.yaml")
+            run = Run(number, solve, quotas, previous)
+            self.runs.append(run)
+        return run
+
+    def _in_thread(self, run: Run, work: Callable[[Callable[[str, int, int], None]], None]) -> None:
+        """Run ``work`` in a thread; its errors are the run's (shown by its page)."""
+
+        def progress(stage: str, done: int, total: int) -> None:
+            run.stage = stage
+
+        def body() -> None:
+            try:
+                work(progress)
+            except PanelselError as error:
+                run.error = error
+            except Exception as error:
+                run.error = PanelselError(f"panelsel failed unexpectedly: {error!r}")
+            finally:
+                run.done = True
+
+        threading.Thread(target=body, name=f"panelsel-run-{run.number}", daemon=True).start()
 
     # ------------------------------------------------------------------ selecting
 
@@ -190,32 +228,53 @@ class Workspace:
         whole when it is done (nothing when it fails), whatever the browser does."""
         solve.check()
         registrants = self.need_registrants()
-        quotas = self.save_quotas(self.need_spec())
-        with self.lock:
-            run = Run(len(self.runs) + 1, solve)
-            self.runs.append(run)
+        run = self._new_run(solve, None, None)
 
-        def progress(stage: str, done: int, total: int) -> None:
-            run.stage = stage
+        def work(progress: Callable[[str, int, int], None]) -> None:
+            chosen = select(registrants, run.quotas, read=self.read, solve=solve, progress=progress)
+            run.stage = "writing the folder"
+            folder = self.folder / run.name
+            files = write(chosen, folder)
+            run.selection, run.folder = chosen, folder
+            seconds = time.monotonic() - run.started
+            run.result = summary(chosen, files, folder, None, seconds, solve.samples)
 
-        def work() -> None:
-            try:
-                chosen = select(registrants, quotas, read=self.read, solve=solve, progress=progress)
-                run.stage = "writing the folder"
-                folder = self.folder / run.name
-                files = write(chosen, folder)
-                run.selection, run.folder = chosen, folder
-                run.result = summary(
-                    chosen, files, folder, None, time.monotonic() - run.started, solve.samples
-                )
-            except PanelselError as error:
-                run.error = error
-            except Exception as error:
-                run.error = PanelselError(f"panelsel failed unexpectedly: {error!r}")
-            finally:
-                run.done = True
+        self._in_thread(run, work)
+        return run
 
-        threading.Thread(target=work, name=f"panelsel-run-{run.number}", daemon=True).start()
+    def replace(
+        self,
+        previous: Run,
+        dropouts: list[str],
+        unavailable: list[str],
+        solve: SolveOptions,
+        loosen: bool = False,
+    ) -> Run:
+        """Start a replacement round for ``dropouts`` of ``previous``'s panel (as
+        ``panelsel replace``): a new folder linked to the previous one."""
+        if previous.folder is None:
+            raise BadInputError("this run wrote no panel to replace members of")
+        solve.check()
+        run = self._new_run(solve, previous.quotas, previous.number)
+        last = previous.folder
+
+        def work(progress: Callable[[str, int, int], None]) -> None:
+            chosen = replace_round(
+                last,
+                dropouts=dropouts,
+                unavailable=unavailable,
+                solve=solve,
+                loosen=loosen,
+                progress=progress,
+            )
+            run.stage = "writing the folder"
+            folder = self.folder / run.name
+            files = write(chosen, folder, protect=(last / "lottery.json",))
+            run.selection, run.folder = chosen, folder
+            seconds = time.monotonic() - run.started
+            run.round = round_summary(chosen, files, folder, None, seconds)
+
+        self._in_thread(run, work)
         return run
 
     def run(self, number: int) -> Run:
@@ -228,7 +287,7 @@ class Workspace:
         """``panelsel audit`` of a finished run's folder, with the recompute."""
         if run.folder is None:
             raise BadInputError("this run wrote no folder to audit")
-        run.report = audit(run.folder, self.need_registrants(), self.folder / QUOTAS_FILE)
+        run.report = audit(run.folder, self.need_registrants(), run.quotas)
         return run.report
 
 
