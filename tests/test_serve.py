@@ -396,3 +396,63 @@ def test_a_request_naming_another_host_is_refused(server: tuple[str, Path]) -> N
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
     assert refused.value.code == 400
+
+
+@needs_browser
+def test_publish_then_draw_in_public_and_compare(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from panelsel.digest import sha256_of
+
+    url, root = server
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    _load(browser, url, registrants)
+    _wait(browser, "h1", "registrants")
+    browser.get(browser.current_url + "quotas")
+    _wait(browser, "#feasible")
+    _wellbeing_quotas(browser)
+    _wait(browser, "#feasible", "10 seats")
+    _set(browser, "seed", "5")
+    _set(browser, "panels", "40")
+    browser.find_element(By.ID, "select").click()
+    assert _wait(browser, "h1", "Published") == "Published: 40 numbered panels"
+    digest = browser.find_element(By.ID, "sha256").text
+    token = browser.current_url.split("/w/")[1].split("/")[0]
+    folder = root / token / "results-1"
+    assert digest == sha256_of(folder / "lottery.json")
+    assert not (folder / "panel.csv").exists()  # nothing drawn before the public draw
+    _set(browser, "number", "41")  # out of range: the CLI's message
+    browser.find_element(By.ID, "draw-button").click()
+    assert "--number must be between 1 and 40" in _wait(browser, "#error")
+    browser.back()
+    _wait(browser, "#draw-button")
+    _set(browser, "number", "17")
+    browser.find_element(By.ID, "draw-button").click()
+    assert _wait(browser, "#drawn") == "Drawn: panel 17"
+    members = browser.find_element(By.ID, "members").text.split(", ")
+    import json
+
+    published = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
+    assert members == published["panels"][16]["members"]
+    browser.find_element(By.ID, "run-audit").click()
+    assert "Audit passed" in _wait(browser, "#audit-verdict")
+    # compare, on the same quotas: every algorithm's figures, the folder compare writes
+    browser.get(url + f"/w/{token}/quotas")
+    _wait(browser, "#compare")
+    for name in ("nash", "goldilocks", "minimax", "legacy"):
+        browser.find_element(By.ID, f"compare-{name}").click()  # leave leximin, maximin
+    browser.find_element(By.ID, "compare").click()
+    assert _wait(browser, "h1", "compared") == "The algorithms compared"
+    rows = [
+        r.text.split()[0] for r in browser.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    ]
+    assert rows == ["leximin", "maximin"]
+    compared = root / token / "compare-2"
+    assert sorted(p.name for p in compared.iterdir() if not p.name.startswith(".")) == [
+        "probabilities.csv",
+        "report.html",
+        "summary.json",
+    ]

@@ -129,242 +129,297 @@ def read_options(form: FormData) -> ReadOptions:
     )
 
 
-def make_app(root: Path, any_host: bool = False) -> Starlette:
-    """The application, keeping every workspace under ``root``; requests naming another
-    host than this computer are refused unless ``any_host`` (a DNS-rebinding guard)."""
-    spaces = Workspaces(root)
+def _spaces(request: Request) -> Workspaces:
+    spaces: Workspaces = request.app.state.spaces
+    return spaces
 
-    def workspace_of(request: Request) -> Workspace:
-        found = spaces.get(str(request.path_params["token"]))
-        if found is None:
-            raise BadInputError(
-                "this page belongs to a session this server does not know (it was restarted, "
-                "or the address was mistyped)",
-                hint="start again from the first page",
-            )
-        return found
 
-    def handled(
-        endpoint: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            try:
-                return await endpoint(request)
-            except PanelselError as error:
-                space = spaces.get(str(request.path_params.get("token", "")))
-                folder = space.folder if space is not None else None
-                return page("error.html", 400, error=error_view(error, folder))
-
-        return run
-
-    async def start(request: Request) -> Response:
-        if request.method == "GET":
-            return page("start.html", form={}, error=None)
-        form = await _form(request)
-        upload = form.get("registrants")
-        values = {
-            k: _text(form, k) for k in ("delimiter", "sheet", "header_row", "drop_duplicates")
-        }
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            error = BadInputError("choose a registrants file", column="registrants")
-            return page("start.html", 400, form=values, error=error_view(error))
-        data = await upload.read()
-        space = spaces.new()
-        try:
-            space.load(upload.filename, data, read_options(form))
-        except PanelselError as error:
-            view = error_view(error, space.folder)
-            view["field"] = view["field"] or _field_of(error)
-            return page("start.html", 400, form=values, error=view)
-        return RedirectResponse(f"/w/{space.token}/", status_code=303)
-
-    async def pool_page(request: Request) -> Response:
-        space = workspace_of(request)
-        pool = space.need_pool()
-        spec = space.need_spec()
-        used = {c.column for c in spec.categories}
-        shown = [c for c in pool.columns if c in used or c == pool.id_column]
-        index = [pool.columns.index(c) for c in shown]
-        rows = [[row[i] for i in index] for row in pool.rows[:PREVIEW_ROWS]]
-        return page(
-            "pool.html",
-            space=space,
-            pool=pool,
-            spec=spec,
-            shown=shown,
-            rows=rows,
-            left_out=[c for c in pool.columns if c not in shown],
+def workspace_of(request: Request) -> Workspace:
+    found = _spaces(request).get(str(request.path_params["token"]))
+    if found is None:
+        raise BadInputError(
+            "this page belongs to a session this server does not know (it was restarted, "
+            "or the address was mistyped)",
+            hint="start again from the first page",
         )
+    return found
 
-    def quota_rows(space: Workspace) -> list[dict[str, Any]]:
-        spec, pool = space.need_spec(), space.need_pool()
-        n = len(pool.ids)
-        from panelsel.inputs.model import build_model
 
-        model = build_model(pool, spec)
-        counts = {(f.category, f.value): f.pool_count for f in model.features}
-        out = []
-        for c in spec.categories:
-            for q in c.quotas:
-                count = counts.get((c.name, q.value), 0)
-                out.append(
-                    {
-                        "category": c.name,
-                        "value": q.value,
-                        "key": f"{c.name}={q.value}",
-                        "pool": count,
-                        "share": count / n if n else 0.0,
-                        "min": q.min,
-                        "max": q.max,
-                    }
-                )
-        return out
+def handled(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except PanelselError as error:
+            space = _spaces(request).get(str(request.path_params.get("token", "")))
+            folder = space.folder if space is not None else None
+            return page("error.html", 400, error=error_view(error, folder))
 
-    def edited_spec(space: Workspace, form: FormData) -> Any:
-        spec = space.need_spec()
-        k = _whole(_text(form, "panel_size"), "the panel size", "panel_size")
-        bounds = {}
-        for c in spec.categories:
-            for q in c.quotas:
-                key = f"{c.name}={q.value}"
-                lo = _whole(_text(form, f"min:{key}"), f"the minimum of {key}", key)
-                hi = _whole(_text(form, f"max:{key}"), f"the maximum of {key}", key)
-                bounds[(c.name, q.value)] = (lo, hi)
-        return space.edited(k, bounds)
+    return run
 
-    async def quotas(request: Request) -> Response:
-        space = workspace_of(request)
-        diagnosis = error = None
-        if request.method == "POST":
-            form = await _form(request)
-            upload = form.get("quota_file")
-            try:
-                if isinstance(upload, UploadFile) and upload.filename:
-                    space.load_quotas(upload.filename, await upload.read())
-                else:
-                    space.spec = edited_spec(space, form)
-                diagnosis = space.check(space.need_spec())
-            except PanelselError as exc:
-                error = error_view(exc, space.folder)
-        else:
+
+async def start(request: Request) -> Response:
+    if request.method == "GET":
+        return page("start.html", form={}, error=None)
+    form = await _form(request)
+    upload = form.get("registrants")
+    values = {k: _text(form, k) for k in ("delimiter", "sheet", "header_row", "drop_duplicates")}
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = BadInputError("choose a registrants file", column="registrants")
+        return page("start.html", 400, form=values, error=error_view(error))
+    data = await upload.read()
+    space = _spaces(request).new()
+    try:
+        space.load(upload.filename, data, read_options(form))
+    except PanelselError as error:
+        view = error_view(error, space.folder)
+        view["field"] = view["field"] or _field_of(error)
+        return page("start.html", 400, form=values, error=view)
+    return RedirectResponse(f"/w/{space.token}/", status_code=303)
+
+
+async def pool_page(request: Request) -> Response:
+    space = workspace_of(request)
+    pool = space.need_pool()
+    spec = space.need_spec()
+    used = {c.column for c in spec.categories}
+    shown = [c for c in pool.columns if c in used or c == pool.id_column]
+    index = [pool.columns.index(c) for c in shown]
+    rows = [[row[i] for i in index] for row in pool.rows[:PREVIEW_ROWS]]
+    return page(
+        "pool.html",
+        space=space,
+        pool=pool,
+        spec=spec,
+        shown=shown,
+        rows=rows,
+        left_out=[c for c in pool.columns if c not in shown],
+    )
+
+
+def quota_rows(space: Workspace) -> list[dict[str, Any]]:
+    spec, pool = space.need_spec(), space.need_pool()
+    n = len(pool.ids)
+    from panelsel.inputs.model import build_model
+
+    model = build_model(pool, spec)
+    counts = {(f.category, f.value): f.pool_count for f in model.features}
+    out = []
+    for c in spec.categories:
+        for q in c.quotas:
+            count = counts.get((c.name, q.value), 0)
+            out.append(
+                {
+                    "category": c.name,
+                    "value": q.value,
+                    "key": f"{c.name}={q.value}",
+                    "pool": count,
+                    "share": count / n if n else 0.0,
+                    "min": q.min,
+                    "max": q.max,
+                }
+            )
+    return out
+
+
+def edited_spec(space: Workspace, form: FormData) -> Any:
+    spec = space.need_spec()
+    k = _whole(_text(form, "panel_size"), "the panel size", "panel_size")
+    bounds = {}
+    for c in spec.categories:
+        for q in c.quotas:
+            key = f"{c.name}={q.value}"
+            lo = _whole(_text(form, f"min:{key}"), f"the minimum of {key}", key)
+            hi = _whole(_text(form, f"max:{key}"), f"the maximum of {key}", key)
+            bounds[(c.name, q.value)] = (lo, hi)
+    return space.edited(k, bounds)
+
+
+async def quotas(request: Request) -> Response:
+    space = workspace_of(request)
+    diagnosis = error = None
+    if request.method == "POST":
+        form = await _form(request)
+        upload = form.get("quota_file")
+        try:
+            if isinstance(upload, UploadFile) and upload.filename:
+                space.load_quotas(upload.filename, await upload.read())
+            else:
+                space.spec = edited_spec(space, form)
             diagnosis = space.check(space.need_spec())
+        except PanelselError as exc:
+            error = error_view(exc, space.folder)
+    else:
+        diagnosis = space.check(space.need_spec())
+    return page(
+        "quotas.html",
+        space=space,
+        spec=space.need_spec(),
+        rows=quota_rows(space),
+        diagnosis=diagnosis,
+        error=error,
+        algorithms=ALGORITHMS,
+    )
+
+
+async def check(request: Request) -> Response:
+    """The verdict alone, for the page's script as the convenor types."""
+    space = workspace_of(request)
+    form = await _form(request)
+    try:
+        diagnosis = space.check(edited_spec(space, form))
+        return page("verdict.html", diagnosis=diagnosis, error=None)
+    except PanelselError as exc:
+        return page("verdict.html", diagnosis=None, error=error_view(exc, space.folder))
+
+
+async def quota_file(request: Request) -> Response:
+    space = workspace_of(request)
+    return Response(
+        quota_text(space.need_spec()),
+        media_type="application/x-yaml",
+        headers={"Content-Disposition": 'attachment; filename="quotas.yaml"'},
+    )
+
+
+async def start_run(request: Request) -> Response:
+    space = workspace_of(request)
+    form = await _form(request)
+    try:
+        space.spec = edited_spec(space, form)
+        seed_text, panels_text = _text(form, "seed"), _text(form, "panels")
+        solve = SolveOptions(
+            algorithm=_text(form, "algorithm") or "leximin",
+            seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+            panels=_whole(panels_text, "the number of panels", "panels") if panels_text else None,
+        )
+        run = space.start(solve)
+    except PanelselError as exc:
         return page(
             "quotas.html",
+            400,
             space=space,
             spec=space.need_spec(),
             rows=quota_rows(space),
-            diagnosis=diagnosis,
-            error=error,
+            diagnosis=None,
+            error=error_view(exc, space.folder),
             algorithms=ALGORITHMS,
         )
+    return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
-    async def check(request: Request) -> Response:
-        """The verdict alone, for the page's script as the convenor types."""
-        space = workspace_of(request)
-        form = await _form(request)
-        try:
-            diagnosis = space.check(edited_spec(space, form))
-            return page("verdict.html", diagnosis=diagnosis, error=None)
-        except PanelselError as exc:
-            return page("verdict.html", diagnosis=None, error=error_view(exc, space.folder))
 
-    async def quota_file(request: Request) -> Response:
-        space = workspace_of(request)
-        return Response(
-            quota_text(space.need_spec()),
-            media_type="application/x-yaml",
-            headers={"Content-Disposition": 'attachment; filename="quotas.yaml"'},
+async def run_page(request: Request) -> Response:
+    space = workspace_of(request)
+    run = space.run(int(request.path_params["number"]))
+    context: dict[str, Any] = {"space": space, "run": run, "plot": None}
+    if run.comparison is not None and run.done and run.error is None:
+        model_k, model_n = run.comparison.k, run.comparison.n
+        context["plot"] = plot_svg(run.comparison.curves, model_k, model_n)
+        context["files"] = sorted(
+            p.name for p in (run.folder or Path()).iterdir() if not p.name.startswith(".")
         )
+    if run.selection is not None and (run.result is not None or run.round is not None):
+        chosen = run.selection
+        context["plot"] = plot_svg(
+            [curve_of(chosen.result, chosen.model.k)], chosen.model.k, chosen.model.n
+        )
+        context["lowest"] = float(np.min(chosen.probabilities))
+        context["highest"] = float(np.max(chosen.probabilities))
+        context["files"] = sorted(p.name for p in (run.folder or Path()).iterdir())
+    if run.error is not None:
+        context["error"] = error_view(run.error, space.folder)
+    return page("run.html", **context)
 
-    async def start_run(request: Request) -> Response:
-        space = workspace_of(request)
-        form = await _form(request)
-        try:
-            space.spec = edited_spec(space, form)
-            seed_text = _text(form, "seed")
-            solve = SolveOptions(
-                algorithm=_text(form, "algorithm") or "leximin",
-                seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
-            )
-            run = space.start(solve)
-        except PanelselError as exc:
-            return page(
-                "quotas.html",
-                400,
-                space=space,
-                spec=space.need_spec(),
-                rows=quota_rows(space),
-                diagnosis=None,
-                error=error_view(exc, space.folder),
-                algorithms=ALGORITHMS,
-            )
-        return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
-    async def run_page(request: Request) -> Response:
-        space = workspace_of(request)
-        run = space.run(int(request.path_params["number"]))
-        context: dict[str, Any] = {"space": space, "run": run, "plot": None}
-        if run.selection is not None and (run.result is not None or run.round is not None):
-            chosen = run.selection
-            context["plot"] = plot_svg(
-                [curve_of(chosen.result, chosen.model.k)], chosen.model.k, chosen.model.n
+async def start_round(request: Request) -> Response:
+    space = workspace_of(request)
+    run = space.run(int(request.path_params["number"]))
+    form = await _form(request)
+    dropouts = [str(x) for x in form.getlist("dropout")]
+    unavailable = [x.strip() for x in _text(form, "unavailable").split(",") if x.strip()]
+    seed_text = _text(form, "seed")
+    try:
+        if not dropouts:
+            raise BadInputError(
+                "no dropouts given", column="dropout", hint="tick the members who left"
             )
-            context["lowest"] = float(np.min(chosen.probabilities))
-            context["highest"] = float(np.max(chosen.probabilities))
-            context["files"] = sorted(p.name for p in (run.folder or Path()).iterdir())
-        if run.error is not None:
-            context["error"] = error_view(run.error, space.folder)
-        return page("run.html", **context)
+        solve = SolveOptions(
+            algorithm=run.solve.algorithm,
+            seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+        )
+        new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
+    except PanelselError as exc:
+        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    return RedirectResponse(f"/w/{space.token}/runs/{new.number}", status_code=303)
 
-    async def start_round(request: Request) -> Response:
-        space = workspace_of(request)
-        run = space.run(int(request.path_params["number"]))
-        form = await _form(request)
-        dropouts = [str(x) for x in form.getlist("dropout")]
-        unavailable = [x.strip() for x in _text(form, "unavailable").split(",") if x.strip()]
+
+async def public_draw(request: Request) -> Response:
+    """The public draw from a published lottery: a number, dice, or a beacon's value."""
+    space = workspace_of(request)
+    run = space.run(int(request.path_params["number"]))
+    form = await _form(request)
+    number, dice, beacon = _text(form, "number"), _text(form, "dice"), _text(form, "beacon")
+    sides = _text(form, "sides") or "6"
+    try:
+        space.draw(
+            run,
+            _whole(number, "the panel number", "number") if number else None,
+            dice or None,
+            _whole(sides, "the sides of the dice", "sides"),
+            beacon or None,
+        )
+    except PanelselError as exc:
+        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    return RedirectResponse(f"/w/{space.token}/runs/{run.number}#drawn", status_code=303)
+
+
+async def start_compare(request: Request) -> Response:
+    space = workspace_of(request)
+    form = await _form(request)
+    try:
+        space.spec = edited_spec(space, form)
         seed_text = _text(form, "seed")
-        try:
-            if not dropouts:
-                raise BadInputError(
-                    "no dropouts given", column="dropout", hint="tick the members who left"
-                )
-            solve = SolveOptions(
-                algorithm=run.solve.algorithm,
-                seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
-            )
-            new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
-        except PanelselError as exc:
-            return page("error.html", 400, space=space, error=error_view(exc, space.folder))
-        return RedirectResponse(f"/w/{space.token}/runs/{new.number}", status_code=303)
+        chosen = [str(a) for a in form.getlist("compare")] or list(ALGORITHMS)
+        run = space.compare(chosen, _whole(seed_text, "the seed", "seed") if seed_text else None)
+    except PanelselError as exc:
+        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
-    async def run_audit(request: Request) -> Response:
-        space = workspace_of(request)
-        run = space.run(int(request.path_params["number"]))
-        space.audit(run)
-        return RedirectResponse(f"/w/{space.token}/runs/{run.number}#audit", status_code=303)
 
-    async def download(request: Request) -> Response:
-        space = workspace_of(request)
-        run = space.run(int(request.path_params["number"]))
-        name = str(request.path_params["name"])
-        if run.folder is None:
-            raise BadInputError("this run wrote no folder")
-        if name == f"{run.name}.zip":
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in sorted(run.folder.iterdir()):
-                    if not path.name.startswith("."):
-                        archive.write(path, f"{run.name}/{path.name}")
-            return Response(
-                buffer.getvalue(),
-                media_type="application/zip",
-                headers={"Content-Disposition": f'attachment; filename="{run.name}.zip"'},
-            )
-        files = {p.name: p for p in run.folder.iterdir() if not p.name.startswith(".")}
-        if name not in files:
-            raise BadInputError(f"{run.name} has no file {name!r}")
-        return FileResponse(files[name], filename=name)
+async def run_audit(request: Request) -> Response:
+    space = workspace_of(request)
+    run = space.run(int(request.path_params["number"]))
+    space.audit(run)
+    return RedirectResponse(f"/w/{space.token}/runs/{run.number}#audit", status_code=303)
 
+
+async def download(request: Request) -> Response:
+    space = workspace_of(request)
+    run = space.run(int(request.path_params["number"]))
+    name = str(request.path_params["name"])
+    if run.folder is None:
+        raise BadInputError("this run wrote no folder")
+    if name == f"{run.name}.zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(run.folder.iterdir()):
+                if not path.name.startswith("."):
+                    archive.write(path, f"{run.name}/{path.name}")
+        return Response(
+            buffer.getvalue(),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{run.name}.zip"'},
+        )
+    files = {p.name: p for p in run.folder.iterdir() if not p.name.startswith(".")}
+    if name not in files:
+        raise BadInputError(f"{run.name} has no file {name!r}")
+    return FileResponse(files[name], filename=name)
+
+
+def make_app(root: Path, any_host: bool = False) -> Starlette:
+    """The application, keeping every workspace under ``root``; requests naming another
+    host than this computer are refused unless ``any_host`` (a DNS-rebinding guard)."""
     static = Path(__file__).parent / "static"
     routes = [
         Route("/", handled(start), methods=["GET", "POST"]),
@@ -376,13 +431,17 @@ def make_app(root: Path, any_host: bool = False) -> Starlette:
         Route("/w/{token}/runs/{number:int}", handled(run_page)),
         Route("/w/{token}/runs/{number:int}/audit", handled(run_audit), methods=["POST"]),
         Route("/w/{token}/runs/{number:int}/replace", handled(start_round), methods=["POST"]),
+        Route("/w/{token}/runs/{number:int}/draw", handled(public_draw), methods=["POST"]),
+        Route("/w/{token}/compare", handled(start_compare), methods=["POST"]),
         Route("/w/{token}/runs/{number:int}/files/{name}", handled(download)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = ["*"] if any_host else ["127.0.0.1", "localhost", "[::1]", "::1"]
-    return Starlette(
+    app = Starlette(
         routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
     )
+    app.state.spaces = Workspaces(root)
+    return app
 
 
 def _field_of(error: PanelselError) -> str | None:

@@ -26,9 +26,13 @@ from panelsel.api import ReadOptions, Selection, SolveOptions, audit, select, wr
 from panelsel.api import replace as replace_round
 from panelsel.audit.report import AuditReport
 from panelsel.commands.check import relaxed_spec_document
+from panelsel.commands.compare import Comparison
+from panelsel.commands.compare import compare as compare_and_write
+from panelsel.commands.draw import DrawResult, draw_public
 from panelsel.commands.init import init
 from panelsel.commands.replace import Replacement, round_summary
 from panelsel.commands.select import SelectionResult, summary
+from panelsel.digest import sha256_of
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.load import read_pool
 from panelsel.inputs.model import build_model
@@ -66,19 +70,29 @@ class Run:
     """The quota file the run read (the original quotas, for a round)."""
     previous: int | None = None
     """For a replacement round: the run it continues."""
+    kind: str = "select"
+    """``select``, ``replace`` or ``compare``."""
     stage: str = "starting"
     done: bool = False
     error: PanelselError | None = None
     selection: Selection | None = None
     result: SelectionResult | None = None
     round: Replacement | None = None
+    drawn: DrawResult | None = None
+    """The public draw made from a published lottery."""
+    comparison: Comparison | None = None
+    """A comparison of algorithms (nothing drawn)."""
     folder: Path | None = None
     report: AuditReport | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property
     def name(self) -> str:
-        return f"results-{self.number}"
+        return f"compare-{self.number}" if self.kind == "compare" else f"results-{self.number}"
+
+    @property
+    def published(self) -> bool:
+        return self.result is not None and self.result.kind == "published"
 
 
 @dataclass
@@ -194,12 +208,14 @@ class Workspace:
         self.spec = load_quotas(path)
         return path
 
-    def _new_run(self, solve: SolveOptions, quotas: Path | None, previous: int | None) -> Run:
+    def _new_run(
+        self, solve: SolveOptions, quotas: Path | None, previous: int | None, kind: str
+    ) -> Run:
         with self.lock:
             number = len(self.runs) + 1
             if quotas is None:
                 quotas = self.save_quotas(self.need_spec(), f"quotas-{number}.yaml")
-            run = Run(number, solve, quotas, previous)
+            run = Run(number, solve, quotas, previous, kind)
             self.runs.append(run)
         return run
 
@@ -228,7 +244,7 @@ class Workspace:
         whole when it is done (nothing when it fails), whatever the browser does."""
         solve.check()
         registrants = self.need_registrants()
-        run = self._new_run(solve, None, None)
+        run = self._new_run(solve, None, None, "select")
 
         def work(progress: Callable[[str, int, int], None]) -> None:
             chosen = select(registrants, run.quotas, read=self.read, solve=solve, progress=progress)
@@ -237,7 +253,9 @@ class Workspace:
             files = write(chosen, folder)
             run.selection, run.folder = chosen, folder
             seconds = time.monotonic() - run.started
-            run.result = summary(chosen, files, folder, None, seconds, solve.samples)
+            # a published lottery's hash is what the public draw is checked against
+            digest = sha256_of(folder / "lottery.json") if chosen.kind == "published" else None
+            run.result = summary(chosen, files, folder, digest, seconds, solve.samples)
 
         self._in_thread(run, work)
         return run
@@ -255,7 +273,7 @@ class Workspace:
         if previous.folder is None:
             raise BadInputError("this run wrote no panel to replace members of")
         solve.check()
-        run = self._new_run(solve, previous.quotas, previous.number)
+        run = self._new_run(solve, previous.quotas, previous.number, "replace")
         last = previous.folder
 
         def work(progress: Callable[[str, int, int], None]) -> None:
@@ -273,6 +291,50 @@ class Workspace:
             run.selection, run.folder = chosen, folder
             seconds = time.monotonic() - run.started
             run.round = round_summary(chosen, files, folder, None, seconds)
+
+        self._in_thread(run, work)
+        return run
+
+    def draw(
+        self, run: Run, number: int | None, dice: str | None, sides: int, beacon: str | None
+    ) -> DrawResult:
+        """The public draw from a published run (as ``panelsel draw``, checked against the
+        hash the page showed when it was published); made once."""
+        if not run.published or run.folder is None or run.result is None:
+            raise BadInputError("only a lottery published for a public draw can be drawn")
+        run.drawn = draw_public(
+            run.folder / "lottery.json",
+            number=number,
+            dice=dice,
+            sides=sides,
+            random_hex=beacon,
+            sha256=run.result.sha256,
+        )
+        return run.drawn
+
+    def compare(self, algorithms: list[str], seed: int | None) -> Run:
+        """``panelsel compare`` of the algorithms with the current quotas, written to its
+        own folder."""
+        registrants = self.need_registrants()
+        run = self._new_run(SolveOptions(seed=seed), None, None, "compare")
+
+        def work(progress: Callable[[str, int, int], None]) -> None:
+            folder = self.folder / run.name
+            done = compare_and_write(
+                registrants,
+                run.quotas,
+                algorithms=algorithms,
+                out=folder,
+                seed=seed,
+                delimiter=self.read.delimiter,
+                encoding=self.read.encoding,
+                sheet=self.read.sheet,
+                header_row=self.read.header_row,
+                drop_duplicates=self.read.drop_duplicates,
+                keep=self.read.keep,
+                progress=progress,
+            )
+            run.comparison, run.folder = done, folder
 
         self._in_thread(run, work)
         return run
