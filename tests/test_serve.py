@@ -193,6 +193,8 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     link = browser.find_element(By.LINK_TEXT, "panel.csv").get_attribute("href")
     with urllib.request.urlopen(link) as response:
         assert response.read() == (folder / "panel.csv").read_bytes()
+    listed = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#files a")]
+    assert listed[:-1] == sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     zipped = browser.find_element(By.PARTIAL_LINK_TEXT, "all of them").get_attribute("href")
     with urllib.request.urlopen(zipped) as response:
         names = zipfile.ZipFile(io.BytesIO(response.read())).namelist()
@@ -388,6 +390,9 @@ def test_serve_refuses_an_address_other_computers_reach(tmp_path: Path) -> None:
     assert not (tmp_path / "ws").exists()
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--no-browser"])
     assert result.exit_code == 2 and "other computers" in result.output
+    for port in ("-1", "70000"):
+        result = CliRunner().invoke(app, ["serve", "--port", port, "--no-browser"])
+        assert result.exit_code == 2 and "--port must be from 0 to 65535" in result.output
 
 
 def test_a_request_naming_another_host_is_refused(server: tuple[str, Path]) -> None:

@@ -851,14 +851,15 @@ def audit(
 @app.command(cls=_Command, epilog=EXAMPLES["serve"])
 def serve(
     port: Annotated[
-        int, typer.Option(help="Port to listen on (0: any free one).", metavar="P", min=0)
+        int, typer.Option(help="Port to listen on (0: any free one).", metavar="P")
     ] = 8765,
     folder: Annotated[
         Path,
         typer.Option(help="Folder for the uploaded files and the results (made private)."),
     ] = Path("panelsel-web"),
     no_browser: Annotated[
-        bool, typer.Option("--no-browser", help="Do not open the browser (for scripts).")
+        bool,
+        typer.Option("--no-browser", help="Do not open the browser (for scripts).", metavar=""),
     ] = False,
     host: Annotated[
         str, typer.Option(help="Address to listen on: this computer only (127.0.0.1).")
@@ -869,6 +870,7 @@ def serve(
             "--allow-remote",
             help="Let --host be an address other computers can reach (they would see the "
             "registrants' data).",
+            metavar="",
         ),
     ] = False,
 ) -> None:

@@ -326,7 +326,9 @@ async def run_page(request: Request) -> Response:
         )
         context["lowest"] = float(np.min(chosen.probabilities))
         context["highest"] = float(np.max(chosen.probabilities))
-        context["files"] = sorted(p.name for p in (run.folder or Path()).iterdir())
+        context["files"] = sorted(
+            p.name for p in (run.folder or Path()).iterdir() if not p.name.startswith(".")
+        )
     if run.error is not None:
         context["error"] = error_view(run.error, space.folder)
     return page("run.html", **context)

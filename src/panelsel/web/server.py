@@ -14,6 +14,7 @@ from panelsel.errors import BadInputError
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 """The addresses served without ``--allow-remote``: only this computer can reach them."""
 DEFAULT_PORT = 8765
+MAX_PORT = 65535
 DEFAULT_FOLDER = "panelsel-web"
 
 
@@ -53,6 +54,11 @@ def serve(
     address unless ``allow_remote``: the page shows registrants' data, and anyone who can
     reach the address can see it.  ``ready`` is called with the address once the server
     listens (the CLI prints it)."""
+    if not 0 <= port <= MAX_PORT:
+        raise BadInputError(
+            f"--port must be from 0 to {MAX_PORT}, not {port}",
+            hint=f"pass a port such as {DEFAULT_PORT}, or 0 for any free one",
+        )
     if host not in LOOPBACK and not allow_remote:
         raise BadInputError(
             f"--host {host} would let other computers reach the page and the registrants' "
