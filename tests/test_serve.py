@@ -461,3 +461,44 @@ def test_publish_then_draw_in_public_and_compare(
         "report.html",
         "summary.json",
     ]
+
+
+@needs_browser
+def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from panelsel.api import SolveOptions, select, write
+
+    url, _ = server
+    registrants, quotas = EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml"
+    write(select(registrants, quotas, solve=SolveOptions(seed=4)), tmp_path / "run")
+    browser.get(url + "/audit")
+    browser.find_element(By.ID, "audit-button").click()
+    assert "give the path of the selection folder" in _wait(browser, "#error")
+    assert browser.find_element(By.ID, "audit-folder").get_attribute("aria-invalid") == "true"
+    for name, value in (
+        ("folder", tmp_path / "run"),
+        ("registrants", registrants),
+        ("quotas", quotas),
+    ):
+        _set(browser, f"audit-{name}", str(value))
+    browser.find_element(By.ID, "audit-button").click()
+    assert _wait(browser, "#audit-verdict", "Audit") == "Audit passed: all 11 checks"
+    # a forged lottery.json: a panel's probability moved to another
+    path = tmp_path / "run" / "lottery.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["panels"][0]["probability"] += 0.01
+    document["panels"][1]["probability"] -= 0.01
+    path.write_text(json.dumps(document), encoding="utf-8")
+    browser.find_element(By.ID, "audit-button").click()
+    assert _wait(browser, "#audit-verdict", "FAILED") == "Audit FAILED"
+    failed = [
+        row.text.split()[0]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#audit-checks tbody tr")
+        if " FAIL " in f" {row.text} "
+    ]
+    assert "marginals" in failed

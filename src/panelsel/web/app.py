@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from panelsel import __version__
-from panelsel.api import ReadOptions, SolveOptions
+from panelsel.api import ReadOptions, SolveOptions, audit
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.pool import parse_delimiter
 from panelsel.outputs.report import curve_of, plot_svg
@@ -419,12 +419,40 @@ async def download(request: Request) -> Response:
     return FileResponse(files[name], filename=name)
 
 
+async def audit_folder(request: Request) -> Response:
+    """``panelsel audit`` of any selection folder on this computer, by its paths."""
+    if request.method == "GET":
+        return page("audit.html", form={}, report=None, error=None)
+    form = await _form(request)
+    values = {k: _text(form, k) for k in ("folder", "registrants", "quotas")}
+    for name, what in (
+        ("folder", "the selection folder"),
+        ("registrants", "the registrants file"),
+        ("quotas", "the quota file"),
+    ):
+        if not values[name]:
+            error = BadInputError(f"give the path of {what}", column=name)
+            return page("audit.html", 400, form=values, report=None, error=error_view(error))
+    try:
+        report = audit(
+            Path(values["folder"]).expanduser(),
+            Path(values["registrants"]).expanduser(),
+            Path(values["quotas"]).expanduser(),
+        )
+    except PanelselError as exc:
+        view = error_view(exc)
+        view["field"] = view["field"] or ("folder" if "lottery" in exc.message else None)
+        return page("audit.html", 400, form=values, report=None, error=view)
+    return page("audit.html", form=values, report=report, error=None)
+
+
 def make_app(root: Path, any_host: bool = False) -> Starlette:
     """The application, keeping every workspace under ``root``; requests naming another
     host than this computer are refused unless ``any_host`` (a DNS-rebinding guard)."""
     static = Path(__file__).parent / "static"
     routes = [
         Route("/", handled(start), methods=["GET", "POST"]),
+        Route("/audit", handled(audit_folder), methods=["GET", "POST"]),
         Route("/w/{token}/", handled(pool_page)),
         Route("/w/{token}/quotas", handled(quotas), methods=["GET", "POST"]),
         Route("/w/{token}/check", handled(check), methods=["POST"]),
