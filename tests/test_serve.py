@@ -502,3 +502,41 @@ def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
         if " FAIL " in f" {row.text} "
     ]
     assert "marginals" in failed
+
+
+@needs_browser
+def test_the_more_options_are_the_clis_with_its_messages(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    url, root = server
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    _load(browser, url, registrants)
+    _wait(browser, "h1", "registrants")
+    browser.get(browser.current_url + "quotas")
+    _wait(browser, "#feasible")
+    browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
+    _set(browser, "gamma", "2")  # with leximin: the CLI's refusal
+    browser.find_element(By.ID, "select").click()
+    assert "--gamma applies to the goldilocks algorithm only" in _wait(browser, "#error")
+    browser.find_element(By.ID, "algorithm-goldilocks").click()
+    browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
+    _set(browser, "gamma", "2")
+    browser.find_element(By.ID, "best_effort").click()  # without a time limit: refused
+    browser.find_element(By.ID, "select").click()
+    assert "--best-effort needs --time-limit" in _wait(browser, "#error")
+    browser.find_element(By.ID, "algorithm-goldilocks").click()
+    browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
+    _set(browser, "gamma", "2")
+    _set(browser, "seed", "9")
+    browser.find_element(By.ID, "select").click()
+    assert "goldilocks" in _wait(browser, "#summary", "Drawn with")
+    token = browser.current_url.split("/w/")[1].split("/")[0]
+    (folder,) = (root / token).glob("results-*")
+    document = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
+    assert document["algorithm"] == "goldilocks" and document["seed"] == 9
+    assert document["stats"]["gamma"] == 2.0

@@ -114,6 +114,15 @@ def _whole(text: str, what: str, column: str) -> int:
         ) from None
 
 
+def _number(text: str, what: str, column: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise BadInputError(
+            f"{what} must be a number, not {text!r}", column=column, hint="type a number"
+        ) from None
+
+
 def read_options(form: FormData) -> ReadOptions:
     """The reading options of the load form (the CLI's ``--delimiter``, ``--sheet``,
     ``--header-row``, ``--drop-duplicates``, ``--keep``)."""
@@ -289,10 +298,16 @@ async def start_run(request: Request) -> Response:
     try:
         space.spec = edited_spec(space, form)
         seed_text, panels_text = _text(form, "seed"), _text(form, "panels")
+        limit, gamma = _text(form, "time_limit"), _text(form, "gamma")
         solve = SolveOptions(
             algorithm=_text(form, "algorithm") or "leximin",
+            solver=_text(form, "solver") or "highs",
             seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+            time_limit=_number(limit, "the time limit", "time_limit") if limit else None,
+            best_effort=bool(form.get("best_effort")),
             panels=_whole(panels_text, "the number of panels", "panels") if panels_text else None,
+            rounding=_text(form, "rounding") or "auto",
+            gamma=_number(gamma, "gamma", "gamma") if gamma else None,
         )
         run = space.start(solve)
     except PanelselError as exc:

@@ -38,6 +38,7 @@ from panelsel.inputs.load import read_pool
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas, with_bounds
+from panelsel.outputs.names import LOTTERY
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import Diagnosis, diagnose
 
@@ -254,7 +255,7 @@ class Workspace:
             run.selection, run.folder = chosen, folder
             seconds = time.monotonic() - run.started
             # a published lottery's hash is what the public draw is checked against
-            digest = sha256_of(folder / "lottery.json") if chosen.kind == "published" else None
+            digest = sha256_of(folder / LOTTERY) if chosen.kind == "published" else None
             run.result = summary(chosen, files, folder, digest, seconds, solve.samples)
 
         self._in_thread(run, work)
@@ -287,7 +288,7 @@ class Workspace:
             )
             run.stage = "writing the folder"
             folder = self.folder / run.name
-            files = write(chosen, folder, protect=(last / "lottery.json",))
+            files = write(chosen, folder, protect=(last / LOTTERY,))
             run.selection, run.folder = chosen, folder
             seconds = time.monotonic() - run.started
             run.round = round_summary(chosen, files, folder, None, seconds)
@@ -303,7 +304,7 @@ class Workspace:
         if not run.published or run.folder is None or run.result is None:
             raise BadInputError("only a lottery published for a public draw can be drawn")
         run.drawn = draw_public(
-            run.folder / "lottery.json",
+            run.folder / LOTTERY,
             number=number,
             dice=dice,
             sides=sides,
