@@ -540,3 +540,52 @@ def test_the_more_options_are_the_clis_with_its_messages(
     document = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
     assert document["algorithm"] == "goldilocks" and document["seed"] == 9
     assert document["stats"]["gamma"] == 2.0
+
+
+@needs_browser
+def test_quotas_typed_as_percentages_of_the_panel(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    _load(browser, url, registrants)
+    _wait(browser, "h1", "registrants")
+    browser.get(browser.current_url + "quotas")
+    _wait(browser, "#feasible")
+    _set(browser, "panel_size", "10")
+    # the example's quota file, as percentages (a minimum rounds down, a maximum up)
+    for key, lo, hi in [
+        ("Gender=Female", "50%", "50%"),
+        ("Gender=Male", "50%", "50%"),
+        ("Level of study=Postgraduate", "60%", "60%"),
+        ("Level of study=Undergraduate", "40%", "40%"),
+        ("Services accessed=Counselling", "30%", "100%"),
+        ("Services accessed=Wellbeing workshops", "30%", "100%"),
+        ("Services accessed=Mental health advice", "30%", "100%"),
+        ("Services accessed=Disability support", "25%", "100%"),  # 2.5 seats: at least 2
+    ]:
+        _set(browser, f"min:{key}", lo)
+        _set(browser, f"max:{key}", hi)
+    _wait(browser, "#feasible", "10 seats from 45 registrants")
+    browser.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+    _wait(browser, "#feasible", "10 seats")
+    shown = {
+        key: browser.find_element(By.ID, key).get_attribute("value")
+        for key in (
+            "min:Gender=Female",
+            "max:Level of study=Postgraduate",
+            "min:Services accessed=Disability support",
+            "max:Services accessed=Counselling",
+        )
+    }
+    assert shown == {
+        "min:Gender=Female": "5",
+        "max:Level of study=Postgraduate": "6",
+        "min:Services accessed=Disability support": "2",
+        "max:Services accessed=Counselling": "10",
+    }
+    _set(browser, "max:Gender=Male", "150%")
+    assert "a percentage over 100" in _wait(browser, "#verdict .error", "percentage")

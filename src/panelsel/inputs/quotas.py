@@ -322,6 +322,13 @@ def _short(value: int) -> str:
     return f"a number of about {int(value.bit_length() * math.log10(2))} digits"
 
 
+def seats_of(value: str, k: int, rounding: str, where: str, source: str) -> int:
+    """A bound typed as a count (``6``) or a percentage of the panel (``50%``), in seats:
+    the quota file's rule (a minimum rounded down, a maximum up), for the quota form of
+    ``panelsel serve`` (``source`` names it in a message)."""
+    return _parse_bound(Path(source), value.strip(), where, None, k, rounding)
+
+
 def _parse_bound(
     path: Path, value: Any, where: str, line: int | None, k: int, rounding: str
 ) -> int:

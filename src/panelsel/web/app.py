@@ -34,6 +34,7 @@ from panelsel import __version__
 from panelsel.api import ReadOptions, SolveOptions, audit
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.pool import parse_delimiter
+from panelsel.inputs.quotas import seats_of
 from panelsel.outputs.report import curve_of, plot_svg
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.web.workspace import PREVIEW_ROWS, Workspace, Workspaces, quota_text
@@ -232,6 +233,14 @@ def quota_rows(space: Workspace) -> list[dict[str, Any]]:
     return out
 
 
+def _seats(text: str, k: int, rounding: str, where: str, key: str) -> int:
+    """A bound of the form: seats, or a percentage of the panel (the quota file's rule)."""
+    try:
+        return seats_of(text, k, rounding, where, "the quota form")
+    except BadInputError as error:
+        raise BadInputError(error.message, column=key, hint=error.hint) from None
+
+
 def edited_spec(space: Workspace, form: FormData) -> Any:
     spec = space.need_spec()
     k = _whole(_text(form, "panel_size"), "the panel size", "panel_size")
@@ -239,8 +248,8 @@ def edited_spec(space: Workspace, form: FormData) -> Any:
     for c in spec.categories:
         for q in c.quotas:
             key = f"{c.name}={q.value}"
-            lo = _whole(_text(form, f"min:{key}"), f"the minimum of {key}", key)
-            hi = _whole(_text(form, f"max:{key}"), f"the maximum of {key}", key)
+            lo = _seats(_text(form, f"min:{key}"), k, "floor", f"{key} min", key)
+            hi = _seats(_text(form, f"max:{key}"), k, "ceil", f"{key} max", key)
             bounds[(c.name, q.value)] = (lo, hi)
     return space.edited(k, bounds)
 
