@@ -28,6 +28,7 @@ from panelsel.inputs.load import ReadOptions, read_pool
 from panelsel.web.server import serve
 
 from .conftest import EXAMPLE
+from .test_report import BROWSER_FLAGS
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 FORMS = Path(__file__).parent / "corpus" / "forms"
@@ -69,17 +70,10 @@ def _driver(width: int = 1280, height: int = 800) -> object:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--window-size={width},{height}",
-    ):
+    # the report test's flags (no background connections: this machine's network is closed),
+    # with the new headless mode that selenium drives
+    flags = [f for f in BROWSER_FLAGS if f != "--headless"]
+    for flag in ("--headless=new", *flags, f"--window-size={width},{height}"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(DRIVER or "/usr/bin/chromedriver"), options=options)
 
@@ -133,6 +127,19 @@ def _set(driver: object, field_id: str, value: str) -> None:
     element = driver.find_element(By.ID, field_id)
     element.send_keys(Keys.CONTROL, "a")
     element.send_keys(str(value))
+
+
+def _example_quotas(driver: object, url: str, tmp_path: Path) -> str:
+    """Load a copy of the example in a new workspace and open its quota page (init's
+    proposal, which can be met); returns the workspace's token."""
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    _load(driver, url, registrants)
+    _wait(driver, "h1", "registrants")
+    token = str(driver.current_url).split("/w/")[1].split("/")[0]  # type: ignore[attr-defined]
+    driver.get(f"{url}/w/{token}/quotas")  # type: ignore[attr-defined]
+    _wait(driver, "#feasible")
+    return token
 
 
 def _wellbeing_quotas(driver: object) -> None:
@@ -412,12 +419,7 @@ def test_publish_then_draw_in_public_and_compare(
     from panelsel.digest import sha256_of
 
     url, root = server
-    registrants = tmp_path / "registrants.csv"
-    shutil.copy(EXAMPLE / "registrants.csv", registrants)
-    _load(browser, url, registrants)
-    _wait(browser, "h1", "registrants")
-    browser.get(browser.current_url + "quotas")
-    _wait(browser, "#feasible")
+    _example_quotas(browser, url, tmp_path)
     _wellbeing_quotas(browser)
     _wait(browser, "#feasible", "10 seats")
     _set(browser, "seed", "5")
@@ -513,12 +515,7 @@ def test_the_more_options_are_the_clis_with_its_messages(
     from selenium.webdriver.common.by import By
 
     url, root = server
-    registrants = tmp_path / "registrants.csv"
-    shutil.copy(EXAMPLE / "registrants.csv", registrants)
-    _load(browser, url, registrants)
-    _wait(browser, "h1", "registrants")
-    browser.get(browser.current_url + "quotas")
-    _wait(browser, "#feasible")
+    _example_quotas(browser, url, tmp_path)
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")  # with leximin: the CLI's refusal
     browser.find_element(By.ID, "select").click()
@@ -549,12 +546,7 @@ def test_quotas_typed_as_percentages_of_the_panel(
     from selenium.webdriver.common.by import By
 
     url, _ = server
-    registrants = tmp_path / "registrants.csv"
-    shutil.copy(EXAMPLE / "registrants.csv", registrants)
-    _load(browser, url, registrants)
-    _wait(browser, "h1", "registrants")
-    browser.get(browser.current_url + "quotas")
-    _wait(browser, "#feasible")
+    _example_quotas(browser, url, tmp_path)
     _set(browser, "panel_size", "10")
     # the example's quota file, as percentages (a minimum rounds down, a maximum up)
     for key, lo, hi in [
