@@ -129,6 +129,18 @@ def _set(driver: object, field_id: str, value: str) -> None:
     element.send_keys(str(value))
 
 
+def _submit(driver: object, by: str, value: str) -> None:
+    """Click a button that loads a new page, and wait until the old page is gone (so that
+    what is waited for next is the new page's, not the old one's)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    driver.find_element(by, value).click()  # type: ignore[attr-defined]
+    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(old))  # type: ignore[arg-type]
+
+
 def _example_quotas(driver: object, url: str, tmp_path: Path) -> str:
     """Load a copy of the example in a new workspace and open its quota page (init's
     proposal, which can be met); returns the workspace's token."""
@@ -182,12 +194,12 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     assert "Smallest change that admits a panel" in verdict
     assert "Disability support" in verdict
     # the same without the script: the Check button
-    browser.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+    _submit(browser, By.CSS_SELECTOR, "button[value=check]")
     _wait(browser, "#infeasible #fix")
     _set(browser, "min:Services accessed=Disability support", "3")
     _wait(browser, "#feasible", "10 seats from 45 registrants")
     _set(browser, "seed", "12345")
-    browser.find_element(By.ID, "select").click()
+    _submit(browser, By.ID, "select")
     assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
     summary = browser.find_element(By.ID, "summary").text
     assert "leximin" in summary and "seed 12345" in summary
@@ -213,7 +225,7 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
         for line in (folder / "panel.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
     ]
     assert panel_ids == members
-    browser.find_element(By.ID, "run-audit").click()
+    _submit(browser, By.ID, "run-audit")
     assert "Audit passed" in _wait(browser, "#audit-verdict")
     quotas = folder.parent / "quotas-1.yaml"  # the run's own copy of the form's quotas
     assert audit(folder, folder.parent / "registrants.csv", quotas).verified
@@ -226,7 +238,7 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     leaving = members[3]
     browser.find_element(By.ID, f"dropout-{leaving}").click()
     _set(browser, "round-seed", "7")
-    browser.find_element(By.ID, "replace-button").click()
+    _submit(browser, By.ID, "replace-button")
     # the example's quotas are exact: the seat left needs someone no one available is (the
     # CLI's exit-3 message, with the loosening that would fill it)
     refused = _wait(browser, "#error", "cannot be filled within the quotas")
@@ -238,14 +250,14 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     ).is_selected() else None
     _set(browser, "round-seed", "7")
     browser.find_element(By.ID, "loosen").click()
-    browser.find_element(By.ID, "replace-button").click()
+    _submit(browser, By.ID, "replace-button")
     assert _wait(browser, "h1", "Replacement round") == "Replacement round: 1 seat(s) filled"
     assert "loosened the quotas" in browser.find_element(By.TAG_NAME, "main").text
     new = browser.find_element(By.ID, "replacements").text.split(", ")
     final = browser.find_element(By.ID, "members").text.split(", ")
     assert len(new) == 1 and new[0] not in members and leaving not in final
     assert sorted(final) == sorted([m for m in members if m != leaving] + new)
-    browser.find_element(By.ID, "run-audit").click()
+    _submit(browser, By.ID, "run-audit")
     assert "Audit passed" in _wait(browser, "#audit-verdict")
     # the refused attempt was run 2 and wrote nothing; the loosened round is run 3
     assert not list(root.glob("*/results-2"))
@@ -278,7 +290,7 @@ def test_a_workbook_and_a_semicolon_export_load(
     forms = tmp_path / "registrations.csv"
     shutil.copy(FORMS / "registrations.csv", forms)
     _load(browser, url, forms)
-    error = _wait(browser, "#error")
+    error = _wait(browser, "#error", "separated by")
     with pytest.raises(BadInputError) as expected:
         read_pool(forms, None, ReadOptions())
     shown = expected.value.message.replace(f"{tmp_path}/", "")  # the file by its own name
@@ -300,7 +312,7 @@ def test_an_upload_that_is_not_a_registrants_file_gets_the_cli_message(
     png = tmp_path / "photo.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     _load(browser, url, png)
-    error = _wait(browser, "#error")
+    error = _wait(browser, "#error", "Bad input")
     with pytest.raises(BadInputError) as expected:
         read_pool(png, None, ReadOptions())
     shown = expected.value.message.replace(f"{tmp_path}/", "")
@@ -328,8 +340,8 @@ def test_two_tabs_keep_their_own_runs(server: tuple[str, Path], tmp_path: Path) 
             _set(driver, "seed", "3")
         from selenium.webdriver.common.by import By
 
-        first.find_element(By.ID, "select").click()
-        second.find_element(By.ID, "select").click()
+        _submit(first, By.ID, "select")
+        _submit(second, By.ID, "select")
         one = _wait(first, "#members").split(", ")
         two = _wait(second, "#members").split(", ")
         assert first.current_url.split("/w/")[1][:8] != second.current_url.split("/w/")[1][:8]
@@ -424,7 +436,7 @@ def test_publish_then_draw_in_public_and_compare(
     _wait(browser, "#feasible", "10 seats")
     _set(browser, "seed", "5")
     _set(browser, "panels", "40")
-    browser.find_element(By.ID, "select").click()
+    _submit(browser, By.ID, "select")
     assert _wait(browser, "h1", "Published") == "Published: 40 numbered panels"
     digest = browser.find_element(By.ID, "sha256").text
     token = browser.current_url.split("/w/")[1].split("/")[0]
@@ -432,26 +444,26 @@ def test_publish_then_draw_in_public_and_compare(
     assert digest == sha256_of(folder / "lottery.json")
     assert not (folder / "panel.csv").exists()  # nothing drawn before the public draw
     _set(browser, "number", "41")  # out of range: the CLI's message
-    browser.find_element(By.ID, "draw-button").click()
-    assert "--number must be between 1 and 40" in _wait(browser, "#error")
+    _submit(browser, By.ID, "draw-button")
+    assert "--number must be between 1 and 40" in _wait(browser, "#error", "--number")
     browser.back()
     _wait(browser, "#draw-button")
     _set(browser, "number", "17")
-    browser.find_element(By.ID, "draw-button").click()
+    _submit(browser, By.ID, "draw-button")
     assert _wait(browser, "#drawn") == "Drawn: panel 17"
     members = browser.find_element(By.ID, "members").text.split(", ")
     import json
 
     published = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
     assert members == published["panels"][16]["members"]
-    browser.find_element(By.ID, "run-audit").click()
+    _submit(browser, By.ID, "run-audit")
     assert "Audit passed" in _wait(browser, "#audit-verdict")
     # compare, on the same quotas: every algorithm's figures, the folder compare writes
     browser.get(url + f"/w/{token}/quotas")
     _wait(browser, "#compare")
     for name in ("nash", "goldilocks", "minimax", "legacy"):
         browser.find_element(By.ID, f"compare-{name}").click()  # leave leximin, maximin
-    browser.find_element(By.ID, "compare").click()
+    _submit(browser, By.ID, "compare")
     assert _wait(browser, "h1", "compared") == "The algorithms compared"
     rows = [
         r.text.split()[0] for r in browser.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
@@ -479,8 +491,8 @@ def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
     registrants, quotas = EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml"
     write(select(registrants, quotas, solve=SolveOptions(seed=4)), tmp_path / "run")
     browser.get(url + "/audit")
-    browser.find_element(By.ID, "audit-button").click()
-    assert "give the path of the selection folder" in _wait(browser, "#error")
+    _submit(browser, By.ID, "audit-button")
+    assert "give the path of the selection folder" in _wait(browser, "#error", "give the path")
     assert browser.find_element(By.ID, "audit-folder").get_attribute("aria-invalid") == "true"
     for name, value in (
         ("folder", tmp_path / "run"),
@@ -488,7 +500,7 @@ def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
         ("quotas", quotas),
     ):
         _set(browser, f"audit-{name}", str(value))
-    browser.find_element(By.ID, "audit-button").click()
+    _submit(browser, By.ID, "audit-button")
     assert _wait(browser, "#audit-verdict", "Audit") == "Audit passed: all 11 checks"
     # a forged lottery.json: a panel's probability moved to another
     path = tmp_path / "run" / "lottery.json"
@@ -496,7 +508,7 @@ def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
     document["panels"][0]["probability"] += 0.01
     document["panels"][1]["probability"] -= 0.01
     path.write_text(json.dumps(document), encoding="utf-8")
-    browser.find_element(By.ID, "audit-button").click()
+    _submit(browser, By.ID, "audit-button")
     assert _wait(browser, "#audit-verdict", "FAILED") == "Audit FAILED"
     failed = [
         row.text.split()[0]
@@ -518,19 +530,20 @@ def test_the_more_options_are_the_clis_with_its_messages(
     _example_quotas(browser, url, tmp_path)
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")  # with leximin: the CLI's refusal
-    browser.find_element(By.ID, "select").click()
-    assert "--gamma applies to the goldilocks algorithm only" in _wait(browser, "#error")
+    _submit(browser, By.ID, "select")
+    assert "--gamma applies to the goldilocks algorithm only" in _wait(browser, "#error", "--gamma")
     browser.find_element(By.ID, "algorithm-goldilocks").click()
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")
     browser.find_element(By.ID, "best_effort").click()  # without a time limit: refused
-    browser.find_element(By.ID, "select").click()
-    assert "--best-effort needs --time-limit" in _wait(browser, "#error")
+    _submit(browser, By.ID, "select")
+    # the text waited for: the page before the click shows an error box too
+    assert "--best-effort needs --time-limit" in _wait(browser, "#error", "--best-effort")
     browser.find_element(By.ID, "algorithm-goldilocks").click()
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")
     _set(browser, "seed", "9")
-    browser.find_element(By.ID, "select").click()
+    _submit(browser, By.ID, "select")
     assert "goldilocks" in _wait(browser, "#summary", "Drawn with")
     token = browser.current_url.split("/w/")[1].split("/")[0]
     (folder,) = (root / token).glob("results-*")
@@ -562,7 +575,7 @@ def test_quotas_typed_as_percentages_of_the_panel(
         _set(browser, f"min:{key}", lo)
         _set(browser, f"max:{key}", hi)
     _wait(browser, "#feasible", "10 seats from 45 registrants")
-    browser.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+    _submit(browser, By.CSS_SELECTOR, "button[value=check]")
     _wait(browser, "#feasible", "10 seats")
     shown = {
         key: browser.find_element(By.ID, key).get_attribute("value")
