@@ -130,15 +130,27 @@ def _set(driver: object, field_id: str, value: str) -> None:
 
 
 def _submit(driver: object, by: str, value: str) -> None:
-    """Click a button that loads a new page, and wait until the old page is gone (so that
-    what is waited for next is the new page's, not the old one's)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Click a button that loads a new page, and wait until the old page is gone and the new
+    one has loaded (so that what is waited for next is the new page's, not the old one's).
+
+    The old page is marked with a window property, which a new document does not have.
+    Asking an element of the old page whether it is stale races the navigation: chromedriver
+    then sometimes answers with a bare "node does not belong to the document" error, which
+    selenium's ``staleness_of`` does not count as stale (CI failed on it once)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    driver.execute_script("window.panelselOldPage = true;")  # type: ignore[attr-defined]
     driver.find_element(by, value).click()  # type: ignore[attr-defined]
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(old))  # type: ignore[arg-type]
+
+    def loaded(driver: object) -> bool:
+        return bool(
+            driver.execute_script(  # type: ignore[attr-defined]
+                "return window.panelselOldPage === undefined && document.readyState === 'complete';"
+            )
+        )
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(loaded)
 
 
 def _example_quotas(driver: object, url: str, tmp_path: Path) -> str:
