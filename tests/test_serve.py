@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,15 @@ def _wait(driver: object, css: str, text: str | None = None) -> str:
         time.sleep(0.1)
     shown = driver.find_element(By.TAG_NAME, "body").text[:2000]
     raise AssertionError(f"no {css!r} showing {text!r} within {WAIT} s; the page shows:\n{shown}")
+
+
+def _wait_until(driver: object, condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds (the page's script acts after the verdict)."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {WAIT} s")
+        time.sleep(0.1)
 
 
 def _load(driver: object, url: str, path: Path, delimiter: str | None = None) -> None:
@@ -205,11 +214,18 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     verdict = _wait(browser, "#infeasible", "No panel meets these quotas")
     assert "Smallest change that admits a panel" in verdict
     assert "Disability support" in verdict
+    # selecting waits until the quotas can be met
+    _wait_until(browser, lambda: not browser.find_element(By.ID, "select").is_enabled())
+    assert not browser.find_element(By.ID, "compare").is_enabled()
+    assert browser.find_element(By.ID, "select-blocked").is_displayed()
     # the same without the script: the Check button
     _submit(browser, By.CSS_SELECTOR, "button[value=check]")
     _wait(browser, "#infeasible #fix")
+    assert not browser.find_element(By.ID, "select").is_enabled()
     _set(browser, "min:Services accessed=Disability support", "3")
     _wait(browser, "#feasible", "10 seats from 45 registrants")
+    _wait_until(browser, lambda: browser.find_element(By.ID, "select").is_enabled())
+    assert not browser.find_element(By.ID, "select-blocked").is_displayed()
     _set(browser, "seed", "12345")
     _submit(browser, By.ID, "select")
     assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
@@ -254,7 +270,9 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     # the example's quotas are exact: the seat left needs someone no one available is (the
     # CLI's exit-3 message, with the loosening that would fill it)
     refused = _wait(browser, "#error", "cannot be filled within the quotas")
-    assert "the smallest loosening that fills them" in refused and "--loosen" in refused
+    assert "the smallest loosening that fills them" in refused
+    # the CLI's fix, in the page's words
+    assert "tick “loosen the quotas” (in the dropout form)" in refused and "--" not in refused
     browser.back()
     _wait(browser, "#replace-button")
     browser.find_element(By.ID, f"dropout-{leaving}").click() if not browser.find_element(
@@ -307,7 +325,11 @@ def test_a_workbook_and_a_semicolon_export_load(
         read_pool(forms, None, ReadOptions())
     shown = expected.value.message.replace(f"{tmp_path}/", "")  # the file by its own name
     assert error.startswith(f"Bad input: {shown}")
-    assert "fix: pass --delimiter ';'" in error
+    # the CLI's fix ("pass --delimiter ';'"), naming the page's field
+    assert (
+        "fix: set “Separator of a CSV file” (on the first page, under How to read it) to ';'"
+        in error
+    )
     from selenium.webdriver.common.by import By
 
     assert browser.find_element(By.ID, "delimiter").get_attribute("aria-invalid") == "true"
@@ -457,7 +479,9 @@ def test_publish_then_draw_in_public_and_compare(
     assert not (folder / "panel.csv").exists()  # nothing drawn before the public draw
     _set(browser, "number", "41")  # out of range: the CLI's message
     _submit(browser, By.ID, "draw-button")
-    assert "--number must be between 1 and 40" in _wait(browser, "#error", "--number")
+    assert "“A panel number” (in the draw form) must be between 1 and 40" in _wait(
+        browser, "#error", "must be between"
+    )
     browser.back()
     _wait(browser, "#draw-button")
     _set(browser, "number", "17")
@@ -468,8 +492,29 @@ def test_publish_then_draw_in_public_and_compare(
 
     published = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
     assert members == published["panels"][16]["members"]
+    assert (folder / "panel.csv").exists() and (folder / "draw.json").exists()
     _submit(browser, By.ID, "run-audit")
     assert "Audit passed" in _wait(browser, "#audit-verdict")
+    # a member of the drawn panel drops out: a round continues the public draw's panel
+    leaving = members[0]
+    browser.find_element(By.ID, f"dropout-{leaving}").click()
+    _set(browser, "round-seed", "3")
+    browser.find_element(By.ID, "loosen").click()  # the example's quotas are exact
+    _submit(browser, By.ID, "replace-button")
+    assert _wait(browser, "h1", "Replacement round") == "Replacement round: 1 seat(s) filled"
+    final = browser.find_element(By.ID, "members").text.split(", ")
+    assert leaving not in final and len(final) == 10
+    assert set(members) - {leaving} < set(final)
+    cli = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            str(root / token / "results-2"),
+            str(root / token / "registrants.csv"),
+            str(root / token / "quotas-1.yaml"),
+        ],
+    )
+    assert cli.exit_code == 0 and "Audit passed" in cli.output, cli.output
     # compare, on the same quotas: every algorithm's figures, the folder compare writes
     browser.get(url + f"/w/{token}/quotas")
     _wait(browser, "#compare")
@@ -481,7 +526,7 @@ def test_publish_then_draw_in_public_and_compare(
         r.text.split()[0] for r in browser.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
     ]
     assert rows == ["leximin", "maximin"]
-    compared = root / token / "compare-2"
+    compared = root / token / "compare-3"
     assert sorted(p.name for p in compared.iterdir() if not p.name.startswith(".")) == [
         "probabilities.csv",
         "report.html",
@@ -543,17 +588,26 @@ def test_the_more_options_are_the_clis_with_its_messages(
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")  # with leximin: the CLI's refusal
     _submit(browser, By.ID, "select")
-    assert "--gamma applies to the goldilocks algorithm only" in _wait(browser, "#error", "--gamma")
+    assert (
+        "“Goldilocks' weight of the smallest chance” (on the quota page, under More options) "
+        "applies to the "
+        "goldilocks algorithm only" in _wait(browser, "#error", "goldilocks algorithm only")
+    )
+    # what was typed is kept, and the field is marked
+    assert browser.find_element(By.ID, "gamma").get_attribute("value") == "2"
+    assert "invalid" in browser.find_element(By.ID, "gamma").find_element(
+        By.XPATH, ".."
+    ).get_attribute("class")
     browser.find_element(By.ID, "algorithm-goldilocks").click()
-    browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
-    _set(browser, "gamma", "2")
     browser.find_element(By.ID, "best_effort").click()  # without a time limit: refused
     _submit(browser, By.ID, "select")
-    # the text waited for: the page before the click shows an error box too
-    assert "--best-effort needs --time-limit" in _wait(browser, "#error", "--best-effort")
-    browser.find_element(By.ID, "algorithm-goldilocks").click()
-    browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
-    _set(browser, "gamma", "2")
+    assert (
+        "“use the best lottery found so far” (on the quota page, under More options) needs "
+        "“Time limit” (on the quota page, under More options)"
+        in _wait(browser, "#error", "needs “Time limit”")
+    )
+    assert browser.find_element(By.ID, "algorithm-goldilocks").is_selected()
+    browser.find_element(By.ID, "best_effort").click()  # untick it
     _set(browser, "seed", "9")
     _submit(browser, By.ID, "select")
     assert "goldilocks" in _wait(browser, "#summary", "Drawn with")
@@ -606,3 +660,80 @@ def test_quotas_typed_as_percentages_of_the_panel(
     }
     _set(browser, "max:Gender=Male", "150%")
     assert "a percentage over 100" in _wait(browser, "#verdict .error", "percentage")
+
+
+def test_the_page_names_its_fields_where_the_cli_names_options() -> None:
+    import typer.main
+
+    from panelsel.web.words import FIELDS, page_words
+
+    assert page_words("pass --delimiter ';'") == (
+        "set “Separator of a CSV file” (on the first page, under How to read it) to ';'"
+    )
+    assert page_words("raise --time-limit, or simplify the quotas") == (
+        "raise “Time limit” (on the quota page, under More options), or simplify the quotas"
+    )
+    assert page_words("pass --loosen to take that loosening") == (
+        "tick “loosen the quotas” (in the dropout form) to take that loosening"
+    )
+    assert page_words("add --algorithm goldilocks, or drop --gamma") == (
+        "set “the algorithm” (on the quota page) to goldilocks, or empty “Goldilocks' weight "
+        "of the smallest chance” (on the quota page, under More options)"
+    )
+    assert page_words("add --time-limit SECONDS, or drop it") == (
+        "fill in “Time limit” (on the quota page, under More options), or drop it"
+    )
+    # an option the page has no field for stays the CLI's
+    assert page_words("choose another name with --out") == "choose another name with --out"
+    # every option named is one the CLI has (a renamed option fails here)
+    command = typer.main.get_command(app)
+    options = {
+        opt[2:]
+        for sub in command.commands.values()  # type: ignore[attr-defined]
+        for param in sub.params
+        for opt in param.opts
+        if opt.startswith("--")
+    }
+    assert set(FIELDS) <= options, set(FIELDS) - options
+
+
+@needs_browser
+def test_a_run_shows_its_progress_and_survives_the_page_being_closed(
+    server: tuple[str, Path], browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run page shows the stage the library reports, with its bar; leaving the page
+    mid-run changes nothing, and the folder comes whole (the run is held at a known stage
+    by an event, not by timing)."""
+    from selenium.webdriver.common.by import By
+
+    import panelsel.web.workspace as workspace
+
+    real_select = workspace.select
+    reached, release = threading.Event(), threading.Event()
+
+    def held(*args: object, progress: Callable[[str, int, int], None], **kwargs: object) -> object:
+        progress("LEXIMIN · level 2, types fixed", 3, 10)
+        reached.set()
+        assert release.wait(WAIT), "the test never released the run"
+        return real_select(*args, progress=progress, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "select", held)
+    url, root = server
+    token = _example_quotas(browser, url, tmp_path)
+    _wellbeing_quotas(browser)
+    _wait(browser, "#feasible", "10 seats")
+    _set(browser, "seed", "8")
+    _submit(browser, By.ID, "select")
+    assert reached.wait(WAIT)
+    shown = _wait(browser, "#progress", "level 2")
+    assert "leximin: LEXIMIN · level 2, types fixed (3 of 10), for " in shown
+    bar = browser.find_element(By.ID, "progress-bar")
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("3", "10")
+    address = browser.current_url
+    browser.get("about:blank")  # the convenor closes the page mid-run
+    release.set()
+    folder = root / token / "results-1"
+    _wait_until(browser, lambda: (folder / "lottery.json").exists())
+    browser.get(address)  # and comes back to the address later
+    assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
+    assert audit(folder, root / token / "registrants.csv", root / token / "quotas-1.yaml").verified

@@ -37,6 +37,7 @@ from panelsel.inputs.pool import parse_delimiter
 from panelsel.inputs.quotas import seats_of
 from panelsel.outputs.report import curve_of, plot_svg
 from panelsel.solve.algorithms import ALGORITHMS
+from panelsel.web.words import field_named, page_words
 from panelsel.web.workspace import PREVIEW_ROWS, Workspace, Workspaces, quota_text
 
 ERROR_LABELS = {
@@ -55,6 +56,17 @@ CSP = (
 )
 """Nothing is fetched from elsewhere, and no other site may frame or script the page."""
 
+CHOICES = (
+    "algorithm",
+    "seed",
+    "panels",
+    "solver",
+    "time_limit",
+    "gamma",
+    "rounding",
+    "best_effort",
+)
+"""The selection's fields of the quota page, shown again as typed when a run is refused."""
 _templates = Environment(
     loader=PackageLoader("panelsel.web", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -64,8 +76,9 @@ _templates = Environment(
 
 
 def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, Any]:
-    """An error as the page shows it: the CLI's label, message and fix, and the field it
-    concerns (a column, the file).  Files in the workspace ``folder`` are named by their
+    """An error as the page shows it: the CLI's label, message and fix (with the page's
+    field names for the CLI's options, :func:`~panelsel.web.words.page_words`), and the
+    field it concerns (a column, the file).  Files in the workspace ``folder`` are named by their
     own names, as the convenor uploaded them, not by where the server keeps them."""
     details = error.as_dict()
     reasons = [str(r) for r in getattr(error, "reasons", [])]
@@ -78,10 +91,10 @@ def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, An
             hint = hint.replace(form + "/", "") if hint else hint
     return {
         "label": ERROR_LABELS.get(error.kind, "Error"),
-        "message": message,
-        "hint": hint,
-        "field": details.get("column"),
-        "reasons": reasons,
+        "message": page_words(message),
+        "hint": page_words(hint) if hint else hint,
+        "field": details.get("column") or field_named(error.message, error.hint or ""),
+        "reasons": [page_words(r) for r in reasons],
     }
 
 
@@ -174,7 +187,10 @@ async def start(request: Request) -> Response:
         return page("start.html", form={}, error=None)
     form = await _form(request)
     upload = form.get("registrants")
-    values = {k: _text(form, k) for k in ("delimiter", "sheet", "header_row", "drop_duplicates")}
+    values = {
+        k: _text(form, k)
+        for k in ("delimiter", "sheet", "header_row", "drop_duplicates", "keep", "encoding")
+    }
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = BadInputError("choose a registrants file", column="registrants")
         return page("start.html", 400, form=values, error=error_view(error))
@@ -184,7 +200,9 @@ async def start(request: Request) -> Response:
         space.load(upload.filename, data, read_options(form))
     except PanelselError as error:
         view = error_view(error, space.folder)
-        view["field"] = view["field"] or _field_of(error)
+        view["field"] = (
+            view["field"] or field_named(error.message, error.hint or "") or "registrants"
+        )
         return page("start.html", 400, form=values, error=view)
     return RedirectResponse(f"/w/{space.token}/", status_code=303)
 
@@ -278,6 +296,7 @@ async def quotas(request: Request) -> Response:
         diagnosis=diagnosis,
         error=error,
         algorithms=ALGORITHMS,
+        chosen=dict.fromkeys(CHOICES, ""),
     )
 
 
@@ -329,6 +348,7 @@ async def start_run(request: Request) -> Response:
             diagnosis=None,
             error=error_view(exc, space.folder),
             algorithms=ALGORITHMS,
+            chosen={k: _text(form, k) for k in CHOICES},
         )
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
@@ -496,18 +516,3 @@ def make_app(root: Path, any_host: bool = False) -> Starlette:
     )
     app.state.spaces = Workspaces(root)
     return app
-
-
-def _field_of(error: PanelselError) -> str | None:
-    """The load form's field an error concerns, from its words."""
-    text = f"{error.message} {error.hint or ''}"
-    for flag, name in (
-        ("--delimiter", "delimiter"),
-        ("--sheet", "sheet"),
-        ("--header-row", "header_row"),
-        ("--drop-duplicates", "drop_duplicates"),
-        ("--encoding", "encoding"),
-    ):
-        if flag in text:
-            return name
-    return "registrants"

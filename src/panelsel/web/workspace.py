@@ -74,6 +74,9 @@ class Run:
     kind: str = "select"
     """``select``, ``replace`` or ``compare``."""
     stage: str = "starting"
+    step: int = 0
+    """How far the current stage is, of ``steps`` (the library's progress callback)."""
+    steps: int = 0
     done: bool = False
     error: PanelselError | None = None
     selection: Selection | None = None
@@ -86,6 +89,11 @@ class Run:
     folder: Path | None = None
     report: AuditReport | None = None
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds since the run started."""
+        return int(time.monotonic() - self.started)
 
     @property
     def name(self) -> str:
@@ -224,7 +232,7 @@ class Workspace:
         """Run ``work`` in a thread; its errors are the run's (shown by its page)."""
 
         def progress(stage: str, done: int, total: int) -> None:
-            run.stage = stage
+            run.stage, run.step, run.steps = stage, done, total
 
         def body() -> None:
             try:
