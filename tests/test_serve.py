@@ -220,11 +220,27 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     assert browser.find_element(By.ID, "select-blocked").is_displayed()
     # the same without the script: the Check button
     _submit(browser, By.CSS_SELECTOR, "button[value=check]")
-    _wait(browser, "#infeasible #fix")
+    shown = _wait(browser, "#infeasible", "Smallest change")
     assert not browser.find_element(By.ID, "select").is_enabled()
+    # the smallest change, taken into the form with one button
+    change = re.search(r"Services accessed = Disability support: min 9 → (\d+)", shown)
+    assert change is not None, shown
+    _submit(browser, By.ID, "apply-fix")
+    _wait(browser, "#feasible", "10 seats from 45 registrants")
+    field = browser.find_element(By.ID, "min:Services accessed=Disability support")
+    assert field.get_attribute("value") == change[1]
     _set(browser, "min:Services accessed=Disability support", "3")
     _wait(browser, "#feasible", "10 seats from 45 registrants")
     _wait_until(browser, lambda: browser.find_element(By.ID, "select").is_enabled())
+    # the seats each group can get on a valid panel, within its quota
+    browser.find_element(By.CSS_SELECTOR, "#ranges summary").click()
+    ranges = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#ranges tbody tr")]
+    assert len(ranges) == 8
+    for row in ranges:
+        low, high, lowest, highest = map(
+            int, re.findall(r"(\d+) to (\d+)", row)[0] + re.findall(r"(\d+) to (\d+)", row)[1]
+        )
+        assert low <= lowest <= highest <= high, row
     assert not browser.find_element(By.ID, "select-blocked").is_displayed()
     _set(browser, "seed", "12345")
     _submit(browser, By.ID, "select")

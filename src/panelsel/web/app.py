@@ -34,7 +34,7 @@ from panelsel import __version__
 from panelsel.api import ReadOptions, SolveOptions, audit
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.pool import parse_delimiter
-from panelsel.inputs.quotas import seats_of
+from panelsel.inputs.quotas import seats_of, with_bounds
 from panelsel.outputs.report import curve_of, plot_svg
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.web.words import field_named, page_words
@@ -284,6 +284,13 @@ async def quotas(request: Request) -> Response:
             else:
                 space.spec = edited_spec(space, form)
             diagnosis = space.check(space.need_spec())
+            if _text(form, "action") == "fix" and diagnosis.changes:
+                # the smallest change the verdict showed, taken into the form
+                space.spec = with_bounds(
+                    space.need_spec(),
+                    {(c.category, c.value): (c.new_min, c.new_max) for c in diagnosis.changes},
+                )
+                diagnosis = space.check(space.need_spec())
         except PanelselError as exc:
             error = error_view(exc, space.folder)
     else:
@@ -306,9 +313,10 @@ async def check(request: Request) -> Response:
     form = await _form(request)
     try:
         diagnosis = space.check(edited_spec(space, form))
-        return page("verdict.html", diagnosis=diagnosis, error=None)
+        return page("verdict.html", space=space, diagnosis=diagnosis, error=None)
     except PanelselError as exc:
-        return page("verdict.html", diagnosis=None, error=error_view(exc, space.folder))
+        view = error_view(exc, space.folder)
+        return page("verdict.html", space=space, diagnosis=None, error=view)
 
 
 async def quota_file(request: Request) -> Response:
