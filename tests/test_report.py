@@ -265,3 +265,26 @@ def test_report_prints_on_a4(forms_report: Path, tmp_path: Path) -> None:
     assert boxes == {(595, 842)}, boxes  # A4 in points
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert 2 <= pages <= 4, pages  # the analysts' part starts a page of its own
+
+
+@pytest.mark.parametrize("curves", [1, 2, 6, 7])
+@pytest.mark.parametrize("k", [1, 4, 10, 20, 30, 44])
+def test_the_legend_never_overlaps_the_equal_share_label(curves: int, k: int) -> None:
+    """The k/n label sits beside the plot at the equal share's height; the legend rows keep
+    at least a row's height away from it (they overlapped for the example's 4 of 45)."""
+    import re
+
+    from panelsel.outputs.report import LEGEND_ROW, Curve, plot_svg
+
+    n = 45
+    flat = np.full(n, k / n)
+    names = list(COLOURS)[: min(curves, len(COLOURS))]
+    drawn = [Curve(name, flat, summarise(name, flat, k, 0.0)) for name in names]
+    if curves > len(COLOURS):  # a rounded lottery, dashed over the one it came from
+        drawn.append(Curve("leximin", flat, summarise("leximin", flat, k, 0.0), dashed=True))
+    svg = plot_svg(drawn, k, n)
+    (label,) = re.findall(r'<text x="[\d.]+" y="([\d.]+)">k/n = ', svg)
+    rows = [float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)">(?!k/n)[a-z]', svg)]
+    assert len(rows) == curves
+    assert all(abs(row - float(label)) >= LEGEND_ROW for row in rows), (label, rows)
+    assert all(0 < row < 420 for row in rows)

@@ -313,6 +313,23 @@ def _sampled(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return ordered[pick]
 
 
+LEGEND_ROW = 22
+"""Pixels between the middles of two rows of the plot's legend (and the least distance
+from a legend row to the ``k/n`` label beside the plot, so that the two never overlap)."""
+
+
+def _legend_start(label: float, rows: int, start: float, bottom: float) -> float:
+    """Where the legend's first row goes: at ``start`` unless a row would be nearer than
+    :data:`LEGEND_ROW` to the ``k/n`` label at height ``label``; then just below the label,
+    or just above it when below would pass the plot's ``bottom``."""
+    if all(abs(start + LEGEND_ROW * i - label) >= LEGEND_ROW for i in range(rows)):
+        return start
+    below = label + LEGEND_ROW
+    if below + LEGEND_ROW * (rows - 1) <= bottom:
+        return below
+    return label - LEGEND_ROW * rows
+
+
 def plot_svg(curves: list[Curve], k: int, n: int) -> str:
     """Sorted probability curves, one per algorithm, with the equal share ``k/n`` marked.
 
@@ -363,6 +380,7 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
         'stroke="#000" stroke-dasharray="6 4" stroke-width="1.5"/>'
         f'<text x="{left + pw + 6}" y="{y(share) + 4:.1f}">k/n = {_pct(share)}</text>'
     )
+    first_row = _legend_start(y(share), len(curves), top + LEGEND_ROW * 2 - 4, top + ph)
     for idx, curve in enumerate(curves):
         colour = ROUNDED_COLOUR if curve.dashed else COLOURS.get(curve.algorithm, FALLBACK_COLOUR)
         dash = ' stroke-dasharray="9 6"' if curve.dashed else ""
@@ -386,11 +404,11 @@ def plot_svg(curves: list[Curve], k: int, n: int) -> str:
             f'<polyline class="curve" data-algorithm="{_e(curve.algorithm)}" '
             f'points="{points}" fill="none" stroke="{colour}" stroke-width="3"{dash}/>'
         )
-        ly = top + 20 + 22 * idx
+        ly = first_row + LEGEND_ROW * idx
         parts.append(
-            f'<line x1="{left + pw + 10}" x2="{left + pw + 40}" y1="{ly + 20}" y2="{ly + 20}" '
+            f'<line x1="{left + pw + 10}" x2="{left + pw + 40}" y1="{ly:.1f}" y2="{ly:.1f}" '
             f'stroke="{colour}" stroke-width="3"{dash}/>'
-            f'<text x="{left + pw + 46}" y="{ly + 24}">{_e(_label(curve))}</text>'
+            f'<text x="{left + pw + 46}" y="{ly + 4:.1f}">{_e(_label(curve))}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
