@@ -5,6 +5,7 @@ CI (``PANELSEL_REQUIRE_BROWSER=1``), where they must run."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -41,27 +42,38 @@ needs_browser = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The app on a free loopback port, in a thread of this process."""
+@contextlib.contextmanager
+def _serving(root: Path) -> Iterator[str]:
+    """The app keeping its workspaces under ``root``, on a free loopback port in a thread
+    of this process, until the block ends; yields its address."""
     import uvicorn
 
     from panelsel.web.app import make_app
 
-    root = tmp_path_factory.mktemp("serve")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(make_app(root / "ws"), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(make_app(root), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + WAIT
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", root / "ws"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One server for the module's tests (each test works in its own workspace)."""
+    root = tmp_path_factory.mktemp("serve") / "ws"
+    with _serving(root) as url:
+        yield url, root
 
 
 def _driver(width: int = 1280, height: int = 800) -> object:
@@ -753,3 +765,84 @@ def test_a_run_shows_its_progress_and_survives_the_page_being_closed(
     browser.get(address)  # and comes back to the address later
     assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
     assert audit(folder, root / token / "registrants.csv", root / token / "quotas-1.yaml").verified
+
+
+@needs_browser
+def test_a_restarted_server_opens_its_workspaces_again(
+    browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workspace's address works again after the server restarts: the quotas the form
+    had, every finished run read again from its folder (a drawn public lottery too), a run
+    cut off by the stop said to be so, and a replacement round from a reopened run."""
+    from selenium.webdriver.common.by import By
+
+    import panelsel.web.workspace as workspace
+
+    root = tmp_path / "ws"
+    release = threading.Event()
+    with _serving(root) as url:
+        token = _example_quotas(browser, url, tmp_path)
+        _wellbeing_quotas(browser)
+        _wait(browser, "#feasible", "10 seats")
+        _set(browser, "seed", "11")
+        _submit(browser, By.ID, "select")
+        _wait(browser, "h1", "The panel")
+        first = browser.find_element(By.ID, "members").text
+        browser.get(f"{url}/w/{token}/quotas")
+        _wait(browser, "#feasible", "10 seats")
+        _set(browser, "seed", "5")
+        _set(browser, "panels", "20")
+        _submit(browser, By.ID, "select")
+        _wait(browser, "h1", "Published")
+        _set(browser, "number", "3")
+        _submit(browser, By.ID, "draw-button")
+        _wait(browser, "#drawn", "panel 3")
+        drawn = browser.find_element(By.ID, "members").text
+        # a third run, still running when the server stops
+        real_select = workspace.select
+
+        def held(*args: object, **kwargs: object) -> object:
+            assert release.wait(WAIT)
+            return real_select(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(workspace, "select", held)
+        browser.get(f"{url}/w/{token}/quotas")
+        _wait(browser, "#feasible", "10 seats")
+        _submit(browser, By.ID, "select")
+        _wait(browser, "h1", "Selecting")
+    try:
+        with _serving(root) as again:  # the server started again, with the same folder
+            browser.get(f"{again}/w/{token}/runs/1")
+            assert _wait(browser, "h1", "The panel") == "The panel: 10 seats"
+            assert browser.find_element(By.ID, "restored").is_displayed()
+            assert browser.find_element(By.ID, "members").text == first
+            browser.get(f"{again}/w/{token}/runs/2")
+            assert _wait(browser, "#drawn") == "Drawn: panel 3"
+            assert browser.find_element(By.ID, "members").text == drawn
+            browser.get(f"{again}/w/{token}/runs/3")
+            assert "the server stopped while it ran" in _wait(browser, "#error", "did not finish")
+            # the quotas the form had: the example's, as typed
+            browser.get(f"{again}/w/{token}/quotas")
+            _wait(browser, "#feasible", "10 seats from 45 registrants")
+            field = browser.find_element(By.ID, "min:Services accessed=Disability support")
+            assert field.get_attribute("value") == "3"
+            # a reopened run is audited and continued like any other
+            browser.get(f"{again}/w/{token}/runs/1")
+            _submit(browser, By.ID, "run-audit")
+            assert "Audit passed" in _wait(browser, "#audit-verdict")
+            leaving = first.split(", ")[0]
+            browser.find_element(By.ID, f"dropout-{leaving}").click()
+            browser.find_element(By.ID, "loosen").click()
+            _submit(browser, By.ID, "replace-button")
+            assert _wait(browser, "h1", "Replacement round").endswith("1 seat(s) filled")
+            assert browser.current_url.endswith(f"/w/{token}/runs/4")
+            assert audit(
+                root / token / "results-4",
+                root / token / "registrants.csv",
+                root / token / "quotas-1.yaml",
+            ).verified
+            # a token no workspace has is refused, as before
+            browser.get(f"{again}/w/{'A' * 22}/quotas")
+            assert "does not know" in _wait(browser, "main", "does not know")
+    finally:
+        release.set()

@@ -282,13 +282,15 @@ async def quotas(request: Request) -> Response:
             if isinstance(upload, UploadFile) and upload.filename:
                 space.load_quotas(upload.filename, await upload.read())
             else:
-                space.spec = edited_spec(space, form)
+                space.keep_form(edited_spec(space, form))
             diagnosis = space.check(space.need_spec())
             if _text(form, "action") == "fix" and diagnosis.changes:
                 # the smallest change the verdict showed, taken into the form
-                space.spec = with_bounds(
-                    space.need_spec(),
-                    {(c.category, c.value): (c.new_min, c.new_max) for c in diagnosis.changes},
+                space.keep_form(
+                    with_bounds(
+                        space.need_spec(),
+                        {(c.category, c.value): (c.new_min, c.new_max) for c in diagnosis.changes},
+                    )
                 )
                 diagnosis = space.check(space.need_spec())
         except PanelselError as exc:
@@ -332,7 +334,7 @@ async def start_run(request: Request) -> Response:
     space = workspace_of(request)
     form = await _form(request)
     try:
-        space.spec = edited_spec(space, form)
+        space.keep_form(edited_spec(space, form))
         seed_text, panels_text = _text(form, "seed"), _text(form, "panels")
         limit, gamma = _text(form, "time_limit"), _text(form, "gamma")
         solve = SolveOptions(
@@ -365,12 +367,13 @@ async def run_page(request: Request) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
     context: dict[str, Any] = {"space": space, "run": run, "plot": None}
+    if run.done and run.folder is not None and run.folder.is_dir():
+        context["files"] = sorted(
+            p.name for p in run.folder.iterdir() if not p.name.startswith(".")
+        )
     if run.comparison is not None and run.done and run.error is None:
         model_k, model_n = run.comparison.k, run.comparison.n
         context["plot"] = plot_svg(run.comparison.curves, model_k, model_n)
-        context["files"] = sorted(
-            p.name for p in (run.folder or Path()).iterdir() if not p.name.startswith(".")
-        )
     if run.selection is not None and (run.result is not None or run.round is not None):
         chosen = run.selection
         context["plot"] = plot_svg(
@@ -378,9 +381,6 @@ async def run_page(request: Request) -> Response:
         )
         context["lowest"] = float(np.min(chosen.probabilities))
         context["highest"] = float(np.max(chosen.probabilities))
-        context["files"] = sorted(
-            p.name for p in (run.folder or Path()).iterdir() if not p.name.startswith(".")
-        )
     if run.error is not None:
         context["error"] = error_view(run.error, space.folder)
     return page("run.html", **context)
@@ -432,7 +432,7 @@ async def start_compare(request: Request) -> Response:
     space = workspace_of(request)
     form = await _form(request)
     try:
-        space.spec = edited_spec(space, form)
+        space.keep_form(edited_spec(space, form))
         seed_text = _text(form, "seed")
         chosen = [str(a) for a in form.getlist("compare")] or list(ALGORITHMS)
         run = space.compare(chosen, _whole(seed_text, "the seed", "seed") if seed_text else None)

@@ -11,6 +11,7 @@ checking, selecting and auditing are the library's.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import secrets
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from panelsel.api import ReadOptions, Selection, SolveOptions, audit, select, write
+from panelsel.api import read as read_folder
 from panelsel.api import replace as replace_round
 from panelsel.audit.report import AuditReport
 from panelsel.commands.check import relaxed_spec_document
@@ -38,7 +40,9 @@ from panelsel.inputs.load import read_pool
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
 from panelsel.inputs.quotas import QuotaSpec, load_quotas, with_bounds
-from panelsel.outputs.names import LOTTERY
+from panelsel.lottery.public import PickedNumber
+from panelsel.outputs.names import DRAW, LOTTERY
+from panelsel.outputs.record import read_draw
 from panelsel.solve.backends import SolverConfig
 from panelsel.solve.feasibility import Diagnosis, diagnose
 
@@ -52,6 +56,15 @@ makes an earlier run fail its audit)."""
 START_FILE = "quotas-proposed.yaml"
 """The starting quotas ``panelsel init`` proposes for the loaded registrants."""
 PREVIEW_ROWS = 8
+STATE_FILE = "workspace.json"
+"""What a workspace needs to be opened again after the server restarts: the registrants
+file's name and reading options, and each run's options (the runs' folders hold the rest)."""
+STATE_FORMAT = "panelsel-serve-workspace/1"
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+"""A workspace's token (``secrets.token_urlsafe(16)``); nothing else names a folder."""
+UNFINISHED = (
+    "this run did not finish: the server stopped while it ran, and nothing of it was written"
+)
 
 
 def safe_name(name: str, fallback: str) -> str:
@@ -89,6 +102,10 @@ class Run:
     folder: Path | None = None
     report: AuditReport | None = None
     started: float = field(default_factory=time.monotonic)
+    compared: list[str] = field(default_factory=list)
+    """The algorithms a comparison ran."""
+    restored: bool = False
+    """Read again from its folder after the server restarted."""
 
     @property
     def seconds(self) -> int:
@@ -146,6 +163,7 @@ class Workspace:
             path.unlink(missing_ok=True)
             raise
         self.registrants, self.read, self.pool, self.spec = path, read, pool, spec
+        self.save_state()
         return pool
 
     def load_quotas(self, filename: str, data: bytes) -> QuotaSpec:
@@ -160,8 +178,8 @@ class Workspace:
         except PanelselError:
             path.unlink(missing_ok=True)
             raise
-        self.spec = dataclasses.replace(spec, id_column=spec.id_column or pool.id_column)
-        return self.spec
+        self.keep_form(dataclasses.replace(spec, id_column=spec.id_column or pool.id_column))
+        return self.need_spec()
 
     def need_pool(self) -> Pool:
         if self.pool is None:
@@ -218,14 +236,20 @@ class Workspace:
         return path
 
     def _new_run(
-        self, solve: SolveOptions, quotas: Path | None, previous: int | None, kind: str
+        self,
+        solve: SolveOptions,
+        quotas: Path | None,
+        previous: int | None,
+        kind: str,
+        compared: list[str] | None = None,
     ) -> Run:
         with self.lock:
             number = len(self.runs) + 1
             if quotas is None:
                 quotas = self.save_quotas(self.need_spec(), f"quotas-{number}.yaml")
-            run = Run(number, solve, quotas, previous, kind)
+            run = Run(number, solve, quotas, previous, kind, compared=list(compared or []))
             self.runs.append(run)
+            self.save_state()
         return run
 
     def _in_thread(self, run: Run, work: Callable[[Callable[[str, int, int], None]], None]) -> None:
@@ -243,6 +267,8 @@ class Workspace:
                 run.error = PanelselError(f"panelsel failed unexpectedly: {error!r}")
             finally:
                 run.done = True
+                with self.lock:
+                    self.save_state()
 
         threading.Thread(target=body, name=f"panelsel-run-{run.number}", daemon=True).start()
 
@@ -325,7 +351,7 @@ class Workspace:
         """``panelsel compare`` of the algorithms with the current quotas, written to its
         own folder."""
         registrants = self.need_registrants()
-        run = self._new_run(SolveOptions(seed=seed), None, None, "compare")
+        run = self._new_run(SolveOptions(seed=seed), None, None, "compare", algorithms)
 
         def work(progress: Callable[[str, int, int], None]) -> None:
             folder = self.folder / run.name
@@ -361,6 +387,111 @@ class Workspace:
         run.report = audit(run.folder, self.need_registrants(), run.quotas)
         return run.report
 
+    # ------------------------------------------------------------------ restarting
+
+    def save_state(self) -> None:
+        """Write :data:`STATE_FILE` (whole, by a rename) so that the workspace can be opened
+        again after the server restarts.  The quotas the form shows are kept apart, in
+        :data:`QUOTAS_FILE`, by :meth:`keep_form`."""
+        if self.registrants is None:
+            return
+        document = {
+            "format": STATE_FORMAT,
+            "registrants": self.registrants.name,
+            "read": dataclasses.asdict(self.read),
+            "runs": [
+                {
+                    "number": r.number,
+                    "kind": r.kind,
+                    "previous": r.previous,
+                    "quotas": r.quotas.name,
+                    "solve": dataclasses.asdict(r.solve),
+                    "compared": r.compared,
+                    "error": None if r.error is None else [r.error.message, r.error.hint],
+                }
+                for r in self.runs
+            ],
+        }
+        path = self.folder / STATE_FILE
+        tmp = path.with_name("." + path.name + ".tmp")
+        tmp.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+    def keep_form(self, spec: QuotaSpec) -> None:
+        """Keep the quotas the form shows in :data:`QUOTAS_FILE` (they are the current
+        quotas after a restart)."""
+        self.save_quotas(spec, QUOTAS_FILE)
+
+    @classmethod
+    def reopen(cls, token: str, folder: Path) -> Workspace:
+        """The workspace in ``folder`` as its :data:`STATE_FILE` left it: the registrants
+        read again with the same options, the form's quotas, and every run, each read again
+        from its folder (a run with no folder did not finish, or failed)."""
+        try:
+            document = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+            if document.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {document.get('format')!r}")
+            options = ReadOptions(**document["read"])
+            registrants = folder / safe_name(str(document["registrants"]), "registrants.csv")
+            records = list(document["runs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BadInputError(
+                f"this workspace's record {STATE_FILE} cannot be read ({exc})",
+                file=str(folder / STATE_FILE),
+                hint="start again from the first page; its result folders are still there",
+            ) from None
+        space = cls(token, folder, registrants, options)
+        form = folder / QUOTAS_FILE
+        space.spec = load_quotas(form if form.is_file() else folder / START_FILE)
+        space.pool = read_pool(registrants, space.spec, options)
+        for record in records:
+            space.runs.append(space._reopen_run(record))
+        return space
+
+    def _reopen_run(self, record: dict[str, Any]) -> Run:
+        run = Run(
+            int(record["number"]),
+            SolveOptions(**record["solve"]),
+            self.folder / safe_name(str(record["quotas"]), QUOTAS_FILE),
+            record.get("previous"),
+            str(record["kind"]),
+            done=True,
+            compared=list(record.get("compared") or []),
+            restored=True,
+        )
+        folder = self.folder / run.name
+        if not folder.is_dir():
+            error = record.get("error")
+            run.error = (
+                PanelselError(str(error[0]), hint=error[1]) if error else PanelselError(UNFINISHED)
+            )
+            return run
+        run.folder = folder
+        if run.kind == "compare":
+            return run  # its files are shown; the figures are in its report.html
+        files = {p.name: p for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+        chosen = read_folder(folder, registrants=self.need_registrants(), quotas=run.quotas)
+        run.selection = chosen
+        if run.kind == "replace":
+            run.round = round_summary(chosen, files, folder, None, 0.0)
+            return run
+        digest = sha256_of(folder / LOTTERY) if chosen.kind == "published" else None
+        run.result = summary(chosen, files, folder, digest, 0.0, run.solve.samples)
+        drawn = read_draw(folder / DRAW)
+        if drawn and run.published and digest is not None:
+            run.drawn = DrawResult(
+                lottery=folder / LOTTERY,
+                sha256=digest,
+                checked_against=str(drawn.get("checked_against", "")),
+                picked=PickedNumber(
+                    int(drawn["number"]), list(drawn["steps"]), dict(drawn["input"])
+                ),
+                m=int(drawn["panels"]),
+                members=[str(m) for m in drawn["members"]],
+                files=files,
+            )
+        return run
+
 
 def quota_text(spec: QuotaSpec) -> str:
     """A quota file's YAML for ``spec`` (the format ``panelsel check`` writes)."""
@@ -388,5 +519,15 @@ class Workspaces:
         return workspace
 
     def get(self, token: str) -> Workspace | None:
+        """The workspace of ``token``: in memory, or opened again from its folder (after a
+        restart); None if there is none."""
         with self._lock:
-            return self._by_token.get(token)
+            found = self._by_token.get(token)
+            if found is not None or not TOKEN_PATTERN.fullmatch(token):
+                return found
+            folder = self.root / token
+            if not (folder / STATE_FILE).is_file():
+                return None
+            found = Workspace.reopen(token, folder)
+            self._by_token[token] = found
+            return found
