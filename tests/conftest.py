@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -75,3 +77,15 @@ def write_text(tmp_path: Path) -> Callable[[str, str], Path]:
 def runner() -> CliRunner:
     # a fixed terminal width so that rich wraps the same way everywhere
     return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+def child_dispositions(ignore: tuple[int, ...] = ()) -> Any:
+    """A ``preexec_fn`` giving a child process the signal dispositions a terminal would
+    (``ignore``: these ignored), whatever the test runner inherited."""
+
+    def reset() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN if sig in ignore else signal.SIG_DFL)
+
+    return reset

@@ -28,7 +28,7 @@ from panelsel.errors import BadInputError
 from panelsel.inputs.load import ReadOptions, read_pool
 from panelsel.web.server import serve
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, child_dispositions
 from .test_report import BROWSER_FLAGS
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -846,3 +846,63 @@ def test_a_restarted_server_opens_its_workspaces_again(
             assert "does not know" in _wait(browser, "main", "does not know")
     finally:
         release.set()
+
+
+def test_serve_prints_its_address_and_the_earlier_work_then_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    """``panelsel serve`` in a pipe: where to open the page, the addresses of the work kept
+    in its folder (whole lines, never wrapped), and a clean stop on Ctrl-C (exit 0)."""
+    import signal
+    import subprocess
+    import sys
+
+    from panelsel.web.workspace import Workspaces
+
+    root = tmp_path / "ws"
+    kept = Workspaces(root).new()
+    kept.load("registrants.csv", (EXAMPLE / "registrants.csv").read_bytes(), ReadOptions())
+    env = {**os.environ, "COLUMNS": "80"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "panelsel",
+            "serve",
+            "--no-browser",
+            "--port",
+            "0",
+            "--folder",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # Ctrl-C as a terminal delivers it, whatever this test runner inherited
+        preexec_fn=child_dispositions(),
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        first = re.fullmatch(
+            r"panelsel serve: open (http://127\.0\.0\.1:\d+/) in your browser \(Ctrl-C stops "
+            r"it\)\n",
+            lines[0],
+        )
+        assert first is not None, lines
+        url = first[1]
+        assert lines[1] == f"files are kept in {root}\n"
+        assert lines[2] == "earlier work in that folder (open its address to go on):\n"
+        address = f"{url}w/{kept.token}/"
+        assert re.fullmatch(
+            re.escape(f"  {address}  registrants.csv, 0 run(s), ") + r"\d{4}-\d\d-\d\d \d\d:\d\d\n",
+            lines[3],
+        ), lines[3]
+        with urllib.request.urlopen(address) as response:
+            assert "45 registrants" in response.read().decode("utf-8")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=WAIT)
+    assert process.returncode == 0, err
+    assert f"panelsel serve stopped; finished results are in {root}" in err

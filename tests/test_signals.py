@@ -24,18 +24,9 @@ from panelsel.commands.audit import audit
 from panelsel.errors import SolverError
 from panelsel.solve.backends import SolverConfig
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, child_dispositions
 
 REG, QUO = EXAMPLE / "registrants.csv", EXAMPLE / "quotas.yaml"
-
-
-def _child_dispositions(ignore: tuple[int, ...] = ()) -> Any:
-    def reset() -> None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN if sig in ignore else signal.SIG_DFL)
-
-    return reset
 
 
 def _start(out: Path, hold: str, ignore: tuple[int, ...] = ()) -> subprocess.Popen[str]:
@@ -48,7 +39,7 @@ def _start(out: Path, hold: str, ignore: tuple[int, ...] = ()) -> subprocess.Pop
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=_child_dispositions(ignore),
+        preexec_fn=child_dispositions(ignore),
     )  # fmt: skip
 
 
@@ -193,7 +184,7 @@ def test_output_into_a_closed_pipe_ends_like_other_tools_and_keeps_the_files(
          "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_child_dispositions(),
+        preexec_fn=child_dispositions(),
     )  # fmt: skip
     assert proc.stdout is not None
     proc.stdout.close()  # closed before the run prints anything (it prints only at the end)

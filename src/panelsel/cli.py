@@ -28,6 +28,7 @@ from panelsel.signals import interrupt_message, is_interrupt
 
 if TYPE_CHECKING:
     from panelsel.progress import ProgressFn
+    from panelsel.web.workspace import Earlier
 
 EXIT_INTERNAL = 1
 T = TypeVar("T")
@@ -877,14 +878,11 @@ def serve(
     """Open the whole selection in a web page on this computer: load, quotas, select, audit."""
     signals.start_command()
     try:
+        from panelsel import console
         from panelsel.web.server import serve as run_serve
 
-        def ready(url: str) -> None:
-            sys.stdout.write(
-                f"panelsel serve: open {url} in your browser (Ctrl-C stops it); "
-                f"files are kept in {folder}\n"
-            )
-            sys.stdout.flush()
+        def ready(url: str, earlier: list[Earlier]) -> None:
+            console.render_serving(url, str(folder), earlier)
 
         run_serve(
             host=host,

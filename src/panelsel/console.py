@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # only for annotations: each command imports what it renders
     from panelsel.commands.replace import Replacement
     from panelsel.commands.select import SelectionResult
     from panelsel.solve.feasibility import Diagnosis
+    from panelsel.web.workspace import Earlier
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -500,3 +501,33 @@ def render_diagnosis(d: Diagnosis) -> None:
             _said("Not written: ", "yellow", d.relaxed_kept)
     elif d.relaxation_note:
         stdout.print(d.relaxation_note, markup=False)
+
+
+EARLIER_SHOWN = 5
+"""How many earlier workspaces ``serve`` lists when it starts."""
+
+
+def render_serving(url: str, folder: str, earlier: list[Earlier]) -> None:
+    """Where ``serve`` listens, and the addresses of the work kept from earlier starts."""
+    import datetime
+
+    stdout.print(
+        f"panelsel serve: open {url} in your browser (Ctrl-C stops it)",
+        markup=False,
+        soft_wrap=True,
+    )
+    stdout.print(f"files are kept in {folder}", markup=False, soft_wrap=True)
+    if earlier:
+        stdout.print("earlier work in that folder (open its address to go on):")
+        for e in earlier[:EARLIER_SHOWN]:
+            when = datetime.datetime.fromtimestamp(e.changed).strftime("%Y-%m-%d %H:%M")
+            stdout.print(
+                f"  {url}w/{e.token}/  {e.registrants}, {e.runs} run(s), {when}",
+                markup=False,
+                soft_wrap=True,  # an address broken over two lines cannot be copied
+            )
+        if len(earlier) > EARLIER_SHOWN:
+            stdout.print(
+                f"  and {len(earlier) - EARLIER_SHOWN} older", markup=False, soft_wrap=True
+            )
+    sys.stdout.flush()

@@ -8,8 +8,12 @@ import threading
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from panelsel.errors import BadInputError
+
+if TYPE_CHECKING:
+    from panelsel.web.workspace import Earlier
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 """The addresses served without ``--allow-remote``: only this computer can reach them."""
@@ -46,14 +50,15 @@ def serve(
     folder: str | Path = DEFAULT_FOLDER,
     open_browser: bool = True,
     allow_remote: bool = False,
-    ready: Callable[[str], None] = lambda url: None,
+    ready: Callable[[str, list[Earlier]], None] = lambda url, earlier: None,
 ) -> None:
     """Serve the page until interrupted (Ctrl-C).
 
     ``folder`` holds every tab's workspace (made private).  ``host`` must be a loopback
     address unless ``allow_remote``: the page shows registrants' data, and anyone who can
     reach the address can see it.  ``ready`` is called with the address once the server
-    listens (the CLI prints it)."""
+    listens, with the workspaces kept in ``folder`` from earlier starts (the CLI prints
+    their addresses)."""
     if not 0 <= port <= MAX_PORT:
         raise BadInputError(
             f"--port must be from 0 to {MAX_PORT}, not {port}",
@@ -78,7 +83,7 @@ def serve(
     url = f"http://{shown}:{sock.getsockname()[1]}/"
     app = make_app(root, any_host=allow_remote)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    ready(url)
+    ready(url, app.state.spaces.earlier())
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     server.run(sockets=[sock])

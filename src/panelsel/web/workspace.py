@@ -500,6 +500,17 @@ def quota_text(spec: QuotaSpec) -> str:
     return head + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """A workspace kept in the serve folder from an earlier start of the server."""
+
+    token: str
+    registrants: str
+    runs: int
+    changed: float
+    """When its record last changed (seconds since the epoch)."""
+
+
 class Workspaces:
     """Every tab's workspace, by an unguessable token (the only way to reach one)."""
 
@@ -517,6 +528,22 @@ class Workspaces:
         with self._lock:
             self._by_token[token] = workspace
         return workspace
+
+    def earlier(self) -> list[Earlier]:
+        """The workspaces kept in the folder, the most recently changed first (their
+        addresses are printed where the server starts: only whoever started it sees them)."""
+        found = []
+        for state in self.root.glob(f"*/{STATE_FILE}"):
+            token = state.parent.name
+            if not TOKEN_PATTERN.fullmatch(token):
+                continue
+            try:
+                document = json.loads(state.read_text(encoding="utf-8"))
+                registrants, runs = str(document["registrants"]), len(document["runs"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # opening it says what is wrong with it
+            found.append(Earlier(token, registrants, runs, state.stat().st_mtime))
+        return sorted(found, key=lambda e: e.changed, reverse=True)
 
     def get(self, token: str) -> Workspace | None:
         """The workspace of ``token``: in memory, or opened again from its folder (after a
