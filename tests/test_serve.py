@@ -261,8 +261,10 @@ def test_load_quotas_infeasible_fixed_select_download_audit(
     assert "leximin" in summary and "seed 12345" in summary
     members = browser.find_element(By.ID, "members").text.split(", ")
     assert len(members) == 10
-    rows = browser.find_elements(By.CSS_SELECTOR, "#panel-against-quotas tbody tr")
-    assert len(rows) == 8 and all(r.text.endswith("✓") for r in rows)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#panel-against-quotas tbody tr:not(.category)")
+    assert len(rows) == 8 and all("✓" in r.text and "✗" not in r.text for r in rows)
+    groups = browser.find_elements(By.CSS_SELECTOR, "#panel-against-quotas tr.category")
+    assert [g.text for g in groups] == ["Gender", "Level of study", "Services accessed"]
     # the folder is the CLI's: its files download as written, and it passes the audit
     folder = next(root.glob("*/results-1"))
     link = browser.find_element(By.LINK_TEXT, "panel.csv").get_attribute("href")

@@ -75,6 +75,19 @@ _templates = Environment(
 )
 
 
+def batch_by_category(rows: list[Any]) -> list[tuple[str, list[Any]]]:
+    """Quota rows (dicts or objects with a ``category``) grouped by category, in the quota
+    file's order (Jinja's ``groupby`` sorts them)."""
+    groups: dict[str, list[Any]] = {}
+    for row in rows:
+        category = row["category"] if isinstance(row, dict) else row.category
+        groups.setdefault(str(category), []).append(row)
+    return list(groups.items())
+
+
+_templates.filters["batch_by_category"] = batch_by_category
+
+
 def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, Any]:
     """An error as the page shows it: the CLI's label, message and fix (with the page's
     field names for the CLI's options, :func:`~panelsel.web.words.page_words`), and the
