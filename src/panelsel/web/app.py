@@ -86,6 +86,7 @@ def batch_by_category(rows: list[Any]) -> list[tuple[str, list[Any]]]:
 
 
 _templates.filters["batch_by_category"] = batch_by_category
+_templates.filters["page_words"] = page_words
 
 
 def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, Any]:

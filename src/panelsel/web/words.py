@@ -78,6 +78,9 @@ FIELDS = {
         True,
     ),
     "loosen": Field("loosen the quotas", "in the dropout form", "loosen", True),
+    "unavailable": Field(
+        "Registrants who cannot be drawn now", "in the dropout form", "unavailable"
+    ),
     "number": Field("A panel number", "in the draw form", "number"),
     "random-hex": Field("a randomness beacon's value", "in the draw form", "beacon"),
     "dice": Field("dice rolls", "in the draw form", "dice"),
