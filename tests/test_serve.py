@@ -431,39 +431,96 @@ def test_two_tabs_keep_their_own_runs(server: tuple[str, Path], tmp_path: Path) 
 def test_pages_fit_a_phone_and_fetch_nothing_from_elsewhere(
     server: tuple[str, Path], tmp_path: Path
 ) -> None:
+    """Every page at a phone's width: nothing scrolls sideways but a wide table's own box,
+    nothing is fetched from elsewhere, every field has a label, every text has a contrast
+    of at least 4.5:1 (WCAG AA) on its background, and the keyboard reaches the buttons."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     url, _ = server
     phone = _driver(390, 844)
     try:
         registrants = tmp_path / "registrants.csv"
         shutil.copy(EXAMPLE / "registrants.csv", registrants)
+        _check_page(phone, url + "/", "start")
         _load(phone, url, registrants)
         _wait(phone, "#preview")
         base = phone.current_url
-        for path in ("", "quotas"):
-            phone.get(base + path)
-            _wait(phone, "h1")
-            overflow = phone.execute_script(
-                "return document.documentElement.scrollWidth - window.innerWidth"
-            )
-            assert overflow <= 0, f"/{path} scrolls sideways by {overflow}px at 390px"
-            sources = phone.execute_script(
-                "return Array.from(document.querySelectorAll('[src],[href]'))"
-                ".map(e => e.getAttribute('src') || e.getAttribute('href'))"
-            )
-            assert all(not re.match(r"(https?:)?//", s) for s in sources), sources
-            labels = phone.execute_script(
-                "return Array.from(document.querySelectorAll('input:not([type=hidden]),select'))"
-                ".filter(e => !(e.labels && e.labels.length)).map(e => e.id)"
-            )
-            assert labels == [], f"inputs without a label: {labels}"
+        _check_page(phone, base, "pool")
+        _check_page(phone, base + "quotas", "quotas")
         assert phone.find_element(By.ID, "quota-form")
+        # the keyboard alone reaches the Select button, past every field before it
+        phone.find_element(By.ID, "panel_size").click()
+        for _ in range(200):
+            if phone.switch_to.active_element.get_attribute("id") == "select":
+                break
+            phone.switch_to.active_element.send_keys(Keys.TAB)
+        else:
+            raise AssertionError("Tab never reached the Select button")
+        _set(phone, "seed", "3")
+        _submit(phone, By.ID, "select")
+        _wait(phone, "h1", "The panel")
+        _check_page(phone, phone.current_url, "result")
+        _submit(phone, By.ID, "run-audit")
+        _wait(phone, "#audit-verdict")
+        _check_page(phone, phone.current_url, "audited result")
+        _check_page(phone, url + "/audit", "audit")
     finally:
         phone.quit()
     with urllib.request.urlopen(url + "/") as response:
         policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self'" in policy
+
+
+_LOW_CONTRAST = """
+function rgb(text) { return text.match(/[\\d.]+/g).map(Number); }
+function lum(c) {
+  var v = c.slice(0, 3).map(function (x) { x /= 255;
+    return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function background(e) {
+  for (; e; e = e.parentElement) {
+    var c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length < 4 || c[3] > 0) { return c; }
+  }
+  return [255, 255, 255];
+}
+var low = [];
+document.querySelectorAll('body *').forEach(function (e) {
+  var own = Array.from(e.childNodes).some(function (n) {
+    return n.nodeType === 3 && n.textContent.trim(); });
+  if (!own || !e.getClientRects().length) { return; }
+  var a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+  var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) {
+    low.push(e.tagName + ' ' + e.textContent.trim().slice(0, 40) + ' ' + ratio.toFixed(2));
+  }
+});
+return low;
+"""
+
+
+def _check_page(driver: object, address: str, name: str) -> None:
+    """The checks of the phone test on one page."""
+    driver.get(address)  # type: ignore[attr-defined]
+    _wait(driver, "h1")
+    overflow = driver.execute_script(  # type: ignore[attr-defined]
+        "return document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 0, f"the {name} page scrolls sideways by {overflow}px at 390px"
+    sources = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll('[src],[href]'))"
+        ".map(e => e.getAttribute('src') || e.getAttribute('href'))"
+    )
+    assert all(not re.match(r"(https?:)?//", s) for s in sources), sources
+    labels = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll('input:not([type=hidden]),select'))"
+        ".filter(e => !(e.labels && e.labels.length)).map(e => e.id)"
+    )
+    assert labels == [], f"fields without a label on the {name} page: {labels}"
+    low = driver.execute_script(_LOW_CONTRAST)  # type: ignore[attr-defined]
+    assert low == [], f"text below 4.5:1 contrast on the {name} page: {low}"
 
 
 def test_serve_refuses_an_address_other_computers_reach(tmp_path: Path) -> None:
