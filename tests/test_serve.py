@@ -372,7 +372,7 @@ def test_an_upload_that_is_not_a_registrants_file_gets_the_cli_message(
     server: tuple[str, Path], browser: object, tmp_path: Path
 ) -> None:
     url, root = server
-    before = set(root.glob("*/*"))
+    before, spaces = set(root.glob("*/*")), set(root.iterdir())
     png = tmp_path / "photo.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     _load(browser, url, png)
@@ -382,6 +382,7 @@ def test_an_upload_that_is_not_a_registrants_file_gets_the_cli_message(
     shown = expected.value.message.replace(f"{tmp_path}/", "")
     assert error.startswith(f"Bad input: {shown}")
     assert set(root.glob("*/*")) == before, "a refused upload was kept"
+    assert set(root.iterdir()) == spaces, "a refused upload left a workspace"
 
 
 @needs_browser
@@ -903,6 +904,16 @@ def test_a_restarted_server_opens_its_workspaces_again(
             # a token no workspace has is refused, as before
             browser.get(f"{again}/w/{'A' * 22}/quotas")
             assert "does not know" in _wait(browser, "main", "does not know")
+        # a run whose input was changed while the server was stopped says so on its page;
+        # the others open as they were
+        changed = root / token / "quotas-2.yaml"
+        changed.write_text(changed.read_text(encoding="utf-8") + "\n# edited\n", "utf-8")
+        with _serving(root) as third:
+            browser.get(f"{third}/w/{token}/runs/2")
+            refused = _wait(browser, "#error", "sha256")
+            assert refused.startswith("Verification failed:") and "quotas-2.yaml" in refused
+            browser.get(f"{third}/w/{token}/runs/1")
+            assert browser.find_element(By.ID, "members").text == first
     finally:
         release.set()
 

@@ -214,6 +214,7 @@ async def start(request: Request) -> Response:
         space.load(upload.filename, data, read_options(form))
     except PanelselError as error:
         view = error_view(error, space.folder)
+        _spaces(request).discard(space)
         view["field"] = (
             view["field"] or field_named(error.message, error.hint or "") or "registrants"
         )

@@ -470,7 +470,11 @@ class Workspace:
         if run.kind == "compare":
             return run  # its files are shown; the figures are in its report.html
         files = {p.name: p for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
-        chosen = read_folder(folder, registrants=self.need_registrants(), quotas=run.quotas)
+        try:
+            chosen = read_folder(folder, registrants=self.need_registrants(), quotas=run.quotas)
+        except PanelselError as error:
+            run.error = error  # shown on the run's page; the other runs open as they are
+            return run
         run.selection = chosen
         if run.kind == "replace":
             run.round = round_summary(chosen, files, folder, None, 0.0)
@@ -528,6 +532,13 @@ class Workspaces:
         with self._lock:
             self._by_token[token] = workspace
         return workspace
+
+    def discard(self, space: Workspace) -> None:
+        """Forget a workspace whose file could not be loaded (its folder goes if empty)."""
+        with self._lock:
+            self._by_token.pop(space.token, None)
+        if not any(space.folder.iterdir()):
+            space.folder.rmdir()
 
     def earlier(self) -> list[Earlier]:
         """The workspaces kept in the folder, the most recently changed first (their
