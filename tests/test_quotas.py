@@ -76,6 +76,26 @@ def test_panel_size_override_and_id_column_override(write_text: WriteText) -> No
     assert [(q.min, q.max) for q in spec.categories[0].quotas] == [(5, 5), (5, 5)]
 
 
+def test_a_default_panel_size_applies_only_where_the_file_gives_none(
+    write_text: WriteText,
+) -> None:
+    """The web form's panel size, offered for an uploaded quota file: the file's own
+    ``panel_size`` wins; a YAML without one and a categories CSV take it (percentages are
+    then of it); an override still overrides."""
+    body = "categories:\n  g:\n    quotas: {A: '50%', B: '50%'}\n"
+    sized = write_text("sized.yaml", "panel_size: 4\n" + body)
+    unsized = write_text("unsized.yaml", body)
+    categories = write_text("c.csv", "category,feature,min,max\ng,A,1,2\ng,B,1,2\n")
+    assert load_quotas(sized, default_panel_size=10).panel_size == 4
+    spec = load_quotas(unsized, default_panel_size=10)
+    assert spec.panel_size == 10
+    assert [(q.min, q.max) for q in spec.categories[0].quotas] == [(5, 5), (5, 5)]
+    assert load_quotas(categories, default_panel_size=3).panel_size == 3
+    assert load_quotas(sized, panel_size=6, default_panel_size=10).panel_size == 6
+    with pytest.raises(BadInputError, match="panel_size is missing"):
+        load_quotas(unsized)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

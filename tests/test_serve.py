@@ -976,3 +976,38 @@ def test_serve_prints_its_address_and_the_earlier_work_then_stops_on_ctrl_c(
         _, err = process.communicate(timeout=WAIT)
     assert process.returncode == 0, err
     assert f"panelsel serve stopped; finished results are in {root}" in err
+
+
+@needs_browser
+def test_a_quota_file_loaded_in_the_page_keeps_its_own_panel_size(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    """A quota file's own panel size wins over the form's (it was overridden by the form's
+    before); a file that gives none takes the form's."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    _example_quotas(browser, url, tmp_path)
+    _set(browser, "panel_size", "7")
+    _submit(browser, By.CSS_SELECTOR, "button[value=check]")
+    browser.find_element(By.ID, "quota_file").send_keys(str(EXAMPLE / "quotas.yaml"))
+    _submit(browser, By.XPATH, "//button[text()='Load the quota file']")
+    assert "10 seats from 45 registrants" in _wait(browser, "#feasible")
+    assert browser.find_element(By.ID, "panel_size").get_attribute("value") == "10"
+    assert browser.find_element(By.ID, "min:gender=Female").get_attribute("value") == "5"
+    unsized = tmp_path / "quotas-unsized.yaml"
+    unsized.write_text(
+        "\n".join(
+            line
+            for line in (EXAMPLE / "quotas.yaml").read_text(encoding="utf-8").splitlines()
+            if not line.startswith("panel_size")
+        ),
+        encoding="utf-8",
+    )
+    _set(browser, "panel_size", "8")
+    _submit(browser, By.CSS_SELECTOR, "button[value=check]")
+    browser.find_element(By.ID, "quota_file").send_keys(str(unsized))
+    _submit(browser, By.XPATH, "//button[text()='Load the quota file']")
+    assert browser.find_element(By.ID, "panel_size").get_attribute("value") == "8"
+    # 6 + 4 seats of study level do not fit in 8: the verdict is the form's panel size's
+    assert "No panel meets these quotas" in _wait(browser, "#infeasible")

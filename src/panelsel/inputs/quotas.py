@@ -496,7 +496,9 @@ def _check_unique_values(path: Path, cat: str, quotas: list[ValueQuota]) -> None
 # --------------------------------------------------------------------------- YAML schema
 
 
-def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
+def _parse_yaml(
+    path: Path, text: str, panel_size: int | None, default_size: int | None = None
+) -> QuotaSpec:
     doc = _load_yaml(path, text)
     if doc is None:
         raise _yaml_error(
@@ -504,6 +506,8 @@ def _parse_yaml(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
         )
     doc = _expect_mapping(path, doc, "the quota file", 1)
     _check_keys(path, doc, TOP_KEYS, "the quota file")
+    if panel_size is None and "panel_size" not in doc and default_size is not None:
+        panel_size = default_size
     if panel_size is None:
         if "panel_size" not in doc:
             raise _yaml_error(
@@ -790,7 +794,11 @@ def _parse_sf_csv(path: Path, text: str, panel_size: int | None) -> QuotaSpec:
 
 
 def load_quotas(
-    path: str | Path, *, panel_size: int | None = None, id_column: str | None = None
+    path: str | Path,
+    *,
+    panel_size: int | None = None,
+    id_column: str | None = None,
+    default_panel_size: int | None = None,
 ) -> QuotaSpec:
     """Read a quota file, YAML (``.yaml``/``.yml``) or Sortition Foundation CSV (``.csv``).
 
@@ -802,6 +810,9 @@ def load_quotas(
         Overrides (YAML) or supplies (CSV, where it is required) the number of seats.
     id_column
         Overrides the YAML's ``id_column``.
+    default_panel_size
+        The number of seats where the file gives none (a categories CSV, a YAML without
+        ``panel_size``); a file's own ``panel_size`` wins over it (``panel_size`` does not).
 
     Raises
     ------
@@ -845,9 +856,11 @@ def load_quotas(
             hint="see the README for the quota file format",
         )
     if path.suffix.lower() == ".csv":
-        spec = _parse_sf_csv(path, text, panel_size)
+        spec = _parse_sf_csv(
+            path, text, panel_size if panel_size is not None else default_panel_size
+        )
     else:
-        spec = _parse_yaml(path, text, panel_size)
+        spec = _parse_yaml(path, text, panel_size, default_panel_size)
     return QuotaSpec(
         path=spec.path,
         format=spec.format,

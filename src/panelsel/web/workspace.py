@@ -173,7 +173,8 @@ class Workspace:
         path = self.folder / ("quotas-uploaded" + suffix)
         path.write_bytes(data)
         try:
-            spec = load_quotas(path, panel_size=self.spec.panel_size if self.spec else None)
+            # the file's own panel size; the form's where the file gives none
+            spec = load_quotas(path, default_panel_size=self.spec.panel_size if self.spec else None)
             build_model(read_pool(self.need_registrants(), spec, self.read), spec)
         except PanelselError:
             path.unlink(missing_ok=True)
