@@ -1011,3 +1011,29 @@ def test_a_quota_file_loaded_in_the_page_keeps_its_own_panel_size(
     assert browser.find_element(By.ID, "panel_size").get_attribute("value") == "8"
     # 6 + 4 seats of study level do not fit in 8: the verdict is the form's panel size's
     assert "No panel meets these quotas" in _wait(browser, "#infeasible")
+
+
+def test_the_dropout_list_names_people_where_the_export_has_names(tmp_path: Path) -> None:
+    from panelsel.web.workspace import Workspaces
+
+    spaces = Workspaces(tmp_path / "ws")
+    forms = spaces.new()
+    forms.load(
+        "registrations.csv",
+        (FORMS / "registrations.csv").read_bytes(),
+        ReadOptions(delimiter=";", drop_duplicates="Email"),
+    )
+    assert forms.names_of(["1", "2", "no such id"]) == {"1": "Ines Khan", "2": "Rosa Walsh"}
+    example = spaces.new()
+    example.load("registrants.csv", (EXAMPLE / "registrants.csv").read_bytes(), ReadOptions())
+    assert example.names_of(["S1001"]) == {"S1001": "Ines Khan"}
+    unnamed = spaces.new()
+    unnamed.load(
+        "registrants.csv",
+        b"".join(
+            line.split(b",", 2)[0] + b"," + line.split(b",", 2)[2]  # without the Name column
+            for line in (EXAMPLE / "registrants.csv").read_bytes().splitlines(keepends=True)
+        ),
+        ReadOptions(),
+    )
+    assert unnamed.names_of(["S1001"]) == {}  # no column of names: ids alone

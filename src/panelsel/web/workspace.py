@@ -56,6 +56,8 @@ makes an earlier run fail its audit)."""
 START_FILE = "quotas-proposed.yaml"
 """The starting quotas ``panelsel init`` proposes for the loaded registrants."""
 PREVIEW_ROWS = 8
+NAME_HEADER = re.compile(r"\bname\b", re.IGNORECASE)
+"""A column holding people's names, shown beside their ids in the dropout list."""
 STATE_FILE = "workspace.json"
 """What a workspace needs to be opened again after the server restarts: the registrants
 file's name and reading options, and each run's options (the runs' folders hold the rest)."""
@@ -196,6 +198,28 @@ class Workspace:
         if self.spec is None:
             raise BadInputError("no quotas yet", hint="load the registrants first")
         return self.spec
+
+    def names_of(self, ids: list[str]) -> dict[str, str]:
+        """For the dropout list: each registrant's name, from the pool's columns whose
+        header says "name" (``Name``, ``First name``, ``Last name``), where there are
+        any; ids without such cells are left out."""
+        pool = self.need_pool()
+        spec = self.need_spec()
+        used = {c.column for c in spec.categories}
+        columns = [
+            i
+            for i, c in enumerate(pool.columns)
+            if NAME_HEADER.search(c) and c not in used and c != pool.id_column
+        ]
+        row_of = {person: row for person, row in zip(pool.ids, pool.rows, strict=True)}
+        found = {}
+        for person in ids:
+            row = row_of.get(person)
+            if row is not None and columns:
+                name = " ".join(row[i].strip() for i in columns if i < len(row) and row[i].strip())
+                if name:
+                    found[person] = name
+        return found
 
     # ------------------------------------------------------------------ quotas
 
