@@ -82,7 +82,10 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
     app = make_app(root, any_host=allow_remote)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    # no lifespan events (the app has none): on Ctrl-C, uvicorn re-raises the signal while
+    # the lifespan task is cancelled, and that task logged a traceback
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
     ready(url, app.state.spaces.earlier())
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
