@@ -466,6 +466,20 @@ def test_pages_fit_a_phone_and_fetch_nothing_from_elsewhere(
         _wait(phone, "#audit-verdict")
         _check_page(phone, phone.current_url, "audited result")
         _check_page(phone, url + "/audit", "audit")
+        phone.get(base + "quotas")
+        _set(phone, "seed", "3")
+        _set(phone, "panels", "20")
+        _submit(phone, By.ID, "select")
+        _wait(phone, "h1", "Published")
+        _check_page(phone, phone.current_url, "published")  # its sha256 wraps
+        _set(phone, "number", "2")
+        _submit(phone, By.ID, "draw-button")
+        assert _wait(phone, "h1", "Drawn") == "Drawn in public: panel 2 of 20"
+        _check_page(phone, phone.current_url, "drawn")
+        phone.get(base + "quotas")
+        _submit(phone, By.ID, "compare")
+        _wait(phone, "h1", "compared")
+        _check_page(phone, phone.current_url, "comparison")
     finally:
         phone.quit()
     with urllib.request.urlopen(url + "/") as response:
