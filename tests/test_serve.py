@@ -147,7 +147,7 @@ def _set(driver: object, field_id: str, value: str) -> None:
 
     element = driver.find_element(By.ID, field_id)
     element.send_keys(Keys.CONTROL, "a")
-    element.send_keys(str(value))
+    element.send_keys(str(value) if value else Keys.DELETE)
 
 
 def _submit(driver: object, by: str, value: str) -> None:
@@ -687,6 +687,15 @@ def test_the_more_options_are_the_clis_with_its_messages(
 
     url, root = server
     _example_quotas(browser, url, tmp_path)
+    _set(browser, "seed", "abc")
+    _submit(browser, By.ID, "select")
+    shown = _wait(browser, "#error", "whole number")
+    # the field is marked, not named as a data file's column would be
+    assert shown.splitlines()[0] == "Bad input: the seed must be a whole number, not 'abc'"
+    seed = browser.find_element(By.ID, "seed")
+    assert "invalid" in seed.find_element(By.XPATH, "..").get_attribute("class")
+    assert seed.get_attribute("value") == "abc"
+    _set(browser, "seed", "")
     browser.find_element(By.CSS_SELECTOR, "fieldset details summary").click()
     _set(browser, "gamma", "2")  # with leximin: the CLI's refusal
     _submit(browser, By.ID, "select")

@@ -38,7 +38,13 @@ from panelsel.inputs.quotas import seats_of, with_bounds
 from panelsel.outputs.report import curve_of, plot_svg
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.web.words import field_named, page_words
-from panelsel.web.workspace import PREVIEW_ROWS, Workspace, Workspaces, quota_text
+from panelsel.web.workspace import (
+    PREVIEW_ROWS,
+    FieldError,
+    Workspace,
+    Workspaces,
+    quota_text,
+)
 
 ERROR_LABELS = {
     "bad_input": "Bad input",
@@ -107,7 +113,9 @@ def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, An
         "label": ERROR_LABELS.get(error.kind, "Error"),
         "message": page_words(message),
         "hint": page_words(hint) if hint else hint,
-        "field": details.get("column") or field_named(error.message, error.hint or ""),
+        "field": getattr(error, "field", None)
+        or details.get("column")
+        or field_named(error.message, error.hint or ""),
         "reasons": [page_words(r) for r in reasons],
     }
 
@@ -137,8 +145,8 @@ def _whole(text: str, what: str, column: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise BadInputError(
-            f"{what} must be a whole number, not {text!r}", column=column, hint="type a number"
+        raise FieldError(
+            f"{what} must be a whole number, not {text!r}", column, hint="type a number"
         ) from None
 
 
@@ -146,8 +154,8 @@ def _number(text: str, what: str, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise BadInputError(
-            f"{what} must be a number, not {text!r}", column=column, hint="type a number"
+        raise FieldError(
+            f"{what} must be a number, not {text!r}", column, hint="type a number"
         ) from None
 
 
@@ -206,7 +214,7 @@ async def start(request: Request) -> Response:
         for k in ("delimiter", "sheet", "header_row", "drop_duplicates", "keep", "encoding")
     }
     if not isinstance(upload, UploadFile) or not upload.filename:
-        error = BadInputError("choose a registrants file", column="registrants")
+        error = FieldError("choose a registrants file", "registrants")
         return page("start.html", 400, form=values, error=error_view(error))
     data = await upload.read()
     space = _spaces(request).new()
@@ -271,7 +279,7 @@ def _seats(text: str, k: int, rounding: str, where: str, key: str) -> int:
     try:
         return seats_of(text, k, rounding, where, "the quota form")
     except BadInputError as error:
-        raise BadInputError(error.message, column=key, hint=error.hint) from None
+        raise FieldError(error.message, key, hint=error.hint) from None
 
 
 def edited_spec(space: Workspace, form: FormData) -> Any:
@@ -410,9 +418,7 @@ async def start_round(request: Request) -> Response:
     seed_text = _text(form, "seed")
     try:
         if not dropouts:
-            raise BadInputError(
-                "no dropouts given", column="dropout", hint="tick the members who left"
-            )
+            raise FieldError("no dropouts given", "dropout", hint="tick the members who left")
         solve = SolveOptions(
             algorithm=run.solve.algorithm,
             seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
@@ -498,7 +504,7 @@ async def audit_folder(request: Request) -> Response:
         ("quotas", "the quota file"),
     ):
         if not values[name]:
-            error = BadInputError(f"give the path of {what}", column=name)
+            error = FieldError(f"give the path of {what}", name)
             return page("audit.html", 400, form=values, report=None, error=error_view(error))
     try:
         report = audit(

@@ -69,6 +69,15 @@ UNFINISHED = (
 )
 
 
+class FieldError(BadInputError):
+    """Bad input typed into the page: the message, and the form ``field`` it concerns
+    (marked in the page; not named in the message, as a data file's column is)."""
+
+    def __init__(self, message: str, field: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
 def safe_name(name: str, fallback: str) -> str:
     """A file name from an upload's name: its last part, letters, digits, ``.-_`` only."""
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "").name).strip("._")
@@ -228,18 +237,18 @@ class Workspace:
         spec = self.need_spec()
         pool = self.need_pool()
         if not 1 <= panel_size < len(pool.ids):
-            raise BadInputError(
+            raise FieldError(
                 f"the panel size must be at least 1 and below the pool's {len(pool.ids)} "
                 f"registrants, not {panel_size}",
-                column="panel_size",
+                "panel_size",
                 hint="give the number of seats on the panel",
             )
         for (category, value), (lo, hi) in bounds.items():
             if lo < 0 or hi < lo:
-                raise BadInputError(
+                raise FieldError(
                     f"{category} = {value}: the minimum {lo} and maximum {hi} do not make a "
                     "range (0 <= min <= max)",
-                    column=f"{category}={value}",
+                    f"{category}={value}",
                     hint="make the minimum at most the maximum",
                 )
         return with_bounds(dataclasses.replace(spec, panel_size=panel_size), bounds)
