@@ -129,6 +129,15 @@ def _wait_until(driver: object, condition: Callable[[], bool]) -> None:
         time.sleep(0.1)
 
 
+def _open_details(driver: object, css: str) -> None:
+    """Open a ``<details>`` (a page restored by Back may have kept it open)."""
+    from selenium.webdriver.common.by import By
+
+    details = driver.find_element(By.CSS_SELECTOR, css)  # type: ignore[attr-defined]
+    if details.get_attribute("open") is None:
+        details.find_element(By.TAG_NAME, "summary").click()
+
+
 def _load(driver: object, url: str, path: Path, delimiter: str | None = None) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -1063,3 +1072,58 @@ def test_the_dropout_list_names_people_where_the_export_has_names(tmp_path: Path
         ReadOptions(),
     )
     assert unnamed.names_of(["S1001"]) == {}  # no column of names: ids alone
+
+
+@needs_browser
+def test_a_round_takes_its_own_algorithm_solver_and_time_limit(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    """The dropout form's more options are `panelsel replace`'s --algorithm, --solver,
+    --time-limit and --best-effort; the round records them and passes its audit."""
+    import json
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, root = server
+    token = _example_quotas(browser, url, tmp_path)
+    _wellbeing_quotas(browser)
+    _wait(browser, "#feasible", "10 seats")
+    _set(browser, "seed", "21")
+    _submit(browser, By.ID, "select")
+    members = _wait(browser, "#members").split(", ")
+    chosen = Select(browser.find_element(By.ID, "round-algorithm")).first_selected_option
+    assert chosen.get_attribute("textContent") == "leximin (as before)"
+    browser.find_element(By.ID, f"dropout-{members[1]}").click()
+    _open_details(browser, "#replace ~ form details")
+    Select(browser.find_element(By.ID, "round-algorithm")).select_by_value("maximin")
+    Select(browser.find_element(By.ID, "round-solver")).select_by_value("cbc")
+    _set(browser, "round-time-limit", "abc")
+    _submit(browser, By.ID, "replace-button")
+    assert "the time limit must be a number, not 'abc'" in _wait(browser, "#error", "time limit")
+    browser.back()
+    _wait(browser, "#replace-button")
+    _open_details(browser, "#replace ~ form details")
+    if not browser.find_element(By.ID, f"dropout-{members[1]}").is_selected():
+        browser.find_element(By.ID, f"dropout-{members[1]}").click()
+    Select(browser.find_element(By.ID, "round-algorithm")).select_by_value("maximin")
+    Select(browser.find_element(By.ID, "round-solver")).select_by_value("cbc")
+    _set(browser, "round-time-limit", "90")
+    _set(browser, "round-seed", "4")
+    if not browser.find_element(By.ID, "loosen").is_selected():
+        browser.find_element(By.ID, "loosen").click()
+    _submit(browser, By.ID, "replace-button")
+    assert "drawn with maximin, seed 4" in _wait(browser, "#summary", "maximin")
+    (folder,) = [p for p in (root / token).glob("results-*") if (p / "replacements.csv").exists()]
+    document = json.loads((folder / "lottery.json").read_text(encoding="utf-8"))
+    assert (document["algorithm"], document["solver"], document["seed"]) == ("maximin", "cbc", 4)
+    cli = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            str(folder),
+            str(root / token / "registrants.csv"),
+            str(root / token / "quotas-1.yaml"),
+        ],
+    )
+    assert cli.exit_code == 0 and "Audit passed" in cli.output, cli.output

@@ -389,7 +389,7 @@ async def start_run(request: Request) -> Response:
 async def run_page(request: Request) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
-    context: dict[str, Any] = {"space": space, "run": run, "plot": None}
+    context: dict[str, Any] = {"space": space, "run": run, "plot": None, "algorithms": ALGORITHMS}
     if run.done and run.folder is not None and run.folder.is_dir():
         context["files"] = sorted(
             p.name for p in run.folder.iterdir() if not p.name.startswith(".")
@@ -419,9 +419,16 @@ async def start_round(request: Request) -> Response:
     try:
         if not dropouts:
             raise FieldError("no dropouts given", "dropout", hint="tick the members who left")
+        algorithm = _text(form, "algorithm") or run.solve.algorithm
+        limit = _text(form, "time_limit")
         solve = SolveOptions(
-            algorithm=run.solve.algorithm,
+            algorithm=algorithm,
+            solver=_text(form, "solver") or run.solve.solver,
             seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+            time_limit=_number(limit, "the time limit", "time_limit") if limit else None,
+            best_effort=bool(form.get("best_effort")),
+            # Goldilocks' weight carries over to a round with the same algorithm
+            gamma=run.solve.gamma if algorithm == run.solve.algorithm else None,
         )
         new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
     except PanelselError as exc:
