@@ -1127,3 +1127,42 @@ def test_a_round_takes_its_own_algorithm_solver_and_time_limit(
         ],
     )
     assert cli.exit_code == 0 and "Audit passed" in cli.output, cli.output
+
+
+def test_a_long_verdict_in_one_tab_does_not_hold_up_another_tabs_pages(
+    server: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict of a national pool takes seconds (10.6 s on hard_10000). It runs in a
+    worker thread: while it is held (by an event, not by timing), another request is
+    answered. Before, the event loop ran it, and every other tab's page waited for it."""
+    from panelsel.web.workspace import Workspace, Workspaces
+
+    url, root = server
+    space = Workspaces(root).new()  # opened by the server from its record
+    space.load("registrants.csv", (EXAMPLE / "registrants.csv").read_bytes(), ReadOptions())
+    real_check = Workspace.check
+    entered, release = threading.Event(), threading.Event()
+
+    def held(self: Workspace, spec: object) -> object:
+        entered.set()
+        assert release.wait(WAIT), "the test never released the verdict"
+        return real_check(self, spec)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Workspace, "check", held)
+    answers: dict[str, int] = {}
+
+    def open_quotas() -> None:
+        with urllib.request.urlopen(f"{url}/w/{space.token}/quotas", timeout=WAIT) as r:
+            answers["quotas"] = r.status
+
+    slow = threading.Thread(target=open_quotas)
+    slow.start()
+    try:
+        assert entered.wait(WAIT)
+        with urllib.request.urlopen(url + "/static/app.css", timeout=WAIT) as response:
+            answers["css"] = response.status
+        assert answers == {"css": 200}, answers  # answered while the verdict is held
+    finally:
+        release.set()
+        slow.join(WAIT)
+    assert answers == {"css": 200, "quotas": 200}

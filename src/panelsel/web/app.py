@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -191,23 +192,34 @@ def workspace_of(request: Request) -> Workspace:
 
 
 def handled(
-    endpoint: Callable[[Request], Awaitable[Response]],
+    endpoint: Callable[[Request, FormData], Response],
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def run(request: Request) -> Response:
+    """A route: the form read (a POST's; an empty one otherwise), then ``endpoint`` in a
+    worker thread, so that a long verdict, load or audit of one tab never holds up another
+    tab's pages (the event loop only moves bytes); a :class:`PanelselError` becomes the
+    error page."""
+
+    def shown(request: Request, form: FormData) -> Response:
         try:
-            return await endpoint(request)
+            return endpoint(request, form)
         except PanelselError as error:
             space = _spaces(request).get(str(request.path_params.get("token", "")))
             folder = space.folder if space is not None else None
             return page("error.html", 400, error=error_view(error, folder))
 
+    async def run(request: Request) -> Response:
+        try:
+            form = await _form(request) if request.method == "POST" else FormData()
+        except PanelselError as error:
+            return page("error.html", 400, error=error_view(error))
+        return await run_in_threadpool(shown, request, form)
+
     return run
 
 
-async def start(request: Request) -> Response:
+def start(request: Request, form: FormData) -> Response:
     if request.method == "GET":
         return page("start.html", form={}, error=None)
-    form = await _form(request)
     upload = form.get("registrants")
     values = {
         k: _text(form, k)
@@ -216,7 +228,7 @@ async def start(request: Request) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = FieldError("choose a registrants file", "registrants")
         return page("start.html", 400, form=values, error=error_view(error))
-    data = await upload.read()
+    data = upload.file.read()
     space = _spaces(request).new()
     try:
         space.load(upload.filename, data, read_options(form))
@@ -230,7 +242,7 @@ async def start(request: Request) -> Response:
     return RedirectResponse(f"/w/{space.token}/", status_code=303)
 
 
-async def pool_page(request: Request) -> Response:
+def pool_page(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     pool = space.need_pool()
     spec = space.need_spec()
@@ -295,15 +307,14 @@ def edited_spec(space: Workspace, form: FormData) -> Any:
     return space.edited(k, bounds)
 
 
-async def quotas(request: Request) -> Response:
+def quotas(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     diagnosis = error = None
     if request.method == "POST":
-        form = await _form(request)
         upload = form.get("quota_file")
         try:
             if isinstance(upload, UploadFile) and upload.filename:
-                space.load_quotas(upload.filename, await upload.read())
+                space.load_quotas(upload.filename, upload.file.read())
             else:
                 space.keep_form(edited_spec(space, form))
             diagnosis = space.check(space.need_spec())
@@ -332,10 +343,9 @@ async def quotas(request: Request) -> Response:
     )
 
 
-async def check(request: Request) -> Response:
+def check(request: Request, form: FormData) -> Response:
     """The verdict alone, for the page's script as the convenor types."""
     space = workspace_of(request)
-    form = await _form(request)
     try:
         diagnosis = space.check(edited_spec(space, form))
         return page("verdict.html", space=space, diagnosis=diagnosis, error=None)
@@ -344,7 +354,7 @@ async def check(request: Request) -> Response:
         return page("verdict.html", space=space, diagnosis=None, error=view)
 
 
-async def quota_file(request: Request) -> Response:
+def quota_file(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     return Response(
         quota_text(space.need_spec()),
@@ -353,9 +363,8 @@ async def quota_file(request: Request) -> Response:
     )
 
 
-async def start_run(request: Request) -> Response:
+def start_run(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
-    form = await _form(request)
     try:
         space.keep_form(edited_spec(space, form))
         seed_text, panels_text = _text(form, "seed"), _text(form, "panels")
@@ -386,7 +395,7 @@ async def start_run(request: Request) -> Response:
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
 
-async def run_page(request: Request) -> Response:
+def run_page(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
     context: dict[str, Any] = {"space": space, "run": run, "plot": None, "algorithms": ALGORITHMS}
@@ -409,10 +418,9 @@ async def run_page(request: Request) -> Response:
     return page("run.html", **context)
 
 
-async def start_round(request: Request) -> Response:
+def start_round(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
-    form = await _form(request)
     dropouts = [str(x) for x in form.getlist("dropout")]
     unavailable = [x.strip() for x in _text(form, "unavailable").split(",") if x.strip()]
     seed_text = _text(form, "seed")
@@ -436,11 +444,10 @@ async def start_round(request: Request) -> Response:
     return RedirectResponse(f"/w/{space.token}/runs/{new.number}", status_code=303)
 
 
-async def public_draw(request: Request) -> Response:
+def public_draw(request: Request, form: FormData) -> Response:
     """The public draw from a published lottery: a number, dice, or a beacon's value."""
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
-    form = await _form(request)
     number, dice, beacon = _text(form, "number"), _text(form, "dice"), _text(form, "beacon")
     sides = _text(form, "sides") or "6"
     try:
@@ -456,9 +463,8 @@ async def public_draw(request: Request) -> Response:
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}#drawn", status_code=303)
 
 
-async def start_compare(request: Request) -> Response:
+def start_compare(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
-    form = await _form(request)
     try:
         space.keep_form(edited_spec(space, form))
         seed_text = _text(form, "seed")
@@ -469,14 +475,14 @@ async def start_compare(request: Request) -> Response:
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
 
-async def run_audit(request: Request) -> Response:
+def run_audit(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
     space.audit(run)
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}#audit", status_code=303)
 
 
-async def download(request: Request) -> Response:
+def download(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
     run = space.run(int(request.path_params["number"]))
     name = str(request.path_params["name"])
@@ -499,11 +505,10 @@ async def download(request: Request) -> Response:
     return FileResponse(files[name], filename=name)
 
 
-async def audit_folder(request: Request) -> Response:
+def audit_folder(request: Request, form: FormData) -> Response:
     """``panelsel audit`` of any selection folder on this computer, by its paths."""
     if request.method == "GET":
         return page("audit.html", form={}, report=None, error=None)
-    form = await _form(request)
     values = {k: _text(form, k) for k in ("folder", "registrants", "quotas")}
     for name, what in (
         ("folder", "the selection folder"),
