@@ -1166,3 +1166,46 @@ def test_a_long_verdict_in_one_tab_does_not_hold_up_another_tabs_pages(
         release.set()
         slow.join(WAIT)
     assert answers == {"css": 200, "quotas": 200}
+
+
+def test_reopening_one_workspace_does_not_hold_up_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart, the first request of a workspace reads it again (seconds on a
+    national pool). Meanwhile another workspace is served (the reopening is held by an
+    event); a second request for the same workspace waits for it and gets the same one."""
+    from panelsel.web.workspace import Workspace, Workspaces
+
+    root = tmp_path / "ws"
+    kept = Workspaces(root).new()
+    kept.load("registrants.csv", (EXAMPLE / "registrants.csv").read_bytes(), ReadOptions())
+    spaces = Workspaces(root)  # the server started again
+    other = spaces.new()
+    real_reopen = Workspace.reopen
+    entered, release = threading.Event(), threading.Event()
+
+    def held(token: str, folder: Path) -> Workspace:
+        entered.set()
+        assert release.wait(WAIT), "the test never released the reopening"
+        return real_reopen(token, folder)
+
+    monkeypatch.setattr(Workspace, "reopen", staticmethod(held))
+    found: list[Workspace | None] = []
+    first = threading.Thread(target=lambda: found.append(spaces.get(kept.token)))
+    second = threading.Thread(target=lambda: found.append(spaces.get(kept.token)))
+    first.start()
+    try:
+        assert entered.wait(WAIT)
+        second.start()
+        meanwhile: list[Workspace | None] = []
+        third = threading.Thread(target=lambda: meanwhile.append(spaces.get(other.token)))
+        third.start()
+        third.join(WAIT)
+        assert meanwhile == [other]  # answered while the reopening is held
+        assert found == []
+    finally:
+        release.set()
+        first.join(WAIT)
+        second.join(WAIT)
+    assert len(found) == 2 and found[0] is found[1] is not None
+    assert found[0].token == kept.token and len(found[0].need_pool().ids) == 45

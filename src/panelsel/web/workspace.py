@@ -556,6 +556,7 @@ class Workspaces:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._by_token: dict[str, Workspace] = {}
+        self._opening: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def new(self) -> Workspace:
@@ -600,6 +601,14 @@ class Workspaces:
             folder = self.root / token
             if not (folder / STATE_FILE).is_file():
                 return None
-            found = Workspace.reopen(token, folder)
-            self._by_token[token] = found
+            opening = self._opening.setdefault(token, threading.Lock())
+        # reading a workspace again (its pool, every run) takes seconds on a national pool:
+        # only the requests for this workspace wait for it, the other tabs' go on
+        with opening:
+            with self._lock:
+                found = self._by_token.get(token)
+            if found is None:
+                found = Workspace.reopen(token, folder)
+                with self._lock:
+                    self._by_token[token] = found
             return found
