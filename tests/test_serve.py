@@ -677,7 +677,14 @@ def test_the_audit_page_checks_any_folder_and_sees_a_forgery(
     document["panels"][1]["probability"] -= 0.01
     path.write_text(json.dumps(document), encoding="utf-8")
     _submit(browser, By.ID, "audit-button")
-    assert _wait(browser, "#audit-verdict", "FAILED") == "Audit FAILED"
+    shown = _wait(browser, "#audit-verdict", "failed")
+    # the CLI's verdict line, word for word
+    cli = CliRunner().invoke(
+        app, ["audit", str(tmp_path / "run"), str(registrants), str(quotas)], terminal_width=400
+    )
+    assert cli.exit_code == 5
+    (verdict,) = [line for line in cli.output.splitlines() if line.startswith("Audit failed:")]
+    assert shown == verdict and "marginals" in shown
     failed = [
         row.text.split()[0]
         for row in browser.find_elements(By.CSS_SELECTOR, "#audit-checks tbody tr")
@@ -1209,3 +1216,104 @@ def test_reopening_one_workspace_does_not_hold_up_the_others(
         second.join(WAIT)
     assert len(found) == 2 and found[0] is found[1] is not None
     assert found[0].token == kept.token and len(found[0].need_pool().ids) == 45
+
+
+@needs_browser
+def test_the_pages_time_limited_check_offers_to_work_it_all_out(
+    server: tuple[str, Path], browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a national pool the page's 10-second check can stop after the verdict, or before
+    it. The page says so in its own words (not the CLI's "--time-limit", which the page's
+    check does not have), keeps the quota page, and offers the check without a limit. The
+    solver's time limit is simulated: a real one would make this test depend on timing."""
+    from selenium.webdriver.common.by import By
+
+    import panelsel.web.workspace as workspace
+    from panelsel.errors import TimeLimitError
+    from panelsel.solve.backends import SolverConfig
+    from panelsel.solve.feasibility import INCOMPLETE_FIX
+
+    real = workspace.diagnose
+    limits: list[float | None] = []
+    stop = {"where": "after"}
+
+    def limited(model: object, spec: object, pool: object, config: SolverConfig) -> object:
+        limits.append(config.time_limit)
+        if config.time_limit is not None and stop["where"] == "before":
+            raise TimeLimitError(
+                f"the time limit of {config.time_limit:g} s ran out before the lottery was "
+                "computed",
+                hint="raise --time-limit, or simplify the quotas",
+            )
+        found = real(model, spec, pool, SolverConfig())  # type: ignore[arg-type]
+        if config.time_limit is not None:
+            found.incomplete = (
+                "the time limit ran out after the verdict: the seats each value can get and "
+                "who can never be selected were not all worked out; " + INCOMPLETE_FIX
+            )
+        return found
+
+    monkeypatch.setattr(workspace, "diagnose", limited)
+    url, _ = server
+    _example_quotas(browser, url, tmp_path)
+    note = _wait(browser, "#incomplete", "were not all worked out")
+    assert "(the page's check stops after 10 s)." in note and "--time-limit" not in note
+    assert limits[-1] == workspace.CHECK_SECONDS
+    _submit(browser, By.ID, "check-whole")
+    _wait(browser, "#feasible", "can be met")
+    assert limits[-1] is None and not browser.find_elements(By.ID, "incomplete")
+    # stopped before the verdict: the quota page stays, with the error and the way past it
+    stop["where"] = "before"
+    browser.get(browser.current_url)  # the quota page again (GET: the page's own check)
+    shown = _wait(browser, "#error", "Time limit")
+    assert shown.splitlines()[0] == (
+        "Time limit: the time limit of 10 s ran out before the lottery was computed (the "
+        "page's check stops after 10 s)"
+    )
+    assert "fix: press “Work it all out” to check without that limit" in shown
+    assert _wait(browser, "h1") == "Quotas"
+    _submit(browser, By.ID, "check-whole")
+    _wait(browser, "#feasible", "can be met")
+    assert limits[-1] is None
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "proven"),
+    [
+        ({"files": "pass", "marginals": "pass"}, True),
+        ({"files": "pass", "recompute": "skip"}, True),
+        ({"files": "pass", "recompute": "inconclusive"}, True),
+        ({"files": "pass", "optimality": "fail", "recompute": "inconclusive"}, False),
+        ({"files": "fail", "marginals": "fail", "recompute": "pass"}, True),
+        ({"files": "pass", "recompute": "skip", "marginals": "inconclusive"}, False),
+    ],
+)
+def test_the_pages_audit_verdict_is_the_clis_line(
+    outcomes: dict[str, str], proven: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page and ``panelsel audit`` say the same verdict for the same report (a
+    best-effort run's "NOT PROVEN OPTIMAL" included; the page said only "did not pass")."""
+    from rich.console import Console
+
+    from panelsel import console
+    from panelsel.audit.certificates import Check
+    from panelsel.audit.report import AuditReport
+    from panelsel.web.app import _templates
+
+    checks = [
+        Check(
+            name,
+            passed=outcome != "fail",
+            detail="",
+            skipped=outcome == "skip",
+            inconclusive=outcome == "inconclusive",
+        )
+        for name, outcome in outcomes.items()
+    ]
+    report = AuditReport(Path("run"), "leximin", checks, proven_optimal=proven)
+    html = _templates.get_template("audit_verdict.html").render(report=report)
+    shown = re.sub(r"<[^>]+>", "", html).strip()
+    printed = io.StringIO()
+    monkeypatch.setattr(console, "stdout", Console(file=printed, width=400, highlight=False))
+    console.render_audit(report)
+    assert shown == printed.getvalue().strip().splitlines()[-1]

@@ -81,6 +81,11 @@ MAX_CLIMB = 1000
 """One-swap steps tried towards a value's extreme count before asking the ILP."""
 
 
+INCOMPLETE_FIX = "pass a longer --time-limit, or none, for them"
+"""The end of :attr:`Diagnosis.incomplete`: how to get what the time limit left undone (a
+caller with its own limit, such as the web page's, says it its own way)."""
+
+
 @dataclass
 class Rule:
     """One quota bound as a row of the quota ILP."""
@@ -532,7 +537,8 @@ def diagnose(
                 else ": the seats each value can get and who can never be selected were not "
                 "all worked out"
             )
-            + "; pass a longer --time-limit, or none, for them"
+            + "; "
+            + INCOMPLETE_FIX
         )
         return diagnosis
 

@@ -40,6 +40,7 @@ from panelsel.outputs.report import curve_of, plot_svg
 from panelsel.solve.algorithms import ALGORITHMS
 from panelsel.web.words import field_named, page_words
 from panelsel.web.workspace import (
+    CHECK_SECONDS,
     PREVIEW_ROWS,
     FieldError,
     Workspace,
@@ -317,7 +318,9 @@ def quotas(request: Request, form: FormData) -> Response:
                 space.load_quotas(upload.filename, upload.file.read())
             else:
                 space.keep_form(edited_spec(space, form))
-            diagnosis = space.check(space.need_spec())
+            # "all of it": the analysis the page's time limit cut short, however long
+            whole = _text(form, "action") == "whole"
+            diagnosis = space.check(space.need_spec(), None if whole else CHECK_SECONDS)
             if _text(form, "action") == "fix" and diagnosis.changes:
                 # the smallest change the verdict showed, taken into the form
                 space.keep_form(
@@ -330,7 +333,10 @@ def quotas(request: Request, form: FormData) -> Response:
         except PanelselError as exc:
             error = error_view(exc, space.folder)
     else:
-        diagnosis = space.check(space.need_spec())
+        try:
+            diagnosis = space.check(space.need_spec())
+        except PanelselError as exc:  # the page's time limit, on a large pool
+            error = error_view(exc, space.folder)
     return page(
         "quotas.html",
         space=space,

@@ -35,7 +35,7 @@ from panelsel.commands.init import init
 from panelsel.commands.replace import Replacement, round_summary
 from panelsel.commands.select import SelectionResult, summary
 from panelsel.digest import sha256_of
-from panelsel.errors import BadInputError, PanelselError
+from panelsel.errors import BadInputError, PanelselError, TimeLimitError
 from panelsel.inputs.load import read_pool
 from panelsel.inputs.model import build_model
 from panelsel.inputs.pool import Pool
@@ -44,7 +44,7 @@ from panelsel.lottery.public import PickedNumber
 from panelsel.outputs.names import DRAW, LOTTERY
 from panelsel.outputs.record import read_draw
 from panelsel.solve.backends import SolverConfig
-from panelsel.solve.feasibility import Diagnosis, diagnose
+from panelsel.solve.feasibility import INCOMPLETE_FIX, Diagnosis, diagnose
 
 CHECK_SECONDS = 10.0
 """The time the live feasibility check may take per edit (the verdict comes first; a
@@ -253,11 +253,25 @@ class Workspace:
                 )
         return with_bounds(dataclasses.replace(spec, panel_size=panel_size), bounds)
 
-    def check(self, spec: QuotaSpec) -> Diagnosis:
-        """``panelsel check``'s diagnosis of ``spec`` against the pool (nothing written)."""
+    def check(self, spec: QuotaSpec, seconds: float | None = CHECK_SECONDS) -> Diagnosis:
+        """``panelsel check``'s diagnosis of ``spec`` against the pool (nothing written),
+        within ``seconds`` (None: all of it, however long it takes)."""
         pool = self.need_pool()
         model = build_model(pool, spec)
-        return diagnose(model, spec, pool, SolverConfig(time_limit=CHECK_SECONDS))
+        try:
+            diagnosis = diagnose(model, spec, pool, SolverConfig(time_limit=seconds))
+        except TimeLimitError as error:
+            raise TimeLimitError(
+                f"{error.message} (the page's check stops after {seconds:g} s)",
+                hint="press “Work it all out” to check without that limit",
+            ) from None
+        if diagnosis.incomplete.endswith("; " + INCOMPLETE_FIX):
+            # the page's own limit, and its own way past it
+            diagnosis.incomplete = (
+                diagnosis.incomplete.removesuffix("; " + INCOMPLETE_FIX)
+                + f" (the page's check stops after {seconds:g} s)"
+            )
+        return diagnosis
 
     def save_quotas(self, spec: QuotaSpec, name: str = QUOTAS_FILE) -> Path:
         """Write ``spec`` as a quota file of the workspace; it becomes the current quotas."""
