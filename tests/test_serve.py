@@ -30,6 +30,7 @@ from panelsel.web.server import serve
 
 from .conftest import EXAMPLE, child_dispositions
 from .test_report import BROWSER_FLAGS
+from .test_time_limits import leximin_times_out
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 FORMS = Path(__file__).parent / "corpus" / "forms"
@@ -1317,3 +1318,32 @@ def test_the_pages_audit_verdict_is_the_clis_line(
     monkeypatch.setattr(console, "stdout", Console(file=printed, width=400, highlight=False))
     console.render_audit(report)
     assert shown == printed.getvalue().strip().splitlines()[-1]
+
+
+@needs_browser
+def test_a_lottery_stopped_by_its_time_limit_says_so_at_the_top(
+    server: tuple[str, Path], browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A best-effort lottery (stopped by its time limit) heads its page with "Not proven
+    optimal" (on hard_10000 the page said it only in the notes, below 150 members). The
+    stop is the time-limit tests' LEXIMIN that offers MAXIMIN's lottery and then runs out
+    of time, not a real clock."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    token = _example_quotas(browser, url, tmp_path)
+    _set(browser, "seed", "6")
+    _submit(browser, By.ID, "select")
+    _wait(browser, "h1", "The panel")
+    assert not browser.find_elements(By.ID, "unproven")  # a proven lottery: no box
+    leximin_times_out(monkeypatch)
+    browser.get(f"{url}/w/{token}/quotas")
+    _set(browser, "seed", "6")
+    _open_details(browser, "fieldset details")
+    _set(browser, "time_limit", "5")
+    browser.find_element(By.ID, "best_effort").click()
+    _submit(browser, By.ID, "select")
+    _wait(browser, "h1", "The panel")
+    box = browser.find_element(By.ID, "unproven")
+    assert box.text.startswith("Not proven optimal. The time limit ran out")
+    assert box.location["y"] < browser.find_element(By.ID, "members").location["y"]

@@ -52,6 +52,12 @@ def test_column_generation_offers_valid_incumbents() -> None:
 @pytest.fixture
 def times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """LEXIMIN that finds MAXIMIN's lottery, offers it, then runs out of time."""
+    leximin_times_out(monkeypatch)
+
+
+def leximin_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replace LEXIMIN in the registry by one that finds MAXIMIN's lottery, offers it,
+    then runs out of time (no clock involved)."""
 
     def slow(
         model: Model,
