@@ -594,6 +594,13 @@ def test_publish_then_draw_in_public_and_compare(
     assert "“A panel number” (in the draw form) must be between 1 and 40" in _wait(
         browser, "#error", "must be between"
     )
+    # the error page keeps the workspace's steps and leads back to it
+    assert browser.find_element(By.LINK_TEXT, "Result 1")
+    assert (
+        browser.find_element(By.LINK_TEXT, "back to the quotas")
+        .get_attribute("href")
+        .endswith(f"/w/{token}/quotas")
+    )
     browser.back()
     _wait(browser, "#draw-button")
     _set(browser, "number", "17")

@@ -206,7 +206,7 @@ def handled(
         except PanelselError as error:
             space = _spaces(request).get(str(request.path_params.get("token", "")))
             folder = space.folder if space is not None else None
-            return page("error.html", 400, error=error_view(error, folder))
+            return page("error.html", 400, space=space, error=error_view(error, folder))
 
     async def run(request: Request) -> Response:
         try:
@@ -430,23 +430,20 @@ def start_round(request: Request, form: FormData) -> Response:
     dropouts = [str(x) for x in form.getlist("dropout")]
     unavailable = [x.strip() for x in _text(form, "unavailable").split(",") if x.strip()]
     seed_text = _text(form, "seed")
-    try:
-        if not dropouts:
-            raise FieldError("no dropouts given", "dropout", hint="tick the members who left")
-        algorithm = _text(form, "algorithm") or run.solve.algorithm
-        limit = _text(form, "time_limit")
-        solve = SolveOptions(
-            algorithm=algorithm,
-            solver=_text(form, "solver") or run.solve.solver,
-            seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
-            time_limit=_number(limit, "the time limit", "time_limit") if limit else None,
-            best_effort=bool(form.get("best_effort")),
-            # Goldilocks' weight carries over to a round with the same algorithm
-            gamma=run.solve.gamma if algorithm == run.solve.algorithm else None,
-        )
-        new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
-    except PanelselError as exc:
-        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    if not dropouts:
+        raise FieldError("no dropouts given", "dropout", hint="tick the members who left")
+    algorithm = _text(form, "algorithm") or run.solve.algorithm
+    limit = _text(form, "time_limit")
+    solve = SolveOptions(
+        algorithm=algorithm,
+        solver=_text(form, "solver") or run.solve.solver,
+        seed=_whole(seed_text, "the seed", "seed") if seed_text else None,
+        time_limit=_number(limit, "the time limit", "time_limit") if limit else None,
+        best_effort=bool(form.get("best_effort")),
+        # Goldilocks' weight carries over to a round with the same algorithm
+        gamma=run.solve.gamma if algorithm == run.solve.algorithm else None,
+    )
+    new = space.replace(run, dropouts, unavailable, solve, loosen=bool(form.get("loosen")))
     return RedirectResponse(f"/w/{space.token}/runs/{new.number}", status_code=303)
 
 
@@ -456,28 +453,22 @@ def public_draw(request: Request, form: FormData) -> Response:
     run = space.run(int(request.path_params["number"]))
     number, dice, beacon = _text(form, "number"), _text(form, "dice"), _text(form, "beacon")
     sides = _text(form, "sides") or "6"
-    try:
-        space.draw(
-            run,
-            _whole(number, "the panel number", "number") if number else None,
-            dice or None,
-            _whole(sides, "the sides of the dice", "sides"),
-            beacon or None,
-        )
-    except PanelselError as exc:
-        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    space.draw(
+        run,
+        _whole(number, "the panel number", "number") if number else None,
+        dice or None,
+        _whole(sides, "the sides of the dice", "sides"),
+        beacon or None,
+    )
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}#drawn", status_code=303)
 
 
 def start_compare(request: Request, form: FormData) -> Response:
     space = workspace_of(request)
-    try:
-        space.keep_form(edited_spec(space, form))
-        seed_text = _text(form, "seed")
-        chosen = [str(a) for a in form.getlist("compare")] or list(ALGORITHMS)
-        run = space.compare(chosen, _whole(seed_text, "the seed", "seed") if seed_text else None)
-    except PanelselError as exc:
-        return page("error.html", 400, space=space, error=error_view(exc, space.folder))
+    space.keep_form(edited_spec(space, form))
+    seed_text = _text(form, "seed")
+    chosen = [str(a) for a in form.getlist("compare")] or list(ALGORITHMS)
+    run = space.compare(chosen, _whole(seed_text, "the seed", "seed") if seed_text else None)
     return RedirectResponse(f"/w/{space.token}/runs/{run.number}", status_code=303)
 
 
