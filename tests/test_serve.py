@@ -1354,3 +1354,45 @@ def test_a_lottery_stopped_by_its_time_limit_says_so_at_the_top(
     box = browser.find_element(By.ID, "unproven")
     assert box.text.startswith("Not proven optimal. The time limit ran out")
     assert box.location["y"] < browser.find_element(By.ID, "members").location["y"]
+
+
+@needs_browser
+def test_the_id_column_and_legacys_runs_are_the_clis_options(
+    server: tuple[str, Path], browser: object, tmp_path: Path
+) -> None:
+    """`--id-column` on the load form (a column init did not pick; a column that is not one
+    gets the CLI's message at the field), and legacy's `--samples` under More options."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    url, root = server
+    registrants = tmp_path / "registrants.csv"
+    shutil.copy(EXAMPLE / "registrants.csv", registrants)
+    browser.get(url + "/")
+    browser.find_element(By.ID, "registrants").send_keys(str(registrants))
+    _open_details(browser, "form details")
+    _set(browser, "id_column", "Gender")  # not one id per person
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    shown = _wait(browser, "#error", "same id")
+    assert "row 3, column 'Gender', value 'Female': is the same id as row 2" in shown
+    assert browser.find_element(By.ID, "id_column").get_attribute("aria-invalid") == "true"
+    browser.find_element(By.ID, "registrants").send_keys(str(registrants))
+    _open_details(browser, "form details")
+    _set(browser, "id_column", "Email")
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert _wait(browser, "h1", "registrants") == "45 registrants"
+    assert "Email (id)" in browser.find_element(By.CSS_SELECTOR, "#preview thead").text
+    token = browser.current_url.split("/w/")[1].split("/")[0]
+    browser.get(f"{url}/w/{token}/quotas")
+    _wait(browser, "#feasible")
+    browser.find_element(By.ID, "algorithm-legacy").click()
+    _open_details(browser, "fieldset details")
+    _set(browser, "samples", "300")
+    _set(browser, "seed", "2")
+    _submit(browser, By.ID, "select")
+    members = _wait(browser, "#members").split(", ")
+    assert all("@example.ac.uk" in m for m in members)  # ids from the Email column
+    document = json.loads((root / token / "results-1" / "lottery.json").read_text(encoding="utf-8"))
+    assert document["algorithm"] == "legacy" and document["stats"]["samples"] == 300
+    assert document["id_column"] == "Email"

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from panelsel import __version__
 from panelsel.api import ReadOptions, SolveOptions, audit
+from panelsel.defaults import DEFAULT_SAMPLES
 from panelsel.errors import BadInputError, PanelselError
 from panelsel.inputs.pool import parse_delimiter
 from panelsel.inputs.quotas import seats_of, with_bounds
@@ -65,6 +66,7 @@ CSP = (
 """Nothing is fetched from elsewhere, and no other site may frame or script the page."""
 
 CHOICES = (
+    "samples",
     "algorithm",
     "seed",
     "panels",
@@ -95,6 +97,7 @@ def batch_by_category(rows: list[Any]) -> list[tuple[str, list[Any]]]:
 
 _templates.filters["batch_by_category"] = batch_by_category
 _templates.filters["page_words"] = page_words
+_templates.globals["default_samples"] = f"{DEFAULT_SAMPLES:,}"
 
 
 def error_view(error: PanelselError, folder: Path | None = None) -> dict[str, Any]:
@@ -173,6 +176,7 @@ def read_options(form: FormData) -> ReadOptions:
         header_row=_whole(header, "the header row", "header_row") if header else None,
         drop_duplicates=_text(form, "drop_duplicates") or None,
         keep=_text(form, "keep") or "last",
+        id_column=_text(form, "id_column") or None,
     )
 
 
@@ -224,7 +228,15 @@ def start(request: Request, form: FormData) -> Response:
     upload = form.get("registrants")
     values = {
         k: _text(form, k)
-        for k in ("delimiter", "sheet", "header_row", "drop_duplicates", "keep", "encoding")
+        for k in (
+            "delimiter",
+            "sheet",
+            "header_row",
+            "drop_duplicates",
+            "keep",
+            "encoding",
+            "id_column",
+        )
     }
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = FieldError("choose a registrants file", "registrants")
@@ -236,6 +248,11 @@ def start(request: Request, form: FormData) -> Response:
     except PanelselError as error:
         view = error_view(error, space.folder)
         _spaces(request).discard(space)
+        named = values["id_column"]
+        if named and (
+            getattr(error, "column", None) == named or "registrants' ids" in error.message
+        ):
+            view["field"] = "id_column"  # the id column the convenor named is the problem
         view["field"] = (
             view["field"] or field_named(error.message, error.hint or "") or "registrants"
         )
@@ -375,6 +392,7 @@ def start_run(request: Request, form: FormData) -> Response:
         space.keep_form(edited_spec(space, form))
         seed_text, panels_text = _text(form, "seed"), _text(form, "panels")
         limit, gamma = _text(form, "time_limit"), _text(form, "gamma")
+        samples = _text(form, "samples")
         solve = SolveOptions(
             algorithm=_text(form, "algorithm") or "leximin",
             solver=_text(form, "solver") or "highs",
@@ -384,6 +402,9 @@ def start_run(request: Request, form: FormData) -> Response:
             panels=_whole(panels_text, "the number of panels", "panels") if panels_text else None,
             rounding=_text(form, "rounding") or "auto",
             gamma=_number(gamma, "gamma", "gamma") if gamma else None,
+            samples=_whole(samples, "the runs of legacy", "samples")
+            if samples
+            else DEFAULT_SAMPLES,
         )
         run = space.start(solve)
     except PanelselError as exc:

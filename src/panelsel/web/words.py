@@ -41,6 +41,10 @@ FIELDS = {
         "on the first page, under How to read it",
         "drop_duplicates",
     ),
+    "id-column": Field(
+        "Column that identifies each person", "on the first page, under How to read it", "id_column"
+    ),
+    "samples": Field("Runs of legacy", "on the quota page, under More options", "samples"),
     "keep": Field(
         "Of repeated registrations, keep",
         "on the first page, under How to read it",

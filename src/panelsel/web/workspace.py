@@ -168,8 +168,9 @@ class Workspace:
                 sheet=read.sheet,
                 header_row=read.header_row,
             )
-            spec = load_quotas(start)
-            pool = read_pool(path, spec, read)  # with the id column init found
+            # the id column init found, or the one the convenor named
+            spec = load_quotas(start, id_column=read.id_column)
+            pool = read_pool(path, spec, read)
         except PanelselError:
             path.unlink(missing_ok=True)
             raise
