@@ -475,6 +475,11 @@ def test_pages_fit_a_phone_and_fetch_nothing_from_elsewhere(
         _submit(phone, By.ID, "run-audit")
         _wait(phone, "#audit-verdict")
         _check_page(phone, phone.current_url, "audited result")
+        phone.find_elements(By.CSS_SELECTOR, "input[name=dropout]")[0].click()
+        phone.find_element(By.ID, "loosen").click()
+        _submit(phone, By.ID, "replace-button")
+        _wait(phone, "h1", "Replacement round")
+        _check_page(phone, phone.current_url, "round")  # its notes hold a sha256
         _check_page(phone, url + "/audit", "audit")
         phone.get(base + "quotas")
         _set(phone, "seed", "3")
