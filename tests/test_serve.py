@@ -1401,3 +1401,44 @@ def test_the_id_column_and_legacys_runs_are_the_clis_options(
     document = json.loads((root / token / "results-1" / "lottery.json").read_text(encoding="utf-8"))
     assert document["algorithm"] == "legacy" and document["stats"]["samples"] == 300
     assert document["id_column"] == "Email"
+
+
+def test_the_quota_file_the_page_writes_keeps_everything_the_form_does_not_show(
+    tmp_path: Path,
+) -> None:
+    """Each run reads the quota file the page writes (`quotas-<n>.yaml`), so a rule the form
+    does not show (age bands, multi-value answers, the household rule, the id column) must
+    come back from it unchanged, or the run would silently select under other rules."""
+    from panelsel.inputs.quotas import load_quotas
+    from panelsel.web.workspace import quota_text
+
+    given = tmp_path / "given.yaml"
+    given.write_text(
+        "panel_size: 12\nid_column: pid\ncategories:\n"
+        "  age:\n    column: Age\n"
+        '    bands: {"16-29": [16, 29], "30-64": [30, 64], "65+": [65, null]}\n'
+        '    quotas: {"16-29": {min: 2, max: 5}, "30-64": "40%", "65+": {min: 1}}\n'
+        "  services:\n    column: Services\n    multi_value: ';'\n"
+        "    quotas: {A: {min: 1}, B: {max: 3}}\n"
+        "households: {columns: [address, postcode], max_per_household: 1}\n",
+        encoding="utf-8",
+    )
+    spec = load_quotas(given)
+    written = tmp_path / "written.yaml"
+    written.write_text(quota_text(spec), encoding="utf-8")
+    again = load_quotas(written)
+    assert (again.panel_size, again.id_column, again.households) == (
+        12,
+        "pid",
+        spec.households,
+    )
+    assert again.households is not None and again.households.columns == ("address", "postcode")
+    assert [
+        (c.name, c.column, c.multi_value, c.bands, [(q.value, q.min, q.max) for q in c.quotas])
+        for c in again.categories
+    ] == [
+        (c.name, c.column, c.multi_value, c.bands, [(q.value, q.min, q.max) for q in c.quotas])
+        for c in spec.categories
+    ]
+    # the percentage became seats by the quota file's rule: 40% of 12 is 4.8
+    assert [(q.min, q.max) for q in again.categories[0].quotas][1] == (4, 5)
